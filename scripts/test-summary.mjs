@@ -1,0 +1,32 @@
+// Sums the per-package Vitest JSON reports into one closing line, so a run that
+// executed no test (or lost a package's report) is visible.
+import fs from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+let missing = 0;
+for (const group of ['packages', 'apps']) {
+  for (const dir of fs.readdirSync(path.join(root, group)).sort()) {
+    const pkg = path.join(root, group, dir);
+    if (!fs.existsSync(path.join(pkg, 'package.json'))) continue;
+    const report = path.join(pkg, '.test-results', 'vitest.json');
+    if (!fs.existsSync(report)) {
+      console.log(`${group}/${dir}: no test report (tests did not run)`);
+      missing += 1;
+      continue;
+    }
+    const r = JSON.parse(fs.readFileSync(report, 'utf8'));
+    const p = r.numPassedTests ?? 0;
+    const f = (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0);
+    const s = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+    console.log(`${group}/${dir}: ${p} passed, ${f} failed, ${s} skipped`);
+    passed += p;
+    failed += f;
+    skipped += s;
+  }
+}
+console.log(`tests: ${passed} passed, ${failed + missing} failed, ${skipped} skipped`);
+process.exit(failed + missing > 0 || passed === 0 ? 1 : 0);
