@@ -8,13 +8,21 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 let missing = 0;
-for (const group of ['packages', 'apps']) {
-  for (const dir of fs.readdirSync(path.join(root, group)).sort()) {
-    const pkg = path.join(root, group, dir);
+// Every workspace of the root package.json ("packages/*", "apps/*", "scripts").
+const workspaces = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).workspaces;
+const dirs = workspaces.flatMap((w) =>
+  w.endsWith('/*')
+    ? fs.readdirSync(path.join(root, w.slice(0, -2))).sort().map((d) => `${w.slice(0, -2)}/${d}`)
+    : [w],
+);
+{
+  for (const rel of dirs) {
+    const pkg = path.join(root, rel);
+    const [group, dir] = [path.dirname(rel), path.basename(rel)];
     if (!fs.existsSync(path.join(pkg, 'package.json'))) continue;
     const report = path.join(pkg, '.test-results', 'vitest.json');
     if (!fs.existsSync(report)) {
-      console.log(`${group}/${dir}: no test report (tests did not run)`);
+      console.log(`${rel}: no test report (tests did not run)`);
       missing += 1;
       continue;
     }
@@ -22,7 +30,7 @@ for (const group of ['packages', 'apps']) {
     const p = r.numPassedTests ?? 0;
     const f = (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0);
     const s = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
-    console.log(`${group}/${dir}: ${p} passed, ${f} failed, ${s} skipped`);
+    console.log(`${rel}: ${p} passed, ${f} failed, ${s} skipped`);
     passed += p;
     failed += f;
     skipped += s;

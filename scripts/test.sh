@@ -9,7 +9,7 @@ if [ ! -x node_modules/.bin/turbo ] || [ package-lock.json -nt node_modules/.pac
   npm ci --no-audit --no-fund
 fi
 
-rm -rf packages/*/.test-results apps/*/.test-results
+rm -rf packages/*/.test-results apps/*/.test-results scripts/.test-results
 npx turbo run build lint typecheck --output-logs=errors-only
 
 status=0
