@@ -18,7 +18,6 @@ const dirs = workspaces.flatMap((w) =>
 {
   for (const rel of dirs) {
     const pkg = path.join(root, rel);
-    const [group, dir] = [path.dirname(rel), path.basename(rel)];
     if (!fs.existsSync(path.join(pkg, 'package.json'))) continue;
     const report = path.join(pkg, '.test-results', 'vitest.json');
     if (!fs.existsSync(report)) {

@@ -3,14 +3,14 @@
 # then runs every package's tests through turbo and prints one summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 FORCE_COLOR=0
+export FORCE_COLOR=0
 
-if [ ! -x node_modules/.bin/turbo ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
-fi
+# shellcheck source=scripts/lib-bootstrap.sh
+. scripts/lib-bootstrap.sh
+wanctl_bootstrap
 
 rm -rf packages/*/.test-results apps/*/.test-results scripts/.test-results
-npx turbo run build lint typecheck --output-logs=errors-only
+npx turbo run lint typecheck --output-logs=errors-only
 
 status=0
 npx turbo run test --concurrency=1 --continue || status=$?
