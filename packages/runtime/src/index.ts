@@ -1,1 +1,79 @@
-export {};
+/**
+ * @wanctl/runtime — what the wanctl daemons share at run time: logging, state and lock files,
+ * health/metrics HTTP, systemd notify and watchdog, signals, and the cycle scheduler.
+ * @packageDocumentation
+ */
+
+export {
+  createMetricsRegistry,
+  type HealthBody,
+  HealthServer,
+  type HealthServerOptions,
+  HttpBindError,
+  type HttpResponse,
+  type HttpServerOptions,
+  jsonResponse,
+  type MetricsRegistryOptions,
+  metricsRoute,
+  type RouteHandler,
+  type RunningHttpServer,
+  startHttpServer,
+  startMetricsServer,
+} from './http.js';
+export {
+  type AcquireLockOptions,
+  acquirePidLock,
+  isPidAlive,
+  LockError,
+  LockHeldError,
+  type PidLock,
+} from './lock.js';
+export {
+  createLogger,
+  type LogFields,
+  type LogFormat,
+  type Logger,
+  type LoggerOptions,
+  type LogLevel,
+  logFormatFromEnv,
+  redactText,
+  redactValue,
+  registerSecret,
+} from './logger.js';
+export {
+  createSdNotify,
+  type NotifyTransport,
+  type SdNotify,
+  SdNotifyError,
+  type SdNotifyOptions,
+  type SdNotifyStats,
+  systemdNotifyTransport,
+  Watchdog,
+  type WatchdogOptions,
+} from './sd-notify.js';
+export { type HandledSignal, installSignalHandlers, type SignalHandlerOptions } from './signals.js';
+export {
+  backupPath,
+  type JsonValidator,
+  type RecoveredJson,
+  type RecoverySource,
+  readJsonWithRecovery,
+  StateStore,
+  type StateStoreOptions,
+  type StateStoreStats,
+  StateWriteError,
+  type WriteJsonOptions,
+  writeJsonAtomic,
+} from './state-file.js';
+export {
+  type Clock,
+  createFakeClock,
+  createTicker,
+  type FakeClock,
+  LatencyStats,
+  systemClock,
+  type Ticker,
+  type TickerOptions,
+  type TickerStats,
+  type TickInfo,
+} from './ticker.js';

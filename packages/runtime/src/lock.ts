@@ -1,0 +1,163 @@
+/**
+ * PID lock files: one running instance per WAN. A lock left by a dead process (or by a PID now
+ * reused by an unrelated program) is detected as stale and replaced.
+ */
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+/** Another live wanctl process holds the lock. */
+export class LockHeldError extends Error {
+  override readonly name = 'LockHeldError';
+  constructor(
+    readonly path: string,
+    readonly holderPid: number,
+  ) {
+    super(
+      `lock file ${path} is held by running process ${holderPid}; another instance is running ` +
+        `(stop it first, or remove the file if PID ${holderPid} is not wanctl)`,
+    );
+  }
+}
+
+/** The lock file could not be created or inspected (permissions, read-only filesystem). */
+export class LockError extends Error {
+  override readonly name = 'LockError';
+  constructor(
+    readonly path: string,
+    override readonly cause: unknown,
+  ) {
+    super(`cannot take lock file ${path}: ${(cause as Error)?.message ?? String(cause)}`);
+  }
+}
+
+/** A held lock. */
+export interface PidLock {
+  readonly path: string;
+  readonly pid: number;
+  /** Remove the lock file (only if it still names this process). Idempotent. */
+  release(): void;
+}
+
+/** Options of {@link acquirePidLock}. */
+export interface AcquireLockOptions {
+  /**
+   * Decides whether a live PID is one of ours. Default: its /proc cmdline mentions `node` or
+   * `wanctl` (if /proc is unreadable the holder is assumed to be ours).
+   */
+  isOurProcess?: (pid: number) => boolean;
+  /** PID written into the lock (tests). Default `process.pid`. */
+  pid?: number;
+}
+
+/** True if `pid` names a live, non-zombie process. */
+export function isPidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    // EPERM: exists but belongs to someone else.
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state === 'Z' || state === 'X') return false;
+  } catch {
+    // no /proc: trust kill(0)
+  }
+  return true;
+}
+
+function defaultIsOurProcess(pid: number): boolean {
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    return /node|wanctl/i.test(cmd);
+  } catch {
+    return true;
+  }
+}
+
+const held = new Map<string, PidLock>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const l of [...held.values()]) l.release();
+  });
+}
+
+/**
+ * Take the PID lock at `path` (parent directory created if missing). The file contains the PID
+ * and a newline; it is created complete in one step (written to a temporary file, then hard
+ * linked into place), so no other process ever sees an empty lock.
+ *
+ * A lock whose PID is dead, a zombie, unparseable, this very process's PID (a container restart
+ * reuses PIDs), or a live process that is not node/wanctl is stale and replaced.
+ * The lock is released automatically when the process exits normally.
+ *
+ * @throws {LockHeldError} if a live wanctl process holds it (its PID is in the error)
+ * @throws {LockError} if the file cannot be created or read
+ */
+export function acquirePidLock(path: string, options: AcquireLockOptions = {}): PidLock {
+  const pid = options.pid ?? process.pid;
+  const isOurs = options.isOurProcess ?? defaultIsOurProcess;
+  const existing = held.get(path);
+  if (existing) return existing;
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${pid}.${Date.now()}.tmp`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    writeFileSync(tmp, `${pid}\n`, { mode: 0o644 });
+  } catch (err) {
+    throw new LockError(path, err);
+  }
+  try {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        linkSync(tmp, path);
+        const lock: PidLock = {
+          path,
+          pid,
+          release: () => {
+            if (held.get(path) !== lock) return;
+            held.delete(path);
+            try {
+              if (readFileSync(path, 'utf8').trim() === String(pid)) unlinkSync(path);
+            } catch {
+              // already gone
+            }
+          },
+        };
+        held.set(path, lock);
+        installExitHook();
+        return lock;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new LockError(path, err);
+      }
+      let content: string;
+      try {
+        content = readFileSync(path, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // vanished: retry
+        throw new LockError(path, err);
+      }
+      const holder = /^\s*(\d+)\s*$/.test(content) ? Number(content.trim()) : Number.NaN;
+      const stale = !Number.isFinite(holder) || holder === pid || !isPidAlive(holder) || !isOurs(holder);
+      if (!stale) throw new LockHeldError(path, holder);
+      try {
+        unlinkSync(path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new LockError(path, err);
+      }
+    }
+    throw new LockError(path, new Error('lock kept changing while it was being taken'));
+  } finally {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // ignore
+    }
+  }
+}
