@@ -1,0 +1,52 @@
+/** Public API of the pure autorate control law. */
+export {
+  CONTROL_DEFAULTS,
+  type ControlParams,
+  ControlParamsError,
+  type DownloadParams,
+  type FallbackMode,
+  type FallbackParams,
+  type ThresholdParams,
+  type UploadParams,
+  validateControlParams,
+  type WriteBudgetParams,
+} from './params.js';
+export {
+  type BaselineOutcome,
+  type EwmaState,
+  ewmaStep,
+  idleBaselineStep,
+  isBaselineInBounds,
+  rttDelta,
+  updateEwmas,
+} from './ewma.js';
+export { enforceRateBounds, RateBoundsError, RateLimiter } from './rate.js';
+export { DownloadController, type StreakState, UploadController, type Zone } from './queue.js';
+export {
+  type ConnectivityResult,
+  type FallbackAction,
+  type FallbackDecision,
+  type FallbackFailReason,
+  handleIcmpFailure,
+  isValidRtt,
+  medianOfValid,
+  verifyConnectivityFallback,
+} from './measure.js';
+export {
+  type ControllerSnapshot,
+  type CycleFailure,
+  type CycleInput,
+  type CycleResult,
+  type RestoreReport,
+  type SampleSource,
+  WanController,
+  type WriteRequest,
+} from './wan-controller.js';
+export {
+  parseReplayInput,
+  type ReplayOutputLine,
+  ReplayInputError,
+  ReplaySession,
+  replay,
+  replaySync,
+} from './replay.js';

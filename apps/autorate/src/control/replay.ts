@@ -1,0 +1,156 @@
+/**
+ * Replay: runs the control law on recorded per-cycle inputs (one JSON object per line) and yields
+ * one output object per input line. Pure: no files, no clock. The CLI wraps it.
+ *
+ * Input line: `{"rtt_ms": number|null}` or `{"rtts_ms": [number, ...]}`, optional `gateway_ok`,
+ * `tcp_rtts_ms` ([number|null, ...]), `router_ok` (default true), `t` (seconds, default
+ * i * intervalSeconds). Unknown fields are ignored. A write is taken as applied at once with the
+ * line's `router_ok`.
+ */
+import type { ControlParams } from './params.js';
+import type { Zone } from './queue.js';
+import { type CycleInput, WanController } from './wan-controller.js';
+
+export interface ReplayOutputLine {
+  i: number;
+  t: number;
+  ok: boolean;
+  measured_rtt_ms: number | null;
+  load_rtt_ms: number;
+  baseline_rtt_ms: number;
+  dl_zone: Zone | null;
+  dl_rate_bps: number | null;
+  ul_zone: Zone | null;
+  ul_rate_bps: number | null;
+  router_write: [number, number] | null;
+}
+
+/** A replay input line that cannot be used; `line` is 1-based. */
+export class ReplayInputError extends Error {
+  override readonly name = 'ReplayInputError';
+  constructor(
+    readonly line: number,
+    readonly detail: string,
+  ) {
+    super(`replay input line ${line}: ${detail}`);
+  }
+}
+
+function isNumOrNull(v: unknown): boolean {
+  return v === null || typeof v === 'number';
+}
+
+/** Parses and checks one input line (a JSON text or an already parsed value). */
+export function parseReplayInput(raw: unknown, lineNo: number): CycleInput & { t?: number } {
+  let v = raw;
+  if (typeof raw === 'string') {
+    try {
+      v = JSON.parse(raw);
+    } catch (e) {
+      throw new ReplayInputError(lineNo, `not valid JSON (${(e as Error).message})`);
+    }
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new ReplayInputError(lineNo, 'expected a JSON object');
+  }
+  const o = v as Record<string, unknown>;
+  const out: CycleInput & { t?: number } = {};
+  if ('rtts_ms' in o) {
+    const a = o['rtts_ms'];
+    if (!Array.isArray(a) || !a.every(isNumOrNull)) {
+      throw new ReplayInputError(lineNo, '"rtts_ms" must be an array of numbers');
+    }
+    out.rtts_ms = a as (number | null)[];
+  } else if ('rtt_ms' in o) {
+    const x = o['rtt_ms'];
+    if (!isNumOrNull(x)) throw new ReplayInputError(lineNo, '"rtt_ms" must be a number or null');
+    out.rtt_ms = x as number | null;
+  } else {
+    throw new ReplayInputError(lineNo, 'needs "rtt_ms" or "rtts_ms"');
+  }
+  if ('gateway_ok' in o && o['gateway_ok'] !== undefined) {
+    if (typeof o['gateway_ok'] !== 'boolean') throw new ReplayInputError(lineNo, '"gateway_ok" must be a boolean');
+    out.gateway_ok = o['gateway_ok'];
+  }
+  if ('tcp_rtts_ms' in o && o['tcp_rtts_ms'] !== undefined) {
+    const a = o['tcp_rtts_ms'];
+    if (!Array.isArray(a) || !a.every(isNumOrNull)) {
+      throw new ReplayInputError(lineNo, '"tcp_rtts_ms" must be an array of numbers or nulls');
+    }
+    out.tcp_rtts_ms = a as (number | null)[];
+  }
+  if ('router_ok' in o && o['router_ok'] !== undefined) {
+    if (typeof o['router_ok'] !== 'boolean') throw new ReplayInputError(lineNo, '"router_ok" must be a boolean');
+    out.router_ok = o['router_ok'];
+  }
+  if ('t' in o && o['t'] !== undefined) {
+    const t = o['t'];
+    if (typeof t !== 'number' || !Number.isFinite(t)) throw new ReplayInputError(lineNo, '"t" must be a finite number');
+    out.t = t;
+  }
+  return out;
+}
+
+/**
+ * Incremental replay: feed lines one at a time (for a pipe driven in closed loop, where each
+ * output must be written before the next input exists). Blank lines are skipped (return null).
+ */
+export class ReplaySession {
+  readonly controller: WanController;
+  private i = 0;
+  private lineNo = 0;
+
+  constructor(readonly params: ControlParams) {
+    this.controller = new WanController(params);
+  }
+
+  step(line: unknown): ReplayOutputLine | null {
+    this.lineNo++;
+    if (typeof line === 'string' && line.trim() === '') return null;
+    const input = parseReplayInput(line, this.lineNo);
+    const i = this.i++;
+    const t = input.t ?? i * this.params.intervalSeconds;
+    if (input.router_ok === undefined) input.router_ok = true;
+    const r = this.controller.cycle(input, t);
+    return {
+      i,
+      t,
+      ok: r.ok,
+      measured_rtt_ms: r.measuredRttMs,
+      load_rtt_ms: r.loadRttMs,
+      baseline_rtt_ms: r.baselineRttMs,
+      dl_zone: r.dlZone,
+      dl_rate_bps: r.dlRateBps,
+      ul_zone: r.ulZone,
+      ul_rate_bps: r.ulRateBps,
+      router_write: r.write === null ? null : [r.write.dlBps, r.write.ulBps],
+    };
+  }
+}
+
+/**
+ * Replays `lines` (strings of JSON, or parsed objects; sync or async iterable) and yields one
+ * output line per non-blank input line, as soon as that input has been read.
+ * Throws {@link ReplayInputError} on a malformed line.
+ */
+export async function* replay(
+  params: ControlParams,
+  lines: AsyncIterable<unknown> | Iterable<unknown>,
+): AsyncGenerator<ReplayOutputLine> {
+  const s = new ReplaySession(params);
+  for await (const line of lines) {
+    const out = s.step(line);
+    if (out !== null) yield out;
+  }
+}
+
+/** Synchronous replay over an array or other iterable. */
+export function replaySync(params: ControlParams, lines: Iterable<unknown>): ReplayOutputLine[] {
+  const s = new ReplaySession(params);
+  const out: ReplayOutputLine[] = [];
+  for (const line of lines) {
+    const o = s.step(line);
+    if (o !== null) out.push(o);
+  }
+  return out;
+}
