@@ -1,1 +1,48 @@
-export {};
+/**
+ * @wanctl/config: loads wanctl YAML configs into validated, typed, fully defaulted and
+ * normalised objects, or fails with every problem at once.
+ *
+ * @packageDocumentation
+ */
+export { describe as describeValue, isValidHost } from './context.js';
+export { expandEnv } from './env.js';
+export { type ConfigProblem, ConfigError, ConfigReadError, formatProblem } from './errors.js';
+export {
+  detectConfigKind,
+  loadAutorateConfig,
+  loadConfigFile,
+  loadSteeringConfig,
+  parseAutorateConfig,
+  parseConfigText,
+  parseSteeringConfig,
+} from './load.js';
+export {
+  autorateSchema,
+  COMMENT_PATTERN,
+  IDENTIFIER_PATTERN,
+  type JsonSchema,
+  SSH_FINGERPRINT_PATTERN,
+  schemaAt,
+  schemaKeyPaths,
+  steeringSchema,
+  TLS_FINGERPRINT_PATTERN,
+} from './schemas.js';
+export { REDACTED_TEXT, Secret } from './secret.js';
+export { levenshtein, suggest } from './suggest.js';
+export type {
+  AutorateConfig,
+  AutorateThresholds,
+  CommonConfig,
+  ConfidenceConfig,
+  ConfigKind,
+  EndpointConfig,
+  FallbackConfig,
+  LoadedConfig,
+  LoadOptions,
+  ParseOptions,
+  QueueLimits,
+  RouterConfig,
+  SteeringConfig,
+  SteeringThresholds,
+  Transport,
+} from './types.js';

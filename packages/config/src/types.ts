@@ -1,0 +1,272 @@
+/**
+ * Normalised, fully defaulted config types. Rates are bits per second (`…Bps`), delays
+ * milliseconds (`…Ms`), durations seconds (`…Sec`) unless the name says otherwise.
+ */
+import type { ConfigProblem } from './errors.js';
+import type { Secret } from './secret.js';
+
+/** A router transport. */
+export type Transport = 'rest' | 'ssh';
+
+/** How to reach the router (shared by both daemons). */
+export interface RouterConfig {
+  /** Router address (IP or host name). */
+  host: string;
+  /** RouterOS user (REST basic auth and SSH login). */
+  user: string;
+  /** Primary transport (`router.transport`, default `ssh`; honoured, D1). */
+  transport: Transport;
+  /**
+   * Fallback transport: the other transport when its credentials are configured
+   * (REST: a non-empty password; SSH: `ssh_key`), else `null`.
+   */
+  fallbackTransport: Transport | null;
+  /** REST password (`router.password`, after `${VAR}` expansion); `null` when not configured. */
+  password: Secret | null;
+  /** REST settings. */
+  rest: {
+    /** Port (`router.port`, default 443). */
+    port: number;
+    /** `https` or `http` (`router.scheme`; default https iff port is 443, as v1.3). */
+    scheme: 'https' | 'http';
+    /** Verify the certificate chain (`router.verify_ssl`, default false; true when `tls_ca_file` is set). */
+    verifyTls: boolean;
+    /** CA / self-signed certificate PEM file (`router.tls_ca_file`), or null for the system CAs. */
+    caFile: string | null;
+    /**
+     * Pinned certificate SHA-256 fingerprint, normalised to upper-case colon-separated hex
+     * (the format of Node's `X509Certificate.fingerprint256`), or null.
+     */
+    certSha256: string | null;
+  };
+  /** SSH settings. */
+  ssh: {
+    /** SSH port (`router.ssh_port`, default 22). */
+    port: number;
+    /** Private key file (`router.ssh_key`), or null when not configured. */
+    keyFile: string | null;
+    /** known_hosts file (`router.ssh_known_hosts_file`), or null for the client default. */
+    knownHostsFile: string | null;
+    /** Pinned host key fingerprint `SHA256:<base64 without padding>` (`router.ssh_host_key_sha256`), or null. */
+    hostKeySha256: string | null;
+  };
+  /** Deadline of one router call in ms (`router.call_deadline_ms`, default timeouts.ssh_command × 1000). */
+  callDeadlineMs: number;
+}
+
+/** Limits of one direction's queue, all rates in bits per second (mbps × 1 000 000, not rounded). */
+export interface QueueLimits {
+  /** Which floor keys were given: `legacy` = `floor_mbps`, `per-state` = the per-state floor keys. */
+  floorStyle: 'legacy' | 'per-state';
+  /** Floor in GREEN. */
+  floorGreenBps: number;
+  /** Floor in YELLOW. */
+  floorYellowBps: number;
+  /** Floor in SOFT_RED (download; for upload it equals floorYellowBps, as v1.3). */
+  floorSoftRedBps: number;
+  /** Floor in RED. */
+  floorRedBps: number;
+  /** Ceiling, also the initial rate. */
+  ceilingBps: number;
+  /** Step added per GREEN cycle once greenRequired is reached. */
+  stepUpBps: number;
+  /** RED multiplier. */
+  factorDown: number;
+  /** YELLOW multiplier (download default 0.96, upload 0.94). */
+  factorDownYellow: number;
+  /** GREEN cycles before stepping up (default 5). */
+  greenRequired: number;
+}
+
+/** Autorate thresholds and smoothing. */
+export interface AutorateThresholds {
+  /** GREEN→YELLOW delta threshold (ms). */
+  targetBloatMs: number;
+  /** YELLOW→SOFT_RED (download) / YELLOW→RED (upload) delta threshold (ms). */
+  warnBloatMs: number;
+  /** SOFT_RED→RED delta threshold (ms, download only; default 80). */
+  hardRedBloatMs: number;
+  /** Baseline EWMA weight: cycleIntervalMs/1000 / baseline_time_constant_sec, else alpha_baseline. */
+  alphaBaseline: number;
+  /** Load EWMA weight: cycleIntervalMs/1000 / load_time_constant_sec, else alpha_load. */
+  alphaLoad: number;
+  /** The configured baseline time constant (s), or null when alpha_baseline was given. */
+  baselineTimeConstantSec: number | null;
+  /** The configured load time constant (s), or null when alpha_load was given. */
+  loadTimeConstantSec: number | null;
+  /** Idle test for baseline updates (ms, default 3.0). */
+  baselineUpdateThresholdMs: number;
+  /** Spike threshold on the load-RTT jump per cycle (ms, default 15). */
+  accelThresholdMs: number;
+  /** Consecutive spikes that force RED (default 3, D4). */
+  accelConfirmCycles: number;
+  /** Lower bound of an accepted baseline candidate (ms, default 10). */
+  baselineRttMinMs: number;
+  /** Upper bound of an accepted baseline candidate (ms, default 60). */
+  baselineRttMaxMs: number;
+}
+
+/** ICMP failure fallback. */
+export interface FallbackConfig {
+  /** Run the fallback checks (default true). */
+  enabled: boolean;
+  /** Gateway ping requested (default true). Effective only when gatewayIp is not null. */
+  checkGateway: boolean;
+  /** TCP connect checks (default true). */
+  checkTcp: boolean;
+  /** Gateway to ping; null when not configured (D11: no site-specific default). */
+  gatewayIp: string | null;
+  /** TCP targets (default 1.1.1.1:443, 8.8.8.8:443). */
+  tcpTargets: Array<{ host: string; port: number }>;
+  /** Fallback mode (default graceful_degradation). */
+  mode: 'graceful_degradation' | 'freeze' | 'use_last_rtt';
+  /** graceful_degradation: cycles before failing (default 3). */
+  maxCycles: number;
+}
+
+/** An HTTP endpoint. */
+export interface EndpointConfig {
+  enabled: boolean;
+  host: string;
+  port: number;
+}
+
+/** Fields common to both config kinds. */
+export interface CommonConfig {
+  /** The file the config was loaded from (`<memory>` for parsed text). */
+  file: string;
+  /** schema_version as a string (default "1.0"). */
+  schemaVersion: string;
+  /** wan_name. */
+  wanName: string;
+  /** Router access. */
+  router: RouterConfig;
+  /** PID lock file. */
+  lockFile: string;
+  /** Stale-lock age for PID-less lock files (s). */
+  lockTimeoutSec: number;
+  /** Log files. */
+  logging: { mainLog: string; debugLog: string };
+  /** Health endpoint. */
+  healthCheck: EndpointConfig;
+  /** Metrics endpoint. */
+  metrics: EndpointConfig;
+  /** Non-fatal findings worth logging at start-up (no secrets). */
+  warnings: ConfigProblem[];
+  /** The YAML document as parsed, before `${VAR}` expansion and defaults (holds no secret values). */
+  raw: Record<string, unknown>;
+}
+
+/** A normalised autorate (one WAN) config. */
+export interface AutorateConfig extends CommonConfig {
+  kind: 'autorate';
+  /** RouterOS queue names. */
+  queues: { download: string; upload: string };
+  /** `continuous_monitoring.enabled` (no runtime effect in v1.3). */
+  enabled: boolean;
+  /** Control cycle interval (ms, default 50). */
+  cycleIntervalMs: number;
+  /** Initial baseline and load RTT (ms). */
+  baselineRttInitialMs: number;
+  /** Reflectors, in order. */
+  pingHosts: string[];
+  /** Median of the first three hosts (default false). */
+  useMedianOfThree: boolean;
+  /** Download limits (4 states). */
+  download: QueueLimits;
+  /** Upload limits (3 states; per-state floors honoured, D5). */
+  upload: QueueLimits;
+  /** Thresholds and smoothing. */
+  thresholds: AutorateThresholds;
+  /** ICMP failure fallback. */
+  fallback: FallbackConfig;
+  /** Router write budget (D3; default 10 writes per 60 s). */
+  writeBudget: { maxWrites: number; windowSec: number };
+  /** State file: `state_file` if given (D13), else `<lock dir>/<lock stem>_state.json` (v1.3 rule). */
+  stateFile: string;
+  /** Timeouts (s): router request (default 15) and per-probe (default 1). */
+  timeouts: { sshCommandSec: number; pingSec: number };
+}
+
+/** Steering thresholds (CAKE-aware, legacy and baseline bounds). */
+export interface SteeringThresholds {
+  greenRttMs: number;
+  yellowRttMs: number;
+  redRttMs: number;
+  minDropsRed: number;
+  minQueueYellow: number;
+  minQueueRed: number;
+  redSamplesRequired: number;
+  greenSamplesRequired: number;
+  rttEwmaAlpha: number;
+  queueEwmaAlpha: number;
+  badThresholdMs: number;
+  recoveryThresholdMs: number;
+  badSamples: number;
+  goodSamples: number;
+  baselineRttMinMs: number;
+  baselineRttMaxMs: number;
+}
+
+/** Confidence scoring settings. */
+export interface ConfidenceConfig {
+  steerThreshold: number;
+  recoveryThreshold: number;
+  sustainDurationSec: number;
+  recoverySustainSec: number;
+  holdDownDurationSec: number;
+  flapDetectionEnabled: boolean;
+  flapWindowMinutes: number;
+  maxToggles: number;
+  penaltyDurationSec: number;
+  penaltyThresholdAdd: number;
+  dryRun: boolean;
+}
+
+/** A normalised steering config. */
+export interface SteeringConfig extends CommonConfig {
+  kind: 'steering';
+  topology: { primaryWan: string; primaryWanConfig: string; alternateWan: string };
+  /** `<PRIMARY_WAN upper>_GOOD`. */
+  stateGood: string;
+  /** `<PRIMARY_WAN upper>_DEGRADED`. */
+  stateDegraded: string;
+  /** The mangle rule, found by its exact comment (D7). */
+  mangleRule: { comment: string };
+  /** Autorate state file of the primary WAN (primary, else legacy spectrum, else /var/lib/wanctl/<primary_wan>_state.json). */
+  primaryStateFile: string;
+  /** CAKE queues of the primary WAN. */
+  cakeQueues: { primaryDownload: string; primaryUpload: string };
+  /** Measurement. */
+  measurement: { intervalSec: number; intervalMs: number; pingHost: string; pingCount: number };
+  mode: { cakeAware: boolean; enableYellowState: boolean; useConfidenceScoring: boolean };
+  confidence: ConfidenceConfig;
+  thresholds: SteeringThresholds;
+  state: { file: string; historySize: number };
+  /** Timeouts (s): router request (default 30), per-ping (2), whole ping run (10). */
+  timeouts: { sshCommandSec: number; pingSec: number; pingTotalSec: number };
+  /** `logging.log_cake_stats` (default true; no effect). */
+  logCakeStats: boolean;
+}
+
+/** The two config kinds. */
+export type ConfigKind = 'autorate' | 'steering';
+
+/** A loaded config of either kind. */
+export type LoadedConfig = { kind: 'autorate'; config: AutorateConfig } | { kind: 'steering'; config: SteeringConfig };
+
+/** Options of the parse and load functions. */
+export interface ParseOptions {
+  /** File name used in messages (default `<memory>`). */
+  file?: string;
+  /** Environment for `${VAR}` expansion (default `process.env`). */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Options of {@link loadConfigFile}. */
+export interface LoadOptions {
+  /** Environment for `${VAR}` expansion (default `process.env`). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Force the kind instead of detecting it from the content. */
+  kind?: ConfigKind;
+}
