@@ -1,4 +1,24 @@
 /** Public API of the pure autorate control law. */
+
+export {
+  type BaselineOutcome,
+  type EwmaState,
+  ewmaStep,
+  idleBaselineStep,
+  isBaselineInBounds,
+  rttDelta,
+  updateEwmas,
+} from './ewma.js';
+export {
+  type ConnectivityResult,
+  type FallbackAction,
+  type FallbackDecision,
+  type FallbackFailReason,
+  handleIcmpFailure,
+  isValidRtt,
+  medianOfValid,
+  verifyConnectivityFallback,
+} from './measure.js';
 export {
   CONTROL_DEFAULTS,
   type ControlParams,
@@ -11,27 +31,16 @@ export {
   validateControlParams,
   type WriteBudgetParams,
 } from './params.js';
-export {
-  type BaselineOutcome,
-  type EwmaState,
-  ewmaStep,
-  idleBaselineStep,
-  isBaselineInBounds,
-  rttDelta,
-  updateEwmas,
-} from './ewma.js';
-export { enforceRateBounds, RateBoundsError, RateLimiter } from './rate.js';
 export { DownloadController, type StreakState, UploadController, type Zone } from './queue.js';
+export { enforceRateBounds, RateBoundsError, RateLimiter } from './rate.js';
 export {
-  type ConnectivityResult,
-  type FallbackAction,
-  type FallbackDecision,
-  type FallbackFailReason,
-  handleIcmpFailure,
-  isValidRtt,
-  medianOfValid,
-  verifyConnectivityFallback,
-} from './measure.js';
+  parseReplayInput,
+  ReplayInputError,
+  type ReplayOutputLine,
+  ReplaySession,
+  replay,
+  replaySync,
+} from './replay.js';
 export {
   type ControllerSnapshot,
   type CycleFailure,
@@ -42,11 +51,3 @@ export {
   WanController,
   type WriteRequest,
 } from './wan-controller.js';
-export {
-  parseReplayInput,
-  type ReplayOutputLine,
-  ReplayInputError,
-  ReplaySession,
-  replay,
-  replaySync,
-} from './replay.js';

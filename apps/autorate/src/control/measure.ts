@@ -15,7 +15,11 @@ export function isValidRtt(v: unknown): v is number {
  * mean of the two middle values), or null when none is valid. `scratch` is reused to avoid a
  * per-cycle allocation; it is clobbered. `invalid` receives the count of dropped entries.
  */
-export function medianOfValid(values: ArrayLike<unknown>, scratch: number[], counts?: { invalid: number }): number | null {
+export function medianOfValid(
+  values: ArrayLike<unknown>,
+  scratch: number[],
+  counts?: { invalid: number },
+): number | null {
   scratch.length = 0;
   let invalid = 0;
   for (let i = 0; i < values.length; i++) {
@@ -79,7 +83,11 @@ export function verifyConnectivityFallback(
  * - `fail`: the cycle fails (`reason` says why).
  */
 export type FallbackAction = 'use_rtt' | 'freeze' | 'fail';
-export type FallbackFailReason = 'fallback_disabled' | 'no_connectivity' | 'fallback_exhausted' | 'unknown_mode';
+export type FallbackFailReason =
+  | 'fallback_disabled'
+  | 'no_connectivity'
+  | 'fallback_exhausted'
+  | 'unknown_mode';
 
 export interface FallbackDecision {
   action: FallbackAction;

@@ -205,8 +205,15 @@ export function validateControlParams(p: ControlParams): ControlParams {
   positiveInt('thresholds.accelConfirmCycles', t.accelConfirmCycles);
   finite('thresholds.baselineRttMinMs', t.baselineRttMinMs);
   finite('thresholds.baselineRttMaxMs', t.baselineRttMaxMs);
-  ordered('thresholds.baselineRttMinMs', t.baselineRttMinMs, 'thresholds.baselineRttMaxMs', t.baselineRttMaxMs, false);
-  if (typeof p.fallback.mode !== 'string') throw new ControlParamsError('fallback.mode', 'a string', p.fallback.mode);
+  ordered(
+    'thresholds.baselineRttMinMs',
+    t.baselineRttMinMs,
+    'thresholds.baselineRttMaxMs',
+    t.baselineRttMaxMs,
+    false,
+  );
+  if (typeof p.fallback.mode !== 'string')
+    throw new ControlParamsError('fallback.mode', 'a string', p.fallback.mode);
   if (!Number.isInteger(p.fallback.maxCycles) || p.fallback.maxCycles < 0) {
     throw new ControlParamsError('fallback.maxCycles', 'an integer >= 0', p.fallback.maxCycles);
   }

@@ -29,7 +29,14 @@ export class DownloadController implements StreakState {
    * One cycle. `d = load - baseline`; GREEN `d <= T`, YELLOW `T < d <= W`, SOFT_RED `W < d <= H`,
    * RED `d > H`. `forceRed` (DESIGN D4: confirmed spike) classifies the cycle as RED whatever d is.
    */
-  adjust(baselineMs: number, loadMs: number, targetMs: number, warnMs: number, hardRedMs: number, forceRed: boolean): Zone {
+  adjust(
+    baselineMs: number,
+    loadMs: number,
+    targetMs: number,
+    warnMs: number,
+    hardRedMs: number,
+    forceRed: boolean,
+  ): Zone {
     const p = this.p;
     const delta = loadMs - baselineMs;
     let zone: Zone;

@@ -39,7 +39,8 @@ export class RateLimiter {
   private len = 0;
 
   constructor(maxChanges: number, windowSeconds: number) {
-    if (!Number.isInteger(maxChanges) || maxChanges < 1) throw new RangeError(`maxChanges must be an integer >= 1`);
+    if (!Number.isInteger(maxChanges) || maxChanges < 1)
+      throw new RangeError(`maxChanges must be an integer >= 1`);
     if (!(windowSeconds > 0)) throw new RangeError('windowSeconds must be > 0');
     this.maxChanges = maxChanges;
     this.windowSeconds = windowSeconds;

@@ -69,7 +69,8 @@ export function parseReplayInput(raw: unknown, lineNo: number): CycleInput & { t
     throw new ReplayInputError(lineNo, 'needs "rtt_ms" or "rtts_ms"');
   }
   if ('gateway_ok' in o && o['gateway_ok'] !== undefined) {
-    if (typeof o['gateway_ok'] !== 'boolean') throw new ReplayInputError(lineNo, '"gateway_ok" must be a boolean');
+    if (typeof o['gateway_ok'] !== 'boolean')
+      throw new ReplayInputError(lineNo, '"gateway_ok" must be a boolean');
     out.gateway_ok = o['gateway_ok'];
   }
   if ('tcp_rtts_ms' in o && o['tcp_rtts_ms'] !== undefined) {
@@ -80,12 +81,14 @@ export function parseReplayInput(raw: unknown, lineNo: number): CycleInput & { t
     out.tcp_rtts_ms = a as (number | null)[];
   }
   if ('router_ok' in o && o['router_ok'] !== undefined) {
-    if (typeof o['router_ok'] !== 'boolean') throw new ReplayInputError(lineNo, '"router_ok" must be a boolean');
+    if (typeof o['router_ok'] !== 'boolean')
+      throw new ReplayInputError(lineNo, '"router_ok" must be a boolean');
     out.router_ok = o['router_ok'];
   }
   if ('t' in o && o['t'] !== undefined) {
     const t = o['t'];
-    if (typeof t !== 'number' || !Number.isFinite(t)) throw new ReplayInputError(lineNo, '"t" must be a finite number');
+    if (typeof t !== 'number' || !Number.isFinite(t))
+      throw new ReplayInputError(lineNo, '"t" must be a finite number');
     out.t = t;
   }
   return out;

@@ -252,7 +252,13 @@ export class WanController {
 
     if (measured === null) {
       // 2. ICMP failure: gateway / TCP fallback.
-      verifyConnectivityFallback(p.fallback, input.gateway_ok, input.tcp_rtts_ms ?? undefined, this.conn, this.scratch);
+      verifyConnectivityFallback(
+        p.fallback,
+        input.gateway_ok,
+        input.tcp_rtts_ms ?? undefined,
+        this.conn,
+        this.scratch,
+      );
       const d = handleIcmpFailure(p.fallback, this.conn, this.icmpUnavailable, this.ewma.loadRttMs, this.fb);
       this.icmpUnavailable = d.icmpUnavailableCycles;
       r.stale = true;
@@ -519,7 +525,11 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function section(obj: Record<string, unknown>, key: string, ignored: string[]): Record<string, unknown> | null {
+function section(
+  obj: Record<string, unknown>,
+  key: string,
+  ignored: string[],
+): Record<string, unknown> | null {
   if (!(key in obj)) return null;
   const v = obj[key];
   if (isRecord(v)) return v;

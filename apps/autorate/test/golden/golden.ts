@@ -11,7 +11,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * (apps/autorate/test/golden -> repo root is four levels up, its parent one more).
  * WANCTL_GOLDEN_DIR overrides (acceptance runs other profiles from elsewhere).
  */
-export const GOLDEN_DIR = process.env['WANCTL_GOLDEN_DIR'] ?? path.resolve(here, '../../../../../shared/golden');
+export const GOLDEN_DIR =
+  process.env['WANCTL_GOLDEN_DIR'] ?? path.resolve(here, '../../../../../shared/golden');
 
 export function goldenPath(file: string): string {
   return path.join(GOLDEN_DIR, file);
@@ -78,7 +79,10 @@ export interface HeaderOptions {
 }
 
 /** Builds ControlParams from a golden header's `params` (rates in bps, RTTs in ms). */
-export function paramsFromGoldenHeader(header: { params: GoldenHeaderParams }, opts: HeaderOptions = {}): ControlParams {
+export function paramsFromGoldenHeader(
+  header: { params: GoldenHeaderParams },
+  opts: HeaderOptions = {},
+): ControlParams {
   const h = header.params;
   const d = h.download;
   const u = h.upload;
@@ -117,7 +121,8 @@ export function paramsFromGoldenHeader(header: { params: GoldenHeaderParams }, o
       hardRedBloatMs: t['hard_red_bloat_ms'] ?? CONTROL_DEFAULTS.hardRedBloatMs,
       alphaBaseline: req(t, 'alpha_baseline', 'thresholds'),
       alphaLoad: req(t, 'alpha_load', 'thresholds'),
-      baselineUpdateThresholdMs: t['baseline_update_threshold_ms'] ?? CONTROL_DEFAULTS.baselineUpdateThresholdMs,
+      baselineUpdateThresholdMs:
+        t['baseline_update_threshold_ms'] ?? CONTROL_DEFAULTS.baselineUpdateThresholdMs,
       accelThresholdMs: t['accel_threshold_ms'] ?? CONTROL_DEFAULTS.accelThresholdMs,
       accelConfirmCycles: opts.accelConfirmCycles ?? CONTROL_DEFAULTS.accelConfirmCycles,
       baselineRttMinMs: t['baseline_rtt_min_ms'] ?? CONTROL_DEFAULTS.baselineRttMinMs,
@@ -142,7 +147,10 @@ export function paramsFromGoldenHeader(header: { params: GoldenHeaderParams }, o
  * Applies a wan_controller scenario's `overrides` (v1.3 Config attribute names) to params.
  * Unknown override names throw, so a new held-back scenario cannot be silently mis-replayed.
  */
-export function applyOverrides(p: ControlParams, overrides: Record<string, unknown> | null | undefined): ControlParams {
+export function applyOverrides(
+  p: ControlParams,
+  overrides: Record<string, unknown> | null | undefined,
+): ControlParams {
   if (!overrides) return p;
   const q: ControlParams = {
     ...p,

@@ -70,7 +70,12 @@ describe('golden queue_controller', () => {
           for (const sc of g.scenarios) {
             const ul = new UploadController(p5.upload);
             for (const c of sc.cycles) {
-              const z = ul.adjust(c['baseline_rtt_ms'] as number, c['load_rtt_ms'] as number, t.targetBloatMs, t.warnBloatMs);
+              const z = ul.adjust(
+                c['baseline_rtt_ms'] as number,
+                c['load_rtt_ms'] as number,
+                t.targetBloatMs,
+                t.warnBloatMs,
+              );
               const floor =
                 z === 'RED'
                   ? p5.upload.floorRedBps
