@@ -1,0 +1,749 @@
+/**
+ * The pure steering controller: one cycle of v1.3 `SteeringDaemon.run_cycle` without I/O.
+ *
+ * The daemon shell reads the autorate state file, pings, reads the CAKE counters and toggles the
+ * mangle rule; this class gets those measurements and the time as inputs and returns what to do.
+ * A cycle is two calls because the router toggle sits in the middle of v1.3's state machine (its
+ * outcome decides whether the counters reset or the transition is retried next cycle):
+ *
+ *   const p = ctl.begin(measurements, now);          // decide
+ *   const ok = p.action ? await toggle(p.action) : null;
+ *   const r = ctl.complete(ok);                       // apply the outcome
+ *
+ * `cycle(input, now)` does both with `input.routerOk` as the toggle outcome (replay, tests).
+ *
+ * Deliberate differences from v1.3: D8 (CAKE deltas, see cake.ts), D9 and the applied flap penalty
+ * (see confidence.ts), D12 (EWMA inputs clamped and flagged, never a crash), and the histories are
+ * always bounded by `historySize` and always recorded (v1.3 quirk: with a fresh state file the RTT
+ * history stayed empty, so the ping fallback never worked, and the CAKE histories grew unbounded).
+ */
+import { assessCongestionState, type CongestionState } from './assessment.js';
+import { type CakeSnapshot, CakeDeltaTracker, checkCakeSnapshot } from './cake.js';
+import { type ConfidenceEvaluation, ConfidenceController } from './confidence.js';
+import { calculateDelta, updateEwmaSmoothing } from './ewma.js';
+import { ControllerUsageError } from './errors.js';
+import { type SteeringParams, stateNames } from './params.js';
+import { pyFixed } from './pyfmt.js';
+
+/** Change in baseline (ms) above which the baseline update is logged at INFO (v1.3 constant). */
+export const BASELINE_CHANGE_THRESHOLD_MS = 5.0;
+/** Length of the CAKE assessment history fed to the confidence scorer (v1.3). */
+export const CAKE_STATE_HISTORY_LEN = 10;
+/** v1.3 state names that also count as GOOD whatever the primary WAN is called. */
+export const LEGACY_GOOD_NAMES: readonly string[] = ['SPECTRUM_GOOD', 'WAN1_GOOD', 'WAN2_GOOD'];
+
+export interface CycleMeasurements {
+  /** `ewma.baseline_rtt` from the primary WAN's autorate state file; null = file missing or unreadable. */
+  autorateBaselineRttMs: number | null;
+  /** The RTT after the shell's retries (median of the ping samples); null = every attempt failed. */
+  rttMs: number | null;
+  /** Cumulative counters of the primary download queue; null = the read failed. Ignored in legacy mode. */
+  cake: CakeSnapshot | null;
+  /** Wall-clock ISO time, recorded in the transitions list (optional; the law itself needs no clock). */
+  timestamp?: string | null;
+}
+
+export interface CycleInput extends CycleMeasurements {
+  /** Outcome of a rule toggle attempted this cycle (cycle() only). Default true. */
+  routerOk?: boolean;
+}
+
+export type RuleAction = 'enable' | 'disable';
+
+export interface CycleEvent {
+  level: 'debug' | 'info' | 'warning' | 'error';
+  message: string;
+}
+
+export interface TransitionRecord {
+  timestamp: string | null;
+  from: string;
+  to: string;
+  bad_count: number;
+  good_count: number;
+}
+
+/** The persisted state, v1.3's state-file fields and names. */
+export interface SteeringStateFile {
+  current_state: string;
+  bad_count: number;
+  good_count: number;
+  baseline_rtt: number | null;
+  history_rtt: number[];
+  history_delta: number[];
+  transitions: TransitionRecord[];
+  last_transition_time: string | null;
+  rtt_delta_ewma: number;
+  queue_ewma: number;
+  cake_drops_history: number[];
+  queue_depth_history: number[];
+  cake_state_history: string[];
+  red_count: number;
+  congestion_state: string;
+  cake_read_failures: number;
+}
+
+/** What begin() decided; the shell performs `action` (if any) and then calls complete(). */
+export interface PendingCycle {
+  /** Rule toggle to perform now, or null. */
+  readonly action: RuleAction | null;
+  /** Which mechanism asked for it. */
+  readonly actionSource: 'hysteresis' | 'confidence' | null;
+  /** Why, in words (for the log line). */
+  readonly reason: string | null;
+  readonly fromState: string;
+  readonly toState: string | null;
+}
+
+export interface SteeringCycleResult {
+  /** false when the cycle could not run (no baseline ever, or no RTT and no fallback). */
+  ok: boolean;
+  failure: 'no_baseline' | 'no_rtt' | null;
+  /** Baseline in use after this cycle (v1.3 state.baseline_rtt). */
+  baselineRttMs: number | null;
+  /** fresh: taken from the input; cached: input unusable, previous value used; none: cycle failed. */
+  baselineSource: 'fresh' | 'cached' | 'none';
+  /** Why the input baseline was not used, if it was not. */
+  baselineRejected: 'missing' | 'out_of_bounds' | 'not_a_number' | null;
+  currentRttMs: number | null;
+  rttSource: 'measured' | 'fallback' | null;
+  deltaMs: number | null;
+  /** Persisted EWMAs after this cycle (unchanged in legacy mode and on a failed cycle). */
+  rttDeltaEwmaMs: number;
+  queueEwmaPackets: number;
+  /** Drops this cycle (D8: never negative; 0 on the first read); 0 when not read. */
+  cakeDropsDelta: number;
+  cakeQueuedPackets: number;
+  /** true read ok, false read failed, null not attempted (legacy mode or cycle failed earlier). */
+  cakeReadOk: boolean | null;
+  cakeReadFailures: number;
+  cakeFirstRead: boolean;
+  cakeCounterResets: string[];
+  /** This cycle's assessment, null when none ran (legacy, confidence decision, failure). */
+  assessment: CongestionState | null;
+  /** v1.3 state.congestion_state after the cycle. */
+  congestionState: string;
+  previousState: string;
+  currentState: string;
+  stateChanged: boolean;
+  /** The desired mangle rule state: enabled while DEGRADED. */
+  steeringEnabled: boolean;
+  action: RuleAction | null;
+  actionSource: 'hysteresis' | 'confidence' | null;
+  routerOk: boolean | null;
+  reason: string | null;
+  /** "State transition: ..." line when the state changed, or "Failed to ..." when a toggle failed. */
+  transitionLogLine: string | null;
+  redCount: number;
+  badCount: number;
+  goodCount: number;
+  confidence: ConfidenceEvaluation | null;
+  /** D12 flags: a measurement was clamped before smoothing. */
+  clamped: { rttDelta: boolean; queue: boolean };
+  /** v1.3's per-cycle INFO line. */
+  summary: string | null;
+  events: CycleEvent[];
+  historyRttLen: number;
+  cakeStateHistory: string[];
+}
+
+export interface RestoreReport {
+  /** Fields that were missing, of the wrong type or invalid, and what was used instead. */
+  warnings: string[];
+}
+
+interface Stash {
+  pending: PendingCycle;
+  partial: Omit<
+    SteeringCycleResult,
+    'stateChanged' | 'routerOk' | 'transitionLogLine' | 'currentState' | 'steeringEnabled' | 'redCount' | 'badCount' | 'goodCount' | 'congestionState' | 'historyRttLen' | 'cakeStateHistory' | 'rttDeltaEwmaMs' | 'queueEwmaPackets' | 'cakeReadFailures'
+  >;
+  /** Counter values to persist when the toggle succeeds / fails (hysteresis path). */
+  countersOnSuccess: { degrade: number; recover: number } | null;
+  countersOnFailure: { degrade: number; recover: number } | null;
+  /** Counter values from before this cycle (recorded in the transition). */
+  prevBad: number;
+  prevGood: number;
+  timestamp: string | null;
+}
+
+function defaultState(good: string): SteeringStateFile {
+  return {
+    current_state: good,
+    bad_count: 0,
+    good_count: 0,
+    baseline_rtt: null,
+    history_rtt: [],
+    history_delta: [],
+    transitions: [],
+    last_transition_time: null,
+    rtt_delta_ewma: 0.0,
+    queue_ewma: 0.0,
+    cake_drops_history: [],
+    queue_depth_history: [],
+    cake_state_history: [],
+    red_count: 0,
+    congestion_state: 'GREEN',
+    cake_read_failures: 0,
+  };
+}
+
+function pushBounded<T>(arr: T[], v: T, cap: number): void {
+  arr.push(v);
+  while (arr.length > cap) arr.shift();
+}
+
+export class SteeringController {
+  readonly params: SteeringParams;
+  readonly stateGood: string;
+  readonly stateDegraded: string;
+  private st: SteeringStateFile;
+  private readonly cakeTracker = new CakeDeltaTracker();
+  private readonly conf: ConfidenceController | null;
+  private stash: Stash | null = null;
+
+  constructor(params: SteeringParams) {
+    this.params = params;
+    const names = stateNames(params.primaryWan);
+    this.stateGood = names.good;
+    this.stateDegraded = names.degraded;
+    this.st = defaultState(this.stateGood);
+    this.conf = params.confidence
+      ? new ConfidenceController(params.confidence, params.intervalSeconds, this.stateGood, this.stateDegraded)
+      : null;
+  }
+
+  /** Current state name (`<WAN>_GOOD` or `<WAN>_DEGRADED`, or a not-yet-normalised restored name). */
+  get currentState(): string {
+    return this.st.current_state;
+  }
+
+  /** Whether the rule should be enabled (the state is not GOOD). */
+  get steeringEnabled(): boolean {
+    return !this.isGood(this.st.current_state);
+  }
+
+  /** Confidence timers (null when confidence scoring is off). */
+  confidenceTimers(): ReturnType<ConfidenceController['timers']> | null {
+    return this.conf ? this.conf.timers() : null;
+  }
+
+  private isGood(s: string): boolean {
+    return s === this.stateGood || LEGACY_GOOD_NAMES.includes(s);
+  }
+
+  /**
+   * Start-up reconciliation (v1.3 never looked): make the state agree with the rule's real state on
+   * the router. Resets counters and confidence timers when the state changes. Returns whether it did.
+   */
+  adoptRuleState(ruleEnabled: boolean): boolean {
+    const want = ruleEnabled ? this.stateDegraded : this.stateGood;
+    if (this.st.current_state === want) return false;
+    this.st.current_state = want;
+    this.st.red_count = 0;
+    this.st.bad_count = 0;
+    this.st.good_count = 0;
+    this.conf?.reset();
+    return true;
+  }
+
+  /** Decide this cycle. Must be followed by complete() before the next begin(). */
+  begin(m: CycleMeasurements, nowSeconds: number): PendingCycle {
+    if (this.stash !== null) throw new ControllerUsageError('begin() called again before complete()');
+    const p = this.params;
+    const st = this.st;
+    const events: CycleEvent[] = [];
+    const previousState = st.current_state;
+    const prevBad = st.bad_count;
+    const prevGood = st.good_count;
+    const noAction: PendingCycle = {
+      action: null,
+      actionSource: null,
+      reason: null,
+      fromState: previousState,
+      toState: null,
+    };
+    const base = {
+      ok: false,
+      failure: null as SteeringCycleResult['failure'],
+      baselineRttMs: st.baseline_rtt,
+      baselineSource: 'none' as SteeringCycleResult['baselineSource'],
+      baselineRejected: null as SteeringCycleResult['baselineRejected'],
+      currentRttMs: null as number | null,
+      rttSource: null as SteeringCycleResult['rttSource'],
+      deltaMs: null as number | null,
+      cakeDropsDelta: 0,
+      cakeQueuedPackets: 0,
+      cakeReadOk: null as boolean | null,
+      cakeFirstRead: false,
+      cakeCounterResets: [] as string[],
+      assessment: null as CongestionState | null,
+      previousState,
+      action: null as RuleAction | null,
+      actionSource: null as PendingCycle['actionSource'],
+      reason: null as string | null,
+      confidence: null as ConfidenceEvaluation | null,
+      clamped: { rttDelta: false, queue: false },
+      summary: null as string | null,
+      events,
+    };
+    const finishEarly = (failure: 'no_baseline' | 'no_rtt'): PendingCycle => {
+      base.failure = failure;
+      this.stash = {
+        pending: noAction,
+        partial: base,
+        countersOnSuccess: null,
+        countersOnFailure: null,
+        prevBad,
+        prevGood,
+        timestamp: m.timestamp ?? null,
+      };
+      return noAction;
+    };
+
+    // 1. Baseline from the autorate state file (bounds inclusive).
+    const b = m.autorateBaselineRttMs;
+    let fresh: number | null = null;
+    if (b === null || b === undefined) {
+      base.baselineRejected = 'missing';
+    } else if (typeof b !== 'number' || !Number.isFinite(b)) {
+      base.baselineRejected = 'not_a_number';
+      events.push({ level: 'error', message: `Failed to load baseline RTT: not a number (${String(b)})` });
+    } else if (b >= p.baselineRttMinMs && b <= p.baselineRttMaxMs) {
+      fresh = b;
+    } else {
+      base.baselineRejected = 'out_of_bounds';
+      events.push({
+        level: 'warning',
+        message:
+          `Baseline RTT out of bounds [${pyFixed(p.baselineRttMinMs, 1)}-${pyFixed(p.baselineRttMaxMs, 1)}ms]: ` +
+          `${pyFixed(b, 2)}ms, ignoring (possible autorate compromise)`,
+      });
+    }
+    if (fresh !== null) {
+      const old = st.baseline_rtt;
+      st.baseline_rtt = fresh;
+      base.baselineSource = 'fresh';
+      if (old === null) {
+        events.push({ level: 'info', message: `Initialized baseline RTT: ${pyFixed(fresh, 2)}ms` });
+      } else if (Math.abs(fresh - old) > BASELINE_CHANGE_THRESHOLD_MS) {
+        events.push({
+          level: 'info',
+          message: `Baseline RTT updated: ${pyFixed(old, 2)}ms -> ${pyFixed(fresh, 2)}ms`,
+        });
+      }
+    } else if (st.baseline_rtt === null) {
+      events.push({ level: 'error', message: 'No baseline RTT available, cannot make steering decisions' });
+      return finishEarly('no_baseline');
+    } else {
+      base.baselineSource = 'cached';
+    }
+    base.baselineRttMs = st.baseline_rtt;
+
+    // 2. CAKE counters (CAKE-aware mode only).
+    let drops = 0;
+    let queued = 0;
+    if (p.cakeAware) {
+      const problem = m.cake === null || m.cake === undefined ? 'read failed' : checkCakeSnapshot(m.cake);
+      if (problem === null && m.cake) {
+        const d = this.cakeTracker.update(m.cake);
+        drops = d.dropped;
+        queued = d.queued_packets;
+        base.cakeReadOk = true;
+        base.cakeFirstRead = d.firstRead;
+        base.cakeCounterResets = d.resets;
+        if (d.resets.length > 0) {
+          events.push({
+            level: 'warning',
+            message: `CAKE counters went backwards (${d.resets.join(', ')}): treated as a counter reset, not as drops`,
+          });
+        }
+        st.cake_read_failures = 0;
+        pushBounded(st.cake_drops_history, drops, p.historySize);
+        pushBounded(st.queue_depth_history, queued, p.historySize);
+      } else {
+        base.cakeReadOk = false;
+        st.cake_read_failures += 1;
+        if (st.cake_read_failures === 1) {
+          events.push({
+            level: 'warning',
+            message: `CAKE stats read failed (${problem}), using RTT-only decisions (failure 1)`,
+          });
+        } else if (st.cake_read_failures === 3) {
+          events.push({
+            level: 'error',
+            message: 'CAKE stats unavailable after 3 attempts, entering degraded mode (RTT-only decisions)',
+          });
+        }
+      }
+    }
+    base.cakeDropsDelta = drops;
+    base.cakeQueuedPackets = queued;
+
+    // 3. RTT, falling back to the last measured RTT.
+    let rtt: number;
+    const r = m.rttMs;
+    if (typeof r === 'number' && Number.isFinite(r) && r >= 0) {
+      rtt = r;
+      base.rttSource = 'measured';
+    } else if (st.history_rtt.length > 0) {
+      rtt = st.history_rtt[st.history_rtt.length - 1]!;
+      base.rttSource = 'fallback';
+      events.push({ level: 'warning', message: `Using last known RTT from state: ${pyFixed(rtt, 1)}ms` });
+    } else {
+      events.push({
+        level: 'warning',
+        message: 'Ping failed after retries and no fallback available, skipping cycle',
+      });
+      return finishEarly('no_rtt');
+    }
+    base.currentRttMs = rtt;
+
+    // 4./5. Delta and EWMAs.
+    const delta = calculateDelta(rtt, st.baseline_rtt);
+    base.deltaMs = delta;
+    let ewmaForSignals = delta;
+    if (p.cakeAware) {
+      const e = updateEwmaSmoothing(
+        { rttDeltaEwma: st.rtt_delta_ewma, queueEwma: st.queue_ewma },
+        delta,
+        queued,
+        p.rttEwmaAlpha,
+        p.queueEwmaAlpha,
+      );
+      st.rtt_delta_ewma = e.rttDeltaEwma;
+      st.queue_ewma = e.queueEwma;
+      ewmaForSignals = e.rttDeltaEwma;
+      base.clamped = { rttDelta: e.rttClamped, queue: e.queueClamped };
+      if (e.rttClamped) {
+        events.push({ level: 'warning', message: `RTT delta ${pyFixed(delta, 1)}ms out of range: clamped to 1000ms` });
+      }
+      if (e.queueClamped) {
+        events.push({ level: 'warning', message: `Queue depth ${queued} out of range: clamped to 10000 packets` });
+      }
+    }
+
+    // 6. History (always recorded, always bounded).
+    pushBounded(st.history_rtt, rtt, p.historySize);
+    pushBounded(st.history_delta, delta, p.historySize);
+    base.ok = true;
+
+    const wan = p.primaryWan.toUpperCase();
+    const suffix = st.current_state.split('_').pop() ?? st.current_state;
+    const sig = `rtt=${pyFixed(delta, 1)}ms ewma=${pyFixed(ewmaForSignals, 1)}ms drops=${drops} q=${queued}`;
+    base.summary = p.cakeAware
+      ? `[${wan}_${suffix}] ${sig} | congestion=${st.congestion_state}`
+      : `[${wan}_${suffix}] RTT=${pyFixed(rtt, 1)}ms, baseline=${pyFixed(st.baseline_rtt!, 1)}ms, ` +
+        `delta=${pyFixed(delta, 1)}ms | bad_count=${st.bad_count}/${p.badSamples}, good_count=${st.good_count}/${p.goodSamples}`;
+
+    // 7a. Confidence scoring (sees the previous cycle's assessment, as v1.3).
+    if (this.conf) {
+      const ev = this.conf.evaluate(
+        {
+          cakeState: st.congestion_state,
+          rttDeltaMs: delta,
+          dropsPerSec: drops,
+          queueDepthPct: queued,
+          cakeStateHistory: st.cake_state_history,
+          dropsHistory: st.cake_drops_history,
+          queueHistory: st.queue_depth_history,
+        },
+        st.current_state,
+        nowSeconds,
+      );
+      base.confidence = ev;
+      for (const msg of ev.events) {
+        events.push({ level: msg.includes('ENGAGED') || msg.includes('WOULD_ENABLE') ? 'warning' : 'info', message: msg });
+      }
+      if (ev.decision !== null) {
+        const enable = ev.decision === 'ENABLE_STEERING';
+        const pending: PendingCycle = {
+          action: enable ? 'enable' : 'disable',
+          actionSource: 'confidence',
+          reason:
+            `confidence=${ev.score} ${enable ? `>= ${ev.effectiveSteerThreshold}` : `<= ${this.conf.params.recoveryThreshold}`} ` +
+            `sustained ${enable ? this.conf.params.sustainDurationSec : this.conf.params.recoverySustainSec}s ` +
+            `signals=[${ev.contributors.join(', ')}]`,
+          fromState: st.current_state,
+          toState: enable ? this.stateDegraded : this.stateGood,
+        };
+        base.action = pending.action;
+        base.actionSource = 'confidence';
+        base.reason = pending.reason;
+        this.stash = {
+          pending,
+          partial: base,
+          countersOnSuccess: null,
+          countersOnFailure: null,
+          prevBad,
+          prevGood,
+          timestamp: m.timestamp ?? null,
+        };
+        return pending;
+      }
+    }
+
+    // 7b. Hysteresis (v1.3 _update_state_machine_unified).
+    let isDegraded: boolean;
+    let isRecovered: boolean;
+    let isWarning = false;
+    if (p.cakeAware) {
+      const a = assessCongestionState(ewmaForSignals, drops, queued, p.thresholds);
+      base.assessment = a;
+      st.congestion_state = a;
+      isDegraded = a === 'RED';
+      isRecovered = a === 'GREEN';
+      isWarning = a === 'YELLOW';
+    } else {
+      isDegraded = delta > p.badThresholdMs;
+      isRecovered = delta < p.recoveryThresholdMs;
+    }
+    const degradeThreshold = p.cakeAware ? p.thresholds.red_samples_required : p.badSamples;
+    const recoverThreshold = p.cakeAware ? p.thresholds.green_samples_required : p.goodSamples;
+    let degrade = p.cakeAware ? st.red_count : st.bad_count;
+    let recover = st.good_count;
+    let pending: PendingCycle = noAction;
+    const label = base.assessment ?? (isDegraded ? 'BAD' : isRecovered ? 'OK' : 'HOLD');
+    if (this.isGood(st.current_state)) {
+      st.current_state = this.stateGood;
+      recover = 0;
+      if (isDegraded) {
+        degrade += 1;
+        events.push({
+          level: p.cakeAware ? 'info' : 'debug',
+          message: `[${wan}_GOOD] [${label}] ${sig} | ${p.cakeAware ? 'red_count' : 'bad_count'}=${degrade}/${degradeThreshold}`,
+        });
+        if (degrade >= degradeThreshold) {
+          const reason = p.cakeAware
+            ? `${wan} DEGRADED detected - ${sig} (sustained ${degrade} samples)`
+            : `${wan} DEGRADED detected (delta=${pyFixed(delta, 1)}ms sustained for ${degrade} samples)`;
+          pending = {
+            action: 'enable',
+            actionSource: 'hysteresis',
+            reason,
+            fromState: this.stateGood,
+            toState: this.stateDegraded,
+          };
+        }
+      } else {
+        degrade = 0;
+        if (isWarning) {
+          events.push({ level: 'info', message: `[${wan}_GOOD] [${label}] ${sig} | early warning, no action` });
+        }
+      }
+      this.stash = {
+        pending,
+        partial: base,
+        countersOnSuccess: { degrade: 0, recover },
+        countersOnFailure: { degrade, recover },
+        prevBad,
+        prevGood,
+        timestamp: m.timestamp ?? null,
+      };
+    } else {
+      st.current_state = this.stateDegraded;
+      degrade = 0;
+      if (isRecovered) {
+        recover += 1;
+        events.push({
+          level: p.cakeAware ? 'info' : 'debug',
+          message: `[${wan}_DEGRADED] [${label}] ${sig} | good_count=${recover}/${recoverThreshold}`,
+        });
+        if (recover >= recoverThreshold) {
+          const reason = p.cakeAware
+            ? `${wan} RECOVERED - ${sig} (sustained ${recover} samples)`
+            : `${wan} RECOVERED (delta=${pyFixed(delta, 1)}ms sustained for ${recover} samples)`;
+          pending = {
+            action: 'disable',
+            actionSource: 'hysteresis',
+            reason,
+            fromState: this.stateDegraded,
+            toState: this.stateGood,
+          };
+        }
+      } else {
+        recover = 0;
+        if (p.cakeAware) {
+          events.push({ level: 'info', message: `[${wan}_DEGRADED] [${label}] ${sig} | still degraded` });
+        }
+      }
+      this.stash = {
+        pending,
+        partial: base,
+        countersOnSuccess: { degrade, recover: 0 },
+        countersOnFailure: { degrade, recover },
+        prevBad,
+        prevGood,
+        timestamp: m.timestamp ?? null,
+      };
+    }
+    base.action = pending.action;
+    base.actionSource = pending.actionSource;
+    base.reason = pending.reason;
+    return pending;
+  }
+
+  /**
+   * Apply the outcome of the toggle begin() asked for (`routerOk`; ignored when there was no
+   * action) and finish the cycle. A failed toggle leaves the state unchanged and keeps the counter,
+   * so the next qualifying cycle retries (v1.3).
+   */
+  complete(routerOk: boolean | null): SteeringCycleResult {
+    const s = this.stash;
+    if (s === null) throw new ControllerUsageError('complete() called without begin()');
+    this.stash = null;
+    const p = this.params;
+    const st = this.st;
+    const pend = s.pending;
+    let stateChanged = false;
+    let transitionLogLine: string | null = null;
+    let ok: boolean | null = null;
+    if (pend.action !== null && pend.toState !== null) {
+      ok = routerOk === true;
+      if (ok) {
+        const rec: TransitionRecord = {
+          timestamp: s.timestamp,
+          from: pend.fromState,
+          to: pend.toState,
+          bad_count: s.prevBad,
+          good_count: s.prevGood,
+        };
+        pushBounded(st.transitions, rec, p.historySize);
+        st.last_transition_time = s.timestamp;
+        st.current_state = pend.toState;
+        stateChanged = true;
+        transitionLogLine = `State transition: ${pend.fromState} -> ${pend.toState} (${pend.reason ?? ''})`;
+      } else {
+        transitionLogLine =
+          `Failed to ${pend.action} steering, staying in ${pend.fromState} (${pend.reason ?? ''}); ` +
+          'will retry while the condition holds';
+        s.partial.events.push({ level: 'error', message: transitionLogLine });
+      }
+    }
+    const counters = ok ? s.countersOnSuccess : s.countersOnFailure;
+    if (counters !== null) {
+      if (p.cakeAware) st.red_count = counters.degrade;
+      else st.bad_count = counters.degrade;
+      st.good_count = counters.recover;
+    }
+    if (s.partial.ok && p.cakeAware) pushBounded(st.cake_state_history, st.congestion_state, CAKE_STATE_HISTORY_LEN);
+    if (stateChanged && transitionLogLine) s.partial.events.push({ level: 'info', message: transitionLogLine });
+    return {
+      ...s.partial,
+      routerOk: ok,
+      stateChanged,
+      transitionLogLine,
+      currentState: st.current_state,
+      steeringEnabled: !this.isGood(st.current_state),
+      congestionState: st.congestion_state,
+      rttDeltaEwmaMs: st.rtt_delta_ewma,
+      queueEwmaPackets: st.queue_ewma,
+      cakeReadFailures: st.cake_read_failures,
+      redCount: st.red_count,
+      badCount: st.bad_count,
+      goodCount: st.good_count,
+      historyRttLen: st.history_rtt.length,
+      cakeStateHistory: st.cake_state_history.slice(),
+    };
+  }
+
+  /** begin() + complete() with `input.routerOk` (default true) as the toggle outcome. */
+  cycle(input: CycleInput, nowSeconds: number): SteeringCycleResult {
+    const pend = this.begin(input, nowSeconds);
+    return this.complete(pend.action === null ? null : (input.routerOk ?? true));
+  }
+
+  /** The state to persist (v1.3 field names; a deep copy, JSON-ready). */
+  snapshot(): SteeringStateFile {
+    const st = this.st;
+    return {
+      ...st,
+      history_rtt: st.history_rtt.slice(),
+      history_delta: st.history_delta.slice(),
+      transitions: st.transitions.map((t) => ({ ...t })),
+      cake_drops_history: st.cake_drops_history.slice(),
+      queue_depth_history: st.queue_depth_history.slice(),
+      cake_state_history: st.cake_state_history.slice(),
+    };
+  }
+
+  /**
+   * Load a persisted state (parsed JSON of any shape). Like v1.3, each field that is missing or of
+   * the wrong type falls back to its default and unknown keys are dropped; unlike v1.3, histories
+   * are always bounded and `last_transition_time` survives. `baseline_rtt` is not restored (as v1.3:
+   * the baseline comes from the autorate state file). CAKE reference and confidence timers are not
+   * persisted. Never throws.
+   */
+  restore(raw: unknown): RestoreReport {
+    if (this.stash !== null) throw new ControllerUsageError('restore() during a cycle');
+    const warnings: string[] = [];
+    const d = defaultState(this.stateGood);
+    const cap = this.params.historySize;
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      warnings.push('state is not a JSON object: using defaults');
+      this.st = d;
+      return { warnings };
+    }
+    const o = raw as Record<string, unknown>;
+    const numField = (k: keyof SteeringStateFile, opts: { int?: boolean; min?: number } = {}): number => {
+      const v = o[k];
+      const def = d[k] as number;
+      if (v === undefined) return def;
+      if (typeof v !== 'number' || !Number.isFinite(v) || (opts.int && !Number.isInteger(v)) || (opts.min !== undefined && v < opts.min)) {
+        warnings.push(`${k}: invalid value ${JSON.stringify(v)}, using ${def}`);
+        return def;
+      }
+      return v;
+    };
+    const numArray = (k: keyof SteeringStateFile): number[] => {
+      const v = o[k];
+      if (v === undefined) return [];
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+        warnings.push(`${k}: not a list of numbers, using []`);
+        return [];
+      }
+      return (v as number[]).slice(-cap);
+    };
+    const st: SteeringStateFile = { ...d };
+    const cs = o['current_state'];
+    if (typeof cs === 'string' && cs.length > 0) st.current_state = cs;
+    else if (cs !== undefined) warnings.push(`current_state: invalid value ${JSON.stringify(cs)}, using ${d.current_state}`);
+    st.bad_count = numField('bad_count', { int: true, min: 0 });
+    st.good_count = numField('good_count', { int: true, min: 0 });
+    st.red_count = numField('red_count', { int: true, min: 0 });
+    st.cake_read_failures = numField('cake_read_failures', { int: true, min: 0 });
+    st.rtt_delta_ewma = numField('rtt_delta_ewma');
+    st.queue_ewma = numField('queue_ewma');
+    st.history_rtt = numArray('history_rtt');
+    st.history_delta = numArray('history_delta');
+    st.cake_drops_history = numArray('cake_drops_history');
+    st.queue_depth_history = numArray('queue_depth_history');
+    const csh = o['cake_state_history'];
+    if (Array.isArray(csh) && csh.every((x) => typeof x === 'string')) {
+      st.cake_state_history = (csh as string[]).slice(-CAKE_STATE_HISTORY_LEN);
+    } else if (csh !== undefined) warnings.push('cake_state_history: not a list of strings, using []');
+    const cong = o['congestion_state'];
+    if (cong === 'GREEN' || cong === 'YELLOW' || cong === 'RED') st.congestion_state = cong;
+    else if (cong !== undefined) warnings.push(`congestion_state: invalid value ${JSON.stringify(cong)}, using GREEN`);
+    const ltt = o['last_transition_time'];
+    if (typeof ltt === 'string') st.last_transition_time = ltt;
+    const tr = o['transitions'];
+    if (Array.isArray(tr)) {
+      st.transitions = tr
+        .filter((x): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x))
+        .filter((x) => typeof x['from'] === 'string' && typeof x['to'] === 'string')
+        .map((x) => ({
+          timestamp: typeof x['timestamp'] === 'string' ? x['timestamp'] : null,
+          from: x['from'] as string,
+          to: x['to'] as string,
+          bad_count: typeof x['bad_count'] === 'number' ? x['bad_count'] : 0,
+          good_count: typeof x['good_count'] === 'number' ? x['good_count'] : 0,
+        }))
+        .slice(-cap);
+    } else if (tr !== undefined) warnings.push('transitions: not a list, using []');
+    this.st = st;
+    this.cakeTracker.reset();
+    this.conf?.reset();
+    return { warnings };
+  }
+}

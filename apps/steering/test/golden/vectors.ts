@@ -1,0 +1,20 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** /work/shared/golden: `../shared` beside the repo root (repo root is 4 levels above this folder). */
+export const GOLDEN_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../../shared/golden');
+
+/** Load a golden vector file; the strings "NaN", "Infinity", "-Infinity" become numbers. */
+export function loadVectors<T = Record<string, unknown>>(file: string): T {
+  const text = readFileSync(resolve(GOLDEN_DIR, file), 'utf8');
+  return JSON.parse(text) as T;
+}
+
+export function num(v: unknown): number {
+  if (v === 'NaN') return Number.NaN;
+  if (v === 'Infinity') return Number.POSITIVE_INFINITY;
+  if (v === '-Infinity') return Number.NEGATIVE_INFINITY;
+  if (typeof v !== 'number') throw new Error(`expected a number in the vectors, got ${JSON.stringify(v)}`);
+  return v;
+}
