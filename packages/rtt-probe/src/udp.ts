@@ -81,7 +81,6 @@ export class UdpEchoProbe implements RttProbe {
   private readonly id = (Math.random() * 0xffffffff) >>> 0;
   private sockets: { 4?: Socket; 6?: Socket } = {};
   private timer: NodeJS.Timeout | null = null;
-  private readonly packet = Buffer.alloc(PACKET_LEN);
   /** Datagrams sent / stray datagrams ignored. */
   sent = 0;
   ignored = 0;
@@ -110,8 +109,6 @@ export class UdpEchoProbe implements RttProbe {
       deadAfterMs: options.deadAfterMs ?? Math.max(2000, 3 * this.periodMs + this.timeoutMs),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
-    this.packet.writeUInt32BE(MAGIC, 0);
-    this.packet.writeUInt32BE(this.id, 4);
   }
 
   /** Resolves reflector names once and opens the socket(s). @throws {ProbeUnavailableError} */
@@ -170,13 +167,17 @@ export class UdpEchoProbe implements RttProbe {
       const slot = seq % RING;
       t.sentSeq[slot] = seq;
       t.sentAt[slot] = now;
-      this.packet.writeUInt16BE(i, 8);
-      this.packet.writeUInt16BE(0, 10);
-      this.packet.writeUInt32BE(seq >>> 0, 12);
+      // a fresh buffer per datagram: dgram reads it asynchronously, after this loop moved on
+      const packet = Buffer.allocUnsafe(PACKET_LEN);
+      packet.writeUInt32BE(MAGIC, 0);
+      packet.writeUInt32BE(this.id, 4);
+      packet.writeUInt16BE(i, 8);
+      packet.writeUInt16BE(0, 10);
+      packet.writeUInt32BE(seq >>> 0, 12);
       const sock = this.sockets[t.family];
       if (!sock) continue;
       this.sent++;
-      sock.send(this.packet, t.port, t.address, (err) => {
+      sock.send(packet, t.port, t.address, (err) => {
         if (err) this.options.onEvent?.({ kind: 'error', message: `udp send to ${t.label}: ${err.message}` });
       });
     }
