@@ -1,0 +1,664 @@
+/**
+ * RouterOS SSH client on ssh2: one persistent connection (an exec channel per call),
+ * reconnect with jittered backoff, a deadline per command, host key verification against
+ * known_hosts or a pinned SHA256 fingerprint, key or password auth, and RouterOS's printed
+ * errors (exit status 0) turned into typed errors.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { commands, parseCommands, type RouterCommand, renderCli, renderCliBatch } from './command.js';
+import { backoffDelay, DEFAULT_RETRY_POLICY, Deadline, type RetryPolicy, retry } from './deadline.js';
+import {
+  isRetryable,
+  RouterAuthError,
+  RouterCommandError,
+  RouterConnectionError,
+  type RouterError,
+  RouterHostVerificationError,
+  RouterNotFoundError,
+  RouterTimeoutError,
+} from './errors.js';
+import {
+  findRouterOsError,
+  isNotFoundMessage,
+  parseAsValue,
+  parseKeyValueBlock,
+  parsePrint,
+} from './parse.js';
+import { mangleRuleFromMap, printRecordToMap, queueStatsFromMap, resourceFromMap } from './records.js';
+import { queueSetCommand } from './rest.js';
+import type {
+  CallOptions,
+  CommandResult,
+  MangleRule,
+  QueueLimit,
+  QueueStats,
+  RouterClient,
+  RouterLogger,
+  SshOptions,
+  SystemResource,
+} from './types.js';
+import { silentLogger } from './types.js';
+
+export interface SshClientOptions extends SshOptions {
+  host: string;
+  deadlineMs?: number;
+  connectTimeoutMs?: number;
+  retry?: RetryPolicy;
+  logger?: RouterLogger;
+  /** Reconnect backoff: first delay and cap, ms (defaults 250 and 10000). */
+  reconnectBaseMs?: number;
+  reconnectMaxMs?: number;
+}
+
+/** OpenSSH-style fingerprint of a host key blob: `SHA256:<base64 without padding>`. */
+export function sshKeyFingerprint(keyBlob: Buffer): string {
+  return `SHA256:${createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
+}
+
+function normaliseSshFingerprint(fp: string): string {
+  const t = fp.trim();
+  const b64 = t.replace(/^SHA256:/i, '').replace(/=+$/, '');
+  return `SHA256:${b64}`;
+}
+
+export type KnownHostsVerdict = 'match' | 'mismatch' | 'unknown';
+
+/** Check a host key blob against an OpenSSH known_hosts text (plain and hashed entries). */
+export function checkKnownHosts(
+  text: string,
+  host: string,
+  port: number,
+  keyBlob: Buffer,
+): KnownHostsVerdict {
+  const names = port === 22 ? [host, `[${host}]:22`] : [`[${host}]:${port}`];
+  const keyB64 = keyBlob.toString('base64');
+  let seen = false;
+  for (const line of text.split(/\r?\n/)) {
+    const t = line.trim();
+    if (t === '' || t.startsWith('#')) continue;
+    let fields = t.split(/\s+/);
+    if (fields[0]?.startsWith('@')) {
+      if (fields[0] === '@revoked' && fields[3] === keyB64) return 'mismatch';
+      if (fields[0] !== '@cert-authority') fields = fields.slice(1);
+      else continue;
+    }
+    const [hostsField, , key] = fields;
+    if (!hostsField || !key) continue;
+    let hostMatch = false;
+    if (hostsField.startsWith('|1|')) {
+      const [, , salt, hash] = hostsField.split('|');
+      if (salt && hash) {
+        for (const n of names) {
+          const h = createHmac('sha1', Buffer.from(salt, 'base64')).update(n).digest('base64');
+          if (h === hash) hostMatch = true;
+        }
+      }
+    } else {
+      const patterns = hostsField.split(',');
+      hostMatch = patterns.some((p) => names.includes(p));
+    }
+    if (!hostMatch) continue;
+    seen = true;
+    if (key === keyB64) return 'match';
+  }
+  return seen ? 'mismatch' : 'unknown';
+}
+
+interface ExecResult {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+}
+
+export class SshRouterClient implements RouterClient {
+  readonly activeTransport = 'ssh' as const;
+  private readonly opts: SshClientOptions;
+  private readonly logger: RouterLogger;
+  private readonly port: number;
+  private conn: Client | undefined;
+  private connecting: Promise<Client> | undefined;
+  private failures = 0;
+  private nextConnectAt = 0;
+  private lastConnectError: RouterError | undefined;
+  private closed = false;
+  private readonly channels = new Set<ClientChannel>();
+
+  constructor(opts: SshClientOptions) {
+    this.opts = opts;
+    this.logger = opts.logger ?? silentLogger;
+    this.port = opts.port ?? 22;
+    if (!opts.password && !opts.privateKeyPath && !opts.privateKey) {
+      throw new RangeError('SSH needs a private key (privateKeyPath) or a password');
+    }
+  }
+
+  private ctx(cmd?: string) {
+    return { transport: 'ssh' as const, host: this.opts.host, command: cmd };
+  }
+
+  // ------------------------------------------------------------------ connection
+
+  /** Whether a connection is currently established. */
+  get connected(): boolean {
+    return this.conn !== undefined;
+  }
+
+  private verifyHostKey(key: Buffer): { ok: boolean; error?: RouterHostVerificationError } {
+    const fp = sshKeyFingerprint(key);
+    const where = `${this.opts.host}:${this.port}`;
+    const howToPin =
+      `To trust it, pin the fingerprint (router.ssh_host_key_fingerprint: "${fp}") or add the key to the known_hosts file: ` +
+      `ssh-keyscan -p ${this.port} ${this.opts.host} >> ${this.opts.knownHostsPath ?? '~/.ssh/known_hosts'}`;
+    if (this.opts.hostKeyFingerprint) {
+      if (normaliseSshFingerprint(this.opts.hostKeyFingerprint) === fp) return { ok: true };
+      return {
+        ok: false,
+        error: new RouterHostVerificationError(
+          `SSH host key of ${where} is ${fp}, which does not match the pinned ${this.opts.hostKeyFingerprint}. If the router's key changed on purpose, update the pin.`,
+          'hostkey',
+          { ...this.ctx(), presentedFingerprint: fp },
+        ),
+      };
+    }
+    const files = this.opts.knownHostsPath
+      ? [this.opts.knownHostsPath]
+      : [join(homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'];
+    let verdict: KnownHostsVerdict = 'unknown';
+    for (const f of files) {
+      if (!existsSync(f)) continue;
+      const v = checkKnownHosts(readFileSync(f, 'utf8'), this.opts.host, this.port, key);
+      if (v === 'match') return { ok: true };
+      if (v === 'mismatch') verdict = 'mismatch';
+    }
+    if (verdict === 'mismatch') {
+      return {
+        ok: false,
+        error: new RouterHostVerificationError(
+          `SSH host key of ${where} (${fp}) does not match the key recorded in ${files.join(' or ')} (possible man-in-the-middle, or the router was reinstalled). Remove the old entry with ssh-keygen -R only if you know why it changed.`,
+          'hostkey',
+          { ...this.ctx(), presentedFingerprint: fp },
+        ),
+      };
+    }
+    return {
+      ok: false,
+      error: new RouterHostVerificationError(
+        `SSH host key of ${where} is unknown (${fp}); refusing to connect. ${howToPin}`,
+        'hostkey',
+        { ...this.ctx(), presentedFingerprint: fp },
+      ),
+    };
+  }
+
+  private connect(deadline: Deadline): Promise<Client> {
+    if (this.closed)
+      return Promise.reject(new RouterConnectionError('SSH client is closed', 'closed', this.ctx()));
+    if (this.conn) return Promise.resolve(this.conn);
+    if (this.connecting) return this.connecting;
+    const now = performance.now();
+    if (now < this.nextConnectAt && this.lastConnectError) {
+      return Promise.reject(this.lastConnectError);
+    }
+    const p = this.doConnect(deadline).then(
+      (c) => {
+        this.connecting = undefined;
+        this.failures = 0;
+        this.lastConnectError = undefined;
+        return c;
+      },
+      (err: RouterError) => {
+        this.connecting = undefined;
+        this.failures++;
+        this.lastConnectError = err;
+        this.nextConnectAt =
+          performance.now() +
+          backoffDelay(
+            {
+              attempts: 1,
+              baseDelayMs: this.opts.reconnectBaseMs ?? 250,
+              maxDelayMs: this.opts.reconnectMaxMs ?? 10_000,
+            },
+            this.failures,
+          );
+        throw err;
+      },
+    );
+    this.connecting = p;
+    return p;
+  }
+
+  private doConnect(deadline: Deadline): Promise<Client> {
+    return new Promise<Client>((resolve, reject) => {
+      const client = new Client();
+      let hostKeyError: RouterHostVerificationError | undefined;
+      let settled = false;
+      const budget = Math.max(1, Math.min(deadline.remaining(), this.opts.connectTimeoutMs ?? 3000));
+      const timer = setTimeout(() => {
+        fail(
+          new RouterTimeoutError(
+            `SSH connection to ${this.opts.host}:${this.port} not ready within ${Math.round(budget)} ms`,
+            budget,
+            this.ctx(),
+          ),
+        );
+      }, budget);
+      const fail = (err: RouterError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        client.removeAllListeners('ready');
+        client.on('error', () => {});
+        client.destroy();
+        reject(err);
+      };
+      client.once('ready', () => {
+        if (settled) {
+          client.destroy();
+          return;
+        }
+        settled = true;
+        clearTimeout(timer);
+        this.conn = client;
+        const drop = () => {
+          if (this.conn === client) {
+            this.conn = undefined;
+            this.logger.debug?.(`SSH connection to ${this.opts.host}:${this.port} closed`);
+          }
+        };
+        client.on('close', drop);
+        client.on('end', drop);
+        client.on('error', (e) => {
+          this.logger.debug?.(`SSH connection error: ${e.message}`);
+          drop();
+        });
+        resolve(client);
+      });
+      client.once('error', (err: Error & { level?: string; code?: string }) => {
+        if (hostKeyError) return fail(hostKeyError);
+        if (err.level === 'client-authentication') {
+          return fail(
+            new RouterAuthError(
+              `SSH login as "${this.opts.user}" to ${this.opts.host}:${this.port} refused: check the user and its key or password`,
+              { ...this.ctx(), cause: err },
+            ),
+          );
+        }
+        if (err.level === 'client-timeout') {
+          return fail(
+            new RouterTimeoutError(
+              `SSH handshake with ${this.opts.host}:${this.port} timed out`,
+              budget,
+              this.ctx(),
+            ),
+          );
+        }
+        const code = err.code ?? '';
+        const kind: RouterConnectionError['kind'] =
+          code === 'ECONNREFUSED'
+            ? 'refused'
+            : code === 'ECONNRESET' || code === 'EPIPE'
+              ? 'reset'
+              : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+                ? 'dns'
+                : code === 'EHOSTUNREACH' || code === 'ENETUNREACH'
+                  ? 'unreachable'
+                  : 'protocol';
+        fail(
+          new RouterConnectionError(
+            `SSH ${this.opts.host}:${this.port}: ${code ? `${code} ` : ''}${err.message}`,
+            kind,
+            {
+              ...this.ctx(),
+              cause: err,
+            },
+          ),
+        );
+      });
+      client.once('close', () => {
+        if (!settled) {
+          fail(
+            hostKeyError ??
+              new RouterConnectionError(
+                `SSH ${this.opts.host}:${this.port} closed during the handshake`,
+                'closed',
+                this.ctx(),
+              ),
+          );
+        }
+      });
+      let privateKey: Buffer | string | undefined = this.opts.privateKey;
+      if (!privateKey && this.opts.privateKeyPath) {
+        try {
+          privateKey = readFileSync(this.opts.privateKeyPath);
+        } catch (err) {
+          return fail(
+            new RouterAuthError(
+              `cannot read SSH private key ${this.opts.privateKeyPath}: ${(err as Error).message}`,
+              this.ctx(),
+            ),
+          );
+        }
+      }
+      const cfg: ConnectConfig = {
+        host: this.opts.host,
+        port: this.port,
+        username: `${this.opts.user}${this.opts.loginSuffix ?? '+ct'}`,
+        readyTimeout: budget + 1000,
+        keepaliveInterval: 15_000,
+        keepaliveCountMax: 3,
+        hostVerifier: (key: Buffer) => {
+          const v = this.verifyHostKey(key);
+          if (!v.ok) hostKeyError = v.error;
+          return v.ok;
+        },
+        ...(privateKey ? { privateKey } : {}),
+        ...(this.opts.passphrase ? { passphrase: this.opts.passphrase } : {}),
+        ...(this.opts.password !== undefined ? { password: this.opts.password } : {}),
+      };
+      try {
+        client.connect(cfg);
+      } catch (err) {
+        fail(
+          new RouterAuthError(`SSH configuration rejected: ${(err as Error).message}`, {
+            ...this.ctx(),
+            cause: err,
+          }),
+        );
+      }
+    });
+  }
+
+  /** Run one exec channel under the deadline; a timed-out channel tears the connection down. */
+  private async exec(cmdText: string, deadline: Deadline): Promise<ExecResult> {
+    const conn = await this.connect(deadline);
+    const remaining = deadline.remaining();
+    if (remaining <= 0) throw this.timeoutError(deadline, cmdText);
+    return new Promise<ExecResult>((resolve, reject) => {
+      let stream: ClientChannel | undefined;
+      let done = false;
+      const finish = (err: RouterError | null, res?: ExecResult) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        if (stream) this.channels.delete(stream);
+        if (err) reject(err);
+        else resolve(res!);
+      };
+      const timer = setTimeout(() => {
+        // Never leave a half-open session behind: drop the connection, reconnect next call.
+        if (this.conn === conn) this.conn = undefined;
+        conn.destroy();
+        finish(this.timeoutError(deadline, cmdText));
+      }, remaining);
+      const onConnClose = () =>
+        finish(
+          new RouterConnectionError(
+            `SSH connection to ${this.opts.host} closed during a command`,
+            'reset',
+            this.ctx(cmdText),
+          ),
+        );
+      conn.once('close', onConnClose);
+      const cleanupConn = () => conn.removeListener('close', onConnClose);
+      try {
+        conn.exec(cmdText, (err, ch) => {
+          if (err) {
+            cleanupConn();
+            if (this.conn === conn) this.conn = undefined;
+            conn.destroy();
+            return finish(
+              new RouterConnectionError(`SSH exec failed on ${this.opts.host}: ${err.message}`, 'protocol', {
+                ...this.ctx(cmdText),
+                cause: err,
+              }),
+            );
+          }
+          stream = ch;
+          this.channels.add(ch);
+          const out: Buffer[] = [];
+          const errOut: Buffer[] = [];
+          let code: number | null = null;
+          ch.on('data', (d: Buffer) => out.push(d));
+          ch.stderr.on('data', (d: Buffer) => errOut.push(d));
+          ch.on('exit', (c: number | null) => {
+            code = c;
+          });
+          ch.on('close', () => {
+            cleanupConn();
+            finish(null, {
+              stdout: Buffer.concat(out).toString('utf8'),
+              stderr: Buffer.concat(errOut).toString('utf8'),
+              code,
+            });
+          });
+        });
+      } catch (err) {
+        cleanupConn();
+        if (this.conn === conn) this.conn = undefined;
+        finish(
+          new RouterConnectionError(
+            `SSH exec failed: ${(err as Error).message}`,
+            'protocol',
+            this.ctx(cmdText),
+          ),
+        );
+      }
+    });
+  }
+
+  private timeoutError(deadline: Deadline, cmd: string): RouterTimeoutError {
+    return new RouterTimeoutError(
+      `SSH command on ${this.opts.host} did not finish within its ${Math.round(deadline.budgetMs)} ms deadline`,
+      deadline.budgetMs,
+      this.ctx(cmd),
+    );
+  }
+
+  /** exec + RouterOS error detection (errors are printed with exit status 0). */
+  private async run(cmdText: string, deadline: Deadline, notFound?: string): Promise<string> {
+    const res = await this.exec(cmdText, deadline);
+    const text = res.stdout + (res.stderr ? `\n${res.stderr}` : '');
+    const msg = findRouterOsError(text);
+    if (msg) {
+      if (isNotFoundMessage(msg)) throw new RouterNotFoundError(notFound ?? 'item', msg, this.ctx(cmdText));
+      throw new RouterCommandError(`RouterOS refused the command over SSH: ${msg}`, msg, this.ctx(cmdText));
+    }
+    if (res.code !== null && res.code !== 0) {
+      const m = text.trim() || `exit status ${res.code}`;
+      throw new RouterCommandError(
+        `SSH command failed with exit status ${res.code}: ${m}`,
+        m,
+        this.ctx(cmdText),
+      );
+    }
+    return res.stdout;
+  }
+
+  private async call<T>(opts: CallOptions | undefined, fn: (deadline: Deadline) => Promise<T>): Promise<T> {
+    const deadline = new Deadline(opts?.deadlineMs ?? this.opts.deadlineMs ?? 5000);
+    return retry(() => fn(deadline), {
+      policy: this.opts.retry ?? DEFAULT_RETRY_POLICY,
+      deadline,
+      isRetryable,
+      onRetry: (err, attempt, delay) =>
+        this.logger.debug?.(`SSH retry ${attempt} in ${Math.round(delay)} ms: ${(err as Error).message}`),
+    });
+  }
+
+  private static records(text: string): Array<Record<string, string>> {
+    const out = parsePrint(text);
+    return out.records.map((r) => printRecordToMap(r, out.legend));
+  }
+
+  // ------------------------------------------------------------------ typed operations
+
+  async setQueueLimits(limits: readonly QueueLimit[], opts?: CallOptions): Promise<void> {
+    if (limits.length === 0) return;
+    // Each queue is addressed by name (not [find]) so that a missing queue is reported as
+    // "no such item" instead of silently matching nothing.
+    const cmds = limits.map((l) => {
+      const c = queueSetCommand(l);
+      c.target = { kind: 'items', items: [l.name] };
+      return c;
+    });
+    const text = renderCliBatch(cmds);
+    await this.call(opts, (d) => this.run(text, d, `queue ${limits.map((l) => `"${l.name}"`).join(' or ')}`));
+  }
+
+  async getQueueStats(names: readonly string[], opts?: CallOptions): Promise<QueueStats[]> {
+    if (names.length === 0) return [];
+    const text = renderCliBatch(names.map((n) => commands.printQueues([n])));
+    return this.call(opts, async (d) => {
+      const out = await this.run(text, d);
+      const recs = SshRouterClient.records(out);
+      return names.map((n) => {
+        const rec = recs.find((r) => r['name'] === n);
+        if (!rec) throw new RouterNotFoundError(`queue "${n}"`, 'no such item', this.ctx(text));
+        return queueStatsFromMap(rec, 'ssh', this.opts.host);
+      });
+    });
+  }
+
+  private ruleFrom(out: string, comment: string): MangleRule | null {
+    const rec = SshRouterClient.records(out).find((r) => r['comment'] === comment);
+    return rec ? mangleRuleFromMap(rec) : null;
+  }
+
+  async findMangleRule(comment: string, opts?: CallOptions): Promise<MangleRule | null> {
+    const text = renderCli(commands.printMangle(comment));
+    return this.call(opts, async (d) => this.ruleFrom(await this.run(text, d), comment));
+  }
+
+  private async toggleMangle(
+    verb: 'enable' | 'disable',
+    comment: string,
+    opts?: CallOptions,
+  ): Promise<MangleRule> {
+    // Write and read back in one exec.
+    const text = renderCliBatch([commands.mangle(verb, comment), commands.printMangle(comment)]);
+    return this.call(opts, async (d) => {
+      const rule = this.ruleFrom(await this.run(text, d), comment);
+      if (!rule)
+        throw new RouterNotFoundError(
+          `mangle rule with comment "${comment}"`,
+          'no such item',
+          this.ctx(text),
+        );
+      return rule;
+    });
+  }
+
+  enableMangleRule(comment: string, opts?: CallOptions): Promise<MangleRule> {
+    return this.toggleMangle('enable', comment, opts);
+  }
+
+  disableMangleRule(comment: string, opts?: CallOptions): Promise<MangleRule> {
+    return this.toggleMangle('disable', comment, opts);
+  }
+
+  async resetQueueCounters(names: readonly string[], opts?: CallOptions): Promise<void> {
+    if (names.length === 0) return;
+    const cmds = names.map((n) => {
+      const c = commands.resetQueue(n);
+      c.target = { kind: 'items', items: [n] };
+      return c;
+    });
+    const text = renderCliBatch(cmds);
+    await this.call(opts, (d) => this.run(text, d, `queue ${names.map((n) => `"${n}"`).join(' or ')}`));
+  }
+
+  async getIdentity(opts?: CallOptions): Promise<string> {
+    return this.call(opts, async (d) => {
+      const out = await this.run('/system/identity/print', d);
+      const name = parseKeyValueBlock(out)['name'];
+      if (name === undefined) {
+        throw new RouterConnectionError(
+          `unexpected /system/identity/print output: ${out.slice(0, 80)}`,
+          'bad-response',
+          this.ctx(),
+        );
+      }
+      return name;
+    });
+  }
+
+  async getResource(opts?: CallOptions): Promise<SystemResource> {
+    return this.call(opts, async (d) =>
+      resourceFromMap(parseKeyValueBlock(await this.run('/system/resource/print', d))),
+    );
+  }
+
+  async runCommand(cli: string, opts?: CallOptions): Promise<CommandResult> {
+    const cmds = parseCommands(cli);
+    const text = renderCliBatch(cmds);
+    return this.call(opts, async (d) => {
+      const out = await this.run(text, d);
+      return { transport: 'ssh' as const, records: recordsFromConsole(out, cmds), raw: out };
+    });
+  }
+
+  /** Send raw CLI text without the command model (for tools; errors still detected). */
+  async runRaw(cliText: string, opts?: CallOptions): Promise<string> {
+    return this.call(opts, (d) => this.run(cliText, d));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const ch of this.channels) ch.destroy();
+    this.channels.clear();
+    const c = this.conn;
+    this.conn = undefined;
+    if (this.connecting) await this.connecting.catch(() => {});
+    if (c) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          c.destroy();
+          resolve();
+        }, 500);
+        c.once('close', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        c.end();
+      });
+    }
+    if (this.conn) {
+      (this.conn as Client).destroy();
+      this.conn = undefined;
+    }
+  }
+}
+
+/** Turn console output into records, choosing the parser from the commands' print modifiers. */
+export function recordsFromConsole(
+  out: string,
+  cmds: readonly RouterCommand[],
+): Array<Record<string, string>> {
+  const prints = cmds.filter((c) => c.verb === 'print');
+  if (prints.length === 0) return [];
+  if (prints.every((c) => c.modifiers.includes('as-value'))) return parseAsValue(out);
+  if (prints.every((c) => c.modifiers.includes('count-only'))) {
+    return out
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => /^\d+$/.test(l))
+      .map((count) => ({ count }));
+  }
+  const recs = SshRecords.of(out).filter((r) => Object.keys(r).some((k) => k !== '' && !BOOL_KEYS.has(k)));
+  if (recs.length > 0) return recs;
+  const block = parseKeyValueBlock(out);
+  return Object.keys(block).length ? [block] : [];
+}
+
+const BOOL_KEYS = new Set(['disabled', 'invalid', 'dynamic']);
+
+const SshRecords = {
+  of(text: string): Array<Record<string, string>> {
+    const out = parsePrint(text);
+    return out.records.map((r) => printRecordToMap(r, out.legend));
+  },
+};
