@@ -185,7 +185,7 @@ export function normaliseAutorate(
   const hostsRaw = getPath(data, `${cm}.ping_hosts`);
   const pingHosts = Array.isArray(hostsRaw) ? hostsRaw.filter((h): h is string => typeof h === 'string') : [];
   pingHosts.forEach((h, i) => {
-    if (!isValidHost(h)) {
+    if (h.length <= 256 && !isValidHost(h)) {
       ctx.error(`${cm}.ping_hosts[${i}]`, 'not a valid ping host', {
         expected: 'IPv4, IPv6 or RFC 1123 host name',
         found: h,

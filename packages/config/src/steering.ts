@@ -17,7 +17,7 @@ export function normaliseSteering(
   const upper = primaryWan.toUpperCase();
 
   const pingHost = strAt(data, 'measurement.ping_host') ?? '';
-  if (pingHost !== '' && !isValidHost(pingHost)) {
+  if (pingHost !== '' && pingHost.length <= 256 && !isValidHost(pingHost)) {
     ctx.error('measurement.ping_host', 'not a valid ping host', {
       expected: 'IPv4, IPv6 or RFC 1123 host name (at most 256 characters)',
       found: pingHost,
