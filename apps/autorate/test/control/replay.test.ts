@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { ReplayInputError, ReplaySession, replay, replaySync } from '../../src/control/index.js';
+import { loadGolden, paramsFromGoldenHeader } from '../golden/golden.js';
+import { M, v13Params } from './fixtures.js';
+
+describe('replay engine', () => {
+  it('reproduces the golden per-cycle outputs from the golden inputs (steady_idle, icmp outage, router failures)', () => {
+    for (const file of ['wan_controller_cable.json', 'wan_controller_dsl.json']) {
+      const g = loadGolden(file);
+      const params = paramsFromGoldenHeader(g.header);
+      for (const name of ['steady_idle', 'icmp_outage_graceful_degradation']) {
+        const sc = g.scenarios.find((s) => s.name === name);
+        expect(sc, name).toBeDefined();
+        const lines = (sc?.cycles ?? []).map((c) => JSON.stringify({ ...(c['input'] as object), t: c['t'] }));
+        const out = replaySync(params, lines);
+        expect(out.length).toBe(sc?.cycles.length);
+        out.forEach((o, k) => {
+          const c = sc?.cycles[k] as Record<string, unknown>;
+          const want = {
+            i: c['i'],
+            t: c['t'],
+            ok: c['ok'],
+            measured_rtt_ms: c['measured_rtt_ms'],
+            load_rtt_ms: c['load_rtt_ms'],
+            baseline_rtt_ms: c['baseline_rtt_ms'],
+            dl_zone: c['dl_zone'],
+            dl_rate_bps: c['dl_rate_bps'],
+            ul_zone: c['ul_zone'],
+            ul_rate_bps: c['ul_rate_bps'],
+            router_write: c['router_write'],
+          };
+          expect(o, `${file} ${name} i=${k}`).toStrictEqual(want);
+        });
+      }
+    }
+  });
+
+  it('defaults: t = i * interval, router_ok true; unknown fields ignored; blank lines skipped', () => {
+    const out = replaySync(v13Params(), [
+      '{"rtt_ms": 24, "dl_achieved_bps": 123, "ul_achieved_bps": 4}',
+      '',
+      '   ',
+      { rtts_ms: [24, 25, 26], note: 'x' },
+      '{"rtt_ms": null, "gateway_ok": false, "tcp_rtts_ms": [null, 20]}',
+    ]);
+    expect(out.map((o) => o.i)).toStrictEqual([0, 1, 2]);
+    expect(out.map((o) => o.t)).toStrictEqual([0, 0.05, 0.1]);
+    expect(out[0]?.router_write).toStrictEqual([940 * M, 38 * M]);
+    expect(out[1]?.measured_rtt_ms).toBe(25);
+    expect(out[2]?.measured_rtt_ms).toBe(20);
+    expect(Object.keys(out[0] ?? {})).toStrictEqual([
+      'i',
+      't',
+      'ok',
+      'measured_rtt_ms',
+      'load_rtt_ms',
+      'baseline_rtt_ms',
+      'dl_zone',
+      'dl_rate_bps',
+      'ul_zone',
+      'ul_rate_bps',
+      'router_write',
+    ]);
+  });
+
+  it('router_ok false: the write fails, ok is false, and the next line retries the latest rate', () => {
+    const out = replaySync(v13Params(), ['{"rtt_ms": 24, "router_ok": false}', '{"rtt_ms": 24}']);
+    expect([out[0]?.ok, out[0]?.router_write]).toStrictEqual([false, [940 * M, 38 * M]]);
+    expect([out[1]?.ok, out[1]?.router_write]).toStrictEqual([true, [940 * M, 38 * M]]);
+  });
+
+  it('rejects a malformed line with its line number', () => {
+    const s = new ReplaySession(v13Params());
+    expect(s.step('{"rtt_ms": 24}')).not.toBeNull();
+    expect(() => s.step('{"rtt_ms": 24')).toThrow(ReplayInputError);
+    expect(() => s.step('{"rtt_ms": "fast"}')).toThrow(/line 3/);
+    expect(() => s.step('{"rtts_ms": [1, "x"]}')).toThrow(/rtts_ms/);
+    expect(() => s.step('{"gateway_ok": true}')).toThrow(/rtt_ms/);
+    expect(() => s.step('[1,2]')).toThrow(/object/);
+    expect(() => s.step('{"rtt_ms": 1, "router_ok": "yes"}')).toThrow(/router_ok/);
+    expect(() => s.step('{"rtt_ms": 1, "t": "soon"}')).toThrow(/"t"/);
+  });
+
+  it('streams: each output is yielded before the next input line is read (closed loop through a pipe)', async () => {
+    const events: string[] = [];
+    async function* source() {
+      for (let i = 0; i < 3; i++) {
+        events.push(`read ${i}`);
+        yield JSON.stringify({ rtt_ms: 24 + i });
+      }
+    }
+    for await (const o of replay(v13Params(), source())) events.push(`out ${o.i}`);
+    expect(events).toStrictEqual(['read 0', 'out 0', 'read 1', 'out 1', 'read 2', 'out 2']);
+  });
+});
