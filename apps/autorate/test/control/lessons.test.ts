@@ -52,7 +52,8 @@ describe('lessons-after-v1.3 §2', () => {
         { rtts_ms: [v as number, 24, v as number] },
         { rtt_ms: null, gateway_ok: true, tcp_rtts_ms: [v as number, null] },
       ]) {
-        const r = c.cycle(input, (t += 0.05));
+        t += 0.05;
+        const r = c.cycle(input, t);
         expect(Number.isFinite(r.loadRttMs), JSON.stringify(input)).toBe(true);
         expect(Number.isFinite(r.baselineRttMs)).toBe(true);
         if (r.measuredRttMs !== null) expect(Number.isFinite(r.measuredRttMs)).toBe(true);
@@ -90,14 +91,16 @@ describe('lessons-after-v1.3 §2', () => {
     let spikes = 0;
     let t = 0;
     for (const row of idle?.cycles ?? []) {
-      if (c.cycle(row['input'] as { rtts_ms: number[] }, (t += 0.05)).forcedRed) forced++;
+      t += 0.05;
+      if (c.cycle(row['input'] as { rtts_ms: number[] }, t).forcedRed) forced++;
     }
     let seed = 12345;
     for (let i = 0; i < 20_000; i++) {
       seed = (seed * 1103515245 + 12345) % 2147483648;
       const u = seed / 2147483648;
       const rtt = u < 0.02 ? 24 + 40 * u * 50 : 22 + 4 * u; // ~2 % lone outliers up to +40 ms
-      const r = c.cycle({ rtt_ms: rtt }, (t += 0.05));
+      t += 0.05;
+      const r = c.cycle({ rtt_ms: rtt }, t);
       if (r.accelSpike) spikes++;
       if (r.forcedRed) forced++;
     }
