@@ -511,12 +511,20 @@ export class SshRouterClient implements RouterClient {
 
   async getQueueStats(names: readonly string[], opts?: CallOptions): Promise<QueueStats[]> {
     if (names.length === 0) return [];
-    const text = renderCliBatch(names.map((n) => commands.printQueues([n])));
+    // `print stats detail` carries the counters, `print detail` the configuration (max-limit,
+    // queue type); both run in one exec and merge by name into the same snapshot REST gives.
+    const text = renderCliBatch(
+      names.flatMap((n) => [commands.printQueues([n], ['detail']), commands.printQueues([n], ['stats', 'detail'])]),
+    );
     return this.call(opts, async (d) => {
       const out = await this.run(text, d);
-      const recs = SshRouterClient.records(out);
+      const merged = new Map<string, Record<string, string>>();
+      for (const r of SshRouterClient.records(out)) {
+        const name = r['name'];
+        if (name !== undefined) merged.set(name, { ...merged.get(name), ...r });
+      }
       return names.map((n) => {
-        const rec = recs.find((r) => r['name'] === n);
+        const rec = merged.get(n);
         if (!rec) throw new RouterNotFoundError(`queue "${n}"`, 'no such item', this.ctx(text));
         return queueStatsFromMap(rec, 'ssh', this.opts.host);
       });
