@@ -235,9 +235,11 @@ export class Watchdog {
     this.failures = 0;
     const now = this.now();
     if (this.degraded) {
+      // re-arm at once, in one message with the restored status
       this.degraded = false;
-      this.feed(now);
-      void this.opts.notify.status(this.opts.healthyStatus ?? 'Running');
+      this.lastFedAt = now;
+      this.feeds++;
+      void this.opts.notify.notify({ WATCHDOG: '1', STATUS: this.opts.healthyStatus ?? 'Running' });
       return true;
     }
     if (now - this.lastFedAt >= this.intervalMs) {

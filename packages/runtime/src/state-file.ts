@@ -251,6 +251,7 @@ export class StateStore<T> {
   private lastAttemptAt = Number.NEGATIVE_INFINITY;
   private inFlight: Promise<void> | null = null;
   private timer: unknown = null;
+  private flushing = 0;
   private readonly now: () => number;
   private readonly forceMs: number;
   private readonly minMs: number;
@@ -299,13 +300,18 @@ export class StateStore<T> {
       this.hasPending = true;
     }
     this.cancelTimer();
-    while (this.inFlight) await this.inFlight;
-    if (!this.hasPending) return;
-    const v = this.pending as T;
-    const key = this.pendingKey;
-    this.hasPending = false;
-    this.pending = undefined;
-    await this.writeNow(v, key, true);
+    this.flushing++;
+    try {
+      while (this.inFlight) await this.inFlight;
+      if (!this.hasPending) return;
+      const v = this.pending as T;
+      const key = this.pendingKey;
+      this.hasPending = false;
+      this.pending = undefined;
+      await this.writeNow(v, key, true);
+    } finally {
+      this.flushing--;
+    }
   }
 
   /** True while a write is in progress. */
@@ -328,6 +334,7 @@ export class StateStore<T> {
   }
 
   private schedule(): void {
+    if (this.flushing > 0) return; // flush() writes the pending value itself
     if (this.inFlight || this.timer !== null) return; // picked up when the write finishes / timer fires
     const wait = this.lastAttemptAt + this.minMs - this.now();
     if (wait > 0) {

@@ -1,0 +1,90 @@
+import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger, redactValue, registerSecret } from '../src/index.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'runtime-log-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+const settle = () => new Promise((r) => setTimeout(r, 50));
+
+describe('createLogger', () => {
+  it('writes one text line per event with name and level, fields as key=value, newlines escaped', async () => {
+    const lines: string[] = [];
+    const log = createLogger({ name: 'Cable', format: 'text', sink: (l) => lines.push(l) });
+    log.info('rate changed\nsecond line', { dl_mbps: 800, zone: 'GREEN' });
+    log.debug('not shown at info');
+    await settle();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \[Cable\] \[INFO\] rate changed\\nsecond line dl_mbps=800 zone=GREEN$/,
+    );
+  });
+
+  it('writes compact JSON lines with timestamp, level, logger, message and the fields', async () => {
+    const lines: string[] = [];
+    const log = createLogger({ name: 'wan1', format: 'json', level: 'debug', sink: (l) => lines.push(l) });
+    log.warn('ping failed', { host: '1.1.1.1' });
+    await settle();
+    const obj = JSON.parse(lines[0] as string);
+    expect(obj).toMatchObject({ level: 'WARN', logger: 'wan1', message: 'ping failed', host: '1.1.1.1' });
+    expect(obj.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
+  it('takes the format from WANCTL_LOG_FORMAT', async () => {
+    const old = process.env['WANCTL_LOG_FORMAT'];
+    process.env['WANCTL_LOG_FORMAT'] = 'json';
+    const lines: string[] = [];
+    createLogger({ name: 'x', sink: (l) => lines.push(l) }).info('hi');
+    if (old === undefined) delete process.env['WANCTL_LOG_FORMAT'];
+    else process.env['WANCTL_LOG_FORMAT'] = old;
+    await settle();
+    expect(JSON.parse(lines[0] as string).message).toBe('hi');
+  });
+
+  it('never writes a registered secret or a password-like field, in text or JSON', async () => {
+    registerSecret('s3cr3t-Passw0rd');
+    for (const format of ['text', 'json'] as const) {
+      const lines: string[] = [];
+      const log = createLogger({ name: 'r', format, sink: (l) => lines.push(l) });
+      log.error('login failed with s3cr3t-Passw0rd for admin', {
+        router: { user: 'admin', password: 'other-pw', nested: ['x s3cr3t-Passw0rd y'] },
+        apiKey: 'abc123',
+        err: new Error('auth s3cr3t-Passw0rd rejected'),
+      });
+      await settle();
+      const out = lines.join('\n');
+      expect(out).not.toContain('s3cr3t-Passw0rd');
+      expect(out).not.toContain('other-pw');
+      expect(out).not.toContain('abc123');
+      expect(out).toContain('***');
+      expect(out).toContain('admin');
+    }
+    expect(redactValue({ token: '', password: null })).toEqual({ token: '', password: null });
+  });
+
+  it('writes main (info) and debug (all) files, and reopen() follows a logrotate rename', async () => {
+    const main = join(dir, 'logs', 'wan1.log');
+    const debug = join(dir, 'logs', 'wan1-debug.log');
+    const log = createLogger({ name: 'wan1', file: main, debugFile: debug, format: 'text' });
+    log.info('first');
+    log.debug('detail');
+    await settle();
+    await rename(main, `${main}.1`);
+    log.reopen();
+    log.info('second');
+    await log.close();
+    expect(await readFile(`${main}.1`, 'utf8')).toContain('first');
+    const now = await readFile(main, 'utf8');
+    expect(now).toContain('second');
+    expect(now).not.toContain('first');
+    const dbg = await readFile(debug, 'utf8');
+    expect(dbg).toContain('detail');
+    expect(dbg.trim().split('\n')).toHaveLength(3);
+  });
+});
