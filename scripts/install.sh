@@ -26,9 +26,9 @@ It never overwrites an existing config or secrets file, and it does not
 start, stop or enable any service (deploy.sh or you do that).
 
 Options:
-  --from DIR          what to install: a wanctl checkout after "npm ci && npm run
-                      build", or a bundle made by --stage-only (default: the
-                      directory above this script)
+  --from DIR          what to install: a wanctl checkout after "npm ci &&
+                      npm run build", or a bundle made by --stage-only
+                      (default: the directory above this script)
   --root DIR          install under DIR instead of / (DESTDIR-style, for tests
                       and image builds): the host's users, packages and
                       services are not touched

@@ -130,6 +130,13 @@ fi
 IS_ROOT=0
 [ "$(id -u)" != 0 ] || IS_ROOT=1
 
+# Who as_service runs commands as, for messages.
+if [ -z "$R" ] && [ "$IS_ROOT" = 1 ] && [ -n "$SVC_UID" ] && command -v setpriv >/dev/null 2>&1; then
+  AS_WHO="$SVC_USER"
+else
+  AS_WHO="$(id -un) (not as $SVC_USER: only as root on the installed host)"
+fi
+
 # Run a command as the wanctl user with what the units grant (CAP_NET_RAW, no new
 # privileges), when this is the real root and we are root; otherwise as ourselves.
 as_service() {
@@ -209,7 +216,7 @@ import('node:fs').then(async (fs) => {
     } catch (e) {
       const problems = Array.isArray(e.problems) ? e.problems : null;
       if (problems && typeof lib.formatProblem === 'function') {
-        for (const p of problems) out('F', 'error', 'config', `${file}: ${lib.formatProblem(p)}; fix: edit ${file} (wanctl-check-config ${file} lists every problem)`);
+        for (const p of problems) out('F', 'error', 'config', `${lib.formatProblem(p)}; fix: edit ${file} (wanctl-check-config ${file} lists every problem)`);
       } else {
         out('F', 'error', 'config', `${file}: ${e.message}; fix: edit ${file} (wanctl-check-config ${file})`);
       }
@@ -228,7 +235,7 @@ import('node:fs').then(async (fs) => {
       : `WAN ${c.wanName}, queues ${c.queues.download}/${c.queues.upload}`;
     out('F', 'ok', 'config', `${file}: valid (${summary}; router ${r.host} over ${r.transport}${r.fallbackTransport ? ', fallback ' + r.fallbackTransport : ''})`);
     for (const w of c.warnings ?? []) {
-      out('F', 'warning', 'config', `${file}: ${lib.formatProblem ? lib.formatProblem(w) : w.message}; fix: edit ${file}`);
+      out('F', 'warning', 'config', `${lib.formatProblem ? lib.formatProblem(w) : file + ': ' + w.message}; fix: edit ${file}`);
     }
     out('K', file, loaded.kind, unit);
     for (const [what, ep] of [['health_check', c.healthCheck], ['metrics', c.metrics]]) {
@@ -329,9 +336,9 @@ check_fping() {
   fi
   local out
   if out="$(as_service "$fping" -c1 -t500 127.0.0.1 2>&1)"; then
-    finding ok fping "fping sends ICMP as ${SVC_UID:+$SVC_USER}${SVC_UID:-$(id -un)} (loopback answered)"
+    finding ok fping "fping sends ICMP as $AS_WHO (loopback answered)"
   else
-    finding error fping "fping cannot send ICMP as ${SVC_UID:+$SVC_USER}${SVC_UID:-$(id -un)} with CAP_NET_RAW: $(printf '%s' "$out" | tail -n1); fix: reinstall fping (apt-get install --reinstall fping) and keep AmbientCapabilities=CAP_NET_RAW in the units"
+    finding error fping "fping cannot send ICMP as $AS_WHO with CAP_NET_RAW: $(printf '%s' "$out" | tail -n1); fix: reinstall fping (apt-get install --reinstall fping) and keep AmbientCapabilities=CAP_NET_RAW in the units"
     return 0
   fi
   [ "${#PING_HOSTS[@]}" -gt 0 ] || return 0

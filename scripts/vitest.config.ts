@@ -1,0 +1,14 @@
+import { defineProject } from 'vitest/config';
+
+// Tests of install.sh, deploy.sh, validate-deployment.sh and the systemd units.
+// They run real shell scripts, a real sshd and systemd-analyze, so the timeouts are generous
+// and the files run one after another.
+export default defineProject({
+  test: {
+    name: 'scripts',
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+    fileParallelism: false,
+  },
+});
