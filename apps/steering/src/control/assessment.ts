@@ -76,7 +76,8 @@ export function assessCongestionState(
   queuedPackets: number,
   t: StateThresholds,
 ): CongestionState {
-  if (rttDeltaEwmaMs > t.red_rtt && drops >= t.min_drops_red && queuedPackets >= t.min_queue_red) return 'RED';
+  if (rttDeltaEwmaMs > t.red_rtt && drops >= t.min_drops_red && queuedPackets >= t.min_queue_red)
+    return 'RED';
   if (rttDeltaEwmaMs > t.yellow_rtt || queuedPackets >= t.min_queue_yellow) return 'YELLOW';
   return 'GREEN';
 }

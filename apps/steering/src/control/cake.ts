@@ -102,6 +102,14 @@ export class CakeDeltaTracker {
     const dropped = step('dropped');
     const packets = step('packets');
     const bytes = step('bytes');
-    return { dropped, packets, bytes, queued_packets: current.queued_packets, queued_bytes, firstRead: false, resets };
+    return {
+      dropped,
+      packets,
+      bytes,
+      queued_packets: current.queued_packets,
+      queued_bytes,
+      firstRead: false,
+      resets,
+    };
   }
 }

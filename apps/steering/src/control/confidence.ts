@@ -45,7 +45,12 @@ export function computeConfidence(s: ConfidenceSignals): ConfidenceScore {
     contributors.push('RED');
   } else if (s.cakeState === 'SOFT_RED') {
     const h = s.cakeStateHistory;
-    if (h.length >= 3 && h[h.length - 1] === 'SOFT_RED' && h[h.length - 2] === 'SOFT_RED' && h[h.length - 3] === 'SOFT_RED') {
+    if (
+      h.length >= 3 &&
+      h[h.length - 1] === 'SOFT_RED' &&
+      h[h.length - 2] === 'SOFT_RED' &&
+      h[h.length - 3] === 'SOFT_RED'
+    ) {
       score += 25;
       contributors.push('SOFT_RED_sustained');
     }

@@ -18,10 +18,10 @@
  * history stayed empty, so the ping fallback never worked, and the CAKE histories grew unbounded).
  */
 import { assessCongestionState, type CongestionState } from './assessment.js';
-import { type CakeSnapshot, CakeDeltaTracker, checkCakeSnapshot } from './cake.js';
-import { type ConfidenceEvaluation, ConfidenceController } from './confidence.js';
-import { calculateDelta, updateEwmaSmoothing } from './ewma.js';
+import { CakeDeltaTracker, type CakeSnapshot, checkCakeSnapshot } from './cake.js';
+import { ConfidenceController, type ConfidenceEvaluation } from './confidence.js';
 import { ControllerUsageError } from './errors.js';
+import { calculateDelta, updateEwmaSmoothing } from './ewma.js';
 import { type SteeringParams, stateNames } from './params.js';
 import { pyFixed } from './pyfmt.js';
 
@@ -156,7 +156,20 @@ interface Stash {
   pending: PendingCycle;
   partial: Omit<
     SteeringCycleResult,
-    'stateChanged' | 'routerOk' | 'transitionLogLine' | 'currentState' | 'steeringEnabled' | 'redCount' | 'badCount' | 'goodCount' | 'congestionState' | 'historyRttLen' | 'cakeStateHistory' | 'rttDeltaEwmaMs' | 'queueEwmaPackets' | 'cakeReadFailures'
+    | 'stateChanged'
+    | 'routerOk'
+    | 'transitionLogLine'
+    | 'currentState'
+    | 'steeringEnabled'
+    | 'redCount'
+    | 'badCount'
+    | 'goodCount'
+    | 'congestionState'
+    | 'historyRttLen'
+    | 'cakeStateHistory'
+    | 'rttDeltaEwmaMs'
+    | 'queueEwmaPackets'
+    | 'cakeReadFailures'
   >;
   /** Counter values to persist when the toggle succeeds / fails (hysteresis path). */
   countersOnSuccess: { degrade: number; recover: number } | null;
@@ -209,7 +222,12 @@ export class SteeringController {
     this.stateDegraded = names.degraded;
     this.st = defaultState(this.stateGood);
     this.conf = params.confidence
-      ? new ConfidenceController(params.confidence, params.intervalSeconds, this.stateGood, this.stateDegraded)
+      ? new ConfidenceController(
+          params.confidence,
+          params.intervalSeconds,
+          this.stateGood,
+          this.stateDegraded,
+        )
       : null;
   }
 
@@ -416,10 +434,16 @@ export class SteeringController {
       ewmaForSignals = e.rttDeltaEwma;
       base.clamped = { rttDelta: e.rttClamped, queue: e.queueClamped };
       if (e.rttClamped) {
-        events.push({ level: 'warning', message: `RTT delta ${pyFixed(delta, 1)}ms out of range: clamped to 1000ms` });
+        events.push({
+          level: 'warning',
+          message: `RTT delta ${pyFixed(delta, 1)}ms out of range: clamped to 1000ms`,
+        });
       }
       if (e.queueClamped) {
-        events.push({ level: 'warning', message: `Queue depth ${queued} out of range: clamped to 10000 packets` });
+        events.push({
+          level: 'warning',
+          message: `Queue depth ${queued} out of range: clamped to 10000 packets`,
+        });
       }
     }
 
@@ -453,7 +477,10 @@ export class SteeringController {
       );
       base.confidence = ev;
       for (const msg of ev.events) {
-        events.push({ level: msg.includes('ENGAGED') || msg.includes('WOULD_ENABLE') ? 'warning' : 'info', message: msg });
+        events.push({
+          level: msg.includes('ENGAGED') || msg.includes('WOULD_ENABLE') ? 'warning' : 'info',
+          message: msg,
+        });
       }
       if (ev.decision !== null) {
         const enable = ev.decision === 'ENABLE_STEERING';
@@ -528,7 +555,10 @@ export class SteeringController {
       } else {
         degrade = 0;
         if (isWarning) {
-          events.push({ level: 'info', message: `[${wan}_GOOD] [${label}] ${sig} | early warning, no action` });
+          events.push({
+            level: 'info',
+            message: `[${wan}_GOOD] [${label}] ${sig} | early warning, no action`,
+          });
         }
       }
       this.stash = {
@@ -626,8 +656,10 @@ export class SteeringController {
       else st.bad_count = counters.degrade;
       st.good_count = counters.recover;
     }
-    if (s.partial.ok && p.cakeAware) pushBounded(st.cake_state_history, st.congestion_state, CAKE_STATE_HISTORY_LEN);
-    if (stateChanged && transitionLogLine) s.partial.events.push({ level: 'info', message: transitionLogLine });
+    if (s.partial.ok && p.cakeAware)
+      pushBounded(st.cake_state_history, st.congestion_state, CAKE_STATE_HISTORY_LEN);
+    if (stateChanged && transitionLogLine)
+      s.partial.events.push({ level: 'info', message: transitionLogLine });
     return {
       ...s.partial,
       routerOk: ok,
@@ -689,7 +721,12 @@ export class SteeringController {
       const v = o[k];
       const def = d[k] as number;
       if (v === undefined) return def;
-      if (typeof v !== 'number' || !Number.isFinite(v) || (opts.int && !Number.isInteger(v)) || (opts.min !== undefined && v < opts.min)) {
+      if (
+        typeof v !== 'number' ||
+        !Number.isFinite(v) ||
+        (opts.int && !Number.isInteger(v)) ||
+        (opts.min !== undefined && v < opts.min)
+      ) {
         warnings.push(`${k}: invalid value ${JSON.stringify(v)}, using ${def}`);
         return def;
       }
@@ -707,7 +744,8 @@ export class SteeringController {
     const st: SteeringStateFile = { ...d };
     const cs = o['current_state'];
     if (typeof cs === 'string' && cs.length > 0) st.current_state = cs;
-    else if (cs !== undefined) warnings.push(`current_state: invalid value ${JSON.stringify(cs)}, using ${d.current_state}`);
+    else if (cs !== undefined)
+      warnings.push(`current_state: invalid value ${JSON.stringify(cs)}, using ${d.current_state}`);
     st.bad_count = numField('bad_count', { int: true, min: 0 });
     st.good_count = numField('good_count', { int: true, min: 0 });
     st.red_count = numField('red_count', { int: true, min: 0 });
@@ -724,7 +762,8 @@ export class SteeringController {
     } else if (csh !== undefined) warnings.push('cake_state_history: not a list of strings, using []');
     const cong = o['congestion_state'];
     if (cong === 'GREEN' || cong === 'YELLOW' || cong === 'RED') st.congestion_state = cong;
-    else if (cong !== undefined) warnings.push(`congestion_state: invalid value ${JSON.stringify(cong)}, using GREEN`);
+    else if (cong !== undefined)
+      warnings.push(`congestion_state: invalid value ${JSON.stringify(cong)}, using GREEN`);
     const ltt = o['last_transition_time'];
     if (typeof ltt === 'string') st.last_transition_time = ltt;
     const tr = o['transitions'];

@@ -12,7 +12,12 @@ export const QUEUE_EWMA_MAX_PACKETS = 10000.0;
  * (also -0.0) means "first sample": the input is returned unsmoothed.
  * @throws EwmaError with v1.3's message text.
  */
-export function ewmaUpdate(current: number, newValue: number, alpha: number, maxValue = RTT_EWMA_MAX_MS): number {
+export function ewmaUpdate(
+  current: number,
+  newValue: number,
+  alpha: number,
+  maxValue = RTT_EWMA_MAX_MS,
+): number {
   if (!(alpha >= 0.0 && alpha <= 1.0)) {
     throw new EwmaError('alpha_out_of_range', `EWMA alpha must be in [0, 1], got ${pyFloatRepr(alpha)}`);
   }
@@ -102,5 +107,7 @@ export function updateEwmaSmoothing(
 export function calculateDelta(currentRttMs: number, baselineRttMs: number | null): number {
   if (baselineRttMs === null) return 0.0;
   const delta = currentRttMs - baselineRttMs;
+  // Not Math.max: Python's max(0.0, nan) is 0.0, Math.max(0, NaN) is NaN.
+  // biome-ignore lint/complexity/useMathMinMax: NaN must give 0, as v1.3
   return delta > 0.0 ? delta : 0.0;
 }

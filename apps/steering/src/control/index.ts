@@ -8,9 +8,9 @@ export {
 export { type CakeDelta, CakeDeltaTracker, type CakeSnapshot, checkCakeSnapshot } from './cake.js';
 export {
   type CakeStateName,
+  ConfidenceController,
   type ConfidenceDecision,
   type ConfidenceEvaluation,
-  ConfidenceController,
   type ConfidenceParams,
   type ConfidenceScore,
   type ConfidenceSignals,
@@ -60,13 +60,13 @@ export { pyFixed, pyFloatRepr } from './pyfmt.js';
 export {
   parseReplayInput,
   pickRtt,
-  ROUTER_CALL_DISABLE,
-  ROUTER_CALL_ENABLE,
-  RTT_MAX_ATTEMPTS,
   type ReplayConfidenceFields,
   type ReplayInputLine,
   type ReplayOptions,
   type ReplayOutputLine,
+  ROUTER_CALL_DISABLE,
+  ROUTER_CALL_ENABLE,
+  RTT_MAX_ATTEMPTS,
   replaySteering,
   replaySteeringJsonl,
   SteeringReplay,

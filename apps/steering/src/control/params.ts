@@ -67,7 +67,8 @@ function num(key: string, v: unknown, opts: { min?: number; max?: number; int?: 
 }
 
 function bool(key: string, v: unknown): boolean {
-  if (typeof v !== 'boolean') throw new SteeringParamsError(key, `expected true or false, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean')
+    throw new SteeringParamsError(key, `expected true or false, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -93,7 +94,9 @@ export function resolveSteeringParams(input: SteeringParamsInput): SteeringParam
   const recoveryThresholdMs = num('thresholds.recovery_threshold_ms', input.recoveryThresholdMs ?? 12);
   const badSamples = num('thresholds.bad_samples', input.badSamples ?? 8, { min: 1, int: true });
   const goodSamples = num('thresholds.good_samples', input.goodSamples ?? 15, { min: 1, int: true });
-  const baselineRttMinMs = num('thresholds.baseline_rtt_bounds.min', input.baselineRttMinMs ?? 10.0, { min: 0 });
+  const baselineRttMinMs = num('thresholds.baseline_rtt_bounds.min', input.baselineRttMinMs ?? 10.0, {
+    min: 0,
+  });
   const baselineRttMaxMs = num('thresholds.baseline_rtt_bounds.max', input.baselineRttMaxMs ?? 60.0, {
     min: baselineRttMinMs,
   });

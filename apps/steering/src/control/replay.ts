@@ -15,7 +15,7 @@
  * the golden virtual clock); confidence timers step by params.intervalSeconds (D9).
  */
 import type { CakeSnapshot } from './cake.js';
-import { type SteeringCycleResult, SteeringController } from './controller.js';
+import { SteeringController, type SteeringCycleResult } from './controller.js';
 import { ReplayInputError } from './errors.js';
 import type { SteeringParams } from './params.js';
 
@@ -91,7 +91,10 @@ export function toReplayInput(obj: unknown, lineNo: number): ReplayInputLine {
   const o = obj as Record<string, unknown>;
   const b = o['autorate_baseline_rtt_ms'];
   if (b !== null && b !== undefined && typeof b !== 'number') {
-    throw new ReplayInputError(lineNo, `autorate_baseline_rtt_ms must be a number or null, got ${JSON.stringify(b)}`);
+    throw new ReplayInputError(
+      lineNo,
+      `autorate_baseline_rtt_ms must be a number or null, got ${JSON.stringify(b)}`,
+    );
   }
   const a = o['rtt_attempts_ms'] ?? [];
   if (!Array.isArray(a) || !a.every((x) => x === null || typeof x === 'number')) {
@@ -158,7 +161,12 @@ export class SteeringReplay {
   }
 }
 
-function toOutputLine(i: number, t: number, r: SteeringCycleResult, withConfidence: boolean): ReplayOutputLine {
+function toOutputLine(
+  i: number,
+  t: number,
+  r: SteeringCycleResult,
+  withConfidence: boolean,
+): ReplayOutputLine {
   const row: ReplayOutputLine = {
     i,
     t,

@@ -20,7 +20,8 @@ describe('golden ewma_baseline.json: steering_ewma_update_table', () => {
   it('has rows', () => expect(rows.length).toBeGreaterThan(0));
   rows.forEach((row, k) => {
     it(`row ${k}: ewma_update(${String(row['current'])}, ${String(row['new_value'])}, ${String(row['alpha'])})`, () => {
-      const call = () => ewmaUpdate(num(row['current']), num(row['new_value']), num(row['alpha']), num(row['max_value']));
+      const call = () =>
+        ewmaUpdate(num(row['current']), num(row['new_value']), num(row['alpha']), num(row['max_value']));
       if ('error' in row) {
         expect(row['error']).toBe('ValueError');
         expect(call).toThrow(EwmaError);

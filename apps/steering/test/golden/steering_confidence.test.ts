@@ -152,7 +152,10 @@ describe('golden steering_confidence.json: Phase2BController sequences', () => {
           diverged = true;
           break; // later rows follow from a different history (quirk 9), not comparable
         }
-        if (dt !== V13_TIMER_STEP && (step.degrade_timer !== null || step.hold_down_timer !== null || step.recovery_timer !== null)) {
+        if (
+          dt !== V13_TIMER_STEP &&
+          (step.degrade_timer !== null || step.hold_down_timer !== null || step.recovery_timer !== null)
+        ) {
           // D9: with another cycle interval the timers run on a different schedule; stop comparing.
           diverged = true;
           break;
