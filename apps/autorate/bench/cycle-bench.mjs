@@ -20,13 +20,36 @@ const params = {
   intervalSeconds: 0.05,
   baselineRttInitialMs: 24,
   download: {
-    ceilingBps: 940 * M, stepUpBps: 10 * M, factorDown: 0.85, factorDownYellow: 0.96, greenRequired: 5,
-    softRedRequired: 1, floorGreenBps: 550 * M, floorYellowBps: 350 * M, floorSoftRedBps: 275 * M, floorRedBps: 200 * M,
+    ceilingBps: 940 * M,
+    stepUpBps: 10 * M,
+    factorDown: 0.85,
+    factorDownYellow: 0.96,
+    greenRequired: 5,
+    softRedRequired: 1,
+    floorGreenBps: 550 * M,
+    floorYellowBps: 350 * M,
+    floorSoftRedBps: 275 * M,
+    floorRedBps: 200 * M,
   },
-  upload: { ceilingBps: 38 * M, stepUpBps: 1 * M, factorDown: 0.9, factorDownYellow: 0.94, greenRequired: 5, floorRedBps: 8 * M },
+  upload: {
+    ceilingBps: 38 * M,
+    stepUpBps: 1 * M,
+    factorDown: 0.9,
+    factorDownYellow: 0.94,
+    greenRequired: 5,
+    floorRedBps: 8 * M,
+  },
   thresholds: {
-    targetBloatMs: 12, warnBloatMs: 45, hardRedBloatMs: 80, alphaBaseline: 0.001, alphaLoad: 0.5,
-    baselineUpdateThresholdMs: 3, accelThresholdMs: 12, accelConfirmCycles: 3, baselineRttMinMs: 10, baselineRttMaxMs: 60,
+    targetBloatMs: 12,
+    warnBloatMs: 45,
+    hardRedBloatMs: 80,
+    alphaBaseline: 0.001,
+    alphaLoad: 0.5,
+    baselineUpdateThresholdMs: 3,
+    accelThresholdMs: 12,
+    accelConfirmCycles: 3,
+    baselineRttMinMs: 10,
+    baselineRttMaxMs: 60,
   },
   fallback: { enabled: true, checkGateway: true, checkTcp: true, mode: 'graceful_degradation', maxCycles: 3 },
   writeBudget: { maxWrites: 10, windowSeconds: 60 },
@@ -49,7 +72,12 @@ for (let i = 0; i < TRACE; i++) {
   if (phase >= 500 && phase < 540) base = 140;
   const j = () => base + rnd() * 3;
   if (phase >= 700 && phase < 706) {
-    inputs.push({ rtts_ms: [], gateway_ok: true, tcp_rtts_ms: phase % 2 ? [null, null] : [25, 31], router_ok: true });
+    inputs.push({
+      rtts_ms: [],
+      gateway_ok: true,
+      tcp_rtts_ms: phase % 2 ? [null, null] : [25, 31],
+      router_ok: true,
+    });
   } else if (rnd() < 0.01) {
     inputs.push({ rtts_ms: [j() + 40, j()], router_ok: true });
   } else {
@@ -91,5 +119,6 @@ console.log(`  p99.9  ${fmt(q(0.999))}   max ${fmt(times[n - 1])}`);
 console.log(`  CPU per cycle (user+sys, incl. timer) ${fmt((cpu.user + cpu.system) / 1000 / n)}`);
 console.log(`  at 20 Hz: ${(((cpu.user + cpu.system) / 1e6 / n) * 20 * 100).toFixed(4)} % of one core`);
 console.log(`  router writes issued: ${writes}`);
-if (globalThis.gc) console.log(`  heap after - before (after GC): ${((heap1 - heap0) / 1024).toFixed(1)} KiB`);
+if (globalThis.gc)
+  console.log(`  heap after - before (after GC): ${((heap1 - heap0) / 1024).toFixed(1)} KiB`);
 else console.log('  (run with node --expose-gc for the heap figure)');
