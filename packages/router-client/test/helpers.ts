@@ -33,7 +33,10 @@ export function emuOptions(emu: Emulator, transport: Transport, extra: Partial<R
   return {
     host: '127.0.0.1',
     transport,
-    rest: { port: emu.rest!.port, https: true, user: 'admin', password: 'admin', certFingerprint: certFingerprint(emu) },
+    rest:
+      emu.rest!.protocol === 'https'
+        ? { port: emu.rest!.port, https: true, user: 'admin', password: 'admin', certFingerprint: certFingerprint(emu) }
+        : { port: emu.rest!.port, https: false, user: 'admin', password: 'admin' },
     ssh: { port: emu.ssh!.port, user: 'admin', password: 'admin', hostKeyFingerprint: emu.ssh!.hostKeyFingerprint },
     deadlineMs: 5000,
     ...extra,
