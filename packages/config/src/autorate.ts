@@ -1,5 +1,5 @@
 import { parse as parsePath } from 'node:path';
-import { type Context, boolAt, getPath, isValidHost, numAt, strAt } from './context.js';
+import { boolAt, type Context, getPath, isValidHost, numAt, strAt } from './context.js';
 import { endpoint, normaliseRouter, schemaVersionOf } from './router.js';
 import type { AutorateConfig, FallbackConfig, QueueLimits } from './types.js';
 
@@ -34,13 +34,18 @@ function limits(ctx: Context, data: unknown, dir: 'download' | 'upload'): QueueL
       green = (at('floor_green_mbps') ?? 0) * MBPS;
       yellow = (at('floor_yellow_mbps') ?? 0) * MBPS;
       red = (at('floor_red_mbps') ?? 0) * MBPS;
-      softRed = dir === 'download' && has('floor_soft_red_mbps') ? (at('floor_soft_red_mbps') ?? 0) * MBPS : yellow;
+      softRed =
+        dir === 'download' && has('floor_soft_red_mbps') ? (at('floor_soft_red_mbps') ?? 0) * MBPS : yellow;
     } else if (has('floor_mbps')) {
       const stray = perStateKeys.filter((k) => has(k));
       for (const k of stray) {
-        ctx.error(`${base}.${k}`, 'per-state floors need floor_green_mbps; give either floor_mbps or all per-state floors', {
-          expected: 'floor_green_mbps, floor_yellow_mbps and floor_red_mbps',
-        });
+        ctx.error(
+          `${base}.${k}`,
+          'per-state floors need floor_green_mbps; give either floor_mbps or all per-state floors',
+          {
+            expected: 'floor_green_mbps, floor_yellow_mbps and floor_red_mbps',
+          },
+        );
       }
       green = (at('floor_mbps') ?? 0) * MBPS;
       yellow = green;
@@ -59,9 +64,9 @@ function limits(ctx: Context, data: unknown, dir: 'download' | 'upload'): QueueL
       ? [
           ['floor_red_mbps', red, has('floor_red_mbps')],
           ...(dir === 'download'
-            ? ([['floor_soft_red_mbps', softRed, has('floor_soft_red_mbps') || has('floor_yellow_mbps')]] as Array<
-                [string, number, boolean]
-              >)
+            ? ([
+                ['floor_soft_red_mbps', softRed, has('floor_soft_red_mbps') || has('floor_yellow_mbps')],
+              ] as Array<[string, number, boolean]>)
             : []),
           ['floor_yellow_mbps', yellow, has('floor_yellow_mbps')],
           ['floor_green_mbps', green, has('floor_green_mbps')],
@@ -120,10 +125,14 @@ export function normaliseAutorate(
     if (tc !== undefined) {
       const a = intervalSec / tc;
       if (a > 1) {
-        ctx.error(`${th}.${tcKey}`, `time constant is shorter than the cycle interval (${cycleIntervalMs} ms)`, {
-          expected: `≥ ${intervalSec}`,
-          found: tc,
-        });
+        ctx.error(
+          `${th}.${tcKey}`,
+          `time constant is shorter than the cycle interval (${cycleIntervalMs} ms)`,
+          {
+            expected: `≥ ${intervalSec}`,
+            found: tc,
+          },
+        );
       }
       return { alpha: a, tc };
     }
@@ -153,10 +162,14 @@ export function normaliseAutorate(
   const warn = numAt(data, `${th}.warn_bloat_ms`);
   const hardRed = numAt(data, `${th}.hard_red_bloat_ms`) ?? 80;
   if (target !== undefined && warn !== undefined && !(target < warn)) {
-    ctx.error(`${th}.target_bloat_ms`, `threshold ordering violated: target_bloat_ms must be < warn_bloat_ms (${warn})`, {
-      expected: `< ${warn}`,
-      found: target,
-    });
+    ctx.error(
+      `${th}.target_bloat_ms`,
+      `threshold ordering violated: target_bloat_ms must be < warn_bloat_ms (${warn})`,
+      {
+        expected: `< ${warn}`,
+        found: target,
+      },
+    );
   }
   if (warn !== undefined && !(warn < hardRed)) {
     ctx.error(
@@ -194,7 +207,10 @@ export function normaliseAutorate(
   });
   const useMedian = boolAt(data, `${cm}.use_median_of_three`) ?? false;
   if (useMedian && pingHosts.length > 0 && pingHosts.length < 3) {
-    ctx.warn(`${cm}.use_median_of_three`, `use_median_of_three needs 3 ping_hosts; only ${pingHosts.length} given`);
+    ctx.warn(
+      `${cm}.use_median_of_three`,
+      `use_median_of_three needs 3 ping_hosts; only ${pingHosts.length} given`,
+    );
   }
 
   // Fallback checks (D11: no site-specific gateway default).
@@ -209,12 +225,18 @@ export function normaliseAutorate(
   const checkGateway = boolAt(data, `${fb}.check_gateway`) ?? true;
   const fallbackEnabled = boolAt(data, `${fb}.enabled`) ?? true;
   if (fallbackEnabled && checkGateway && gatewayIp === null && getPath(data, fb) !== undefined) {
-    ctx.warn(`${fb}.check_gateway`, 'check_gateway is on but gateway_ip is not set; the gateway check is skipped');
+    ctx.warn(
+      `${fb}.check_gateway`,
+      'check_gateway is on but gateway_ip is not set; the gateway check is skipped',
+    );
   }
   const targetsRaw = getPath(data, `${fb}.tcp_targets`);
   const tcpTargets = Array.isArray(targetsRaw)
     ? targetsRaw
-        .filter((t): t is [string, number] => Array.isArray(t) && typeof t[0] === 'string' && typeof t[1] === 'number')
+        .filter(
+          (t): t is [string, number] =>
+            Array.isArray(t) && typeof t[0] === 'string' && typeof t[1] === 'number',
+        )
         .map(([host, port]) => ({ host, port }))
     : [
         { host: '1.1.1.1', port: 443 },
@@ -251,7 +273,10 @@ export function normaliseAutorate(
   if (router.rest.scheme === 'https' && !router.rest.verifyTls && router.rest.certSha256 === null) {
     const restUsed = router.transport === 'rest' || router.fallbackTransport === 'rest';
     if (restUsed) {
-      ctx.warn('router.verify_ssl', 'the router TLS certificate is not checked; set tls_fingerprint_sha256 or tls_ca_file');
+      ctx.warn(
+        'router.verify_ssl',
+        'the router TLS certificate is not checked; set tls_fingerprint_sha256 or tls_ca_file',
+      );
     }
   }
 
@@ -291,7 +316,10 @@ export function normaliseAutorate(
     lockFile,
     lockTimeoutSec: numAt(data, 'lock_timeout') ?? 0,
     stateFile: strAt(data, 'state_file') ?? derivedState,
-    logging: { mainLog: strAt(data, 'logging.main_log') ?? '', debugLog: strAt(data, 'logging.debug_log') ?? '' },
+    logging: {
+      mainLog: strAt(data, 'logging.main_log') ?? '',
+      debugLog: strAt(data, 'logging.debug_log') ?? '',
+    },
     timeouts: { sshCommandSec, pingSec: numAt(data, 'timeouts.ping') ?? 1 },
     healthCheck: endpoint(data, 'health_check', true, 9101),
     metrics: endpoint(data, 'metrics', false, 9100),

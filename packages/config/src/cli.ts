@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: "${VAR}" is wanctl config syntax, not a template
 /**
  * wanctl-check-config: validates wanctl config files.
  * Exit codes: 0 all valid, 2 at least one invalid (or bad arguments), 1 at least one unreadable.
@@ -60,7 +61,9 @@ function main(argv: string[]): number {
         '${VAR} references are expanded from the environment; an unset variable is an error.',
     )
     .argument('<file...>', 'YAML config files to check')
-    .addOption(new Option('--kind <kind>', 'config kind instead of detecting it').choices(['autorate', 'steering']))
+    .addOption(
+      new Option('--kind <kind>', 'config kind instead of detecting it').choices(['autorate', 'steering']),
+    )
     .option('--json', 'print one JSON document with a result per file')
     .option('-q, --quiet', 'print only problems')
     .addHelpText(
@@ -85,7 +88,8 @@ function main(argv: string[]): number {
             process.stdout.write(`OK ${file} (${loaded.kind})\n`);
             if (!opts.quiet) {
               for (const line of summary(loaded)) process.stdout.write(`${line}\n`);
-              for (const w of loaded.config.warnings) process.stdout.write(`  warning: ${formatProblem(w)}\n`);
+              for (const w of loaded.config.warnings)
+                process.stdout.write(`  warning: ${formatProblem(w)}\n`);
             }
           }
         } catch (err) {
@@ -97,7 +101,9 @@ function main(argv: string[]): number {
             if (code === 0) code = 2;
             results.push({ file, status: 'invalid', problems: [...err.problems] });
             if (!opts.json) {
-              process.stderr.write(`INVALID ${file} (${err.problems.length} problem${err.problems.length === 1 ? '' : 's'})\n`);
+              process.stderr.write(
+                `INVALID ${file} (${err.problems.length} problem${err.problems.length === 1 ? '' : 's'})\n`,
+              );
               for (const p of err.problems) process.stderr.write(`  ${formatProblem(p)}\n`);
             }
           } else {

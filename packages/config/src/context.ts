@@ -4,8 +4,8 @@
  */
 import { isIP } from 'node:net';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { type ConfigProblem, ConfigError } from './errors.js';
 import { expandEnv } from './env.js';
+import { ConfigError, type ConfigProblem } from './errors.js';
 import type { JsonSchema } from './schemas.js';
 import { REDACTED_TEXT } from './secret.js';
 import { suggest } from './suggest.js';
@@ -68,7 +68,8 @@ export function describe(v: unknown): string {
   return typeof v === 'boolean' ? `${short} (boolean)` : short;
 }
 
-const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
 /** v1.3 ping host rule: IPv4, IPv6 or RFC 1123 host name, at most 256 characters. */
 export function isValidHost(v: string): boolean {
@@ -128,9 +129,14 @@ function pointerToPath(pointer: string): string {
 function rangeText(s: Record<string, unknown>): string {
   const kind = s['type'] === 'integer' ? 'integer' : 'number';
   const lo =
-    s['minimum'] !== undefined ? `≥ ${s['minimum']}` : s['exclusiveMinimum'] !== undefined ? `> ${s['exclusiveMinimum']}` : '';
+    s['minimum'] !== undefined
+      ? `≥ ${s['minimum']}`
+      : s['exclusiveMinimum'] !== undefined
+        ? `> ${s['exclusiveMinimum']}`
+        : '';
   const hi = s['maximum'] !== undefined ? `≤ ${s['maximum']}` : '';
-  if (s['minimum'] !== undefined && s['maximum'] !== undefined) return `${kind} in [${s['minimum']}, ${s['maximum']}]`;
+  if (s['minimum'] !== undefined && s['maximum'] !== undefined)
+    return `${kind} in [${s['minimum']}, ${s['maximum']}]`;
   return [kind, lo, hi].filter((x) => x !== '').join(' ');
 }
 
@@ -142,10 +148,16 @@ function patternMessage(pattern: string): { message: string; expected: string } 
     };
   }
   if (pattern.includes('{1,128}')) {
-    return { message: 'not a valid rule comment', expected: '1–128 characters from A–Z a–z 0–9 _ . - : and space' };
+    return {
+      message: 'not a valid rule comment',
+      expected: '1–128 characters from A–Z a–z 0–9 _ . - : and space',
+    };
   }
   if (pattern.startsWith('^SHA256')) {
-    return { message: 'not an SSH host key fingerprint', expected: 'SHA256:<43 base64 characters> (ssh-keygen -lf)' };
+    return {
+      message: 'not an SSH host key fingerprint',
+      expected: 'SHA256:<43 base64 characters> (ssh-keygen -lf)',
+    };
   }
   return { message: 'not a SHA-256 fingerprint', expected: '64 hex digits, optionally colon-separated' };
 }
@@ -159,20 +171,33 @@ function convertAjvError(ctx: Context, e: ErrorObject): void {
       const props = Object.keys((parent['properties'] ?? {}) as Record<string, unknown>);
       const near = suggest(key, props);
       const keyPath = joinPath(path, key);
-      ctx.error(keyPath, near !== undefined ? `unknown key "${key}"; did you mean "${near}"?` : `unknown key "${key}"`, {
-        expected: props.length > 0 ? `one of ${props.join(', ')}` : 'no keys',
-      });
+      ctx.error(
+        keyPath,
+        near !== undefined ? `unknown key "${key}"; did you mean "${near}"?` : `unknown key "${key}"`,
+        {
+          expected: props.length > 0 ? `one of ${props.join(', ')}` : 'no keys',
+        },
+      );
       return;
     }
     case 'required': {
       const key = String((e.params as { missingProperty: string }).missingProperty);
       const keyPath = joinPath(path, key);
-      ctx.error(keyPath, ctx.nullPaths.has(keyPath) ? 'required key has no value' : 'required key is missing');
+      ctx.error(
+        keyPath,
+        ctx.nullPaths.has(keyPath) ? 'required key has no value' : 'required key is missing',
+      );
       return;
     }
     case 'type': {
       const t = (e.params as { type: string | string[] }).type;
-      const expected = Array.isArray(t) ? t.join(' or ') : t === 'object' ? 'a mapping' : t === 'array' ? 'a list' : t;
+      const expected = Array.isArray(t)
+        ? t.join(' or ')
+        : t === 'object'
+          ? 'a mapping'
+          : t === 'array'
+            ? 'a list'
+            : t;
       ctx.error(path, `wrong type`, { expected, found: e.data });
       return;
     }
@@ -197,13 +222,19 @@ function convertAjvError(ctx: Context, e: ErrorObject): void {
       ctx.error(path, 'must not be empty', { found: e.data });
       return;
     case 'maxLength':
-      ctx.error(path, 'too long', { expected: `at most ${(e.params as { limit: number }).limit} characters` });
+      ctx.error(path, 'too long', {
+        expected: `at most ${(e.params as { limit: number }).limit} characters`,
+      });
       return;
     case 'minItems':
-      ctx.error(path, `must have at least ${(e.params as { limit: number }).limit} item(s)`, { found: e.data });
+      ctx.error(path, `must have at least ${(e.params as { limit: number }).limit} item(s)`, {
+        found: e.data,
+      });
       return;
     case 'maxItems':
-      ctx.error(path, `must have at most ${(e.params as { limit: number }).limit} item(s)`, { found: e.data });
+      ctx.error(path, `must have at most ${(e.params as { limit: number }).limit} item(s)`, {
+        found: e.data,
+      });
       return;
     default:
       ctx.error(path, e.message ?? `fails ${e.keyword}`, { found: e.data });
@@ -243,11 +274,20 @@ export function parseMapping(
   if (!parsed.ok) throw new ConfigError(file, [parsed.problem]);
   const v = parsed.value;
   if (v === undefined || v === null) {
-    throw new ConfigError(file, [{ file, path: '', message: 'the config file is empty', expected: 'a YAML mapping' }]);
+    throw new ConfigError(file, [
+      { file, path: '', message: 'the config file is empty', expected: 'a YAML mapping' },
+    ]);
   }
   if (typeof v !== 'object' || Array.isArray(v) || v instanceof Date) {
     throw new ConfigError(file, [
-      { file, path: '', line: 1, column: 1, message: 'the top level must be a mapping of keys', found: describe(v) },
+      {
+        file,
+        path: '',
+        line: 1,
+        column: 1,
+        message: 'the top level must be a mapping of keys',
+        found: describe(v),
+      },
     ]);
   }
   return { raw: v as Record<string, unknown>, positions: parsed.positions };

@@ -6,7 +6,7 @@
  */
 export { describe as describeValue, isValidHost } from './context.js';
 export { expandEnv } from './env.js';
-export { type ConfigProblem, ConfigError, ConfigReadError, formatProblem } from './errors.js';
+export { ConfigError, type ConfigProblem, ConfigReadError, formatProblem } from './errors.js';
 export {
   detectConfigKind,
   loadAutorateConfig,
@@ -16,6 +16,7 @@ export {
   parseConfigText,
   parseSteeringConfig,
 } from './load.js';
+export { type ReferenceRow, referenceRows } from './reference.js';
 export {
   autorateSchema,
   COMMENT_PATTERN,

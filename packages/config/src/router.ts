@@ -1,4 +1,5 @@
-import { type Context, getPath, isValidHost, numAt, strAt, boolAt } from './context.js';
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: "${VAR}" is wanctl config syntax, not a template
+import { boolAt, type Context, getPath, isValidHost, numAt, strAt } from './context.js';
 import { Secret } from './secret.js';
 import type { EndpointConfig, RouterConfig, Transport } from './types.js';
 
@@ -15,7 +16,13 @@ export function normaliseRouter(ctx: Context, data: unknown, sshCommandSec: numb
     ctx.error('router.ssh_key', 'required when router.transport is "ssh" (the SSH private key file)');
   }
   const passwordReported = ctx.problems.some((p) => p.path === 'router.password');
-  if (routerPresent && transport === 'rest' && !hasRest && !passwordReported && typeof getPath(data, 'router.password') !== 'number') {
+  if (
+    routerPresent &&
+    transport === 'rest' &&
+    !hasRest &&
+    !passwordReported &&
+    typeof getPath(data, 'router.password') !== 'number'
+  ) {
     ctx.error('router.password', 'required (non-empty) when router.transport is "rest"', {
       expected: 'a password, e.g. "${WANCTL_ROUTER_PASSWORD}"',
     });

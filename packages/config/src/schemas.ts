@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: "${VAR}" is wanctl config syntax, not a template
 /**
  * JSON Schemas (draft-07, validated with ajv, allErrors) for the two config kinds.
  *
@@ -13,11 +14,31 @@ export type JsonSchema = Record<string, unknown>;
 
 type Extra = Record<string, unknown>;
 
-const num = (description: string, extra: Extra = {}): JsonSchema => ({ type: 'number', description, ...extra });
-const int = (description: string, extra: Extra = {}): JsonSchema => ({ type: 'integer', description, ...extra });
-const str = (description: string, extra: Extra = {}): JsonSchema => ({ type: 'string', description, ...extra });
-const bool = (description: string, extra: Extra = {}): JsonSchema => ({ type: 'boolean', description, ...extra });
-const obj = (description: string, properties: Record<string, JsonSchema>, required: string[] = []): JsonSchema => ({
+const num = (description: string, extra: Extra = {}): JsonSchema => ({
+  type: 'number',
+  description,
+  ...extra,
+});
+const int = (description: string, extra: Extra = {}): JsonSchema => ({
+  type: 'integer',
+  description,
+  ...extra,
+});
+const str = (description: string, extra: Extra = {}): JsonSchema => ({
+  type: 'string',
+  description,
+  ...extra,
+});
+const bool = (description: string, extra: Extra = {}): JsonSchema => ({
+  type: 'boolean',
+  description,
+  ...extra,
+});
+const obj = (
+  description: string,
+  properties: Record<string, JsonSchema>,
+  required: string[] = [],
+): JsonSchema => ({
   type: 'object',
   description,
   properties,
@@ -63,7 +84,10 @@ function routerSchema(sshCommandDefault: number): JsonSchema {
         'Path of the SSH private key file. Required when transport is ssh; enables the SSH fallback otherwise.',
         { minLength: 1 },
       ),
-      port: port('REST port. Without `scheme`, 443 means https and any other port plain http (as v1.3).', 443),
+      port: port(
+        'REST port. Without `scheme`, 443 means https and any other port plain http (as v1.3).',
+        443,
+      ),
       verify_ssl: bool('Verify the router certificate against the system CAs (or `tls_ca_file`).', {
         default: false,
       }),
@@ -71,17 +95,23 @@ function routerSchema(sshCommandDefault: number): JsonSchema {
       scheme: str('REST scheme. Default: https if `port` is 443, else http (v1.3 rule).', {
         enum: ['https', 'http'],
       }),
-      tls_ca_file: str('PEM file of the CA (or self-signed certificate) that signs the router certificate. Implies verification.', {
-        minLength: 1,
-      }),
+      tls_ca_file: str(
+        'PEM file of the CA (or self-signed certificate) that signs the router certificate. Implies verification.',
+        {
+          minLength: 1,
+        },
+      ),
       tls_fingerprint_sha256: str(
         'Pin the router certificate by its SHA-256 fingerprint (64 hex digits, colons optional). When set, a certificate with any other fingerprint is refused, whatever verify_ssl says.',
         { pattern: TLS_FINGERPRINT_PATTERN },
       ),
-      ssh_port: port('SSH port.', 22),
-      ssh_known_hosts_file: str('known_hosts file used to check the router host key. Default: the SSH client default.', {
-        minLength: 1,
-      }),
+      ssh_port: port('Router SSH port (SSH transport).', 22),
+      ssh_known_hosts_file: str(
+        'known_hosts file used to check the router host key. Default: the SSH client default.',
+        {
+          minLength: 1,
+        },
+      ),
       ssh_host_key_sha256: str(
         'Pin the router SSH host key by its fingerprint as `ssh-keygen -lf` prints it (SHA256:...). A different key is refused.',
         { pattern: SSH_FINGERPRINT_PATTERN },
@@ -98,16 +128,16 @@ function routerSchema(sshCommandDefault: number): JsonSchema {
 function healthSchema(defaultPort: number): JsonSchema {
   return obj('Health endpoint (JSON over HTTP).', {
     enabled: bool('Serve the health endpoint.', { default: true }),
-    host: str('Bind address.', { default: '127.0.0.1', minLength: 1 }),
-    port: port('Bind port.', defaultPort),
+    host: str('Address to listen on (loopback by default).', { default: '127.0.0.1', minLength: 1 }),
+    port: port('TCP port to listen on.', defaultPort),
   });
 }
 
 function metricsSchema(defaultPort: number): JsonSchema {
   return obj('Prometheus metrics endpoint.', {
     enabled: bool('Record and serve metrics.', { default: false }),
-    host: str('Bind address.', { default: '127.0.0.1', minLength: 1 }),
-    port: port('Bind port.', defaultPort),
+    host: str('Address to listen on (loopback by default).', { default: '127.0.0.1', minLength: 1 }),
+    port: port('TCP port to listen on.', defaultPort),
   });
 }
 
@@ -124,7 +154,11 @@ const downloadSchema = obj(
     }),
     factor_down: num('RED multiplier: new rate = int(rate × factor_down).', { minimum: 0.1, maximum: 1 }),
     factor_down_yellow: num('YELLOW multiplier per cycle.', { minimum: 0.8, maximum: 1, default: 0.96 }),
-    green_required: int('Consecutive GREEN cycles before stepping up.', { minimum: 1, maximum: 10, default: 5 }),
+    green_required: int('Consecutive GREEN cycles before stepping up.', {
+      minimum: 1,
+      maximum: 10,
+      default: 5,
+    }),
     floor_mbps: num('Legacy single floor in Mbps for all four states.', { exclusiveMinimum: 0 }),
     floor_green_mbps: num(floorDoc('GREEN'), { exclusiveMinimum: 0 }),
     floor_yellow_mbps: num(floorDoc('YELLOW'), { exclusiveMinimum: 0 }),
@@ -144,7 +178,11 @@ const uploadSchema = obj(
     }),
     factor_down: num('RED multiplier: new rate = int(rate × factor_down).', { minimum: 0.1, maximum: 1 }),
     factor_down_yellow: num('YELLOW multiplier per cycle.', { minimum: 0.9, maximum: 1, default: 0.94 }),
-    green_required: int('Consecutive GREEN cycles before stepping up.', { minimum: 1, maximum: 10, default: 5 }),
+    green_required: int('Consecutive GREEN cycles before stepping up.', {
+      minimum: 1,
+      maximum: 10,
+      default: 5,
+    }),
     floor_mbps: num('Legacy single floor in Mbps for all states.', { exclusiveMinimum: 0 }),
     floor_green_mbps: num(floorDoc('GREEN'), { exclusiveMinimum: 0 }),
     floor_yellow_mbps: num(floorDoc('YELLOW'), { exclusiveMinimum: 0 }),
@@ -162,10 +200,13 @@ const boundsSchema = (what: string): JsonSchema =>
 const autorateThresholdsSchema = obj(
   'Delay thresholds and EWMA smoothing. Give `baseline_time_constant_sec` or `alpha_baseline`, and `load_time_constant_sec` or `alpha_load`; a time constant wins over an alpha.',
   {
-    target_bloat_ms: num('GREEN→YELLOW: delta (load − baseline) above this many ms. Must be < warn_bloat_ms.', {
-      minimum: 1,
-      maximum: 100,
-    }),
+    target_bloat_ms: num(
+      'GREEN→YELLOW: delta (load − baseline) above this many ms. Must be < warn_bloat_ms.',
+      {
+        minimum: 1,
+        maximum: 100,
+      },
+    ),
     warn_bloat_ms: num(
       'YELLOW→SOFT_RED (download) and YELLOW→RED (upload): delta above this many ms. Must be < hard_red_bloat_ms.',
       { minimum: 1, maximum: 200 },
@@ -174,10 +215,13 @@ const autorateThresholdsSchema = obj(
       exclusiveMinimum: 0,
       default: 80,
     }),
-    baseline_time_constant_sec: num('Baseline EWMA time constant in s: alpha_baseline = cycle interval (s) / this.', {
-      minimum: 1,
-      maximum: 600,
-    }),
+    baseline_time_constant_sec: num(
+      'Baseline EWMA time constant in s: alpha_baseline = cycle interval (s) / this.',
+      {
+        minimum: 1,
+        maximum: 600,
+      },
+    ),
     alpha_baseline: num('Baseline EWMA weight per cycle, used when baseline_time_constant_sec is absent.', {
       minimum: 0.0001,
       maximum: 1,
@@ -190,10 +234,13 @@ const autorateThresholdsSchema = obj(
       minimum: 0.001,
       maximum: 1,
     }),
-    baseline_update_threshold_ms: num('The baseline follows the RTT only while load − baseline is below this (ms).', {
-      minimum: 0,
-      default: 3,
-    }),
+    baseline_update_threshold_ms: num(
+      'The baseline follows the RTT only while load − baseline is below this (ms).',
+      {
+        minimum: 0,
+        default: 3,
+      },
+    ),
     accel_threshold_ms: num('Spike detector: a load-RTT jump above this many ms in one cycle is a spike.', {
       minimum: 5,
       maximum: 50,
@@ -214,14 +261,17 @@ const hostString = (description: string): JsonSchema => str(description, { minLe
 
 const fallbackSchema = obj('What to do when every ICMP probe of a cycle fails.', {
   enabled: bool('Run the fallback connectivity checks.', { default: true }),
-  check_gateway: bool('Ping the gateway (`gateway_ip`) as a connectivity check. Skipped when gateway_ip is not set.', {
-    default: true,
-  }),
+  check_gateway: bool(
+    'Ping the gateway (`gateway_ip`) as a connectivity check. Skipped when gateway_ip is not set.',
+    {
+      default: true,
+    },
+  ),
   check_tcp: bool('Try TCP connects to `tcp_targets` as a connectivity check (and an RTT source).', {
     default: true,
   }),
   gateway_ip: hostString(
-    'Gateway to ping. No default (D11: v1.3 defaulted to one site\'s LAN address); without it the gateway check is skipped.',
+    "Gateway to ping. No default (D11: v1.3 defaulted to one site's LAN address); without it the gateway check is skipped.",
   ),
   tcp_targets: {
     type: 'array',
@@ -250,10 +300,13 @@ const fallbackSchema = obj('What to do when every ICMP probe of a cycle fails.',
   }),
 });
 
-const writeBudgetSchema = obj('Router write budget (D3): at most max_writes writes in any window_sec window.', {
-  max_writes: int('Writes allowed per window.', { minimum: 1, maximum: 1000, default: 10 }),
-  window_sec: num('Sliding window length in seconds.', { minimum: 1, maximum: 3600, default: 60 }),
-});
+const writeBudgetSchema = obj(
+  'Router write budget (D3): at most max_writes writes in any window_sec window.',
+  {
+    max_writes: int('Writes allowed per window.', { minimum: 1, maximum: 1000, default: 10 }),
+    window_sec: num('Sliding window length in seconds.', { minimum: 1, maximum: 3600, default: 60 }),
+  },
+);
 
 /** JSON Schema of the autorate daemon config (one file per WAN). */
 export const autorateSchema: JsonSchema = {
@@ -262,7 +315,9 @@ export const autorateSchema: JsonSchema = {
     'wanctl autorate daemon config (one WAN).',
     {
       schema_version: schemaVersion,
-      wan_name: identifier('Name of the WAN: log prefix, metric label, queue type names cake-{down,up}-<lower>.'),
+      wan_name: identifier(
+        'Name of the WAN: log prefix, metric label, queue type names cake-{down,up}-<lower>.',
+      ),
       router: routerSchema(15),
       queues: obj(
         'RouterOS queue tree entries whose max-limit is controlled.',
@@ -304,7 +359,7 @@ export const autorateSchema: JsonSchema = {
         ['enabled', 'baseline_rtt_initial', 'ping_hosts', 'download', 'upload', 'thresholds'],
       ),
       logging: obj(
-        'Log files.',
+        'Log file paths.',
         {
           main_log: str('INFO log file path.', { minLength: 1 }),
           debug_log: str('DEBUG log file path (used with --debug).', { minLength: 1 }),
@@ -390,7 +445,10 @@ const confidenceSchema = obj(
       maximum: 100,
       default: 20,
     }),
-    sustain_duration_sec: num('Seconds the score must stay high before steering.', { minimum: 0, default: 2 }),
+    sustain_duration_sec: num('Seconds the score must stay high before steering.', {
+      minimum: 0,
+      default: 2,
+    }),
     recovery_sustain_sec: num('Seconds recovery conditions must hold before un-steering.', {
       minimum: 0,
       default: 3,
@@ -401,7 +459,10 @@ const confidenceSchema = obj(
     }),
     flap_detection_enabled: bool('Detect flapping.', { default: true }),
     flap_window_minutes: num('Flap detection window in minutes.', { exclusiveMinimum: 0, default: 5 }),
-    max_toggles: int('Toggles within the window beyond which flapping is reported.', { minimum: 1, default: 4 }),
+    max_toggles: int('Toggles within the window beyond which flapping is reported.', {
+      minimum: 1,
+      default: 4,
+    }),
     penalty_duration_sec: num('Seconds the flap penalty lasts.', { minimum: 0, default: 60 }),
     penalty_threshold_add: int('Threshold increase while the flap penalty is active.', {
       minimum: 0,
@@ -424,7 +485,9 @@ export const steeringSchema: JsonSchema = {
         'Which WAN is watched and which one takes steered traffic.',
         {
           primary_wan: identifier('Primary WAN name; gives the states <UPPER>_GOOD / <UPPER>_DEGRADED.'),
-          primary_wan_config: str('Path of the primary WAN autorate config (informational).', { minLength: 1 }),
+          primary_wan_config: str('Path of the primary WAN autorate config (informational).', {
+            minLength: 1,
+          }),
           alternate_wan: identifier('Alternate WAN name (informational).'),
         },
         ['primary_wan', 'primary_wan_config', 'alternate_wan'],
@@ -432,20 +495,28 @@ export const steeringSchema: JsonSchema = {
       mangle_rule: obj(
         'The firewall mangle rule that is enabled to steer.',
         {
-          comment: str('Exact comment of the rule (D7). 1–128 characters from A–Z a–z 0–9 _ . - : and space.', {
-            pattern: COMMENT_PATTERN,
-          }),
+          comment: str(
+            'Exact comment of the rule (D7). 1–128 characters from A–Z a–z 0–9 _ . - : and space.',
+            {
+              pattern: COMMENT_PATTERN,
+            },
+          ),
         },
         ['comment'],
       ),
       cake_state_sources: obj('Where the primary WAN baseline comes from.', {
-        primary: str('Autorate state file of the primary WAN. Default: /var/lib/wanctl/<primary_wan>_state.json.', {
-          minLength: 1,
-        }),
+        primary: str(
+          'Autorate state file of the primary WAN. Default: /var/lib/wanctl/<primary_wan>_state.json.',
+          {
+            minLength: 1,
+          },
+        ),
         spectrum: str('Legacy name of `primary` (used only if `primary` is absent).', { minLength: 1 }),
       }),
       cake_queues: obj('CAKE queues whose counters are read.', {
-        primary_download: identifier('Primary download queue. Default: WAN-Download-<Primary_wan capitalised>.'),
+        primary_download: identifier(
+          'Primary download queue. Default: WAN-Download-<Primary_wan capitalised>.',
+        ),
         primary_upload: identifier('Primary upload queue. Default: WAN-Upload-<Primary_wan capitalised>.'),
         spectrum_download: identifier('Legacy name of primary_download.'),
         spectrum_upload: identifier('Legacy name of primary_upload.'),
@@ -460,7 +531,9 @@ export const steeringSchema: JsonSchema = {
         ['interval_seconds', 'ping_host', 'ping_count'],
       ),
       mode: obj('Operating mode.', {
-        cake_aware: bool('Use RTT + CAKE drops + queue (true) or RTT alone (legacy, false).', { default: true }),
+        cake_aware: bool('Use RTT + CAKE drops + queue (true) or RTT alone (legacy, false).', {
+          default: true,
+        }),
         enable_yellow_state: bool('Accepted for v1.3 compatibility; YELLOW is always assessed.', {
           default: true,
         }),
@@ -478,7 +551,7 @@ export const steeringSchema: JsonSchema = {
         ['file', 'history_size'],
       ),
       logging: obj(
-        'Log files.',
+        'Log file paths.',
         {
           main_log: str('INFO log file path.', { minLength: 1 }),
           debug_log: str('DEBUG log file path (used with --debug).', { minLength: 1 }),

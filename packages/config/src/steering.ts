@@ -1,4 +1,4 @@
-import { type Context, boolAt, getPath, isValidHost, numAt, strAt } from './context.js';
+import { boolAt, type Context, getPath, isValidHost, numAt, strAt } from './context.js';
 import { endpoint, normaliseRouter, schemaVersionOf } from './router.js';
 import type { SteeringConfig } from './types.js';
 
@@ -98,7 +98,9 @@ export function normaliseSteering(
         strAt(data, 'cake_queues.spectrum_download') ??
         `WAN-Download-${cap}`,
       primaryUpload:
-        strAt(data, 'cake_queues.primary_upload') ?? strAt(data, 'cake_queues.spectrum_upload') ?? `WAN-Upload-${cap}`,
+        strAt(data, 'cake_queues.primary_upload') ??
+        strAt(data, 'cake_queues.spectrum_upload') ??
+        `WAN-Upload-${cap}`,
     },
     measurement: {
       intervalSec,
@@ -145,7 +147,10 @@ export function normaliseSteering(
     state: { file: strAt(data, 'state.file') ?? '', historySize: numAt(data, 'state.history_size') ?? 0 },
     lockFile: strAt(data, 'lock_file') ?? '',
     lockTimeoutSec: numAt(data, 'lock_timeout') ?? 0,
-    logging: { mainLog: strAt(data, 'logging.main_log') ?? '', debugLog: strAt(data, 'logging.debug_log') ?? '' },
+    logging: {
+      mainLog: strAt(data, 'logging.main_log') ?? '',
+      debugLog: strAt(data, 'logging.debug_log') ?? '',
+    },
     logCakeStats: boolAt(data, 'logging.log_cake_stats') ?? true,
     timeouts: {
       sshCommandSec,

@@ -253,7 +253,9 @@ export interface SteeringConfig extends CommonConfig {
 export type ConfigKind = 'autorate' | 'steering';
 
 /** A loaded config of either kind. */
-export type LoadedConfig = { kind: 'autorate'; config: AutorateConfig } | { kind: 'steering'; config: SteeringConfig };
+export type LoadedConfig =
+  | { kind: 'autorate'; config: AutorateConfig }
+  | { kind: 'steering'; config: SteeringConfig };
 
 /** Options of the parse and load functions. */
 export interface ParseOptions {

@@ -83,13 +83,7 @@ function unwrap(node: EventNode): EventNode {
   return n;
 }
 
-function indexNode(
-  node: EventNode,
-  path: string,
-  text: string,
-  starts: number[],
-  out: PositionIndex,
-): void {
+function indexNode(node: EventNode, path: string, text: string, starts: number[], out: PositionIndex): void {
   const n = unwrap(node);
   if (n.kind === 'mapping' && n.result !== null && typeof n.result === 'object') {
     const kids = n.children;

@@ -31,7 +31,9 @@ describe('wanctl-check-config (built dist/cli.js)', () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain(`OK ${files[0]} (autorate)`);
     expect(r.out).toContain(`OK ${files[3]} (steering)`);
-    expect(r.out).toContain('download floors green/yellow/soft_red/red 550/350/275/200 Mbps, ceiling 940 Mbps');
+    expect(r.out).toContain(
+      'download floors green/yellow/soft_red/red 550/350/275/200 Mbps, ceiling 940 Mbps',
+    );
     expect(r.out).toContain('alpha baseline 0.001, load 0.5');
     expect(r.out).toContain('thresholds target/warn/hard_red 12/45/80 ms');
     expect(r.out).not.toContain(ENV.WANCTL_ROUTER_PASSWORD);
@@ -39,12 +41,22 @@ describe('wanctl-check-config (built dist/cli.js)', () => {
 
   it('lists every problem and exits 2 for an invalid file', () => {
     const f = join(dir, 'bad.yaml');
-    writeFileSync(f, MIN_AUTORATE.replace('lock_timeout: 300', 'lock_timeout: true').replace('factor_down: 0.9\n', 'factor_down: 0.9\n    floor_red_mpbs: 1\n'));
+    writeFileSync(
+      f,
+      MIN_AUTORATE.replace('lock_timeout: 300', 'lock_timeout: true').replace(
+        'factor_down: 0.9\n',
+        'factor_down: 0.9\n    floor_red_mpbs: 1\n',
+      ),
+    );
     const r = run([f]);
     expect(r.code).toBe(2);
     expect(r.err).toContain(`INVALID ${f} (2 problems)`);
-    expect(r.err).toMatch(/bad\.yaml:\d+:5: continuous_monitoring\.download\.floor_red_mpbs: unknown key "floor_red_mpbs"; did you mean "floor_red_mbps"\?/);
-    expect(r.err).toMatch(/bad\.yaml:\d+:1: lock_timeout: wrong type \(expected integer, found true \(boolean\)\)/);
+    expect(r.err).toMatch(
+      /bad\.yaml:\d+:5: continuous_monitoring\.download\.floor_red_mpbs: unknown key "floor_red_mpbs"; did you mean "floor_red_mbps"\?/,
+    );
+    expect(r.err).toMatch(
+      /bad\.yaml:\d+:1: lock_timeout: wrong type \(expected integer, found true \(boolean\)\)/,
+    );
   });
 
   it('exits 1 for an unreadable file', () => {
@@ -68,7 +80,8 @@ describe('wanctl-check-config (built dist/cli.js)', () => {
     const doc = JSON.parse(r.out) as { ok: boolean; results: Array<Record<string, unknown>> };
     expect(doc.ok).toBe(false);
     expect(doc.results[0]).toMatchObject({ status: 'ok', kind: 'autorate' });
-    expect((doc.results[0]?.['summary'] as { download: { ceilingBps: number } }).download.ceilingBps).toBe(95_000_000);
+    const summary = doc.results[0]?.['summary'] as { download: { ceilingBps: number } } | undefined;
+    expect(summary?.download.ceilingBps).toBe(95_000_000);
     expect(doc.results[1]).toMatchObject({ status: 'invalid' });
     expect(r.out).not.toContain(ENV.WANCTL_ROUTER_PASSWORD);
   });

@@ -67,7 +67,9 @@ describe('example configs', () => {
     ['cable.yaml', 'wan_controller_cable.json'],
     ['dsl.yaml', 'wan_controller_dsl.json'],
   ])('%s normalises to the v1.3 parameters in golden %s', (name, golden) => {
-    const g = JSON.parse(readFileSync(join(goldenDir, golden), 'utf8')) as { header: { params: GoldenParams } };
+    const g = JSON.parse(readFileSync(join(goldenDir, golden), 'utf8')) as {
+      header: { params: GoldenParams };
+    };
     const p = g.header.params;
     const c = loadAutorateConfig(join(examplesDir, name), { env: ENV });
     expect(c.wanName).toBe(p.wan_name);
@@ -101,7 +103,10 @@ describe('example configs', () => {
     expect(c.pingHosts).toEqual(p.ping_hosts);
     expect(c.useMedianOfThree).toBe(p.use_median_of_three);
     expect(c.queues).toEqual(p.queues);
-    expect(c.writeBudget).toEqual({ maxWrites: p.rate_limiter.max_changes, windowSec: p.rate_limiter.window_seconds });
+    expect(c.writeBudget).toEqual({
+      maxWrites: p.rate_limiter.max_changes,
+      windowSec: p.rate_limiter.window_seconds,
+    });
     expect(c.fallback.enabled).toBe(p.fallback['enabled']);
     expect(c.fallback.checkGateway).toBe(p.fallback['check_gateway']);
     expect(c.fallback.checkTcp).toBe(p.fallback['check_tcp']);

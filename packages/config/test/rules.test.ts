@@ -1,5 +1,6 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: "${VAR}" is wanctl config syntax, not a template
 import { describe, expect, it } from 'vitest';
-import { ConfigError, formatProblem, parseAutorateConfig, parseConfigText } from '../src/index.js';
+import { type ConfigError, formatProblem, parseAutorateConfig, parseConfigText } from '../src/index.js';
 import { edit, MIN_AUTORATE, problemsOf } from './helpers.js';
 
 const opts = { file: 'wan1.yaml', env: {} };
@@ -13,8 +14,19 @@ describe('autorate: accepted minimal config and defaults', () => {
     expect(c.schemaVersion).toBe('1.0');
     expect(c.router.transport).toBe('ssh');
     expect(c.router.fallbackTransport).toBeNull();
-    expect(c.router.rest).toEqual({ port: 443, scheme: 'https', verifyTls: false, caFile: null, certSha256: null });
-    expect(c.router.ssh).toEqual({ port: 22, keyFile: '/etc/wanctl/ssh/router.key', knownHostsFile: null, hostKeySha256: null });
+    expect(c.router.rest).toEqual({
+      port: 443,
+      scheme: 'https',
+      verifyTls: false,
+      caFile: null,
+      certSha256: null,
+    });
+    expect(c.router.ssh).toEqual({
+      port: 22,
+      keyFile: '/etc/wanctl/ssh/router.key',
+      knownHostsFile: null,
+      hostKeySha256: null,
+    });
     expect(c.router.callDeadlineMs).toBe(15000);
     expect(c.download.factorDownYellow).toBe(0.96);
     expect(c.upload.factorDownYellow).toBe(0.94);
@@ -68,7 +80,9 @@ describe('autorate: v1.3 rules, both sides', () => {
   it('required keys', () => {
     const p = paths(edit(MIN_AUTORATE, /lock_timeout: 300\n/, ''));
     expect(p).toEqual(['lock_timeout']);
-    expect(paths(edit(MIN_AUTORATE, /    ceiling_mbps: 100\n/, ''))).toEqual(['continuous_monitoring.download.ceiling_mbps']);
+    expect(paths(edit(MIN_AUTORATE, / {4}ceiling_mbps: 100\n/, ''))).toEqual([
+      'continuous_monitoring.download.ceiling_mbps',
+    ]);
   });
 
   it('an explicit null counts as missing', () => {
@@ -79,14 +93,54 @@ describe('autorate: v1.3 rules, both sides', () => {
   });
 
   it.each([
-    ['continuous_monitoring.download.ceiling_mbps', /ceiling_mbps: 100/, 'ceiling_mbps: 10001', 'ceiling_mbps: 10000'],
-    ['continuous_monitoring.upload.ceiling_mbps', /ceiling_mbps: 20/, 'ceiling_mbps: 1001', 'ceiling_mbps: 1000'],
-    ['continuous_monitoring.download.step_up_mbps', /step_up_mbps: 2/, 'step_up_mbps: 0.05', 'step_up_mbps: 0.1'],
-    ['continuous_monitoring.download.factor_down', /factor_down: 0.9/, 'factor_down: 1.1', 'factor_down: 1.0'],
-    ['continuous_monitoring.baseline_rtt_initial', /baseline_rtt_initial: 25/, 'baseline_rtt_initial: 501', 'baseline_rtt_initial: 500'],
-    ['continuous_monitoring.thresholds.target_bloat_ms', /target_bloat_ms: 5/, 'target_bloat_ms: 0.5', 'target_bloat_ms: 1'],
-    ['continuous_monitoring.thresholds.alpha_load', /alpha_load: 0.2/, 'alpha_load: 0.0005', 'alpha_load: 0.001'],
-    ['continuous_monitoring.thresholds.alpha_baseline', /alpha_baseline: 0.02/, 'alpha_baseline: 1.5', 'alpha_baseline: 1'],
+    [
+      'continuous_monitoring.download.ceiling_mbps',
+      /ceiling_mbps: 100/,
+      'ceiling_mbps: 10001',
+      'ceiling_mbps: 10000',
+    ],
+    [
+      'continuous_monitoring.upload.ceiling_mbps',
+      /ceiling_mbps: 20/,
+      'ceiling_mbps: 1001',
+      'ceiling_mbps: 1000',
+    ],
+    [
+      'continuous_monitoring.download.step_up_mbps',
+      /step_up_mbps: 2/,
+      'step_up_mbps: 0.05',
+      'step_up_mbps: 0.1',
+    ],
+    [
+      'continuous_monitoring.download.factor_down',
+      /factor_down: 0.9/,
+      'factor_down: 1.1',
+      'factor_down: 1.0',
+    ],
+    [
+      'continuous_monitoring.baseline_rtt_initial',
+      /baseline_rtt_initial: 25/,
+      'baseline_rtt_initial: 501',
+      'baseline_rtt_initial: 500',
+    ],
+    [
+      'continuous_monitoring.thresholds.target_bloat_ms',
+      /target_bloat_ms: 5/,
+      'target_bloat_ms: 0.5',
+      'target_bloat_ms: 1',
+    ],
+    [
+      'continuous_monitoring.thresholds.alpha_load',
+      /alpha_load: 0.2/,
+      'alpha_load: 0.0005',
+      'alpha_load: 0.001',
+    ],
+    [
+      'continuous_monitoring.thresholds.alpha_baseline',
+      /alpha_baseline: 0.02/,
+      'alpha_baseline: 1.5',
+      'alpha_baseline: 1',
+    ],
     ['lock_timeout', /lock_timeout: 300/, 'lock_timeout: 3601', 'lock_timeout: 3600'],
   ])('range of %s', (path, from, badLine, okLine) => {
     const p = bad(edit(MIN_AUTORATE, from, badLine));
@@ -98,12 +152,17 @@ describe('autorate: v1.3 rules, both sides', () => {
 
   it('factor_down_yellow and green_required ranges', () => {
     const dl = (line: string) => edit(MIN_AUTORATE, /factor_down: 0.9\n/, `factor_down: 0.9\n    ${line}\n`);
-    expect(paths(dl('factor_down_yellow: 0.79'))).toEqual(['continuous_monitoring.download.factor_down_yellow']);
+    expect(paths(dl('factor_down_yellow: 0.79'))).toEqual([
+      'continuous_monitoring.download.factor_down_yellow',
+    ]);
     expect(ok(dl('factor_down_yellow: 0.8')).download.factorDownYellow).toBe(0.8);
     expect(paths(dl('green_required: 11'))).toEqual(['continuous_monitoring.download.green_required']);
     expect(ok(dl('green_required: 10')).download.greenRequired).toBe(10);
-    const ul = (line: string) => edit(MIN_AUTORATE, /factor_down: 0.95\n/, `factor_down: 0.95\n    ${line}\n`);
-    expect(paths(ul('factor_down_yellow: 0.89'))).toEqual(['continuous_monitoring.upload.factor_down_yellow']);
+    const ul = (line: string) =>
+      edit(MIN_AUTORATE, /factor_down: 0.95\n/, `factor_down: 0.95\n    ${line}\n`);
+    expect(paths(ul('factor_down_yellow: 0.89'))).toEqual([
+      'continuous_monitoring.upload.factor_down_yellow',
+    ]);
     expect(ok(ul('factor_down_yellow: 0.9')).upload.factorDownYellow).toBe(0.9);
   });
 
@@ -140,8 +199,20 @@ describe('autorate: v1.3 rules, both sides', () => {
   });
 
   it('per-state upload floors are kept (D5)', () => {
-    const c = ok(edit(MIN_AUTORATE, /floor_mbps: 5/, 'floor_green_mbps: 15\n    floor_yellow_mbps: 10\n    floor_red_mbps: 5'));
-    expect(c.upload).toMatchObject({ floorStyle: 'per-state', floorGreenBps: 15e6, floorYellowBps: 10e6, floorSoftRedBps: 10e6, floorRedBps: 5e6 });
+    const c = ok(
+      edit(
+        MIN_AUTORATE,
+        /floor_mbps: 5/,
+        'floor_green_mbps: 15\n    floor_yellow_mbps: 10\n    floor_red_mbps: 5',
+      ),
+    );
+    expect(c.upload).toMatchObject({
+      floorStyle: 'per-state',
+      floorGreenBps: 15e6,
+      floorYellowBps: 10e6,
+      floorSoftRedBps: 10e6,
+      floorRedBps: 5e6,
+    });
   });
 
   it('floor ordering: red ≤ soft_red ≤ yellow ≤ green ≤ ceiling', () => {
@@ -153,9 +224,15 @@ describe('autorate: v1.3 rules, both sides', () => {
     const p = bad(four);
     expect(p).toHaveLength(1);
     expect(p[0]).toMatchObject({ path: 'continuous_monitoring.download.floor_yellow_mbps', line: 15 });
-    expect(p[0]?.message).toMatch(/floor ordering violated: floor_yellow_mbps \(90 Mbps\) must be ≤ floor_green_mbps \(80 Mbps\)/);
-    expect(paths(edit(MIN_AUTORATE, /floor_mbps: 25/, 'floor_mbps: 150'))).toEqual(['continuous_monitoring.download.floor_mbps']);
-    expect(paths(edit(MIN_AUTORATE, /floor_mbps: 5/, 'floor_mbps: 21'))).toEqual(['continuous_monitoring.upload.floor_mbps']);
+    expect(p[0]?.message).toMatch(
+      /floor ordering violated: floor_yellow_mbps \(90 Mbps\) must be ≤ floor_green_mbps \(80 Mbps\)/,
+    );
+    expect(paths(edit(MIN_AUTORATE, /floor_mbps: 25/, 'floor_mbps: 150'))).toEqual([
+      'continuous_monitoring.download.floor_mbps',
+    ]);
+    expect(paths(edit(MIN_AUTORATE, /floor_mbps: 5/, 'floor_mbps: 21'))).toEqual([
+      'continuous_monitoring.upload.floor_mbps',
+    ]);
     ok(edit(MIN_AUTORATE, /floor_mbps: 25/, 'floor_mbps: 100')); // equal to ceiling is fine
   });
 
@@ -163,7 +240,8 @@ describe('autorate: v1.3 rules, both sides', () => {
     expect(paths(edit(MIN_AUTORATE, /target_bloat_ms: 5/, 'target_bloat_ms: 15'))).toEqual([
       'continuous_monitoring.thresholds.target_bloat_ms',
     ]);
-    const withHard = (v: number) => edit(MIN_AUTORATE, /warn_bloat_ms: 15/, `warn_bloat_ms: 15\n    hard_red_bloat_ms: ${v}`);
+    const withHard = (v: number) =>
+      edit(MIN_AUTORATE, /warn_bloat_ms: 15/, `warn_bloat_ms: 15\n    hard_red_bloat_ms: ${v}`);
     expect(paths(withHard(15))).toEqual(['continuous_monitoring.thresholds.hard_red_bloat_ms']);
     expect(ok(withHard(16)).thresholds.hardRedBloatMs).toBe(16);
     // warn above the default hard_red (80)
@@ -173,7 +251,11 @@ describe('autorate: v1.3 rules, both sides', () => {
   });
 
   it('alpha versus time constant: time constant wins and derives alpha = interval / τ', () => {
-    const both = edit(MIN_AUTORATE, /alpha_load: 0.2/, 'alpha_load: 0.2\n    load_time_constant_sec: 0.1\n    baseline_time_constant_sec: 50');
+    const both = edit(
+      MIN_AUTORATE,
+      /alpha_load: 0.2/,
+      'alpha_load: 0.2\n    load_time_constant_sec: 0.1\n    baseline_time_constant_sec: 50',
+    );
     const c = ok(both);
     expect(c.thresholds.alphaLoad).toBe(0.5);
     expect(c.thresholds.alphaBaseline).toBe(0.001);
@@ -187,7 +269,7 @@ describe('autorate: v1.3 rules, both sides', () => {
   });
 
   it('alpha versus time constant: one of each pair is required', () => {
-    const p = bad(edit(MIN_AUTORATE, /    alpha_load: 0.2\n/, ''));
+    const p = bad(edit(MIN_AUTORATE, / {4}alpha_load: 0.2\n/, ''));
     expect(p.map((x) => x.path)).toEqual(['continuous_monitoring.thresholds.load_time_constant_sec']);
     expect(p[0]?.message).toMatch(/load_time_constant_sec .* or alpha_load/);
     expect(p[0]?.line).toBe(23); // the thresholds mapping
@@ -208,19 +290,44 @@ describe('autorate: v1.3 rules, both sides', () => {
   });
 
   it('ping host rules', () => {
-    ok(edit(MIN_AUTORATE, /ping_hosts: \[1.1.1.1\]/, 'ping_hosts: ["2606:4700:4700::1111", one.one.one.one, 9.9.9.9]'));
+    ok(
+      edit(
+        MIN_AUTORATE,
+        /ping_hosts: \[1.1.1.1\]/,
+        'ping_hosts: ["2606:4700:4700::1111", one.one.one.one, 9.9.9.9]',
+      ),
+    );
     const p = bad(edit(MIN_AUTORATE, /ping_hosts: \[1.1.1.1\]/, 'ping_hosts: ["1.1.1.1", "-bad;rm -rf /"]'));
-    expect(p[0]).toMatchObject({ path: 'continuous_monitoring.ping_hosts[1]', message: 'not a valid ping host', line: 12 });
-    expect(paths(edit(MIN_AUTORATE, /ping_hosts: \[1.1.1.1\]/, 'ping_hosts: []'))).toEqual(['continuous_monitoring.ping_hosts']);
-    expect(paths(edit(MIN_AUTORATE, /ping_hosts: \[1.1.1.1\]/, 'ping_hosts: 1.1.1.1'))).toEqual(['continuous_monitoring.ping_hosts']);
+    expect(p[0]).toMatchObject({
+      path: 'continuous_monitoring.ping_hosts[1]',
+      message: 'not a valid ping host',
+      line: 12,
+    });
+    expect(paths(edit(MIN_AUTORATE, /ping_hosts: \[1.1.1.1\]/, 'ping_hosts: []'))).toEqual([
+      'continuous_monitoring.ping_hosts',
+    ]);
+    expect(paths(edit(MIN_AUTORATE, /ping_hosts: \[1.1.1.1\]/, 'ping_hosts: 1.1.1.1'))).toEqual([
+      'continuous_monitoring.ping_hosts',
+    ]);
   });
 
   it('fallback checks: mode enum and tcp_targets shape', () => {
-    const fb = (body: string) => `${MIN_AUTORATE.replace(/logging:/, `  fallback_checks:\n${body}\nlogging:`)}`;
-    const c = ok(fb('    gateway_ip: 192.168.88.1\n    fallback_mode: freeze\n    tcp_targets: [["example.net", 80]]'));
-    expect(c.fallback).toMatchObject({ gatewayIp: '192.168.88.1', mode: 'freeze', tcpTargets: [{ host: 'example.net', port: 80 }] });
-    expect(paths(fb('    fallback_mode: bogus_mode'))).toEqual(['continuous_monitoring.fallback_checks.fallback_mode']);
-    expect(paths(fb('    tcp_targets: [["1.1.1.1"]]'))).toEqual(['continuous_monitoring.fallback_checks.tcp_targets[0]']);
+    const fb = (body: string) =>
+      `${MIN_AUTORATE.replace(/logging:/, `  fallback_checks:\n${body}\nlogging:`)}`;
+    const c = ok(
+      fb('    gateway_ip: 192.168.88.1\n    fallback_mode: freeze\n    tcp_targets: [["example.net", 80]]'),
+    );
+    expect(c.fallback).toMatchObject({
+      gatewayIp: '192.168.88.1',
+      mode: 'freeze',
+      tcpTargets: [{ host: 'example.net', port: 80 }],
+    });
+    expect(paths(fb('    fallback_mode: bogus_mode'))).toEqual([
+      'continuous_monitoring.fallback_checks.fallback_mode',
+    ]);
+    expect(paths(fb('    tcp_targets: [["1.1.1.1"]]'))).toEqual([
+      'continuous_monitoring.fallback_checks.tcp_targets[0]',
+    ]);
   });
 });
 
@@ -239,7 +346,12 @@ describe('autorate: stricter than v1.3', () => {
 
   it('true is not an integer', () => {
     const p = bad(edit(MIN_AUTORATE, /lock_timeout: 300/, 'lock_timeout: true'));
-    expect(p[0]).toMatchObject({ path: 'lock_timeout', message: 'wrong type', expected: 'integer', found: 'true (boolean)' });
+    expect(p[0]).toMatchObject({
+      path: 'lock_timeout',
+      message: 'wrong type',
+      expected: 'integer',
+      found: 'true (boolean)',
+    });
     const q = bad(edit(MIN_AUTORATE, /factor_down: 0.9\n/, 'factor_down: 0.9\n    green_required: true\n'));
     expect(q[0]?.path).toBe('continuous_monitoring.download.green_required');
   });
@@ -251,7 +363,9 @@ describe('autorate: stricter than v1.3', () => {
       'continuous_monitoring.download.floor_yellow_mbps',
     ]);
     expect(p[0]?.line).toBe(13); // the download mapping
-    expect(paths(edit(MIN_AUTORATE, /    floor_mbps: 25\n/, ''))).toEqual(['continuous_monitoring.download.floor_mbps']);
+    expect(paths(edit(MIN_AUTORATE, / {4}floor_mbps: 25\n/, ''))).toEqual([
+      'continuous_monitoring.download.floor_mbps',
+    ]);
   });
 
   it('mixing floor styles is an error', () => {
@@ -272,38 +386,53 @@ describe('autorate: stricter than v1.3', () => {
   });
 
   it('baseline_rtt_bounds.min must be below max', () => {
-    const t = edit(MIN_AUTORATE, /alpha_load: 0.2/, 'alpha_load: 0.2\n    baseline_rtt_bounds: {min: 50, max: 40}');
+    const t = edit(
+      MIN_AUTORATE,
+      /alpha_load: 0.2/,
+      'alpha_load: 0.2\n    baseline_rtt_bounds: {min: 50, max: 40}',
+    );
     expect(paths(t)).toEqual(['continuous_monitoring.thresholds.baseline_rtt_bounds.min']);
   });
 
   it('collects every problem at once, in document order', () => {
     const t = edit(
-      edit(edit(MIN_AUTORATE, /wan_name: wan1/, 'wan_name: "bad name"'), /lock_timeout: 300/, 'lock_timeout: 0'),
+      edit(
+        edit(MIN_AUTORATE, /wan_name: wan1/, 'wan_name: "bad name"'),
+        /lock_timeout: 300/,
+        'lock_timeout: 0',
+      ),
       /factor_down: 0.9\n/,
       'factor_down: 2\n',
     );
     const p = bad(t);
-    expect(p.map((x) => x.path)).toEqual(['wan_name', 'continuous_monitoring.download.factor_down', 'lock_timeout']);
+    expect(p.map((x) => x.path)).toEqual([
+      'wan_name',
+      'continuous_monitoring.download.factor_down',
+      'lock_timeout',
+    ]);
     try {
       parseAutorateConfig(t, opts);
     } catch (err) {
       const lines = (err as ConfigError).message.split('\n');
       expect(lines).toHaveLength(3);
       expect(lines[0]).toMatch(/^wan1\.yaml:1:1: wan_name: not a valid identifier/);
-      expect(lines[2]).toMatch(/^wan1\.yaml:32:1: lock_timeout: out of range \(expected integer in \[1, 3600\], found 0\)$/);
+      expect(lines[2]).toMatch(
+        /^wan1\.yaml:32:1: lock_timeout: out of range \(expected integer in \[1, 3600\], found 0\)$/,
+      );
     }
   });
 });
 
 describe('router keys', () => {
-  const withRouter = (lines: string) => edit(MIN_AUTORATE, /  ssh_key: \/etc\/wanctl\/ssh\/router.key\n/, lines);
+  const withRouter = (lines: string) =>
+    edit(MIN_AUTORATE, / {2}ssh_key: \/etc\/wanctl\/ssh\/router.key\n/, lines);
 
   it('transport is honoured and the other transport is the fallback when its credentials exist (D1)', () => {
     const env = { P: 'pw' };
-    const c = parseAutorateConfig(
-      withRouter('  transport: ssh\n  ssh_key: /k\n  password: "${P}"\n'),
-      { file: 'x', env },
-    );
+    const c = parseAutorateConfig(withRouter('  transport: ssh\n  ssh_key: /k\n  password: "${P}"\n'), {
+      file: 'x',
+      env,
+    });
     expect(c.router.transport).toBe('ssh');
     expect(c.router.fallbackTransport).toBe('rest');
     const r = parseAutorateConfig(withRouter('  transport: rest\n  password: "${P}"\n'), { file: 'x', env });
@@ -339,9 +468,15 @@ describe('router keys', () => {
     });
     expect(c.router.callDeadlineMs).toBe(2000);
     expect(ok(withRouter('  ssh_key: /k\n  port: 8080\n')).router.rest.scheme).toBe('http');
-    expect(paths(withRouter('  ssh_key: /k\n  tls_fingerprint_sha256: "xyz"\n'))).toEqual(['router.tls_fingerprint_sha256']);
-    expect(paths(withRouter('  ssh_key: /k\n  port: 80\n  tls_ca_file: /ca.pem\n'))).toEqual(['router.scheme']);
-    expect(paths(withRouter('  ssh_key: /k\n  ssh_host_key_sha256: "MD5:aa"\n'))).toEqual(['router.ssh_host_key_sha256']);
+    expect(paths(withRouter('  ssh_key: /k\n  tls_fingerprint_sha256: "xyz"\n'))).toEqual([
+      'router.tls_fingerprint_sha256',
+    ]);
+    expect(paths(withRouter('  ssh_key: /k\n  port: 80\n  tls_ca_file: /ca.pem\n'))).toEqual([
+      'router.scheme',
+    ]);
+    expect(paths(withRouter('  ssh_key: /k\n  ssh_host_key_sha256: "MD5:aa"\n'))).toEqual([
+      'router.ssh_host_key_sha256',
+    ]);
   });
 
   it('router.host must be an address or host name', () => {
@@ -352,18 +487,26 @@ describe('router keys', () => {
 describe('messages', () => {
   it('formatProblem renders file:line:col: path: message (expected, found)', () => {
     expect(
-      formatProblem({ file: 'a.yaml', path: 'x.y', line: 3, column: 5, message: 'bad', expected: 'int', found: '"s"' }),
+      formatProblem({
+        file: 'a.yaml',
+        path: 'x.y',
+        line: 3,
+        column: 5,
+        message: 'bad',
+        expected: 'int',
+        found: '"s"',
+      }),
     ).toBe('a.yaml:3:5: x.y: bad (expected int, found "s")');
     expect(formatProblem({ file: 'a.yaml', path: '', message: 'empty' })).toBe('a.yaml: empty');
   });
 
   it('a missing required key points at its parent mapping', () => {
-    const p = bad(edit(MIN_AUTORATE, /    factor_down: 0.95\n/, ''));
+    const p = bad(edit(MIN_AUTORATE, / {4}factor_down: 0.95\n/, ''));
     expect(p[0]).toMatchObject({ path: 'continuous_monitoring.upload.factor_down', line: 18, column: 3 });
   });
 
   it('flow-style mappings get positions too', () => {
-    const t = edit(MIN_AUTORATE, /  download: WAN-Download-1\n  upload: WAN-Upload-1\n/, '') .replace(
+    const t = edit(MIN_AUTORATE, / {2}download: WAN-Download-1\n {2}upload: WAN-Upload-1\n/, '').replace(
       'queues:\n',
       'queues: {download: WAN-Download-1, upload: "bad name"}\n',
     );

@@ -1,5 +1,12 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: "${VAR}" is wanctl config syntax, not a template
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseAutorateConfig, parseConfigText, parseSteeringConfig, Secret } from '../src/index.js';
+import {
+  type ConfigError,
+  parseAutorateConfig,
+  parseConfigText,
+  parseSteeringConfig,
+  Secret,
+} from '../src/index.js';
 import { ENV, edit, example, MIN_AUTORATE, problemsOf } from './helpers.js';
 
 const STEER = example('steering.yaml');
@@ -22,7 +29,9 @@ describe('steering rules', () => {
   });
 
   it('alpha range [0, 1]', () => {
-    expect(sPaths(edit(STEER, /rtt_ewma_alpha: 0.3/, 'rtt_ewma_alpha: 1.2'))).toEqual(['thresholds.rtt_ewma_alpha']);
+    expect(sPaths(edit(STEER, /rtt_ewma_alpha: 0.3/, 'rtt_ewma_alpha: 1.2'))).toEqual([
+      'thresholds.rtt_ewma_alpha',
+    ]);
     expect(sPaths(edit(STEER, /queue_ewma_alpha: 0.4/, 'queue_ewma_alpha: "0.4"'))).toEqual([
       'thresholds.queue_ewma_alpha',
     ]);
@@ -30,9 +39,19 @@ describe('steering rules', () => {
 
   it('confidence thresholds: 0–100 and recovery < steer', () => {
     const conf = (body: string) => `${STEER}confidence:\n${body}\n`;
-    const c = parseSteeringConfig(conf('  steer_threshold: 60\n  recovery_threshold: 10\n  dry_run: false'), sOpts);
-    expect(c.confidence).toMatchObject({ steerThreshold: 60, recoveryThreshold: 10, dryRun: false, holdDownDurationSec: 30 });
-    expect(sPaths(conf('  steer_threshold: 20\n  recovery_threshold: 20'))).toEqual(['confidence.recovery_threshold']);
+    const c = parseSteeringConfig(
+      conf('  steer_threshold: 60\n  recovery_threshold: 10\n  dry_run: false'),
+      sOpts,
+    );
+    expect(c.confidence).toMatchObject({
+      steerThreshold: 60,
+      recoveryThreshold: 10,
+      dryRun: false,
+      holdDownDurationSec: 30,
+    });
+    expect(sPaths(conf('  steer_threshold: 20\n  recovery_threshold: 20'))).toEqual([
+      'confidence.recovery_threshold',
+    ]);
     expect(sPaths(conf('  steer_threshold: 101'))).toEqual(['confidence.steer_threshold']);
   });
 
@@ -43,19 +62,31 @@ describe('steering rules', () => {
     expect(sPaths(edit(STEER, /comment: "ADAPTIVE[^"]*"/, `comment: "${'a'.repeat(129)}"`))).toEqual([
       'mangle_rule.comment',
     ]);
-    expect(parseSteeringConfig(edit(STEER, /comment: "ADAPTIVE[^"]*"/, 'comment: "steer-voip: wan2_rule.1"'), sOpts).mangleRule.comment).toBe(
-      'steer-voip: wan2_rule.1',
-    );
+    expect(
+      parseSteeringConfig(
+        edit(STEER, /comment: "ADAPTIVE[^"]*"/, 'comment: "steer-voip: wan2_rule.1"'),
+        sOpts,
+      ).mangleRule.comment,
+    ).toBe('steer-voip: wan2_rule.1');
   });
 
   it('ping host rule', () => {
-    expect(sPaths(edit(STEER, /ping_host: "1.1.1.1"/, 'ping_host: "1.1.1.1; reboot"'))).toEqual(['measurement.ping_host']);
-    expect(sPaths(edit(STEER, /ping_host: "1.1.1.1"/, `ping_host: "${'a'.repeat(257)}"`))).toEqual(['measurement.ping_host']);
-    expect(parseSteeringConfig(edit(STEER, /ping_host: "1.1.1.1"/, 'ping_host: "::1"'), sOpts).measurement.pingHost).toBe('::1');
+    expect(sPaths(edit(STEER, /ping_host: "1.1.1.1"/, 'ping_host: "1.1.1.1; reboot"'))).toEqual([
+      'measurement.ping_host',
+    ]);
+    expect(sPaths(edit(STEER, /ping_host: "1.1.1.1"/, `ping_host: "${'a'.repeat(257)}"`))).toEqual([
+      'measurement.ping_host',
+    ]);
+    expect(
+      parseSteeringConfig(edit(STEER, /ping_host: "1.1.1.1"/, 'ping_host: "::1"'), sOpts).measurement
+        .pingHost,
+    ).toBe('::1');
   });
 
   it('interval, ping_count and history_size ranges; ping_count: true is not an integer', () => {
-    expect(sPaths(edit(STEER, /interval_seconds: 2/, 'interval_seconds: 0.001'))).toEqual(['measurement.interval_seconds']);
+    expect(sPaths(edit(STEER, /interval_seconds: 2/, 'interval_seconds: 0.001'))).toEqual([
+      'measurement.interval_seconds',
+    ]);
     expect(sPaths(edit(STEER, /ping_count: 3/, 'ping_count: 21'))).toEqual(['measurement.ping_count']);
     expect(sPaths(edit(STEER, /ping_count: 3/, 'ping_count: true'))).toEqual(['measurement.ping_count']);
     expect(sPaths(edit(STEER, /history_size: 60/, 'history_size: 3001'))).toEqual(['state.history_size']);
@@ -73,12 +104,17 @@ describe('steering rules', () => {
   });
 
   it('unknown keys are errors with a suggestion', () => {
-    const p = problemsOf(() => parseSteeringConfig(edit(STEER, /ping_count: 3/, 'ping_count: 3\n  ping_cont: 3'), sOpts));
+    const p = problemsOf(() =>
+      parseSteeringConfig(edit(STEER, /ping_count: 3/, 'ping_count: 3\n  ping_cont: 3'), sOpts),
+    );
     expect(p[0]?.message).toBe('unknown key "ping_cont"; did you mean "ping_count"?');
   });
 
   it('bad_samples warns as deprecated', () => {
-    const c = parseSteeringConfig(edit(STEER, /queue_ewma_alpha: 0.4/, 'queue_ewma_alpha: 0.4\n  bad_samples: 8'), sOpts);
+    const c = parseSteeringConfig(
+      edit(STEER, /queue_ewma_alpha: 0.4/, 'queue_ewma_alpha: 0.4\n  bad_samples: 8'),
+      sOpts,
+    );
     expect(c.warnings.map((w) => w.path)).toContain('thresholds.bad_samples');
   });
 
@@ -90,10 +126,18 @@ describe('steering rules', () => {
 
 describe('${VAR} expansion (D10)', () => {
   const withPw = (value: string) =>
-    edit(MIN_AUTORATE, /  ssh_key: \/etc\/wanctl\/ssh\/router.key\n/, `  ssh_key: /k\n  password: "${value}"\n`);
+    edit(
+      MIN_AUTORATE,
+      / {2}ssh_key: \/etc\/wanctl\/ssh\/router.key\n/,
+      `  ssh_key: /k\n  password: "${value}"\n`,
+    );
 
   it('expands in every string value, also inside a string', () => {
-    const t = edit(withPw('${PW}'), /main_log: \/var\/log\/wanctl\/wan1.log/, 'main_log: "${LOG_DIR}/wan1.log"');
+    const t = edit(
+      withPw('${PW}'),
+      /main_log: \/var\/log\/wanctl\/wan1.log/,
+      'main_log: "${LOG_DIR}/wan1.log"',
+    );
     const c = parseAutorateConfig(t, { file: 'x', env: { PW: 'hunter2', LOG_DIR: '/srv/log' } });
     expect(c.logging.mainLog).toBe('/srv/log/wan1.log');
     expect(c.router.password?.reveal()).toBe('hunter2');
@@ -109,10 +153,14 @@ describe('${VAR} expansion (D10)', () => {
   });
 
   it('an unset variable is an error naming the variable and the key path', () => {
-    const p = problemsOf(() => parseAutorateConfig(withPw('${NOPE_NOT_SET}'), { file: 'wan1.yaml', env: {} }));
+    const p = problemsOf(() =>
+      parseAutorateConfig(withPw('${NOPE_NOT_SET}'), { file: 'wan1.yaml', env: {} }),
+    );
     expect(p).toHaveLength(1);
     expect(p[0]).toMatchObject({ path: 'router.password', line: 6, column: 3 });
-    expect(p[0]?.message).toBe('environment variable NOPE_NOT_SET is not set (referenced as ${NOPE_NOT_SET})');
+    expect(p[0]?.message).toBe(
+      'environment variable NOPE_NOT_SET is not set (referenced as ${NOPE_NOT_SET})',
+    );
   });
 
   it('defaults to process.env', () => {
@@ -127,7 +175,11 @@ describe('${VAR} expansion (D10)', () => {
 
   it('secret values never appear in messages', () => {
     // A password of the wrong type: found is redacted.
-    const t = edit(MIN_AUTORATE, /  ssh_key: \/etc\/wanctl\/ssh\/router.key\n/, '  ssh_key: /k\n  password: 12345678\n');
+    const t = edit(
+      MIN_AUTORATE,
+      / {2}ssh_key: \/etc\/wanctl\/ssh\/router.key\n/,
+      '  ssh_key: /k\n  password: 12345678\n',
+    );
     const p = problemsOf(() => parseAutorateConfig(t, { file: 'x', env: {} }));
     expect(p[0]).toMatchObject({ path: 'router.password', found: '<redacted>' });
     // An env value that makes a key invalid: found is redacted too.
