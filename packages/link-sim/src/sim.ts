@@ -61,10 +61,10 @@ export interface LinkSimOptions {
   /** Internal fixed time step, seconds (0.0005 .. 0.01). Default 0.001. */
   tickS?: number;
   /**
-   * What shaper delay a ping sees in {@link LinkSim.rttMs}. `backlog` (default): the bulk
-   * sojourn, shaper backlog / max-limit. `sparse`: CAKE serves a sparse flow (a ping) ahead of
-   * the bulk, so it waits about one packet per backlogged flow queue. The flows themselves
-   * always see the bulk sojourn.
+   * What shaper delay a ping sees in {@link LinkSim.rttMs}. `sparse` (default): CAKE serves a
+   * sparse flow (a ping) ahead of the bulk, so it waits about one packet per backlogged flow
+   * queue, as on a real router. `backlog`: the bulk sojourn, shaper backlog / max-limit (what
+   * a packet of a greedy flow waits). The flows themselves always see the bulk sojourn.
    */
   pingShaperDelay?: 'backlog' | 'sparse';
 }
@@ -108,6 +108,12 @@ export interface DirectionSnapshot {
   capacityBits: number;
   /** Bytes the flows offered, cumulative. */
   offeredBytes: number;
+  /** Bytes that left the shaper, cumulative, never reset. */
+  shaperOutBytes: number;
+  /** Bytes the shaper dropped / the bottleneck dropped, cumulative. */
+  shaperDroppedBytes: number;
+  bottleneckDroppedBytes: number;
+  /** Packets dropped by the shaper (as in the counters, never reset) and by the bottleneck. */
   shaperDrops: number;
   bottleneckDrops: number;
   activeFlows: number;
@@ -149,6 +155,7 @@ class Path {
   readonly epochS: Float64Array; // CUBIC: start of the current growth epoch
   readonly kS: Float64Array; // CUBIC: time to reach wMax again
   readonly cutAtS: Float64Array; // pending reaction time, -1 none
+  readonly startS: Float64Array; // a new flow sends from this time on
   readonly lastCutS: Float64Array;
   readonly nFlows: number;
   nActive = 0;
@@ -157,6 +164,8 @@ class Path {
   shaperOut = 0;
   shaperDrops = 0;
   bottleneckDrops = 0;
+  shaperDroppedBytes = 0;
+  bottleneckDroppedBytes = 0;
   dropAcc = 0;
   delivered = 0;
   deliveredStep = 0;
@@ -202,6 +211,7 @@ class Path {
     this.epochS = new Float64Array(n).fill(-1);
     this.kS = new Float64Array(n);
     this.cutAtS = new Float64Array(n).fill(-1);
+    this.startS = new Float64Array(n);
     this.lastCutS = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
   }
 
@@ -254,6 +264,7 @@ export class LinkSim {
   private readonly maxWnd: number;
   private readonly cubic: boolean;
   private readonly cubicC: number;
+  private readonly friendly: number;
   private readonly sparsePing: boolean;
   private ticks = 0;
   private acc = 0;
@@ -266,7 +277,7 @@ export class LinkSim {
     if (this.tickS < 0.0005 || this.tickS > 0.01) {
       throw new LinkSimConfigError('tickS', `expected 0.0005 .. 0.01 s, got ${this.tickS}`);
     }
-    const ping = opts.pingShaperDelay ?? 'backlog';
+    const ping = opts.pingShaperDelay ?? 'sparse';
     if (ping !== 'backlog' && ping !== 'sparse') {
       throw new LinkSimConfigError('pingShaperDelay', `expected 'backlog' or 'sparse', got ${String(ping)}`);
     }
@@ -285,6 +296,7 @@ export class LinkSim {
     }
     this.cubic = growth === 'cubic';
     this.cubicC = requirePositive('flows.cubicC', fl.cubicC ?? 0.4);
+    this.friendly = (3 * (1 - this.beta)) / (1 + this.beta);
     this.maxWnd = requirePositive('flows.maxWindowBytes', fl.maxWindowBytes ?? 8 * 1024 * 1024);
     this.rng = new Prng(opts.seed ?? 1);
     this.load = new LoadCursor(opts.load ?? constantLoad(4, 4));
@@ -372,14 +384,16 @@ export class LinkSim {
 
   private applyLoad(t: number): void {
     const phase = this.load.phaseAt(t);
-    this.setFlows(this.down, phase.downFlows);
-    this.setFlows(this.up, phase.upFlows);
+    this.setFlows(this.down, phase.downFlows, t);
+    this.setFlows(this.up, phase.upFlows, t);
     this.loadOn = phase.downFlows + phase.upFlows > 0;
   }
 
-  private setFlows(p: Path, n: number): void {
+  private setFlows(p: Path, n: number, t: number): void {
     if (n === p.nActive) return;
     for (let i = p.nActive; i < n; i++) {
+      // Flows of a burst do not start in the same millisecond: spread them over 200 ms.
+      p.startS[i] = t + (i === 0 ? 0 : this.rng.next() * 0.2);
       // A new flow: slow start from the initial window.
       p.cwnd[i] = this.iwBytes;
       p.ssthresh[i] = Number.POSITIVE_INFINITY;
@@ -413,6 +427,7 @@ export class LinkSim {
     let arrivals = 0;
     const n = p.nActive;
     for (let i = 0; i < n; i++) {
+      if (t < p.startS[i]!) continue;
       let w = p.cwnd[i]!;
       const cut = p.cutAtS[i]!;
       if (cut >= 0 && t >= cut) {
@@ -433,6 +448,8 @@ export class LinkSim {
       } else {
         let inc = (this.aiBytes * dt) / rttS;
         if (this.cubic) {
+          // CUBIC's Reno-friendly floor grows at 3(1-beta)/(1+beta) of Reno's rate.
+          inc *= this.friendly;
           if (p.epochS[i]! < 0) {
             // New epoch: K is the time to climb back to the window before the loss.
             p.epochS[i] = t;
@@ -521,6 +538,7 @@ export class LinkSim {
     const buf = p.bufferNow();
     if (p.qb > buf) {
       p.dropAcc += p.qb - buf;
+      p.bottleneckDroppedBytes += p.qb - buf;
       p.qb = buf;
       let k = 0;
       while (p.dropAcc >= pkt) {
@@ -589,6 +607,7 @@ export class LinkSim {
     p.fq[i] = p.fq[i]! - d;
     p.qs = Math.max(0, p.qs - d);
     p.shaperDrops++;
+    p.shaperDroppedBytes += d;
     this.signal(p, i, t, rttS);
   }
 
@@ -618,12 +637,15 @@ export class LinkSim {
     }
   }
 
-  /** A loss reaches the sender one RTT later; a flow reacts at most once per RTT. */
+  /**
+   * A loss reaches the sender about one RTT later (1 to 1.25 RTT: where in the window the
+   * lost packet was); a flow reacts at most once per RTT.
+   */
   private signal(p: Path, i: number, t: number, rttS: number): void {
     if (i >= p.nActive) return;
     if (p.cutAtS[i]! >= 0) return;
     if (t - p.lastCutS[i]! < rttS) return;
-    p.cutAtS[i] = t + rttS;
+    p.cutAtS[i] = t + rttS * (1 + 0.25 * this.rng.next());
   }
 
   private addRate(p: Path, bytes: number): void {
@@ -686,6 +708,9 @@ export class LinkSim {
     o.deliveredBitsLastStep = p.deliveredStep * 8;
     o.capacityBits = p.capacityBits;
     o.offeredBytes = p.offered;
+    o.shaperOutBytes = p.shaperOut;
+    o.shaperDroppedBytes = p.shaperDroppedBytes;
+    o.bottleneckDroppedBytes = p.bottleneckDroppedBytes;
     o.shaperDrops = p.shaperDrops;
     o.bottleneckDrops = p.bottleneckDrops;
     o.activeFlows = p.nActive;

@@ -303,9 +303,9 @@ export function lteTrace(opts: LteOptions = {}): SampledTrace {
 }
 
 export interface DslOptions {
-  /** Sync-derived download capacity, bps. Default 16e6. */
+  /** Sync-derived download capacity, bps. Default 50e6 (VDSL2). */
   downBps?: number;
-  /** Upload capacity, bps. Default 1e6. */
+  /** Upload capacity, bps. Default 10e6. */
   upBps?: number;
   durationS?: number;
   seed?: number;
@@ -316,8 +316,8 @@ export interface DslOptions {
 
 /** A steady DSL line: capacity fixed by the sync rate, with a tiny slow wander. */
 export function dslTrace(opts: DslOptions = {}): SampledTrace {
-  const downBps = requirePositive('downBps', opts.downBps ?? 16e6);
-  const upBps = requirePositive('upBps', opts.upBps ?? 1e6);
+  const downBps = requirePositive('downBps', opts.downBps ?? 50e6);
+  const upBps = requirePositive('upBps', opts.upBps ?? 10e6);
   const durationS = opts.durationS ?? 300;
   const gridS = opts.gridS ?? 1;
   const w = opts.wanderFraction ?? 0.01;

@@ -21,7 +21,7 @@ export interface BenchScenario {
 
 /**
  * The standard benchmark scenarios: a cable evening (900/35 Mbit/s), an LTE link (60/15 mean),
- * a steady DSL line (16/1) and a step trace with abrupt capacity drops (100/20). Each lasts
+ * a steady VDSL2 line (50/10) and a step trace with abrupt capacity drops (100/20). Each lasts
  * `durationS` (default 300 s) of simulated time; traces are seeded by `seed`.
  */
 export function standardScenarios(opts: { durationS?: number; seed?: number } = {}): BenchScenario[] {
@@ -51,13 +51,13 @@ export function standardScenarios(opts: { durationS?: number; seed?: number } = 
     },
     {
       name: 'dsl',
-      trace: dslTrace({ downBps: 16e6, upBps: 1e6, durationS, seed }),
+      trace: dslTrace({ downBps: 50e6, upBps: 10e6, durationS, seed }),
       durationS,
       baseRttMs: 25,
-      ceilingDownBps: 16.5e6,
-      ceilingUpBps: 1.05e6,
+      ceilingDownBps: 51e6,
+      ceilingUpBps: 10.2e6,
       down: { bufferMs: 300 },
-      up: { bufferMs: 1000 },
+      up: { bufferMs: 800 },
     },
     {
       name: 'steps',
