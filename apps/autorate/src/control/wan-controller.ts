@@ -192,9 +192,10 @@ export class WanController {
     icmpUnavailableCycles: 0,
   };
 
-  /** Throws ControlParamsError when params are inconsistent. */
+  /** Throws ControlParamsError when params are inconsistent. The params are copied. */
   constructor(params: ControlParams) {
-    this.params = validateControlParams(params);
+    params = validateControlParams(structuredClone(params));
+    this.params = params;
     this.dl = new DownloadController(params.download);
     this.ul = new UploadController(params.upload);
     this.ewma = { loadRttMs: params.baselineRttInitialMs, baselineRttMs: params.baselineRttInitialMs };
@@ -204,8 +205,14 @@ export class WanController {
     this.lastUlRate = this.ul.currentRateBps;
   }
 
-  /** Runs one control cycle at time `nowSeconds` (monotonic seconds). */
+  /**
+   * Runs one control cycle at time `nowSeconds` (monotonic seconds). Measurements of any shape are
+   * tolerated (invalid ones are dropped and counted); a non-finite time is a caller bug and throws
+   * a RangeError before anything changes.
+   */
   cycle(input: CycleInput, nowSeconds: number): CycleResult {
+    if (!Number.isFinite(nowSeconds))
+      throw new RangeError(`cycle: nowSeconds must be finite, got ${nowSeconds}`);
     const p = this.params;
     const r = this.result;
     r.ok = true;

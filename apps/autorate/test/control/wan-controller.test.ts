@@ -381,6 +381,22 @@ describe('snapshot / restore', () => {
 });
 
 describe('params', () => {
+  it('copies the params: later changes by the caller do not leak into a running controller', () => {
+    const p = v13Params();
+    const c = new WanController(p);
+    p.download.ceilingBps = 1;
+    p.thresholds.targetBloatMs = 0.001;
+    const r = c.cycle({ rtt_ms: 30 }, 0);
+    expect([r.dlZone, r.dlRateBps]).toStrictEqual(['GREEN', 940 * M]);
+  });
+
+  it('a non-finite time is refused before any state changes', () => {
+    const c = new WanController(v13Params());
+    expect(() => c.cycle({ rtt_ms: 24 }, Number.NaN)).toThrow(RangeError);
+    expect(c.writeInFlight).toBe(false);
+    expect(c.cycle({ rtt_ms: 24, router_ok: true }, 0).write).not.toBeNull();
+  });
+
   it('rejects an inconsistent parameter set with the offending path', () => {
     expect(() => new WanController(withParams((p) => (p.download.floorRedBps = 300 * M)))).toThrow(
       /download\.floorRedBps/,
