@@ -61,7 +61,7 @@ export function describe(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return `a list of ${v.length}`;
-  if (v instanceof Date) return `a date (${v.toISOString().slice(0, 10)}); quote it to make it a string`;
+  if (v instanceof Date) return `a date (${v.toISOString().slice(0, 10)})`;
   if (typeof v === 'object') return 'a mapping';
   const text = typeof v === 'string' ? JSON.stringify(v) : String(v);
   const short = text.length > 60 ? `${text.slice(0, 57)}...` : text;
@@ -198,7 +198,8 @@ function convertAjvError(ctx: Context, e: ErrorObject): void {
           : t === 'array'
             ? 'a list'
             : t;
-      ctx.error(path, `wrong type`, { expected, found: e.data });
+      const hint = e.data instanceof Date && expected === 'string' ? ' (YAML read it as a date; quote it)' : '';
+      ctx.error(path, `wrong type${hint}`, { expected, found: e.data });
       return;
     }
     case 'minimum':
