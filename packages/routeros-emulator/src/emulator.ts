@@ -35,6 +35,8 @@ export interface EmulatorOptions {
   hostKeyFile?: string;
   /** 401 body: `empty` (default) or `json`. */
   unauthorizedBody?: 'empty' | 'json';
+  /** REST command timeout before `Session closed` (used by the `sessionClosed` fault). Default 60000. */
+  restCommandTimeoutMs?: number;
   /** SSH output line ending. Default `\r\n`. */
   sshLineEnding?: string;
   /** SSH wrap width when the login suffix and pty give none. Default 80. */
@@ -135,6 +137,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         host,
         ...(tls ? { tls } : {}),
         unauthorizedBody: opts.unauthorizedBody ?? 'empty',
+        ...(opts.restCommandTimeoutMs !== undefined ? { commandTimeoutMs: opts.restCommandTimeoutMs } : {}),
         now,
       });
       started.push(face);

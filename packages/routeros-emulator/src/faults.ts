@@ -14,6 +14,11 @@ export interface FaultSettings {
   reset?: number | boolean;
   /** Never answer (REST request / SSH command). Hung requests end when the emulator stops. */
   hang?: number | boolean;
+  /**
+   * REST: the request runs into RouterOS's command timeout: held for the emulator's
+   * `restCommandTimeoutMs` (default 60 s, as documented), then answered 400 `Session closed`.
+   */
+  sessionClosed?: number | boolean;
   /** REST: answer with this HTTP status and a RouterOS error envelope (500/503 bursts). */
   httpError?: { status: number; count?: number };
   /** REST: answer 200 with a body that is not valid JSON. */
@@ -24,7 +29,7 @@ export interface FaultSettings {
   maxSessions?: number;
 }
 
-export type CountedFault = 'reset' | 'hang' | 'malformedJson' | 'disconnect';
+export type CountedFault = 'reset' | 'hang' | 'malformedJson' | 'disconnect' | 'sessionClosed';
 
 /** Hook the faces register so `down` can close and reopen listeners. */
 export type DownHook = (down: boolean) => Promise<void>;
@@ -114,6 +119,7 @@ function validate(k: string, v: unknown): void {
       if (v !== true) throw new TypeError(`fault down must be true or false, got ${JSON.stringify(v)}`);
       return;
     case 'reset':
+    case 'sessionClosed':
     case 'hang':
     case 'malformedJson':
     case 'disconnect':

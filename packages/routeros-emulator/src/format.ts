@@ -39,6 +39,9 @@ function quote(v: string): string {
 /** A value as `print` shows it (units, yes/no, quoting). */
 export function cliValue(menu: MenuDef, key: string, v: string, stats: boolean): string {
   if (stats && RATE_COUNTERS.has(key)) {
+    // The queue tree example in the Queues manual prints an idle rate as `rate=0`; simple queues
+    // print `0bps` (queue_simple_print_stats sample).
+    if (menu.path === '/queue/tree' && v === '0') return '0';
     return v
       .split('/')
       .map((p) => formatRateHuman(Number(p)))
@@ -59,6 +62,8 @@ export function cliValue(menu: MenuDef, key: string, v: string, stats: boolean):
       return v === 'true' ? 'yes' : v === 'false' ? 'no' : v;
     case 'size':
       return /^\d+$/.test(v) ? formatSize(Number(v)) : v;
+    case 'kib':
+      return `${v}KiB`;
     default:
       if (v === '' || /[\s";\\]/.test(v)) return quote(v);
       return v;

@@ -33,6 +33,8 @@ export interface RestFaceOptions {
   /** 401 body: `empty` (default, B.2 field report) or `json` (`{"error":401,"message":"Unauthorized"}`). */
   unauthorizedBody?: 'empty' | 'json';
   now: () => number;
+  /** How long a command may run before RouterOS answers `Session closed` (documented: 60 s). */
+  commandTimeoutMs?: number;
 }
 
 const REASONS: Record<number, string> = {
@@ -410,6 +412,25 @@ export class RestFace {
       entry.fault = 'hang';
       this.hung.add(res);
       res.on('close', () => this.hung.delete(res));
+      return;
+    }
+    if (faults.take('rest', 'sessionClosed')) {
+      entry.fault = 'session-closed';
+      this.hung.add(res);
+      const timer = setTimeout(() => {
+        this.hung.delete(res);
+        const reply = errorEnvelope(400, 'Session closed');
+        entry.status = 400;
+        res.writeHead(400, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(reply.body),
+        });
+        res.end(reply.body);
+      }, this.o.commandTimeoutMs ?? 60_000);
+      res.on('close', () => {
+        clearTimeout(timer);
+        this.hung.delete(res);
+      });
       return;
     }
     const errStatus = faults.takeHttpError();

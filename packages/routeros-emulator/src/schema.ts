@@ -15,6 +15,7 @@ export type FieldType =
   | 'duration'
   | 'duration2'
   | 'size'
+  | 'kib'
   | 'queue-type'
   | 'queue-type2'
   | 'text2'
@@ -189,9 +190,9 @@ const QUEUE_TYPE_FIELDS: FieldDef[] = [
   { name: 'red-burst', type: 'int', kind: 'red' },
   { name: 'red-avg-packet', type: 'int', kind: 'red' },
   { name: 'pcq-rate', type: 'rate', kind: 'pcq' },
-  { name: 'pcq-limit', type: 'int', kind: 'pcq' },
+  { name: 'pcq-limit', type: 'kib', kind: 'pcq' },
   { name: 'pcq-classifier', type: 'string', kind: 'pcq' },
-  { name: 'pcq-total-limit', type: 'int', kind: 'pcq' },
+  { name: 'pcq-total-limit', type: 'kib', kind: 'pcq' },
   { name: 'pcq-burst-rate', type: 'rate', kind: 'pcq' },
   { name: 'pcq-burst-threshold', type: 'rate', kind: 'pcq' },
   { name: 'pcq-burst-time', type: 'duration', kind: 'pcq' },

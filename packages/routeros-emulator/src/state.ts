@@ -403,6 +403,11 @@ export class RouterState {
       case 'int':
         if (!/^-?\d+$/.test(v.trim())) throw bad();
         return String(Number(v.trim()));
+      case 'kib': {
+        const m = /^(\d+)(KiB)?$/.exec(v.trim());
+        if (!m) throw bad();
+        return m[1] as string;
+      }
       case 'duration': {
         const d = parseDuration(v);
         if (d === null) throw bad();
