@@ -141,6 +141,7 @@ export class FpingProbe implements RttProbe {
       now: this.now,
       periodMs,
       timeoutMs,
+      countSilence: true,
       deadAfterMs: options.deadAfterMs ?? Math.max(2000, 3 * periodMs + timeoutMs),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
@@ -173,6 +174,7 @@ export class FpingProbe implements RttProbe {
     this.restartTimer = null;
     if (this.stopping || this.binaryPath === null) return;
     const child = spawn(this.binaryPath, fpingArgs(this.options), { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.tracker.resetSequences();
     this.child = child;
     this.starts++;
     this.childStartedAt = this.now();

@@ -22,6 +22,8 @@ export interface TrackerOptions {
   /** Expected spacing of probes per reflector, for counting silence as loss. */
   periodMs: number;
   timeoutMs: number;
+  /** Count silence past the timeout as loss (fping 5.1 prints nothing for a lost probe). */
+  countSilence: boolean;
   onEvent?: (e: ProbeEvent) => void;
 }
 
@@ -60,6 +62,11 @@ export class ReflectorTracker {
 
   reset(): void {
     this.startedAt = this.opts.now();
+    this.resetSequences();
+  }
+
+  /** A new prober instance starts counting at 0 again (fping child restarted). */
+  resetSequences(): void {
     for (const s of this.slots) {
       s.lastSeq = -1;
     }
@@ -122,18 +129,15 @@ export class ReflectorTracker {
 
   /** Detect reflectors silent for longer than deadAfterMs. */
   checkDead(now = this.opts.now()): void {
-    this.slots.forEach((s, i) => {
-      const since = s.lastReplyAt ?? this.startedAt;
-      const silent = now - since;
-      if (s.alive && silent > this.opts.deadAfterMs) {
+    for (let i = 0; i < this.slots.length; i++) {
+      const s = this.slots[i] as Slot;
+      if (!s.alive) continue;
+      const silent = now - (s.lastReplyAt ?? this.startedAt);
+      if (silent > this.opts.deadAfterMs) {
         s.alive = false;
-        this.opts.onEvent?.({
-          kind: 'reflector-down',
-          reflector: this.reflectors[i] as string,
-          silentMs: silent,
-        });
+        this.opts.onEvent?.({ kind: 'reflector-down', reflector: this.reflectors[i] as string, silentMs: silent });
       }
-    });
+    }
   }
 
   health(): ReflectorHealth[] {
@@ -145,7 +149,9 @@ export class ReflectorTracker {
       let total = s.outcomeCount;
       // silence after the last reply counts as loss once past the timeout
       const since = s.lastReplyAt ?? this.startedAt;
-      const silentLost = Math.max(0, Math.floor((now - since - this.opts.timeoutMs) / this.opts.periodMs));
+      const silentLost = this.opts.countSilence
+        ? Math.max(0, Math.floor((now - since - this.opts.timeoutMs) / this.opts.periodMs))
+        : 0;
       if (silentLost > 0) {
         const extra = Math.min(silentLost, WINDOW);
         lost = Math.min(WINDOW, lost + extra);

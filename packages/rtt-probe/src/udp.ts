@@ -106,6 +106,7 @@ export class UdpEchoProbe implements RttProbe {
       now: this.now,
       periodMs: this.periodMs,
       timeoutMs: this.timeoutMs,
+      countSilence: false,
       deadAfterMs: options.deadAfterMs ?? Math.max(2000, 3 * this.periodMs + this.timeoutMs),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });

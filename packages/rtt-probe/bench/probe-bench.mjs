@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// Benchmark of the RTT probes.
+// Build first:  (cd packages/rtt-probe && npx tsc -b)
+// Run:          node packages/rtt-probe/bench/probe-bench.mjs [seconds=5]
+// Prints: parseFpingLine cost; latest() cost; CPU of this process and of the fping child while
+// probing 3 loopback reflectors every 50 ms each; the same for the UDP probe against local
+// echo responders (20 Hz per reflector).
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const entry = path.join(here, '..', 'dist', 'index.js');
+if (!existsSync(entry)) {
+  console.error(`missing ${entry}: build first with (cd packages/rtt-probe && npx tsc -b)`);
+  process.exit(2);
+}
+const rp = await import(entry);
+const seconds = Number(process.argv[2] ?? 5);
+const CLK = 100; // USER_HZ
+
+function perCall(label, n, fn) {
+  for (let i = 0; i < 1000; i++) fn(i);
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) fn(i);
+  console.log(`${label.padEnd(40)} ${(Number(process.hrtime.bigint() - t0) / n / 1000).toFixed(3)} µs/call`);
+}
+function childCpuMs(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) / CLK) * 1000;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+perCall('parseFpingLine (reply line)', 500_000, () =>
+  rp.parseFpingLine('[1795747335.40513] 127.0.0.1 : [1234], 64 bytes, 0.072 ms (0.072 avg, 0% loss)'),
+);
+
+async function measure(label, probe, getChildPid) {
+  await probe.start();
+  await new Promise((r) => setTimeout(r, 300));
+  probe.latest();
+  const cpu0 = process.cpuUsage();
+  const pid = getChildPid?.();
+  const c0 = pid ? childCpuMs(pid) : 0;
+  const w0 = performance.now();
+  let samples = 0;
+  let rounds = 0;
+  let latestNs = 0n;
+  const timer = setInterval(() => {
+    const t = process.hrtime.bigint();
+    const r = probe.latest();
+    latestNs += process.hrtime.bigint() - t;
+    samples += r.samples.length;
+    rounds++;
+  }, 50);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  clearInterval(timer);
+  const wall = performance.now() - w0;
+  const cpu = process.cpuUsage(cpu0);
+  const c1 = pid ? childCpuMs(pid) : 0;
+  await probe.stop();
+  const own = (((cpu.user + cpu.system) / 1000 / wall) * 100).toFixed(2);
+  const child = pid ? `, fping child ${(((c1 - c0) / wall) * 100).toFixed(2)} %` : '';
+  console.log(
+    `${label}: ${rounds} cycles, ${(samples / rounds).toFixed(2)} samples/cycle, latest() ${(Number(latestNs) / rounds / 1000).toFixed(2)} µs; ` +
+      `CPU node ${own} %${child} of one core`,
+  );
+}
+
+if (rp.findExecutable('fping')) {
+  const p = new rp.FpingProbe({ reflectors: ['127.0.0.1', '127.0.0.2', '::1'], periodMs: 50, timeoutMs: 1000 });
+  await measure('fping 3 reflectors @50 ms', p, () => p['child']?.pid);
+} else {
+  console.log('fping not installed (apt-get install fping): fping figures skipped');
+}
+const rs = await Promise.all([0, 1, 2].map(() => rp.startUdpEchoResponder({ port: 0 })));
+const up = new rp.UdpEchoProbe({ reflectors: rs.map((r) => r.address), periodMs: 50 });
+await measure('udp 3 reflectors @50 ms (responders in-process)', up);
+await Promise.all(rs.map((r) => r.close()));
