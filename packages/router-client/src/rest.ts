@@ -325,7 +325,7 @@ export class RestRouterClient implements RouterClient {
           ? cause.presented
           : await presentedCertFingerprint(this.opts.host, this.port, Math.min(1000, deadline.remaining()));
       const how = presented
-        ? `To trust this router, pin its certificate: certFingerprint "sha256/${presented}" (router.cert_fingerprint), or give its CA/certificate file (router.ca_file).`
+        ? `To trust this router, pin its certificate (config router.tls_fingerprint_sha256: "${presented}") or give its CA/certificate file (router.tls_ca_file).`
         : 'Pin the certificate fingerprint or give a CA file.';
       return new RouterHostVerificationError(
         `TLS certificate of ${this.baseUrl} not trusted (${causeCode}: ${(cause as Error).message}). ${how}`,

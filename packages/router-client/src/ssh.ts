@@ -151,7 +151,7 @@ export class SshRouterClient implements RouterClient {
     const fp = sshKeyFingerprint(key);
     const where = `${this.opts.host}:${this.port}`;
     const howToPin =
-      `To trust it, pin the fingerprint (router.ssh_host_key_fingerprint: "${fp}") or add the key to the known_hosts file: ` +
+      `To trust it, pin the fingerprint (config router.ssh_host_key_sha256: "${fp}") or add the key to the known_hosts file (router.ssh_known_hosts_file): ` +
       `ssh-keyscan -p ${this.port} ${this.opts.host} >> ${this.opts.knownHostsPath ?? '~/.ssh/known_hosts'}`;
     if (this.opts.hostKeyFingerprint) {
       if (normaliseSshFingerprint(this.opts.hostKeyFingerprint) === fp) return { ok: true };
@@ -514,7 +514,10 @@ export class SshRouterClient implements RouterClient {
     // `print stats detail` carries the counters, `print detail` the configuration (max-limit,
     // queue type); both run in one exec and merge by name into the same snapshot REST gives.
     const text = renderCliBatch(
-      names.flatMap((n) => [commands.printQueues([n], ['detail']), commands.printQueues([n], ['stats', 'detail'])]),
+      names.flatMap((n) => [
+        commands.printQueues([n], ['detail']),
+        commands.printQueues([n], ['stats', 'detail']),
+      ]),
     );
     return this.call(opts, async (d) => {
       const out = await this.run(text, d);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CommandSyntaxError,
+  type Condition,
   matchesAll,
   parseCommand,
   parseCommands,
@@ -42,7 +43,9 @@ describe('command model: parse once', () => {
   });
 
   it('parses the steering commands with comment~ (regex) and comments containing ":" and spaces', () => {
-    const c = parseCommand('/ip firewall mangle enable [find comment~"ADAPTIVE: Steer latency-sensitive to WAN2"]');
+    const c = parseCommand(
+      '/ip firewall mangle enable [find comment~"ADAPTIVE: Steer latency-sensitive to WAN2"]',
+    );
     expect(c.path).toEqual(['ip', 'firewall', 'mangle']);
     expect(c.verb).toBe('enable');
     expect(c.target).toEqual({
@@ -67,7 +70,10 @@ describe('command model: parse once', () => {
       kind: 'items',
       items: ['WAN-Download-1'],
     });
-    expect(parseCommand('/queue/tree/set *1A,*1B max-limit=5').target).toEqual({ kind: 'items', items: ['*1A', '*1B'] });
+    expect(parseCommand('/queue/tree/set *1A,*1B max-limit=5').target).toEqual({
+      kind: 'items',
+      items: ['*1A', '*1B'],
+    });
   });
 
   it.each([
@@ -114,7 +120,9 @@ describe('command model: render', () => {
 
   it('renders REST requests: list GET with exact filters except comment, writes per id', () => {
     const set = parseCommand('/queue tree set [find name="Q"] queue=cake-down max-limit=5');
-    expect(restListRequest(set.path, (set.target as { conditions: [] }).conditions)).toEqual({
+    expect(
+      restListRequest(set.path, (set.target as { kind: 'find'; conditions: Condition[] }).conditions),
+    ).toEqual({
       method: 'GET',
       path: '/queue/tree',
       query: { name: 'Q' },

@@ -6,11 +6,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type FailoverRouterClient,
   getRouterClientWithFailover,
+  isTransportFailure,
   RouterNotFoundError,
   RouterUnavailableError,
   type Transport,
   type TransportSwitch,
-  isTransportFailure,
 } from '../src/index.js';
 import { type Captured, captureLogger, DL, emuOptions, startEmu } from './helpers.js';
 
@@ -120,7 +120,8 @@ describe('failover against emulator faults', () => {
     expect(c.activeTransport).toBe('ssh');
     await emu.faults.clear('rest');
     const t0 = performance.now();
-    while (c.activeTransport !== 'rest' && performance.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 25));
+    while (c.activeTransport !== 'rest' && performance.now() - t0 < 5000)
+      await new Promise((r) => setTimeout(r, 25));
     expect(c.activeTransport).toBe('rest');
     expect(switches.map((s) => [s.from, s.to, s.recovered])).toEqual([
       ['rest', 'ssh', false],
@@ -171,24 +172,27 @@ describe('failover against emulator faults', () => {
   it.each([
     ['both refused', { down: true }, { down: true }],
     ['both hung', { hang: true }, { hang: true }],
-  ] as const)('%s: a typed error within the deadline, nothing hangs or leaks sockets', async (_n, restFault, sshFault) => {
-    const before = tcpHandles();
-    const c = make('rest');
-    await emu.faults.set('rest', restFault);
-    await emu.faults.set('ssh', sshFault);
-    const t0 = performance.now();
-    const err = await c.setQueueLimits([{ name: DL, maxLimitBps: 1_000_000 }]).catch((e) => e);
-    const ms = performance.now() - t0;
-    expect(err).toBeInstanceOf(RouterUnavailableError);
-    expect(isTransportFailure(err)).toBe(true);
-    expect(Object.keys(err.errors).sort()).toEqual(['rest', 'ssh']);
-    expect(ms).toBeLessThan(DEADLINE + SLACK);
-    await c.close();
-    client = undefined;
-    await emu.faults.clear();
-    await new Promise((r) => setTimeout(r, 100));
-    expect(tcpHandles()).toBeLessThanOrEqual(before);
-  });
+  ] as const)(
+    '%s: a typed error within the deadline, nothing hangs or leaks sockets',
+    async (_n, restFault, sshFault) => {
+      const before = tcpHandles();
+      const c = make('rest');
+      await emu.faults.set('rest', restFault);
+      await emu.faults.set('ssh', sshFault);
+      const t0 = performance.now();
+      const err = await c.setQueueLimits([{ name: DL, maxLimitBps: 1_000_000 }]).catch((e) => e);
+      const ms = performance.now() - t0;
+      expect(err).toBeInstanceOf(RouterUnavailableError);
+      expect(isTransportFailure(err)).toBe(true);
+      expect(Object.keys(err.errors).sort()).toEqual(['rest', 'ssh']);
+      expect(ms).toBeLessThan(DEADLINE + SLACK);
+      await c.close();
+      client = undefined;
+      await emu.faults.clear();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(tcpHandles()).toBeLessThanOrEqual(before);
+    },
+  );
 
   it('close() releases every socket after normal use of both transports', async () => {
     const before = tcpHandles();

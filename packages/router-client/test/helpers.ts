@@ -1,8 +1,13 @@
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { X509Certificate } from 'node:crypto';
-import { type Emulator, type EmulatorOptions, StaticTrafficModel, startEmulator } from '@wanctl/routeros-emulator';
+import {
+  type Emulator,
+  type EmulatorOptions,
+  type StaticTrafficModel,
+  startEmulator,
+} from '@wanctl/routeros-emulator';
 import {
   RestRouterClient,
   type RouterClient,
@@ -29,24 +34,49 @@ export function traffic(emu: Emulator): StaticTrafficModel {
 }
 
 /** Options for both transports against an emulator (HTTPS pinned by fingerprint, SSH host key pinned). */
-export function emuOptions(emu: Emulator, transport: Transport, extra: Partial<RouterClientOptions> = {}): RouterClientOptions {
+export function emuOptions(
+  emu: Emulator,
+  transport: Transport,
+  extra: Partial<RouterClientOptions> = {},
+): RouterClientOptions {
   return {
     host: '127.0.0.1',
     transport,
     rest:
       emu.rest!.protocol === 'https'
-        ? { port: emu.rest!.port, https: true, user: 'admin', password: 'admin', certFingerprint: certFingerprint(emu) }
+        ? {
+            port: emu.rest!.port,
+            https: true,
+            user: 'admin',
+            password: 'admin',
+            certFingerprint: certFingerprint(emu),
+          }
         : { port: emu.rest!.port, https: false, user: 'admin', password: 'admin' },
-    ssh: { port: emu.ssh!.port, user: 'admin', password: 'admin', hostKeyFingerprint: emu.ssh!.hostKeyFingerprint },
+    ssh: {
+      port: emu.ssh!.port,
+      user: 'admin',
+      password: 'admin',
+      hostKeyFingerprint: emu.ssh!.hostKeyFingerprint,
+    },
     deadlineMs: 5000,
     ...extra,
   };
 }
 
-export function clientFor(emu: Emulator, transport: Transport, extra: Partial<RouterClientOptions> = {}): RouterClient {
+export function clientFor(
+  emu: Emulator,
+  transport: Transport,
+  extra: Partial<RouterClientOptions> = {},
+): RouterClient {
   const o = emuOptions(emu, transport, extra);
-  const common = { host: o.host, deadlineMs: o.deadlineMs ?? 5000, ...(o.logger ? { logger: o.logger } : {}) };
-  return transport === 'rest' ? new RestRouterClient({ ...o.rest!, ...common }) : new SshRouterClient({ ...o.ssh!, ...common });
+  const common = {
+    host: o.host,
+    deadlineMs: o.deadlineMs ?? 5000,
+    ...(o.logger ? { logger: o.logger } : {}),
+  };
+  return transport === 'rest'
+    ? new RestRouterClient({ ...o.rest!, ...common })
+    : new SshRouterClient({ ...o.ssh!, ...common });
 }
 
 export interface Captured extends RouterLogger {

@@ -63,7 +63,11 @@ describe('parsePrint on real RouterOS layouts (routeros-samples/cli)', () => {
   it('a single detail record pasted without index', () => {
     const out = parsePrint(cli('queue_simple_print_detail_record_ros7.13_community-routeros-pr260.txt'));
     expect(out.records).toHaveLength(1);
-    expect(out.records[0]!.props).toMatchObject({ name: 'queue1', 'packet-marks': '', 'burst-time': '0s/0s' });
+    expect(out.records[0]!.props).toMatchObject({
+      name: 'queue1',
+      'packet-marks': '',
+      'burst-time': '0s/0s',
+    });
   });
 
   it('queue type print (doc): * default flag, blank lines, wrapped lines', () => {
@@ -113,7 +117,11 @@ describe('parsePrint on real RouterOS layouts (routeros-samples/cli)', () => {
   it('v7 Columns: table with ;;; rows', () => {
     const out = parsePrint(cli('ip_address_print_v7_columns_comment-rows_ntc.txt'));
     expect(out.records).toHaveLength(10);
-    expect(out.records[0]).toMatchObject({ index: 0, comment: 'INET Uplink', props: { address: '1.1.1.26/30' } });
+    expect(out.records[0]).toMatchObject({
+      index: 0,
+      comment: 'INET Uplink',
+      props: { address: '1.1.1.26/30' },
+    });
     expect(out.records[9]).toMatchObject({ index: 9, flags: 'D', props: { interface: 'pppoe-out1' } });
   });
 
@@ -130,7 +138,13 @@ describe('other console forms', () => {
   it('print as-value', () => {
     const recs = parseAsValue(cli('ip_route_print_as-value_doc.txt'));
     expect(recs).toEqual([
-      { '.id': '*400ae12f', distance: '255', 'dst-address': '111.111.111.1/32', gateway: 'ether1', 'pref-src': '111.111.111.1' },
+      {
+        '.id': '*400ae12f',
+        distance: '255',
+        'dst-address': '111.111.111.1/32',
+        gateway: 'ether1',
+        'pref-src': '111.111.111.1',
+      },
     ]);
     expect(parseAsValue('.id=*1;name=a;.id=*2;name=b')).toEqual([
       { '.id': '*1', name: 'a' },
@@ -150,9 +164,18 @@ describe('other console forms', () => {
 describe('RouterOS error lines (printed with exit status 0)', () => {
   it.each([
     ['error_syntax_error_local_scope_doc.txt', 'syntax error (line 1 column 7)'],
-    ['error_expected_value_of_ros7.13_community-routeros-pr260.txt', 'expected value of download-priority (line 1 column 39)'],
-    ['error_input_does_not_match_and_expected_end_of_command_ros6.49.13_gitpel-issue1.txt', 'input does not match any value of value-name'],
-    ['error_no_such_item_script_log_v7_hreskiv-mikr-issue8.txt', 'no such item (/interface/ethernet/monitor; line 1)'],
+    [
+      'error_expected_value_of_ros7.13_community-routeros-pr260.txt',
+      'expected value of download-priority (line 1 column 39)',
+    ],
+    [
+      'error_input_does_not_match_and_expected_end_of_command_ros6.49.13_gitpel-issue1.txt',
+      'input does not match any value of value-name',
+    ],
+    [
+      'error_no_such_item_script_log_v7_hreskiv-mikr-issue8.txt',
+      'no such item (/interface/ethernet/monitor; line 1)',
+    ],
   ])('%s', (file, msg) => {
     expect(findRouterOsError(cli(file))).toBe(msg);
   });

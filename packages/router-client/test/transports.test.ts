@@ -6,8 +6,8 @@ import type { Emulator } from '@wanctl/routeros-emulator';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   CommandSyntaxError,
-  RouterCommandError,
   type RouterClient,
+  RouterCommandError,
   RouterNotFoundError,
   type Transport,
 } from '../src/index.js';
@@ -88,7 +88,9 @@ describe.each<Transport>(['rest', 'ssh'])('RouterClient over %s', (transport) =>
   });
 
   it('setQueueLimits: an unknown queue is RouterNotFoundError (never silently ignored)', async () => {
-    const err = await client.setQueueLimits([{ name: 'NoSuchQueue', maxLimitBps: 1_000_000 }]).catch((e) => e);
+    const err = await client
+      .setQueueLimits([{ name: 'NoSuchQueue', maxLimitBps: 1_000_000 }])
+      .catch((e) => e);
     expect(err).toBeInstanceOf(RouterNotFoundError);
     expect(err.transport).toBe(transport);
     expect(err.message).toContain('NoSuchQueue');
@@ -99,8 +101,20 @@ describe.each<Transport>(['rest', 'ssh'])('RouterClient over %s', (transport) =>
     const old = emu.state.find('/queue/tree', { name: DL })[0]!;
     emu.state.remove('/queue/tree', old['.id']!);
     const { '.id': _id, ...props } = old;
-    const counters = ['bytes', 'packets', 'dropped', 'rate', 'packet-rate', 'queued-bytes', 'queued-packets', 'invalid'];
-    emu.state.add('/queue/tree', Object.fromEntries(Object.entries(props).filter(([k]) => !counters.includes(k))));
+    const counters = [
+      'bytes',
+      'packets',
+      'dropped',
+      'rate',
+      'packet-rate',
+      'queued-bytes',
+      'queued-packets',
+      'invalid',
+    ];
+    emu.state.add(
+      '/queue/tree',
+      Object.fromEntries(Object.entries(props).filter(([k]) => !counters.includes(k))),
+    );
     expect(emu.state.find('/queue/tree', { name: DL })[0]!['.id']).not.toBe(old['.id']);
     await client.setQueueLimits([{ name: DL, maxLimitBps: 310_000_000 }]);
     expect(maxLimit(DL)).toBe('310000000');
@@ -141,11 +155,21 @@ describe.each<Transport>(['rest', 'ssh'])('RouterClient over %s', (transport) =>
   });
 
   it('findMangleRule: by exact comment, state from structured data (D7)', async () => {
-    emu.state.set('/ip/firewall/mangle', emu.state.find('/ip/firewall/mangle', { comment: COMMENT })[0]!['.id']!, {
-      disabled: 'true',
-    });
+    emu.state.set(
+      '/ip/firewall/mangle',
+      emu.state.find('/ip/firewall/mangle', { comment: COMMENT })[0]!['.id']!,
+      {
+        disabled: 'true',
+      },
+    );
     const r = await client.findMangleRule(COMMENT);
-    expect(r).toMatchObject({ comment: COMMENT, disabled: true, chain: 'prerouting', action: 'mark-routing', newRoutingMark: 'to_WAN2' });
+    expect(r).toMatchObject({
+      comment: COMMENT,
+      disabled: true,
+      chain: 'prerouting',
+      action: 'mark-routing',
+      newRoutingMark: 'to_WAN2',
+    });
     expect(await client.findMangleRule('ADAPTIVE')).toBeNull(); // a prefix is not the comment
     expect(await client.findMangleRule('ADAPTIVE: Steer latency-sensitive to WAN')).toBeNull();
   });
@@ -162,13 +186,21 @@ describe.each<Transport>(['rest', 'ssh'])('RouterClient over %s', (transport) =>
 
   it('a comment with regex and quote characters is matched literally', async () => {
     const odd = 'ADAPTIVE: to "WAN2" (a|b) $x 100%';
-    emu.state.add('/ip/firewall/mangle', { chain: 'prerouting', action: 'accept', comment: odd, disabled: 'true' });
+    emu.state.add('/ip/firewall/mangle', {
+      chain: 'prerouting',
+      action: 'accept',
+      comment: odd,
+      disabled: 'true',
+    });
     try {
       expect((await client.enableMangleRule(odd)).disabled).toBe(false);
       expect(emu.state.find('/ip/firewall/mangle', { comment: odd })[0]?.['disabled']).toBe('false');
       expect(ruleDisabled()).toBe('true'); // the other rule untouched
     } finally {
-      emu.state.remove('/ip/firewall/mangle', emu.state.find('/ip/firewall/mangle', { comment: odd })[0]!['.id']!);
+      emu.state.remove(
+        '/ip/firewall/mangle',
+        emu.state.find('/ip/firewall/mangle', { comment: odd })[0]!['.id']!,
+      );
     }
   });
 
@@ -195,18 +227,24 @@ describe.each<Transport>(['rest', 'ssh'])('RouterClient over %s', (transport) =>
   });
 
   it('runCommand: a ;-joined write', async () => {
-    await client.runCommand(`/queue/tree/set [find name="${DL}"] max-limit=111000000; /queue tree set [find name="${UL}"] max-limit=22000000`);
+    await client.runCommand(
+      `/queue/tree/set [find name="${DL}"] max-limit=111000000; /queue tree set [find name="${UL}"] max-limit=22000000`,
+    );
     expect(maxLimit(DL)).toBe('111000000');
     expect(maxLimit(UL)).toBe('22000000');
   });
 
   it('runCommand: text outside the subset is rejected locally, nothing is sent', async () => {
-    await expect(client.runCommand('/queue tree print where name="a" or name="b"')).rejects.toBeInstanceOf(CommandSyntaxError);
+    await expect(client.runCommand('/queue tree print where name="a" or name="b"')).rejects.toBeInstanceOf(
+      CommandSyntaxError,
+    );
     expect(emu.requests.all()).toHaveLength(0);
   });
 
   it("runCommand: RouterOS's refusal becomes RouterCommandError with the router's message", async () => {
-    const err = await client.runCommand('/queue/tree/set [find name="WAN-Download-1"] max-limit=lots').catch((e) => e);
+    const err = await client
+      .runCommand('/queue/tree/set [find name="WAN-Download-1"] max-limit=lots')
+      .catch((e) => e);
     expect(err).toBeInstanceOf(RouterCommandError);
     expect(err.routerMessage.length).toBeGreaterThan(0);
     expect(maxLimit(DL)).not.toBe('lots');
