@@ -270,16 +270,6 @@ export function normaliseAutorate(
   const upload = limits(ctx, data, 'upload');
   const schemaVersion = schemaVersionOf(ctx, data);
 
-  if (router.rest.scheme === 'https' && !router.rest.verifyTls && router.rest.certSha256 === null) {
-    const restUsed = router.transport === 'rest' || router.fallbackTransport === 'rest';
-    if (restUsed) {
-      ctx.warn(
-        'router.verify_ssl',
-        'the router TLS certificate is not checked; set tls_fingerprint_sha256 or tls_ca_file',
-      );
-    }
-  }
-
   return {
     kind: 'autorate',
     file: ctx.file,

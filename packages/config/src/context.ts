@@ -198,7 +198,8 @@ function convertAjvError(ctx: Context, e: ErrorObject): void {
           : t === 'array'
             ? 'a list'
             : t;
-      const hint = e.data instanceof Date && expected === 'string' ? ' (YAML read it as a date; quote it)' : '';
+      const hint =
+        e.data instanceof Date && expected === 'string' ? ' (YAML read it as a date; quote it)' : '';
       ctx.error(path, `wrong type${hint}`, { expected, found: e.data });
       return;
     }

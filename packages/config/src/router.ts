@@ -52,6 +52,13 @@ export function normaliseRouter(ctx: Context, data: unknown, sshCommandSec: numb
   }
   const hostKey = strAt(data, 'router.ssh_host_key_sha256');
   const fallback: Transport | null = transport === 'rest' ? (hasSsh ? 'ssh' : null) : hasRest ? 'rest' : null;
+  const restUsed = transport === 'rest' || fallback === 'rest';
+  if (routerPresent && restUsed && scheme === 'https' && !verifyTls && certSha256 === null) {
+    ctx.warn(
+      'router.verify_ssl',
+      'the router TLS certificate is not checked; set tls_fingerprint_sha256 or tls_ca_file',
+    );
+  }
   return {
     host,
     user: strAt(data, 'router.user') ?? '',

@@ -126,8 +126,11 @@ export interface FallbackConfig {
 
 /** An HTTP endpoint. */
 export interface EndpointConfig {
+  /** Serve it. */
   enabled: boolean;
+  /** Bind address (default 127.0.0.1). */
   host: string;
+  /** TCP port. */
   port: number;
 }
 
@@ -159,6 +162,7 @@ export interface CommonConfig {
 
 /** A normalised autorate (one WAN) config. */
 export interface AutorateConfig extends CommonConfig {
+  /** Discriminant. */
   kind: 'autorate';
   /** RouterOS queue names. */
   queues: { download: string; upload: string };
@@ -190,42 +194,70 @@ export interface AutorateConfig extends CommonConfig {
 
 /** Steering thresholds (CAKE-aware, legacy and baseline bounds). */
 export interface SteeringThresholds {
+  /** `green_rtt_ms` (default 5): only constrains yellowRttMs (green < yellow). */
   greenRttMs: number;
+  /** `yellow_rtt_ms` (default 15): YELLOW when the smoothed RTT delta exceeds it (ms). */
   yellowRttMs: number;
+  /** `red_rtt_ms` (default 15): RED needs the smoothed RTT delta above it (ms). */
   redRttMs: number;
+  /** `min_drops_red` (default 1): RED needs at least this many CAKE drops in the cycle. */
   minDropsRed: number;
+  /** `min_queue_yellow` (default 10 packets): YELLOW when at least this many packets are queued. */
   minQueueYellow: number;
+  /** `min_queue_red` (default 50 packets): RED needs at least this many packets queued. */
   minQueueRed: number;
+  /** `red_samples_required` (default 2): consecutive RED cycles before steering. */
   redSamplesRequired: number;
+  /** `green_samples_required` (default 15): consecutive GREEN cycles before un-steering. */
   greenSamplesRequired: number;
+  /** `rtt_ewma_alpha` (default 0.3). */
   rttEwmaAlpha: number;
+  /** `queue_ewma_alpha` (default 0.4). */
   queueEwmaAlpha: number;
+  /** Legacy mode: `bad_threshold_ms` (default 25 ms). */
   badThresholdMs: number;
+  /** Legacy mode: `recovery_threshold_ms` (default 12 ms). */
   recoveryThresholdMs: number;
+  /** Legacy mode: `bad_samples` (default 8). */
   badSamples: number;
+  /** Legacy mode: `good_samples` (default 15). */
   goodSamples: number;
+  /** `baseline_rtt_bounds.min` (default 10 ms): a lower autorate baseline is refused. */
   baselineRttMinMs: number;
+  /** `baseline_rtt_bounds.max` (default 60 ms): a higher autorate baseline is refused. */
   baselineRttMaxMs: number;
 }
 
 /** Confidence scoring settings. */
 export interface ConfidenceConfig {
+  /** `steer_threshold` (0–100, default 55). */
   steerThreshold: number;
+  /** `recovery_threshold` (0–100, default 20; < steerThreshold). */
   recoveryThreshold: number;
+  /** `sustain_duration_sec` (default 2.0 s). */
   sustainDurationSec: number;
+  /** `recovery_sustain_sec` (default 3.0 s). */
   recoverySustainSec: number;
+  /** `hold_down_duration_sec` (default 30.0 s). */
   holdDownDurationSec: number;
+  /** `flap_detection_enabled` (default true). */
   flapDetectionEnabled: boolean;
+  /** `flap_window_minutes` (default 5 min). */
   flapWindowMinutes: number;
+  /** `max_toggles` (default 4). */
   maxToggles: number;
+  /** `penalty_duration_sec` (default 60.0 s). */
   penaltyDurationSec: number;
+  /** `penalty_threshold_add` (default 15). */
   penaltyThresholdAdd: number;
+  /** `dry_run` (default true): decisions are logged only. */
   dryRun: boolean;
 }
 
 /** A normalised steering config. */
 export interface SteeringConfig extends CommonConfig {
   kind: 'steering';
+  /** `topology.*`: primary (watched) WAN, its autorate config path (informational), alternate WAN. */
   topology: { primaryWan: string; primaryWanConfig: string; alternateWan: string };
   /** `<PRIMARY_WAN upper>_GOOD`. */
   stateGood: string;
@@ -237,11 +269,15 @@ export interface SteeringConfig extends CommonConfig {
   primaryStateFile: string;
   /** CAKE queues of the primary WAN. */
   cakeQueues: { primaryDownload: string; primaryUpload: string };
-  /** Measurement. */
+  /** `measurement.*`: cycle period (s and ms), ping target and pings per cycle. */
   measurement: { intervalSec: number; intervalMs: number; pingHost: string; pingCount: number };
+  /** `mode.*` (defaults true / true / false). */
   mode: { cakeAware: boolean; enableYellowState: boolean; useConfidenceScoring: boolean };
+  /** `confidence.*`, fully defaulted (used when mode.useConfidenceScoring). */
   confidence: ConfidenceConfig;
+  /** `thresholds.*`, fully defaulted. */
   thresholds: SteeringThresholds;
+  /** `state.*`: steering state file and history length. */
   state: { file: string; historySize: number };
   /** Timeouts (s): router request (default 30), per-ping (2), whole ping run (10). */
   timeouts: { sshCommandSec: number; pingSec: number; pingTotalSec: number };

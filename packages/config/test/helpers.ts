@@ -6,7 +6,9 @@ import { ConfigError, type ConfigProblem } from '../src/index.js';
 
 export const here = dirname(fileURLToPath(import.meta.url));
 export const examplesDir = join(here, '..', '..', '..', 'examples');
-export const goldenDir = '/work/shared/golden';
+/** Golden vectors recorded from v1.3 (../shared/golden beside the repo, or WANCTL_GOLDEN_DIR). */
+export const goldenDir =
+  process.env['WANCTL_GOLDEN_DIR'] ?? join(here, '..', '..', '..', '..', 'shared', 'golden');
 export const ENV = { WANCTL_ROUTER_PASSWORD: 's3cret-pw' };
 
 export function example(name: string): string {

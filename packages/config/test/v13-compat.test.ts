@@ -10,7 +10,9 @@ import { goldenDir } from './helpers.js';
 const sources = readdirSync(goldenDir)
   .filter((f) => f.endsWith('.json'))
   .flatMap((f) => {
-    const g = JSON.parse(readFileSync(join(goldenDir, f), 'utf8')) as { header?: { source_config_yaml?: unknown } };
+    const g = JSON.parse(readFileSync(join(goldenDir, f), 'utf8')) as {
+      header?: { source_config_yaml?: unknown };
+    };
     return g.header?.source_config_yaml === undefined ? [] : [[f, g.header.source_config_yaml] as const];
   });
 
