@@ -1,4 +1,12 @@
 export * from './bench/index.js';
+export {
+  type EmulatorQueueCounters,
+  type EmulatorQueueInfo,
+  type EmulatorTrafficModel,
+  type LinkSimTrafficModel,
+  type LinkSimTrafficModelOptions,
+  linkSimTrafficModel,
+} from './emulator-adapter.js';
 export { LinkSimConfigError, TraceFormatError } from './errors.js';
 export { constantLoad, type LoadPhase, type LoadSchedule, loadSchedule, onOffLoad } from './load.js';
 export { Prng } from './prng.js';
