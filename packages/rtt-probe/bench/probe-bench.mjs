@@ -72,7 +72,11 @@ async function measure(label, probe, getChildPid) {
 }
 
 if (rp.findExecutable('fping')) {
-  const p = new rp.FpingProbe({ reflectors: ['127.0.0.1', '127.0.0.2', '::1'], periodMs: 50, timeoutMs: 1000 });
+  const p = new rp.FpingProbe({
+    reflectors: ['127.0.0.1', '127.0.0.2', '::1'],
+    periodMs: 50,
+    timeoutMs: 1000,
+  });
   await measure('fping 3 reflectors @50 ms', p, () => p['child']?.pid);
 } else {
   console.log('fping not installed (apt-get install fping): fping figures skipped');

@@ -77,6 +77,12 @@ export interface FpingProbeOptions {
   /** Restart backoff: first delay, doubled per failure up to `maxBackoffMs`. Defaults 500 / 30 000 ms. */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * At start, wait up to this long for fping's first output line; if fping exits before printing
+   * anything (no CAP_NET_RAW, bad host name), `start()` rejects with its stderr. Default 1000 ms;
+   * 0 skips the check. Resolves early on the first reply.
+   */
+  startupCheckMs?: number;
   /** Events to log: dead/alive reflectors, child exits and restarts. */
   onEvent?: (e: ProbeEvent) => void;
   /** Monotonic clock (ms). Default `performance.now()`. */
@@ -116,6 +122,7 @@ export class FpingProbe implements RttProbe {
   private readonly now: () => number;
   private child: ChildProcess | null = null;
   private stopping = false;
+  private inStartupCheck = false;
   private restartTimer: NodeJS.Timeout | null = null;
   private deadTimer: NodeJS.Timeout | null = null;
   private failures = 0;
@@ -160,9 +167,48 @@ export class FpingProbe implements RttProbe {
     this.stopping = false;
     this.tracker.reset();
     this.spawnChild();
+    const first = this.child as ChildProcess | null;
+    const waitMs = this.options.startupCheckMs ?? 1000;
+    if (first && waitMs > 0) {
+      this.inStartupCheck = true;
+      const failure = await this.firstOutputOrExit(first, waitMs).finally(() => {
+        this.inStartupCheck = false;
+      });
+      if (failure !== null) {
+        await this.stop();
+        const hint = /socket|permi|root/i.test(failure)
+          ? ' (fping needs CAP_NET_RAW: Debian installs it with cap_net_raw; the unit can grant AmbientCapabilities=CAP_NET_RAW)'
+          : '';
+        throw new ProbeUnavailableError(`fping exited at start: ${failure || 'no output'}${hint}`);
+      }
+    }
     const check = Math.max(100, Math.min(1000, (this.options.periodMs ?? 100) * 2));
     this.deadTimer = setInterval(() => this.tracker.checkDead(), check);
     this.deadTimer.unref();
+  }
+
+  /** Resolves null on the first stdout line (or after `ms`), or with stderr if the child exits silently. */
+  private firstOutputOrExit(child: ChildProcess, ms: number): Promise<string | null> {
+    return new Promise((resolve) => {
+      let stderr = '';
+      const onErr = (d: Buffer) => {
+        stderr += d.toString();
+      };
+      const done = (v: string | null) => {
+        clearTimeout(timer);
+        child.stdout?.off('data', onOut);
+        child.stderr?.off('data', onErr);
+        child.off('close', onClose);
+        resolve(v);
+      };
+      const onOut = () => done(null);
+      const onClose = (code: number | null, signal: string | null) =>
+        done(`${stderr.trim()}${stderr.trim() ? ' ' : ''}(${signal ?? `exit code ${code}`})`);
+      const timer = setTimeout(() => done(null), ms);
+      child.stdout?.on('data', onOut);
+      child.stderr?.on('data', onErr);
+      child.on('close', onClose);
+    });
   }
 
   /** True while an fping child is running. */
@@ -193,7 +239,7 @@ export class FpingProbe implements RttProbe {
     child.on('close', (code, signal) => {
       rl.close();
       if (this.child === child) this.child = null;
-      if (this.stopping) return;
+      if (this.stopping || this.inStartupCheck) return;
       this.options.onEvent?.({ kind: 'child-exit', code, signal, stderr: stderr.trim() });
       // a child that ran a while resets the backoff
       if (this.now() - this.childStartedAt > 10_000) this.failures = 0;

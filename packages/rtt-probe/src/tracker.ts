@@ -135,7 +135,11 @@ export class ReflectorTracker {
       const silent = now - (s.lastReplyAt ?? this.startedAt);
       if (silent > this.opts.deadAfterMs) {
         s.alive = false;
-        this.opts.onEvent?.({ kind: 'reflector-down', reflector: this.reflectors[i] as string, silentMs: silent });
+        this.opts.onEvent?.({
+          kind: 'reflector-down',
+          reflector: this.reflectors[i] as string,
+          silentMs: silent,
+        });
       }
     }
   }

@@ -42,6 +42,22 @@ describe('FpingProbe without fping', () => {
 });
 
 describe('FpingProbe with a scripted stand-in (dead reflector, child restart)', () => {
+  it('an fping that exits at once (no CAP_NET_RAW) makes start() fail with its message and a hint', async () => {
+    const script = join(dir, 'noperm-fping.sh');
+    await writeFile(
+      script,
+      '#!/bin/sh\necho "fping: can\'t create socket (must run as root?)" >&2\nexit 4\n',
+    );
+    await chmod(script, 0o755);
+    const p = new FpingProbe({ reflectors: ['127.0.0.1'], binary: script });
+    probes.push(p);
+    const err = await p.start().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProbeUnavailableError);
+    expect((err as Error).message).toContain("can't create socket");
+    expect((err as Error).message).toContain('CAP_NET_RAW');
+    expect(p.running).toBe(false);
+  });
+
   it('notices a reflector that stops answering and reports it, keeps the others', async () => {
     // prints replies for 127.0.0.1 forever, for 127.0.0.2 only the first two
     const script = join(dir, 'fake-fping.sh');

@@ -28,7 +28,10 @@ function perCall(label, n, fn) {
 
 const dir = mkdtempSync(path.join(tmpdir(), 'runtime-bench-'));
 try {
-  const state0 = { download: { current_rate: 866304000, green_streak: 1 }, ewma: { baseline_rtt: 24.0, load_rtt: 32.3 } };
+  const state0 = {
+    download: { current_rate: 866304000, green_streak: 1 },
+    ewma: { baseline_rtt: 24.0, load_rtt: 32.3 },
+  };
   const store0 = new rt.StateStore({ path: path.join(dir, 't.json'), minIntervalMs: 1000 });
   const late = new rt.LatencyStats(100_000);
   const cpu0 = process.cpuUsage();
@@ -51,7 +54,10 @@ try {
       ` (budget for a whole daemon: < 2 %); RSS ${(process.memoryUsage().rss / 1e6).toFixed(1)} MB`,
   );
   const store = new rt.StateStore({ path: path.join(dir, 's.json'), minIntervalMs: 1000 });
-  const state = { download: { current_rate: 866304000, green_streak: 1 }, ewma: { baseline_rtt: 24.0, load_rtt: 32.3 } };
+  const state = {
+    download: { current_rate: 866304000, green_streak: 1 },
+    ewma: { baseline_rtt: 24.0, load_rtt: 32.3 },
+  };
   store.update(state);
   await store.flush();
   perCall('StateStore.update (unchanged)', 200_000, () => store.update(state));
@@ -60,11 +66,12 @@ try {
   perCall('LatencyStats.p99 (1200 samples)', 2_000, () => stats.p99());
   const log = rt.createLogger({ name: 'bench', level: 'info', sink: () => {} });
   perCall('logger.debug (filtered at info)', 1_000_000, () => log.debug('x', { a: 1 }));
-  perCall('logger.info (formatted, text sink)', 50_000, () => log.info('rate changed', { dl: 800, zone: 'GREEN' }));
+  perCall('logger.info (formatted, text sink)', 50_000, () =>
+    log.info('rate changed', { dl: 800, zone: 'GREEN' }),
+  );
   const notify = rt.createSdNotify({ env: {} });
   const wd = new rt.Watchdog({ notify, intervalMs: 15000 });
   perCall('Watchdog.cycleSucceeded (no send due)', 1_000_000, () => wd.cycleSucceeded());
-
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -35,6 +35,7 @@ export {
   type Logger,
   type LoggerOptions,
   type LogLevel,
+  LogThrottle,
   logFormatFromEnv,
   redactText,
   redactValue,

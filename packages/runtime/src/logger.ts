@@ -272,3 +272,44 @@ export function createLogger(options: LoggerOptions): Logger {
     },
   };
 }
+
+/**
+ * Limits repeated log lines (lessons §2.20: 20 identical warnings a second hide everything
+ * else). Per key, the first event is allowed, then at most one per `intervalMs`; the allowed
+ * call learns how many were suppressed in between.
+ *
+ * @example
+ * const throttle = new LogThrottle(60_000);
+ * const n = throttle.allow('ping-failed');
+ * if (n !== false) log.warn(`all pings failed${n ? ` (${n} more suppressed)` : ''}`);
+ */
+export class LogThrottle {
+  private readonly last = new Map<string, { at: number; suppressed: number }>();
+  constructor(
+    readonly intervalMs: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** `false` to suppress, else the number of events suppressed since the last allowed one. */
+  allow(key: string): number | false {
+    const t = this.now();
+    const e = this.last.get(key);
+    if (e === undefined) {
+      this.last.set(key, { at: t, suppressed: 0 });
+      return 0;
+    }
+    if (t - e.at < this.intervalMs) {
+      e.suppressed++;
+      return false;
+    }
+    const n = e.suppressed;
+    e.at = t;
+    e.suppressed = 0;
+    return n;
+  }
+
+  /** Forget a key (e.g. when the condition cleared), so its next event is logged at once. */
+  reset(key: string): void {
+    this.last.delete(key);
+  }
+}

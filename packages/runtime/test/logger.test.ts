@@ -88,3 +88,21 @@ describe('createLogger', () => {
     expect(dbg.trim().split('\n')).toHaveLength(3);
   });
 });
+
+describe('LogThrottle', () => {
+  it('allows the first event, then one per interval with the suppressed count; reset re-arms', async () => {
+    const { LogThrottle } = await import('../src/index.js');
+    let now = 0;
+    const t = new LogThrottle(1000, () => now);
+    expect(t.allow('a')).toBe(0);
+    for (let i = 0; i < 19; i++) {
+      now += 50;
+      expect(t.allow('a')).toBe(false);
+    }
+    expect(t.allow('b')).toBe(0);
+    now += 50;
+    expect(t.allow('a')).toBe(19);
+    t.reset('a');
+    expect(t.allow('a')).toBe(0);
+  });
+});
