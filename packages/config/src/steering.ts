@@ -104,7 +104,7 @@ export function normaliseSteering(
     },
     measurement: {
       intervalSec,
-      intervalMs: intervalSec * 1000,
+      intervalMs: Math.round(intervalSec * 1_000_000) / 1000,
       pingHost,
       pingCount: numAt(data, 'measurement.ping_count') ?? 0,
     },

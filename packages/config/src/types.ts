@@ -269,7 +269,7 @@ export interface SteeringConfig extends CommonConfig {
   primaryStateFile: string;
   /** CAKE queues of the primary WAN. */
   cakeQueues: { primaryDownload: string; primaryUpload: string };
-  /** `measurement.*`: cycle period (s and ms), ping target and pings per cycle. */
+  /** `measurement.*`: cycle period in s (as configured) and in ms (rounded to 1 µs), ping target, pings per cycle. */
   measurement: { intervalSec: number; intervalMs: number; pingHost: string; pingCount: number };
   /** `mode.*` (defaults true / true / false). */
   mode: { cakeAware: boolean; enableYellowState: boolean; useConfidenceScoring: boolean };
