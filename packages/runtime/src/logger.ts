@@ -173,7 +173,7 @@ class ReopenableFile extends Writable {
     this.stream = this.open();
   }
   private open(): WriteStream {
-    const s = createWriteStream(this.path, { flags: 'a', mode: 0o640 });
+    const s = createWriteStream(this.path, { flags: 'a', mode: 0o644 });
     // A failing disk must never crash the daemon: drop lines instead.
     s.on('error', () => {});
     return s;
