@@ -117,6 +117,9 @@ export type ConfidenceDecision = 'ENABLE_STEERING' | 'DISABLE_STEERING';
 
 /** Timer and flap state, as v1.3's TimerState (seconds remaining; null = not running). */
 export interface ConfidenceTimerState {
+  /** Score and contributors of the last evaluation (0 / [] before the first). */
+  lastScore: number;
+  lastContributors: string[];
   degradeTimer: number | null;
   holdDownTimer: number | null;
   recoveryTimer: number | null;
@@ -161,6 +164,8 @@ export class ConfidenceController {
   private readonly stateGood: string;
   private readonly stateDegraded: string;
   private ts: ConfidenceTimerState = {
+    lastScore: 0,
+    lastContributors: [],
     degradeTimer: null,
     holdDownTimer: null,
     recoveryTimer: null,
@@ -178,12 +183,18 @@ export class ConfidenceController {
 
   /** A copy of the timer state (for health output and tests). */
   timers(): ConfidenceTimerState {
-    return { ...this.ts, flapWindow: this.ts.flapWindow.map((e) => ({ ...e })) };
+    return {
+      ...this.ts,
+      lastContributors: this.ts.lastContributors.slice(),
+      flapWindow: this.ts.flapWindow.map((e) => ({ ...e })),
+    };
   }
 
   /** Forget all timers and flap history (e.g. after the daemon adopted the router's real rule state). */
   reset(): void {
     this.ts = {
+      lastScore: 0,
+      lastContributors: [],
       degradeTimer: null,
       holdDownTimer: null,
       recoveryTimer: null,
@@ -202,6 +213,8 @@ export class ConfidenceController {
     const ts = this.ts;
     const events: string[] = [];
     const { score, contributors } = computeConfidence(signals);
+    ts.lastScore = score;
+    ts.lastContributors = contributors;
     const threshold = this.checkFlapping(nowSeconds, events);
     let wouldDecide: ConfidenceDecision | null = null;
 

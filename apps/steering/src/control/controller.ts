@@ -19,7 +19,7 @@
  */
 import { assessCongestionState, type CongestionState } from './assessment.js';
 import { CakeDeltaTracker, type CakeSnapshot, checkCakeSnapshot } from './cake.js';
-import { ConfidenceController, type ConfidenceEvaluation } from './confidence.js';
+import { ConfidenceController, type ConfidenceEvaluation, type ConfidenceTimerState } from './confidence.js';
 import { ControllerUsageError } from './errors.js';
 import { calculateDelta, updateEwmaSmoothing } from './ewma.js';
 import { type SteeringParams, stateNames } from './params.js';
@@ -242,7 +242,7 @@ export class SteeringController {
   }
 
   /** Confidence timers (null when confidence scoring is off). */
-  confidenceTimers(): ReturnType<ConfidenceController['timers']> | null {
+  confidenceTimers(): ConfidenceTimerState | null {
     return this.conf ? this.conf.timers() : null;
   }
 

@@ -39,6 +39,11 @@ export function pyFixed(x: number, fractionDigits: number): string {
   if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
   if (Math.abs(x) >= 1e21) return pyFloatRepr(x);
   let s = x.toFixed(fractionDigits);
+  // Fast path: far from a tie, toFixed is already Python's answer.
+  const scaled = Math.abs(x) * 10 ** fractionDigits;
+  if (Math.abs(scaled - Math.floor(scaled) - 0.5) > 1e-6) {
+    return (x < 0 || Object.is(x, -0)) && !s.startsWith('-') ? `-${s}` : s;
+  }
   // Detect an exact tie from the exact decimal expansion of the double.
   const exact = Math.abs(x).toFixed(100);
   const dot = exact.indexOf('.');

@@ -15,6 +15,7 @@
  * the golden virtual clock); confidence timers step by params.intervalSeconds (D9).
  */
 import type { CakeSnapshot } from './cake.js';
+import type { ConfidenceTimerState } from './confidence.js';
 import { SteeringController, type SteeringCycleResult } from './controller.js';
 import { ReplayInputError } from './errors.js';
 import type { SteeringParams } from './params.js';
@@ -62,8 +63,8 @@ export interface ReplayOutputLine {
   cake_read_failures: number;
   cake_state_history: string[];
   history_rtt_len: number;
-  /** Present only when confidence scoring is on; null on a cycle that did not reach it. */
-  confidence?: ReplayConfidenceFields | null;
+  /** Present only when confidence scoring is on: the timer state after the cycle. */
+  confidence?: ReplayConfidenceFields;
 }
 
 export interface ReplayOptions {
@@ -157,7 +158,7 @@ export class SteeringReplay {
       },
       t,
     );
-    return toOutputLine(i, t, r, this.controller.params.confidence !== null);
+    return toOutputLine(i, t, r, this.controller.confidenceTimers());
   }
 }
 
@@ -165,7 +166,7 @@ function toOutputLine(
   i: number,
   t: number,
   r: SteeringCycleResult,
-  withConfidence: boolean,
+  timers: ConfidenceTimerState | null,
 ): ReplayOutputLine {
   const row: ReplayOutputLine = {
     i,
@@ -189,19 +190,16 @@ function toOutputLine(
     cake_state_history: r.cakeStateHistory,
     history_rtt_len: r.historyRttLen,
   };
-  if (withConfidence) {
-    const c = r.confidence;
-    row.confidence =
-      c === null
-        ? null
-        : {
-            score: c.score,
-            contributors: c.contributors,
-            degrade_timer: c.degradeTimer,
-            hold_down_timer: c.holdDownTimer,
-            recovery_timer: c.recoveryTimer,
-            flap_penalty_active: c.flapPenaltyActive,
-          };
+  if (timers !== null) {
+    // The controller's timer state after the cycle (also on a cycle that did not reach the scorer).
+    row.confidence = {
+      score: timers.lastScore,
+      contributors: timers.lastContributors,
+      degrade_timer: timers.degradeTimer,
+      hold_down_timer: timers.holdDownTimer,
+      recovery_timer: timers.recoveryTimer,
+      flap_penalty_active: timers.flapPenaltyActive,
+    };
   }
   return row;
 }
