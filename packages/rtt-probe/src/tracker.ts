@@ -4,7 +4,10 @@ import type { ProbeEvent, ReflectorHealth, RoundSamples, RttSample } from './typ
 const WINDOW = 64;
 
 interface Slot {
+  /** newest reply not yet returned by latest() */
   newest: RttSample | null;
+  /** newest reply, returned or not */
+  last: RttSample | null;
   lastReplyAt: number | null;
   lastRttMs: number | null;
   lastSeq: number;
@@ -41,6 +44,7 @@ export class ReflectorTracker {
   ) {
     this.slots = reflectors.map(() => ({
       newest: null,
+      last: null,
       lastReplyAt: null,
       lastRttMs: null,
       lastSeq: -1,
@@ -92,6 +96,7 @@ export class ReflectorTracker {
     s.lastReplyAt = at;
     s.lastRttMs = rttMs;
     s.newest = { reflector: this.reflectors[i] as string, rttMs, seq, at };
+    s.last = s.newest;
     if (!s.alive) {
       s.alive = true;
       this.opts.onEvent?.({ kind: 'reflector-up', reflector: this.reflectors[i] as string });
@@ -142,6 +147,16 @@ export class ReflectorTracker {
         });
       }
     }
+  }
+
+  /** Newest reply per reflector received within `maxAgeMs`, whether or not returned before. */
+  fresh(maxAgeMs: number): RoundSamples {
+    const at = this.opts.now();
+    const samples: RttSample[] = [];
+    for (const s of this.slots) {
+      if (s.last !== null && at - s.last.at <= maxAgeMs) samples.push(s.last);
+    }
+    return { at, samples };
   }
 
   health(): ReflectorHealth[] {

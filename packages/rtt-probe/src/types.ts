@@ -54,6 +54,12 @@ export interface RttProbe {
   /** Newest reply per reflector since the previous call (non-blocking, never waits). */
   latest(): RoundSamples;
   /**
+   * Newest reply per reflector received within the last `maxAgeMs`, whether or not `latest()`
+   * already returned it (non-consuming). For a median over all reflectors when each reflector is
+   * probed less often than the cycle runs.
+   */
+  fresh(maxAgeMs: number): RoundSamples;
+  /**
    * The next reply from any reflector arriving after this call, or null after `timeoutMs`
    * (steering's "measure with retries": see {@link measureWithRetries}).
    */

@@ -235,6 +235,10 @@ export class UdpEchoProbe implements RttProbe {
     return this.tracker.latest();
   }
 
+  fresh(maxAgeMs: number) {
+    return this.tracker.fresh(maxAgeMs);
+  }
+
   measureOnce(timeoutMs: number): Promise<number | null> {
     return this.tracker.nextReply(timeoutMs);
   }

@@ -70,6 +70,10 @@ describe('UdpEchoProbe against the echo responder', () => {
     // right after, nothing newer has arrived for at least the slowest reflector
     const again = p.latest();
     expect(again.samples.length).toBeLessThan(3);
+    // fresh() does not consume: all three replies of the last 500 ms, again and again
+    expect(p.fresh(500).samples.map((s) => s.reflector)).toEqual([a.address, b.address, c.address]);
+    expect(p.fresh(500).samples).toHaveLength(3);
+    expect(p.fresh(0).samples.length).toBeLessThan(3);
   });
 
   it('notices a dead reflector, reports loss, and notices its recovery', async () => {
