@@ -1,1 +1,25 @@
-export {};
+/** @wanctl/autorate: the control law, the daemon and its command line. */
+export * from './config-params.js';
+export * from './control/index.js';
+export { AutorateDaemon, type DaemonOptions, DaemonStartError, VERSION } from './daemon/daemon.js';
+export { LogThrottle } from './daemon/log-throttle.js';
+export {
+  type FallbackChecks,
+  type MeasurementOptions,
+  type SampleInfo,
+  WanMeasurement,
+} from './daemon/measurement.js';
+export { AutorateMetrics, type WanMetrics, zoneValue } from './daemon/metrics.js';
+export { Recorder } from './daemon/recorder.js';
+export { routerClientOptions } from './daemon/router.js';
+export {
+  localIsoTimestamp,
+  type MeasurementSource,
+  type RateWriter,
+  stateChangeKey,
+  stateFileBody,
+  WanRunner,
+  type WanRunnerOptions,
+} from './daemon/wan-runner.js';
+export { main, normaliseArgv, UsageError } from './main.js';
+export { type ReplayRunOptions, runReplay } from './replay-cli.js';

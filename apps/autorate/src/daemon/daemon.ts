@@ -1,0 +1,531 @@
+/**
+ * The wanctl-autorate daemon: one or several WANs in one process. Per WAN: a PID lock, the
+ * state file (restored at start, written on change), a background probe, the router client with
+ * failover, and a drift-free ticker running the control cycle. Process-wide: health, metrics,
+ * systemd notify/watchdog and signals.
+ */
+import { readFileSync } from 'node:fs';
+import type { AutorateConfig } from '@wanctl/config';
+import { getRouterClientWithFailover, type RouterClient, type TransportSwitch } from '@wanctl/router-client';
+import {
+  FpingProbe,
+  gatewayCheck,
+  type ProbeEvent,
+  type RttProbe,
+  tcpFallbackCheck,
+  UdpEchoProbe,
+} from '@wanctl/rtt-probe';
+import {
+  acquirePidLock,
+  createLogger,
+  createMetricsRegistry,
+  createSdNotify,
+  createTicker,
+  HealthServer,
+  installSignalHandlers,
+  LatencyStats,
+  type Logger,
+  type PidLock,
+  type RunningHttpServer,
+  readJsonWithRecovery,
+  registerSecret,
+  type SdNotify,
+  StateStore,
+  startMetricsServer,
+  type Ticker,
+  Watchdog,
+} from '@wanctl/runtime';
+import { controlParamsFromConfig } from '../config-params.js';
+import { type FallbackChecks, WanMeasurement } from './measurement.js';
+import { AutorateMetrics } from './metrics.js';
+import { Recorder } from './recorder.js';
+import { routerClientOptions } from './router.js';
+import { stateChangeKey, WanRunner } from './wan-runner.js';
+
+/** The package version (from package.json), for health and logs. */
+export const VERSION: string = (() => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+/** A fatal startup problem that is not a config error (exit 1). */
+export class DaemonStartError extends Error {
+  override readonly name = 'DaemonStartError';
+}
+
+export interface DaemonOptions {
+  configs: AutorateConfig[];
+  debug?: boolean;
+  /** Record each WAN's cycle inputs (replay format) to this file; several WANs: `<file>.<wan>`. */
+  recordFile?: string | null;
+  /** Use the UDP echo probe against these `host:port` reflectors instead of fping on ping_hosts. */
+  udpReflectors?: string[] | null;
+  /** fping binary (default `fping` on PATH). */
+  fpingBinary?: string;
+  /** Injections for tests. */
+  deps?: {
+    createProbe?: (cfg: AutorateConfig) => { probe: RttProbe; kind: 'fping' | 'udp' };
+    createRouter?: (cfg: AutorateConfig, log: Logger) => RouterClient;
+    checks?: FallbackChecks;
+    notify?: SdNotify;
+    installSignals?: boolean;
+    logSink?: (line: string) => void;
+    logToConsole?: boolean;
+  };
+}
+
+interface Wan {
+  cfg: AutorateConfig;
+  log: Logger;
+  lock: PidLock | null;
+  measurement: WanMeasurement;
+  router: RouterClient;
+  store: StateStore<WanRunner>;
+  runner: WanRunner;
+  recorder: Recorder | null;
+  probeKind: 'fping' | 'udp';
+  ticker: Ticker | null;
+  /** Consecutive cycles that threw. */
+  errors: number;
+}
+
+const PROBE_EVENT_TEXT: Record<ProbeEvent['kind'], string> = {
+  'reflector-down': 'reflector down',
+  'reflector-up': 'reflector answering again',
+  'child-exit': 'fping exited',
+  'child-restart': 'restarting fping',
+  error: 'probe error',
+};
+
+export class AutorateDaemon {
+  readonly wans: Wan[] = [];
+  private readonly o: DaemonOptions;
+  private readonly startedAt = performance.now();
+  private health: HealthServer | null = null;
+  private metricsServer: RunningHttpServer | null = null;
+  private metrics: AutorateMetrics | null = null;
+  private notify: SdNotify | null = null;
+  private watchdog: Watchdog | null = null;
+  private uninstallSignals: (() => void) | null = null;
+  private stopping: Promise<number> | null = null;
+  private resolveDone: ((code: number) => void) | null = null;
+  private lastStatus = '';
+  /** Work per cycle over all WANs (ms) and cycle duration from its slot (lateness + work). */
+  readonly cycleWork = new LatencyStats(1200);
+  readonly cycleDuration = new LatencyStats(1200);
+
+  constructor(opts: DaemonOptions) {
+    if (opts.configs.length === 0) throw new DaemonStartError('no WAN config given');
+    this.o = opts;
+  }
+
+  private get first(): AutorateConfig {
+    return this.o.configs[0] as AutorateConfig;
+  }
+
+  /** Logger, params, lock, state, probe, router, runner for each WAN. Throws on fatal problems. */
+  async setup(opts: { locks: boolean }): Promise<void> {
+    const debug = this.o.debug ?? false;
+    if (this.first.metrics.enabled) {
+      this.metrics = new AutorateMetrics(createMetricsRegistry());
+    }
+    for (const cfg of this.o.configs) {
+      const log = createLogger({
+        name: cfg.wanName,
+        level: 'info',
+        file: cfg.logging.mainLog,
+        ...(debug ? { debugFile: cfg.logging.debugLog } : {}),
+        console: this.o.deps?.logToConsole ?? true,
+        consoleLevel: debug ? 'debug' : 'info',
+        ...(this.o.deps?.logSink ? { sink: this.o.deps.logSink } : {}),
+      });
+      if (cfg.router.password) registerSecret(cfg.router.password.reveal());
+      for (const w of cfg.warnings) log.warn(`config: ${w.message}`, { path: w.path });
+      const params = controlParamsFromConfig(cfg);
+      let lock: PidLock | null = null;
+      if (opts.locks) lock = acquirePidLock(cfg.lockFile);
+      // state: primary, then backup, then defaults (each problem logged)
+      const restored = await readJsonWithRecovery<unknown>(
+        cfg.stateFile,
+        (raw) => {
+          if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+            throw new Error('not a JSON object');
+          return raw;
+        },
+        () => null,
+      );
+      for (const p of restored.problems) log.warn(`state file: ${p}`, { path: cfg.stateFile });
+      const { probe, kind } = this.createProbe(cfg, log);
+      const checks: FallbackChecks = this.o.deps?.checks ?? {
+        gateway: (host, timeoutMs) =>
+          gatewayCheck(host, { timeoutMs, ...(this.o.fpingBinary ? { binary: this.o.fpingBinary } : {}) }),
+        tcp: (targets, timeoutMs) => tcpFallbackCheck(targets, timeoutMs),
+      };
+      const measurement = new WanMeasurement({
+        probe,
+        probeKind: kind,
+        medianOfThree: cfg.useMedianOfThree && probe.reflectors.length >= 3,
+        holdMs: 3 * Math.max(10, cfg.cycleIntervalMs),
+        fallback: {
+          enabled: cfg.fallback.enabled,
+          checkGateway: cfg.fallback.checkGateway,
+          checkTcp: cfg.fallback.checkTcp,
+          gatewayIp: cfg.fallback.gatewayIp,
+          tcpTargets: cfg.fallback.tcpTargets.map((t) => [t.host, t.port] as const),
+        },
+        pingTimeoutMs: cfg.timeouts.pingSec * 1000,
+        checks,
+        now: () => performance.now(),
+        onProblem: (m) => log.warn(m),
+      });
+      const router = this.o.deps?.createRouter
+        ? this.o.deps.createRouter(cfg, log)
+        : getRouterClientWithFailover(routerClientOptions(cfg, log));
+      const recorder = this.o.recordFile
+        ? new Recorder(this.o.configs.length > 1 ? `${this.o.recordFile}.${cfg.wanName}` : this.o.recordFile)
+        : null;
+      const store = new StateStore<WanRunner>({
+        path: cfg.stateFile,
+        serialize: (r) => r.stateBody(),
+        changeKey: (r) => stateChangeKey(r.controller.snapshot()),
+        forceIntervalMs: 60_000,
+        minIntervalMs: 1000,
+        write: { backup: true, mode: 0o644 },
+        onError: (e) => log.warn(`could not save state: ${e.message}`, { path: cfg.stateFile }),
+      });
+      const runner = new WanRunner({
+        name: cfg.wanName,
+        params,
+        queues: cfg.queues,
+        measurement,
+        probeKind: kind,
+        router,
+        writeDeadlineMs: cfg.router.callDeadlineMs,
+        logger: log,
+        now: () => performance.now(),
+        store,
+        recorder,
+        metrics: this.metrics ? this.metrics.forWan(cfg.wanName.toLowerCase()) : null,
+        onDegradedChange: () => this.updateStatus(),
+      });
+      if (restored.value !== null) {
+        const ignored = runner.restore(restored.value);
+        const s = runner.controller.snapshot();
+        log.info(`state restored from ${restored.source === 'backup' ? 'backup of ' : ''}${cfg.stateFile}`, {
+          dl_bps: s.download.current_rate,
+          ul_bps: s.upload.current_rate,
+          baseline_ms: s.ewma.baseline_rtt,
+          ...(ignored.length > 0 ? { ignored } : {}),
+        });
+        if (restored.source === 'primary') store.markPersisted(runner);
+      } else {
+        log.info('no saved state; starting at the ceilings', { path: cfg.stateFile });
+      }
+      if (
+        router instanceof Object &&
+        'on' in router &&
+        typeof (router as { on: unknown }).on === 'function'
+      ) {
+        (router as unknown as { on(ev: 'switch', fn: (e: TransportSwitch) => void): void }).on(
+          'switch',
+          (e) => runner.onTransportSwitch(e),
+        );
+      }
+      this.wans.push({
+        cfg,
+        log,
+        lock,
+        measurement,
+        router,
+        store,
+        runner,
+        recorder,
+        probeKind: kind,
+        ticker: null,
+        errors: 0,
+      });
+    }
+  }
+
+  private createProbe(cfg: AutorateConfig, log: Logger): { probe: RttProbe; kind: 'fping' | 'udp' } {
+    if (this.o.deps?.createProbe) return this.o.deps.createProbe(cfg);
+    const onEvent = (e: ProbeEvent) => {
+      const { kind, ...rest } = e;
+      if (kind === 'reflector-up') log.info(PROBE_EVENT_TEXT[kind], rest);
+      else log.warn(PROBE_EVENT_TEXT[kind], rest);
+    };
+    const periodMs = Math.max(10, cfg.cycleIntervalMs);
+    const timeoutMs = Math.round(cfg.timeouts.pingSec * 1000);
+    const udp = this.o.udpReflectors;
+    if (udp && udp.length > 0) {
+      const reflectors = cfg.useMedianOfThree ? udp.slice(0, 3) : udp.slice(0, 1);
+      return { probe: new UdpEchoProbe({ reflectors, periodMs, timeoutMs, onEvent }), kind: 'udp' };
+    }
+    const hosts =
+      cfg.useMedianOfThree && cfg.pingHosts.length >= 3
+        ? cfg.pingHosts.slice(0, 3)
+        : cfg.pingHosts.slice(0, 1);
+    return {
+      probe: new FpingProbe({
+        reflectors: hosts,
+        periodMs,
+        timeoutMs,
+        onEvent,
+        ...(this.o.fpingBinary ? { binary: this.o.fpingBinary } : {}),
+      }),
+      kind: 'fping',
+    };
+  }
+
+  /** Starts every probe (ProbeUnavailableError when fping is missing). */
+  async startProbes(): Promise<void> {
+    for (const w of this.wans) await w.measurement.start();
+  }
+
+  /** Runs the daemon until SIGTERM/SIGINT (or {@link stop}); resolves with the exit code. */
+  async run(): Promise<number> {
+    const done = new Promise<number>((res) => {
+      this.resolveDone = res;
+    });
+    const log = (this.wans[0] as Wan).log;
+    const first = this.first;
+    this.notify =
+      this.o.deps?.notify ?? createSdNotify({ onError: (e) => log.debug(`sd_notify: ${e.message}`) });
+    this.watchdog = new Watchdog({ notify: this.notify, healthyStatus: this.statusText() });
+    if (this.o.deps?.installSignals !== false) {
+      this.uninstallSignals = installSignalHandlers({
+        onStop: (sig) => {
+          log.info(`${sig} received; stopping`);
+          void this.stop();
+        },
+        onReload: () => {
+          for (const w of this.wans) w.log.reopen();
+          log.info('SIGHUP: log files reopened');
+        },
+      });
+    }
+    if (this.metrics && first.metrics.enabled) {
+      try {
+        this.metricsServer = await startMetricsServer({
+          host: first.metrics.host,
+          port: first.metrics.port,
+          registry: this.metrics.registry,
+        });
+        log.info(`metrics at http://${first.metrics.host}:${this.metricsServer.port}/metrics`);
+      } catch (e) {
+        log.error(`metrics server not started: ${(e as Error).message}`);
+      }
+    }
+    if (first.healthCheck.enabled) {
+      try {
+        this.health = await HealthServer.start({
+          host: first.healthCheck.host,
+          port: first.healthCheck.port,
+          provider: () => this.healthBody(),
+        });
+        log.info(`health at http://${first.healthCheck.host}:${this.health.port}/health`);
+      } catch (e) {
+        log.warn(`health server not started: ${(e as Error).message}`);
+      }
+    }
+    for (const w of this.wans) {
+      const interval = w.cfg.cycleIntervalMs;
+      w.ticker = createTicker(
+        interval,
+        () => {
+          this.runOne(w);
+        },
+        {
+          onRunEnd: (ms, info) => {
+            const d = ms + info.lateMs;
+            this.cycleDuration.record(d);
+            if (ms > interval) {
+              w.runner.overruns++;
+              this.metrics?.overruns.labels({ wan: w.cfg.wanName.toLowerCase() }).inc();
+            }
+          },
+        },
+      );
+      w.ticker.start();
+      w.log.info('started', {
+        cycle_ms: interval,
+        probe: w.probeKind,
+        reflectors: w.measurement.probe.reflectors,
+        transport: w.router.activeTransport,
+        state_file: w.cfg.stateFile,
+        version: VERSION,
+      });
+    }
+    void this.notify.ready(this.statusText());
+    return done;
+  }
+
+  private runOne(w: Wan): void {
+    const t0 = performance.now();
+    try {
+      w.runner.runCycle();
+      w.errors = 0;
+    } catch (e) {
+      w.errors++;
+      const err = e as Error;
+      w.log.error(`cycle error: ${err.message}`, { consecutive: w.errors });
+      if (w.log.isDebugEnabled()) w.log.debug(err.stack ?? String(err));
+    }
+    this.cycleWork.record(performance.now() - t0);
+    // Watchdog (D6): fed while every WAN's loop runs; only repeated internal errors (which a
+    // restart may fix) stop it. A blackout or an unreachable router is degraded health, not a
+    // reason to be killed (lessons-after-v1.3 §2.4).
+    const wd = this.watchdog;
+    if (wd) {
+      const broken = this.wans.find((x) => x.errors >= 3);
+      if (broken) wd.cycleFailed(`${broken.cfg.wanName}: cycle errors`);
+      else wd.cycleSucceeded();
+    }
+  }
+
+  private statusText(): string {
+    const deg = this.wans.filter((w) => w.runner.degraded);
+    if (deg.length === 0) return `Running - ${this.wans.length} WAN(s) healthy`;
+    return `Degraded - ${deg.map((w) => `${w.cfg.wanName}: ${w.runner.reasons.join(', ')}`).join('; ')}`;
+  }
+
+  private updateStatus(): void {
+    const s = this.statusText();
+    if (s === this.lastStatus || !this.notify) return;
+    this.lastStatus = s;
+    void this.notify.status(s);
+  }
+
+  /** The /health document: v1.3's fields, then ours. */
+  healthBody(): { status: string; [k: string]: unknown } {
+    const degraded = this.wans.some((w) => w.runner.degraded);
+    const mem = process.memoryUsage();
+    const cpu = process.cpuUsage();
+    return {
+      status: degraded ? 'degraded' : 'healthy',
+      uptime_seconds: Math.round((performance.now() - this.startedAt) / 100) / 10,
+      version: VERSION,
+      consecutive_failures: Math.max(0, ...this.wans.map((w) => w.runner.consecutiveFailures)),
+      wan_count: this.wans.length,
+      wans: this.wans.map((w) => w.runner.health()),
+      cycle: {
+        interval_ms: this.wans.map((w) => w.cfg.cycleIntervalMs),
+        work_ms: {
+          p50: r3(this.cycleWork.p50()),
+          p99: r3(this.cycleWork.p99()),
+          max: r3(this.cycleWork.max()),
+          count: this.cycleWork.count,
+        },
+        duration_ms: {
+          p50: r3(this.cycleDuration.p50()),
+          p99: r3(this.cycleDuration.p99()),
+          max: r3(this.cycleDuration.max()),
+        },
+        overruns: this.wans.reduce((a, w) => a + (w.ticker?.stats.overruns ?? 0), 0),
+        skipped_ticks: this.wans.reduce((a, w) => a + (w.ticker?.stats.skippedTicks ?? 0), 0),
+      },
+      watchdog: {
+        degraded: this.watchdog?.isDegraded ?? false,
+        feeds: this.watchdog?.feeds ?? 0,
+        systemd: this.notify?.enabled ?? false,
+      },
+      process: {
+        pid: process.pid,
+        rss_bytes: mem.rss,
+        heap_used_bytes: mem.heapUsed,
+        cpu_user_us: cpu.user,
+        cpu_system_us: cpu.system,
+      },
+    };
+  }
+
+  /**
+   * Stops within one cycle: tickers stop (the running cycle finishes), writes in flight get a
+   * short grace, state is force-saved, everything is closed and the locks are released.
+   */
+  stop(): Promise<number> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<number> {
+    const log = this.wans[0]?.log;
+    await Promise.all(this.wans.map((w) => w.ticker?.stop()));
+    void this.notify?.stopping('Stopping');
+    let code = 0;
+    await Promise.all(this.wans.map((w) => w.runner.settle(Math.min(2000, w.cfg.router.callDeadlineMs))));
+    for (const w of this.wans) {
+      try {
+        await w.store.flush(w.runner);
+        w.log.info('state saved', { path: w.cfg.stateFile });
+      } catch (e) {
+        w.log.error(`final state save failed: ${(e as Error).message}`);
+      }
+      w.store.close();
+      w.recorder?.close();
+    }
+    await Promise.allSettled(this.wans.map((w) => w.measurement.stop()));
+    await Promise.allSettled(this.wans.map((w) => w.router.close()));
+    await this.health?.close().catch(() => {});
+    await this.metricsServer?.close().catch(() => {});
+    this.uninstallSignals?.();
+    for (const w of this.wans) w.lock?.release();
+    log?.info('shutdown complete');
+    await Promise.allSettled(this.wans.map((w) => w.log.close()));
+    code = 0;
+    this.resolveDone?.(code);
+    return code;
+  }
+
+  /**
+   * `--once`: wait (bounded by the ping timeout) for the first replies, run one cycle per WAN,
+   * wait for the writes, save state. v1.3 exits 0 even when the cycle failed.
+   */
+  async runOnce(): Promise<void> {
+    const deadline =
+      performance.now() + Math.max(...this.wans.map((w) => w.cfg.timeouts.pingSec * 1000)) + 200;
+    while (performance.now() < deadline) {
+      if (this.wans.every((w) => w.measurement.probe.health().some((h) => h.replies > 0))) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    for (const w of this.wans) this.runOne(w);
+    await Promise.all(this.wans.map((w) => w.runner.settle(w.cfg.router.callDeadlineMs)));
+    for (const w of this.wans) {
+      try {
+        await w.store.flush(w.runner);
+      } catch (e) {
+        w.log.error(`state save failed: ${(e as Error).message}`);
+      }
+      w.store.close();
+      w.recorder?.close();
+      const h = w.runner.health() as { download: unknown; upload: unknown; status: string };
+      w.log.info('one cycle done', { download: h.download, upload: h.upload, status: h.status });
+    }
+    await Promise.allSettled(this.wans.map((w) => w.measurement.stop()));
+    await Promise.allSettled(this.wans.map((w) => w.router.close()));
+    for (const w of this.wans) w.lock?.release();
+    await Promise.allSettled(this.wans.map((w) => w.log.close()));
+  }
+
+  /** Releases whatever setup() acquired (startup failure path). */
+  async abort(): Promise<void> {
+    await Promise.allSettled(this.wans.map((w) => w.measurement.stop()));
+    await Promise.allSettled(this.wans.map((w) => w.router.close()));
+    for (const w of this.wans) {
+      w.store.close();
+      w.recorder?.close();
+      w.lock?.release();
+    }
+    await Promise.allSettled(this.wans.map((w) => w.log.close()));
+  }
+}
+
+function r3(x: number | null): number {
+  return x !== null && Number.isFinite(x) ? Math.round(x * 1000) / 1000 : 0;
+}
