@@ -262,6 +262,8 @@ export class SshRouterClient implements RouterClient {
         }
         settled = true;
         clearTimeout(timer);
+        // Small exec/close packets must not wait for Nagle + delayed ACK (~40 ms each).
+        client.setNoDelay(true);
         this.conn = client;
         const drop = () => {
           if (this.conn === client) {
