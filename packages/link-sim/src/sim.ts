@@ -246,8 +246,9 @@ function normaliseRate(option: string, bps: number): number {
  *
  * Per direction the path is: greedy flows -> CAKE-like shaper (rate = max-limit, CoDel drops)
  * -> ISP bottleneck (rate = trace capacity, oversized drop-tail buffer) -> receiver.
- * Flows are fluid AIMD windows sending `cwnd / RTT`; RTT is the whole path RTT, both
- * directions' queues included (ACKs of a download cross the upload queues).
+ * Flows are fluid AIMD (or CUBIC) windows sending `cwnd / RTT`; a flow's RTT includes its own
+ * direction's shaper sojourn and bottleneck delay, and on the ACK path the other direction's
+ * bottleneck delay plus a sparse-flow wait in its shaper.
  * See README.md for the model and its simplifications.
  */
 export class LinkSim {
@@ -409,9 +410,19 @@ export class LinkSim {
   private tick(): void {
     const t = this.now;
     this.applyLoad(t);
-    const rttS = this.baseRttMs / 1000 + this.queueDelayS();
-    this.tickPath(this.down, t, rttS);
-    this.tickPath(this.up, t, rttS);
+    // A flow's data waits in its own direction's shaper (bulk sojourn) and bottleneck; its
+    // ACKs are a thin flow in the other direction's shaper (sparse: served first) but queue
+    // behind everything in the other bottleneck (a FIFO).
+    const pkt = this.packetBytes;
+    const d = this.down;
+    const u = this.up;
+    const base = this.baseRttMs / 1000;
+    const dBottle = d.bottleneckDelayS();
+    const uBottle = u.bottleneckDelayS();
+    const rttDown = base + d.shaperDelayS() + dBottle + u.sparseDelayS(pkt) + uBottle;
+    const rttUp = base + u.shaperDelayS() + uBottle + d.sparseDelayS(pkt) + dBottle;
+    this.tickPath(d, t, rttDown);
+    this.tickPath(u, t, rttUp);
     this.ticks++;
   }
 

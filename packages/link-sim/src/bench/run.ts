@@ -34,7 +34,7 @@ export interface ControlBenchmarkOptions {
    * the two CAKE queues alone hold 5-10 ms each, so 15 ms sits inside their normal range.
    */
   latencyTargetMs?: number;
-  /** A capacity drop is a fall by at least this fraction below the recent maximum. Default 0.2. */
+  /** A capacity drop is a fall by at least this fraction below the recent maximum. Default 0.3. */
   dropFraction?: number;
   /** Window of that recent maximum, seconds. Default 2. */
   dropWindowS?: number;
@@ -237,7 +237,7 @@ export function runControlBenchmark(opts: ControlBenchmarkOptions): ControlBench
   let nAdded = 0;
   let sumAdded = 0;
   const windowCycles = Math.round((opts.dropWindowS ?? 2) / cycleS);
-  const fraction = opts.dropFraction ?? 0.2;
+  const fraction = opts.dropFraction ?? 0.3;
   const detectors = [
     new DropDetector('down', windowCycles, fraction),
     new DropDetector('up', windowCycles, fraction),

@@ -91,7 +91,7 @@ export function renderBenchmarkSvg(
   const maxPoints = opts.maxPoints ?? 1200;
   const left = 70;
   const right = 20;
-  const top = 50;
+  const top = 70;
   const gap = 50;
   const H = top + 3 * PH + 3 * gap;
   const first = withSeries[0];
@@ -199,15 +199,20 @@ export function renderBenchmarkSvg(
       );
     }
   }
-  let lx = left + 420;
-  parts.push(`<rect x="${lx}" y="14" width="16" height="4" fill="#999"/>`);
-  parts.push(`<text x="${lx + 20}" y="20">capacity</text>`);
+  // Legend on its own line under the title.
+  let lx = left;
+  const ly = 36;
+  parts.push(`<rect x="${lx}" y="${ly - 6}" width="16" height="4" fill="#999"/>`);
+  parts.push(`<text x="${lx + 20}" y="${ly}">capacity</text>`);
   lx += 85;
   withSeries.forEach((r, ri) => {
-    parts.push(`<rect x="${lx}" y="14" width="16" height="4" fill="${PALETTE[ri % PALETTE.length]}"/>`);
-    parts.push(`<text x="${lx + 20}" y="20">${esc(r.controller)}</text>`);
-    lx += 30 + 8 * r.controller.length;
+    parts.push(
+      `<rect x="${lx}" y="${ly - 6}" width="16" height="4" fill="${PALETTE[ri % PALETTE.length]}"/>`,
+    );
+    parts.push(`<text x="${lx + 20}" y="${ly}">${esc(r.controller)}</text>`);
+    lx += 40 + 8 * r.controller.length;
   });
+  parts.push(`<text x="${lx}" y="${ly}" fill="#666">(shaded: idle, no load)</text>`);
   parts.push('</svg>');
   return parts.join('\n');
 }
