@@ -22,7 +22,9 @@ const require = createRequire(import.meta.url);
 const emuCli = join(dirname(require.resolve('@wanctl/routeros-emulator/package.json')), 'dist/cli.js');
 
 function startEmulator(args) {
-  const child = spawn(process.execPath, [emuCli, '--json', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [emuCli, '--json', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: child.stdout });
     rl.once('line', (line) => resolve({ child, info: JSON.parse(line) }));
@@ -57,9 +59,39 @@ try {
   const host = '127.0.0.1';
   const fp = await presentedCertFingerprint(host, tls.info.rest.port);
   const cases = [
-    ['REST https keep-alive', 3, new RestRouterClient({ host, port: tls.info.rest.port, user: 'admin', password: 'admin', certFingerprint: fp })],
-    ['REST http keep-alive', 3, new RestRouterClient({ host, port: plain.info.rest.port, https: false, user: 'admin', password: 'admin' })],
-    ['SSH persistent', 5, new SshRouterClient({ host, port: tls.info.ssh.port, user: 'admin', password: 'admin', hostKeyFingerprint: tls.info.ssh.hostKeyFingerprint })],
+    [
+      'REST https keep-alive',
+      3,
+      new RestRouterClient({
+        host,
+        port: tls.info.rest.port,
+        user: 'admin',
+        password: 'admin',
+        certFingerprint: fp,
+      }),
+    ],
+    [
+      'REST http keep-alive',
+      3,
+      new RestRouterClient({
+        host,
+        port: plain.info.rest.port,
+        https: false,
+        user: 'admin',
+        password: 'admin',
+      }),
+    ],
+    [
+      'SSH persistent',
+      5,
+      new SshRouterClient({
+        host,
+        port: tls.info.ssh.port,
+        user: 'admin',
+        password: 'admin',
+        hostKeyFingerprint: tls.info.ssh.hostKeyFingerprint,
+      }),
+    ],
   ];
   for (const [name, budget, client] of cases) {
     const r = await measure(client);
@@ -72,8 +104,14 @@ try {
 }
 
 const f = (x) => x.toFixed(2).padStart(7);
-console.log(`set-limits round trip (2 queues, one batched call), n=${N} after ${WARMUP} warm-up, emulator in a child process`);
-console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} (figures inflate under load)`);
+console.log(
+  `set-limits round trip (2 queues, one batched call), n=${N} after ${WARMUP} warm-up, emulator in a child process`,
+);
+console.log(
+  `machine: ${cpus().length} CPUs, load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')} (figures inflate under load)`,
+);
 console.log('transport               p50 ms  p99 ms  mean ms  budget (p50)');
 for (const r of rows) {
   const ok = r.p50 < r.budget ? 'OK' : 'OVER';
