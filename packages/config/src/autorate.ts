@@ -1,7 +1,7 @@
 import { parse as parsePath } from 'node:path';
 import { boolAt, type Context, getPath, isValidHost, numAt, strAt } from './context.js';
 import { endpoint, normaliseRouter, schemaVersionOf } from './router.js';
-import type { AutorateConfig, FallbackConfig, QueueLimits } from './types.js';
+import type { AutorateConfig, FallbackConfig, ProbeConfig, QueueLimits } from './types.js';
 
 const MBPS = 1_000_000;
 const mbps = (bps: number): string => `${bps / MBPS} Mbps`;
@@ -282,6 +282,10 @@ export function normaliseAutorate(
     baselineRttInitialMs: initial,
     pingHosts,
     useMedianOfThree: useMedian,
+    probe: {
+      method: (strAt(data, `${cm}.probe.method`) ?? 'icmp') as ProbeConfig['method'],
+      udpPort: numAt(data, `${cm}.probe.udp_port`) ?? 7,
+    },
     download,
     upload,
     thresholds: {

@@ -41,6 +41,7 @@ export type {
   LoadedConfig,
   LoadOptions,
   ParseOptions,
+  ProbeConfig,
   QueueLimits,
   RouterConfig,
   SteeringConfig,

@@ -67,6 +67,17 @@ const schemaVersion: JsonSchema = {
   default: '1.0',
 };
 
+/** How RTT is measured (new in wanctl; v1.3 could only use ICMP). */
+function probeSchema(hostsKey: string): JsonSchema {
+  return obj(`How the ${hostsKey} reflectors are probed. Default: ICMP echo through fping (as v1.3).`, {
+    method: str(
+      `icmp: ICMP echo through one long-lived fping child (needs CAP_NET_RAW). udp: UDP echo to each of ${hostsKey} on udp_port (no privileges; the reflector must echo datagrams back, e.g. an echo service).`,
+      { enum: ['icmp', 'udp'], default: 'icmp' },
+    ),
+    udp_port: port('UDP echo port of the reflectors (method udp).', 7),
+  });
+}
+
 function routerSchema(sshCommandDefault: number): JsonSchema {
   return obj(
     'How to reach the RouterOS router. The configured transport is primary; the other one is the fallback when its credentials are configured (D1).',
@@ -345,6 +356,7 @@ export const autorateSchema: JsonSchema = {
           use_median_of_three: bool('Probe the first three hosts and use the median (needs ≥ 3 hosts).', {
             default: false,
           }),
+          probe: probeSchema('ping_hosts'),
           cycle_interval_ms: num('Control cycle interval in ms. Alphas from time constants use it.', {
             minimum: 10,
             maximum: 1000,
@@ -527,6 +539,7 @@ export const steeringSchema: JsonSchema = {
           interval_seconds: num('Cycle period in seconds.', { minimum: 0.01, maximum: 60 }),
           ping_host: hostString('Host to ping: IPv4, IPv6 or RFC 1123 host name, at most 256 characters.'),
           ping_count: int('Pings per cycle; their median is used.', { minimum: 1, maximum: 20 }),
+          probe: probeSchema('ping_host'),
         },
         ['interval_seconds', 'ping_host', 'ping_count'],
       ),

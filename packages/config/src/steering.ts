@@ -1,6 +1,6 @@
 import { boolAt, type Context, getPath, isValidHost, numAt, strAt } from './context.js';
 import { endpoint, normaliseRouter, schemaVersionOf } from './router.js';
-import type { SteeringConfig } from './types.js';
+import type { ProbeConfig, SteeringConfig } from './types.js';
 
 /** Python's str.capitalize(): first character upper case, the rest lower case. */
 function capitalize(s: string): string {
@@ -107,6 +107,10 @@ export function normaliseSteering(
       intervalMs: Math.round(intervalSec * 1_000_000) / 1000,
       pingHost,
       pingCount: numAt(data, 'measurement.ping_count') ?? 0,
+      probe: {
+        method: (strAt(data, 'measurement.probe.method') ?? 'icmp') as ProbeConfig['method'],
+        udpPort: numAt(data, 'measurement.probe.udp_port') ?? 7,
+      },
     },
     mode: {
       cakeAware: boolAt(data, 'mode.cake_aware') ?? true,

@@ -160,6 +160,13 @@ export interface CommonConfig {
   raw: Record<string, unknown>;
 }
 
+/** How RTT reflectors are probed: ICMP through fping (default, as v1.3) or UDP echo on `udpPort`. */
+export interface ProbeConfig {
+  method: 'icmp' | 'udp';
+  /** UDP echo port of every reflector (default 7); used when method is `udp`. */
+  udpPort: number;
+}
+
 /** A normalised autorate (one WAN) config. */
 export interface AutorateConfig extends CommonConfig {
   /** Discriminant. */
@@ -176,6 +183,8 @@ export interface AutorateConfig extends CommonConfig {
   pingHosts: string[];
   /** Median of the first three hosts (default false). */
   useMedianOfThree: boolean;
+  /** `continuous_monitoring.probe`: how the reflectors are probed. */
+  probe: ProbeConfig;
   /** Download limits (4 states). */
   download: QueueLimits;
   /** Upload limits (3 states; per-state floors honoured, D5). */
@@ -270,7 +279,14 @@ export interface SteeringConfig extends CommonConfig {
   /** CAKE queues of the primary WAN. */
   cakeQueues: { primaryDownload: string; primaryUpload: string };
   /** `measurement.*`: cycle period in s (as configured) and in ms (rounded to 1 µs), ping target, pings per cycle. */
-  measurement: { intervalSec: number; intervalMs: number; pingHost: string; pingCount: number };
+  measurement: {
+    intervalSec: number;
+    intervalMs: number;
+    pingHost: string;
+    pingCount: number;
+    /** `measurement.probe`: how the ping host is probed. */
+    probe: ProbeConfig;
+  };
   /** `mode.*` (defaults true / true / false). */
   mode: { cakeAware: boolean; enableYellowState: boolean; useConfidenceScoring: boolean };
   /** `confidence.*`, fully defaulted (used when mode.useConfidenceScoring). */

@@ -35,7 +35,13 @@ describe('example configs', () => {
     expect(c.mangleRule.comment).toBe('ADAPTIVE: Steer latency-sensitive to WAN2');
     expect(c.primaryStateFile).toBe('/run/wanctl/wan1_state.json');
     expect(c.cakeQueues).toEqual({ primaryDownload: 'WAN-Download-1', primaryUpload: 'WAN-Upload-1' });
-    expect(c.measurement).toEqual({ intervalSec: 2, intervalMs: 2000, pingHost: '1.1.1.1', pingCount: 3 });
+    expect(c.measurement).toEqual({
+      intervalSec: 2,
+      intervalMs: 2000,
+      pingHost: '1.1.1.1',
+      pingCount: 3,
+      probe: { method: 'icmp', udpPort: 7 },
+    });
     expect(c.thresholds.redSamplesRequired).toBe(2);
     expect(c.timeouts).toEqual({ sshCommandSec: 30, pingSec: 2, pingTotalSec: 10 });
     expect(c.healthCheck).toEqual({ enabled: true, host: '127.0.0.1', port: 9102 });

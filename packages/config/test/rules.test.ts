@@ -513,3 +513,27 @@ describe('messages', () => {
     expect(bad(t)[0]).toMatchObject({ path: 'queues.upload', line: 6, column: 36 });
   });
 });
+
+describe('RTT probe method (new optional key)', () => {
+  it('defaults to ICMP through fping, as v1.3', () => {
+    expect(ok(MIN_AUTORATE).probe).toEqual({ method: 'icmp', udpPort: 7 });
+  });
+  it('accepts UDP echo with a port', () => {
+    const text = edit(
+      MIN_AUTORATE,
+      / {2}ping_hosts: \[1\.1\.1\.1\]\n/,
+      '  ping_hosts: [127.0.0.1]\n  probe:\n    method: udp\n    udp_port: 9007\n',
+    );
+    expect(ok(text).probe).toEqual({ method: 'udp', udpPort: 9007 });
+  });
+  it('rejects an unknown method and a port out of range, with the key path', () => {
+    const text = edit(
+      MIN_AUTORATE,
+      / {2}ping_hosts: \[1\.1\.1\.1\]\n/,
+      '  ping_hosts: [127.0.0.1]\n  probe:\n    method: tcp\n    udp_port: 70000\n',
+    );
+    expect(paths(text)).toEqual(
+      expect.arrayContaining(['continuous_monitoring.probe.method', 'continuous_monitoring.probe.udp_port']),
+    );
+  });
+});
