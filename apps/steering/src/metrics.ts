@@ -1,0 +1,117 @@
+/**
+ * Prometheus series of the steering daemon. v1.3's (which it kept in memory only):
+ * `wanctl_steering_enabled{wan}`, `wanctl_congestion_state{wan}` (GREEN=1, YELLOW=2, SOFT_RED=3,
+ * RED=4, unknown=0), `wanctl_steering_transitions_total{wan,from,to}`; and ours for the signals,
+ * the rule on the router, cycles and router errors.
+ */
+import { createMetricsRegistry } from '@wanctl/runtime';
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export const CONGESTION_STATE_VALUE: Record<string, number> = { GREEN: 1, YELLOW: 2, SOFT_RED: 3, RED: 4 };
+
+export class SteeringMetrics {
+  readonly registry: Registry;
+  private readonly enabled: Gauge;
+  private readonly congestion: Gauge;
+  private readonly transitions: Counter;
+  private readonly ruleOnRouter: Gauge;
+  private readonly rttDelta: Gauge;
+  private readonly rttDeltaEwma: Gauge;
+  private readonly queueEwma: Gauge;
+  private readonly baseline: Gauge;
+  private readonly cakeDrops: Counter;
+  private readonly cycles: Counter;
+  private readonly routerErrors: Counter;
+  private readonly corrections: Counter;
+  private readonly toggleFailures: Counter;
+
+  constructor(readonly wan: string) {
+    const registry = createMetricsRegistry({ defaultMetrics: true });
+    this.registry = registry;
+    const g = (name: string, help: string, labelNames: string[] = ['wan']) =>
+      new Gauge({ name, help, labelNames, registers: [registry] });
+    const c = (name: string, help: string, labelNames: string[] = ['wan']) =>
+      new Counter({ name, help, labelNames, registers: [registry] });
+    this.enabled = g(
+      'wanctl_steering_enabled',
+      'Steering decision: 1 while traffic is steered (rule enabled)',
+    );
+    this.congestion = g(
+      'wanctl_congestion_state',
+      'Congestion assessment of the primary WAN: GREEN=1, YELLOW=2, SOFT_RED=3, RED=4, unknown=0',
+    );
+    this.transitions = c('wanctl_steering_transitions_total', 'Steering state transitions', [
+      'wan',
+      'from',
+      'to',
+    ]);
+    this.ruleOnRouter = g(
+      'wanctl_steering_rule_enabled_on_router',
+      'The mangle rule as last read from the router: 1 enabled, 0 disabled, -1 missing or unknown',
+    );
+    this.rttDelta = g('wanctl_steering_rtt_delta_ms', 'RTT minus the autorate baseline (ms), this cycle');
+    this.rttDeltaEwma = g('wanctl_steering_rtt_delta_ewma_ms', 'Smoothed RTT delta (ms)');
+    this.queueEwma = g('wanctl_steering_queue_ewma_packets', 'Smoothed CAKE queue depth (packets)');
+    this.baseline = g(
+      'wanctl_steering_baseline_rtt_ms',
+      'Baseline RTT in use (ms), from the autorate state file',
+    );
+    this.cakeDrops = c('wanctl_steering_cake_drops_total', 'CAKE drops seen on the primary download queue');
+    this.cycles = c('wanctl_steering_cycles_total', 'Steering cycles by outcome', ['wan', 'outcome']);
+    this.routerErrors = c('wanctl_steering_router_errors_total', 'Failed router calls by operation', [
+      'wan',
+      'op',
+    ]);
+    this.corrections = c(
+      'wanctl_steering_rule_corrections_total',
+      'Times the rule was found in the wrong state on the router and corrected',
+    );
+    this.toggleFailures = c(
+      'wanctl_steering_toggle_failures_total',
+      'Rule toggles that failed or did not read back',
+    );
+  }
+
+  recordState(enabled: boolean, congestionState: string): void {
+    this.enabled.set({ wan: this.wan }, enabled ? 1 : 0);
+    this.congestion.set({ wan: this.wan }, CONGESTION_STATE_VALUE[congestionState] ?? 0);
+  }
+
+  recordTransition(from: string, to: string): void {
+    this.transitions.inc({ wan: this.wan, from, to });
+  }
+
+  recordRule(state: 'enabled' | 'disabled' | 'missing' | 'unknown'): void {
+    this.ruleOnRouter.set({ wan: this.wan }, state === 'enabled' ? 1 : state === 'disabled' ? 0 : -1);
+  }
+
+  recordSignals(s: {
+    deltaMs: number | null;
+    rttDeltaEwmaMs: number;
+    queueEwmaPackets: number;
+    baselineRttMs: number | null;
+    cakeDrops: number;
+  }): void {
+    if (s.deltaMs !== null) this.rttDelta.set({ wan: this.wan }, s.deltaMs);
+    this.rttDeltaEwma.set({ wan: this.wan }, s.rttDeltaEwmaMs);
+    this.queueEwma.set({ wan: this.wan }, s.queueEwmaPackets);
+    if (s.baselineRttMs !== null) this.baseline.set({ wan: this.wan }, s.baselineRttMs);
+    if (s.cakeDrops > 0) this.cakeDrops.inc({ wan: this.wan }, s.cakeDrops);
+  }
+
+  cycle(outcome: 'ok' | 'failed' | 'error'): void {
+    this.cycles.inc({ wan: this.wan, outcome });
+  }
+
+  routerError(op: 'cake' | 'rule_read' | 'rule_toggle'): void {
+    this.routerErrors.inc({ wan: this.wan, op });
+  }
+
+  correction(): void {
+    this.corrections.inc({ wan: this.wan });
+  }
+
+  toggleFailure(): void {
+    this.toggleFailures.inc({ wan: this.wan });
+  }
+}
