@@ -171,7 +171,7 @@ export class AutorateDaemon {
         probe,
         probeKind: kind,
         medianOfThree: cfg.useMedianOfThree && probe.reflectors.length >= 3,
-        holdMs: 3 * Math.max(10, cfg.cycleIntervalMs),
+        holdMs: replyHoldMs(cfg),
         fallback: {
           enabled: cfg.fallback.enabled,
           checkGateway: cfg.fallback.checkGateway,
@@ -524,6 +524,16 @@ export class AutorateDaemon {
     }
     await Promise.allSettled(this.wans.map((w) => w.log.close()));
   }
+}
+
+/**
+ * How long a reply stays usable: the probe runs at the cycle rate, so a cycle can fall between
+ * two replies, and a busy host delays some. Four probe periods, at least 250 ms, never more than
+ * the per-probe timeout (v1.3 waited that long for a reply before calling the ping failed).
+ */
+export function replyHoldMs(cfg: AutorateConfig): number {
+  const period = Math.max(10, cfg.cycleIntervalMs);
+  return Math.min(cfg.timeouts.pingSec * 1000, Math.max(4 * period, 250));
 }
 
 function r3(x: number | null): number {

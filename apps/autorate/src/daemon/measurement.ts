@@ -20,7 +20,7 @@ export interface MeasurementOptions {
   medianOfThree: boolean;
   /**
    * A reply stays usable for this long after it arrived (ms): the probe runs at the cycle rate,
-   * so a cycle may fall between two replies. Default 3 × the probe period.
+   * so a cycle may fall between two replies (see `replyHoldMs`).
    */
   holdMs: number;
   fallback: {

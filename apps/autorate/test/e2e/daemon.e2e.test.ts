@@ -1,0 +1,191 @@
+/**
+ * End to end: the real daemon process (node dist/cli.js) against the RouterOS emulator (REST +
+ * SSH), RTT measured by the UDP probe against a local echo responder whose delay the test sets.
+ * Build first (`npx tsc -b`).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Emulator } from '@wanctl/routeros-emulator';
+import { startUdpEchoResponder, type UdpEchoResponder } from '@wanctl/rtt-probe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CLI,
+  type DaemonProc,
+  freePort,
+  getHealth,
+  maxLimit,
+  startDaemon,
+  startRouter,
+  tempDir,
+  userKeyPair,
+  waitFor,
+  writeConfig,
+} from './harness.js';
+
+const WAN = { name: 'e2e', downloadQueue: 'WAN-Download-E2E', uploadQueue: 'WAN-Upload-E2E' };
+const IDLE_MS = 20;
+const HIGH_MS = IDLE_MS + 400;
+
+describe.skipIf(!existsSync(CLI))('wanctl-autorate end to end (real process, emulator, UDP probe)', () => {
+  let tmp: { dir: string; cleanup(): Promise<void> };
+  let emu: Emulator;
+  let echo: UdpEchoResponder;
+  let cfgFile: string;
+  let healthPort: number;
+  let metricsPort: number;
+  let recordFile: string;
+  let stateFile: string;
+  let daemon: DaemonProc | null = null;
+
+  beforeAll(async () => {
+    tmp = await tempDir();
+    const key = userKeyPair();
+    const keyFile = path.join(tmp.dir, 'router.key');
+    await writeFile(keyFile, key.private, { mode: 0o600 });
+    emu = await startRouter([WAN], key.public);
+    echo = await startUdpEchoResponder({ port: 0, delayMs: IDLE_MS });
+    healthPort = await freePort();
+    metricsPort = await freePort();
+    cfgFile = await writeConfig({ dir: tmp.dir, wan: WAN, emu, keyFile, healthPort, metricsPort });
+    recordFile = path.join(tmp.dir, 'record.jsonl');
+    stateFile = path.join(tmp.dir, 'e2e_state.json');
+    // start low so that "idle -> climb to the ceiling" is visible
+    await writeFile(
+      stateFile,
+      JSON.stringify({
+        download: { green_streak: 0, soft_red_streak: 0, red_streak: 0, current_rate: 20_000_000 },
+        upload: { green_streak: 0, soft_red_streak: 0, red_streak: 0, current_rate: 5_000_000 },
+        ewma: { baseline_rtt: IDLE_MS, load_rtt: IDLE_MS },
+        last_applied: { dl_rate: null, ul_rate: null },
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    if (daemon && daemon.child.exitCode === null && daemon.child.signalCode === null) {
+      daemon.child.kill('SIGKILL');
+      await daemon.exited;
+    }
+    await echo?.close();
+    await emu?.stop();
+    await tmp?.cleanup();
+  });
+
+  it('climbs, cuts on RED within one cycle, fails over to SSH, survives both faces down, stops cleanly and restores', async () => {
+    const args = ['run', '--config', cfgFile, '--udp-reflector', echo.address, '--record', recordFile];
+    daemon = startDaemon(args);
+    const d = daemon;
+
+    // 1. idle: rates climb to the ceilings, and the emulator has them
+    await waitFor(
+      'rates at the ceiling on the router',
+      () => maxLimit(emu, WAN.downloadQueue) === 100_000_000 && maxLimit(emu, WAN.uploadQueue) === 20_000_000,
+      30_000,
+    );
+    const h1 = await getHealth(healthPort);
+    expect(h1.status).toBe(200);
+    expect(h1.body.wans[0]?.measurement.probe).toBe('udp');
+    expect(h1.body.wans[0]?.router.transport).toBe('rest');
+    // the climb went through intermediate rates: the router saw several writes over REST
+    const patches = emu.requests.rest().filter((e) => e.method === 'PATCH');
+    expect(patches.length).toBeGreaterThan(3);
+
+    // 2. delay injected: RED cuts the rate, and the cut is issued by the first cycle that saw it
+    echo.setDelay(HIGH_MS);
+    // (a busy machine's jitter may have cost a YELLOW step before; RED halves whatever it was)
+    await waitFor('a RED cut on the router', () => maxLimit(emu, WAN.downloadQueue) <= 50_000_000, 10_000);
+    await waitFor('the record to be flushed', () => readRecord(recordFile).some((l) => (l.rtt_ms ?? 0) > 300), 5000);
+    const rec = readRecord(recordFile);
+    const firstHigh = rec.find((l) => (l.rtt_ms ?? 0) > 300);
+    expect(firstHigh, 'a cycle saw the high RTT').toBeDefined();
+    const idx = rec.indexOf(firstHigh as (typeof rec)[number]);
+    // a write was issued by that cycle: its outcome is recorded, or it was still on its way when
+    // the next cycle started (late_write)
+    const issued = firstHigh?.router_ok === true || firstHigh?.late_write === true;
+    expect(issued, `that same cycle issued the write: ${JSON.stringify(rec.slice(idx - 3, idx + 3))}`).toBe(true);
+
+    // 3. REST face down: SSH carries the writes
+    await emu.faults.set('rest', { down: true });
+    const sshBefore = emu.requests.ssh().length;
+    echo.setDelay(IDLE_MS);
+    await waitFor(
+      'writes over SSH',
+      () => emu.requests.ssh().slice(sshBefore).some((e) => e.command.includes('max-limit')),
+      20_000,
+    );
+    await waitFor('health shows ssh', async () => (await getHealth(healthPort)).body.wans[0]?.router.transport === 'ssh');
+
+    // 4. both faces down: 503 while measuring goes on; then the latest rate goes out
+    await emu.faults.set('ssh', { down: true });
+    echo.setDelay(IDLE_MS + 110); // SOFT_RED: a cut the router cannot receive yet
+    const degraded = await waitFor(
+      'health 503 with the router unreachable while replies still arrive',
+      async () => {
+        const h = await getHealth(healthPort);
+        const x = h.body.wans[0];
+        return h.status === 503 && x && !x.router.reachable && x.measurement.replies > 0 ? h : null;
+      },
+      20_000,
+    );
+    expect(degraded.body.status).toBe('degraded');
+    const w = degraded.body.wans[0];
+    expect(w?.controller.download_bps).not.toBe(w?.router.download_bps);
+    const cyclesThen = w?.cycles ?? 0;
+    await waitFor('cycles keep running', async () => ((await getHealth(healthPort)).body.wans[0]?.cycles ?? 0) > cyclesThen + 10);
+    echo.setDelay(IDLE_MS + 60); // hold a steady, lower state while the router is away
+    await emu.faults.clear();
+    const recovered = await waitFor(
+      'router at the controller rate after recovery',
+      async () => {
+        const h = await getHealth(healthPort);
+        const x = h.body.wans[0];
+        if (!x || h.status !== 200) return null;
+        return maxLimit(emu, WAN.downloadQueue) === x.controller.download_bps ? h : null;
+      },
+      30_000,
+    );
+    expect(recovered.body.wans[0]?.router.reachable).toBe(true);
+
+    // 5. SIGTERM: exit 0 with state saved
+    d.child.kill('SIGTERM');
+    const exit = await d.exited;
+    expect(exit.code).toBe(0);
+    const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as {
+      download: { current_rate: number };
+      upload: { current_rate: number };
+      ewma: { baseline_rtt: number };
+      last_applied: { dl_rate: number };
+      timestamp: string;
+    };
+    expect(saved.last_applied.dl_rate).toBe(maxLimit(emu, WAN.downloadQueue));
+    expect(typeof saved.timestamp).toBe('string');
+    expect(saved.ewma.baseline_rtt).toBeGreaterThan(10);
+    expect(existsSync(path.join(tmp.dir, 'e2e.lock'))).toBe(false);
+    expect(d.stderr()).not.toContain(PASSWORD_TEXT);
+
+    // 6. restart restores the rates
+    daemon = startDaemon(['--config', cfgFile, '--udp-reflector', echo.address]); // v1.3 form
+    const d2 = daemon;
+    const restoredLine = await waitFor('state restored log line', () =>
+      d2.logs().find((l) => String(l['message']).startsWith('state restored')),
+    );
+    expect(restoredLine['dl_bps']).toBe(saved.download.current_rate);
+    expect(restoredLine['ul_bps']).toBe(saved.upload.current_rate);
+    await waitFor('health after restart', async () => (await getHealth(healthPort)).status === 200);
+    d2.child.kill('SIGINT');
+    expect((await d2.exited).code).toBe(0);
+  }, 150_000);
+});
+
+const PASSWORD_TEXT = 'e2e-secret-pw-7731';
+
+type RecordLine = { rtt_ms?: number | null; router_ok?: boolean; late_write?: boolean; t: number };
+
+function readRecord(file: string): RecordLine[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as RecordLine);
+}
