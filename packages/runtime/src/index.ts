@@ -31,6 +31,7 @@ export {
 export {
   createLogger,
   type LogFields,
+  LogFileError,
   type LogFormat,
   type Logger,
   type LoggerOptions,

@@ -7,7 +7,7 @@
  * formatted, so a secret never reaches a log. {@link Logger.reopen} reopens the files after
  * logrotate renamed them (call it from SIGHUP).
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, openSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import winston from 'winston';
@@ -49,8 +49,11 @@ export interface Logger {
   debug(message: string, fields?: LogFields): void;
   /** True if a `debug` call would be written anywhere (guard expensive debug lines). */
   isDebugEnabled(): boolean;
-  /** Reopen the log files (after logrotate moved them away). Call from SIGHUP. */
-  reopen(): void;
+  /**
+   * Reopen the log files (after logrotate moved them away). Call from SIGHUP. A file that cannot
+   * be reopened keeps its old handle; the errors are returned (and logged to the other sinks).
+   */
+  reopen(): LogFileError[];
   /** Flush and close all files. */
   close(): Promise<void>;
 }
@@ -164,16 +167,41 @@ function lineFormat(name: string, format: LogFormat) {
   })();
 }
 
+/** A log file cannot be created or opened (directory not creatable, permission denied). */
+export class LogFileError extends Error {
+  override readonly name = 'LogFileError';
+  constructor(
+    readonly path: string,
+    override readonly cause: unknown,
+  ) {
+    super(
+      `cannot open log file ${path}: ${(cause as Error)?.message ?? String(cause)} ` +
+        '(check logging.main_log / logging.debug_log and that the directory is writable by the daemon user)',
+    );
+  }
+}
+
 /** A writable that forwards to a file stream which can be swapped (reopen after rotation). */
 class ReopenableFile extends Writable {
   private stream: WriteStream;
   constructor(readonly path: string) {
     super();
-    mkdirSync(dirname(path), { recursive: true });
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (err) {
+      throw new LogFileError(path, err);
+    }
     this.stream = this.open();
   }
+  /** Opens synchronously, so a bad path is a typed error at start, not a silently empty log. */
   private open(): WriteStream {
-    const s = createWriteStream(this.path, { flags: 'a', mode: 0o644 });
+    let fd: number;
+    try {
+      fd = openSync(this.path, 'a', 0o644);
+    } catch (err) {
+      throw new LogFileError(this.path, err);
+    }
+    const s = createWriteStream(this.path, { fd });
     // A failing disk must never crash the daemon: drop lines instead.
     s.on('error', () => {});
     return s;
@@ -182,10 +210,18 @@ class ReopenableFile extends Writable {
     this.stream.write(chunk);
     cb();
   }
-  reopen(): void {
+  /** Reopen the path; if that fails, keep writing to the old file and return the error. */
+  reopen(): LogFileError | null {
+    let next: WriteStream;
+    try {
+      next = this.open();
+    } catch (err) {
+      return err as LogFileError;
+    }
     const old = this.stream;
-    this.stream = this.open();
+    this.stream = next;
     old.end();
+    return null;
   }
   closeFile(): Promise<void> {
     return new Promise((resolve) => {
@@ -209,6 +245,7 @@ const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 
 /**
  * Create a logger. See {@link LoggerOptions}.
  *
+ * @throws {LogFileError} if a log file cannot be created or opened
  * @example
  * const log = createLogger({ name: 'wan1', file: '/var/log/wanctl/wan1.log' });
  * registerSecret(process.env.ROUTER_PASSWORD);
@@ -264,7 +301,13 @@ export function createLogger(options: LoggerOptions): Logger {
     debug: (m, f) => log('debug', m, f),
     isDebugEnabled: () => maxLevel >= LEVELS.debug,
     reopen: () => {
-      for (const f of files) f.reopen();
+      const errors: LogFileError[] = [];
+      for (const f of files) {
+        const e = f.reopen();
+        if (e) errors.push(e);
+      }
+      for (const e of errors) log('error', e.message);
+      return errors;
     },
     close: async () => {
       await Promise.all(files.map((f) => f.closeFile()));

@@ -106,3 +106,20 @@ describe('LogThrottle', () => {
     expect(t.allow('a')).toBe(0);
   });
 });
+
+describe('log file errors', () => {
+  it('a log file that cannot be opened is a LogFileError naming the path at creation', async () => {
+    const { LogFileError } = await import('../src/index.js');
+    const { writeFile } = await import('node:fs/promises');
+    const blocker = join(dir, 'not-a-dir');
+    await writeFile(blocker, 'x');
+    let err: unknown;
+    try {
+      createLogger({ name: 'x', file: join(blocker, 'wan1.log') });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(LogFileError);
+    expect((err as Error).message).toContain(join(blocker, 'wan1.log'));
+  });
+});
