@@ -36,6 +36,13 @@ export class LogThrottle {
     return n;
   }
 
+  /** Lines suppressed and not yet reported, over every key. */
+  totalPending(): number {
+    let n = 0;
+    for (const s of this.keys.values()) n += s.suppressed;
+    return n;
+  }
+
   /** Lines suppressed so far for a key and not yet reported. */
   pending(key: string): number {
     return this.keys.get(key)?.suppressed ?? 0;

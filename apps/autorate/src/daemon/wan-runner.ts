@@ -412,6 +412,7 @@ export class WanRunner {
       cycle_p50_ms: r3(this.work.p50()),
       cycle_p99_ms: r3(this.work.p99()),
       transport: this.o.router.activeTransport,
+      ...(this.throttle.totalPending() > 0 ? { suppressed_lines: this.throttle.totalPending() } : {}),
     });
   }
 
