@@ -309,7 +309,11 @@ export class LinkSim {
       throw new LinkSimConfigError('up.trace', 'a capacity trace is required (trace or up.trace)');
     this.down = new Path('down', opts.down ?? {}, downTrace, this.load.maxFlows('down'));
     this.up = new Path('up', opts.up ?? {}, upTrace, this.load.maxFlows('up'));
-    for (const p of [this.down, this.up]) p.capacity = Math.max(MIN_CAPACITY_BPS, p.trace.at(0, p.dir));
+    for (const p of [this.down, this.up]) {
+      let c0 = p.trace.at(0, p.dir);
+      if (!(c0 >= MIN_CAPACITY_BPS)) c0 = MIN_CAPACITY_BPS;
+      p.capacity = c0;
+    }
     this.applyLoad(0);
   }
 
@@ -429,7 +433,8 @@ export class LinkSim {
   private tickPath(p: Path, t: number, rttS: number): void {
     const dt = this.tickS;
     const pkt = this.packetBytes;
-    const c = Math.max(MIN_CAPACITY_BPS, p.trace.at(t, p.dir));
+    let c = p.trace.at(t, p.dir);
+    if (!(c >= MIN_CAPACITY_BPS)) c = MIN_CAPACITY_BPS; // also catches NaN from a custom trace
     p.capacity = c;
     p.capacityBits += c * dt;
     const nf = p.nFlows;

@@ -162,6 +162,51 @@ describe('shaper', () => {
     expect(sim.rttMs() - 20).toBeLessThan(30);
   });
 
+  it('a ping is a sparse flow in CAKE; the backlog option charges it the bulk sojourn', () => {
+    const mk = (pingShaperDelay: 'sparse' | 'backlog') =>
+      new LinkSim({
+        baseRttMs: 20,
+        trace: constantTrace({ downBps: 20e6, upBps: 5e6 }),
+        down: { shaperRateBps: 18e6 },
+        up: { shaperRateBps: 4.5e6 },
+        load: constantLoad(4, 4),
+        pingShaperDelay,
+      });
+    const sparse = mk('sparse');
+    const backlog = mk('backlog');
+    let sumSparse = 0;
+    let sumBacklog = 0;
+    for (let i = 0; i < 200; i++) {
+      sparse.step(0.05);
+      backlog.step(0.05);
+      // Same physics, only the ping's view differs.
+      expect(backlog.counters('down')).toEqual(sparse.counters('down'));
+      const d = backlog.snapshot('down');
+      const u = backlog.snapshot('up');
+      expect(backlog.rttMs()).toBeCloseTo(
+        20 + d.shaperDelayMs + d.bottleneckDelayMs + u.shaperDelayMs + u.bottleneckDelayMs,
+        6,
+      );
+      // A sparse packet waits at most one packet per flow queue in each shaper.
+      const bound = ((4 * 1500 * 8) / 18e6 + (4 * 1500 * 8) / 4.5e6) * 1000;
+      expect(sparse.rttMs() - 20).toBeLessThanOrEqual(bound + 1e-6);
+      sumSparse += sparse.rttMs() - 20;
+      sumBacklog += backlog.rttMs() - 20;
+    }
+    expect(sumBacklog).toBeGreaterThan(sumSparse);
+  });
+
+  it('a custom trace returning nonsense is clamped to 1 kbit/s instead of breaking the run', () => {
+    const sim = new LinkSim({
+      baseRttMs: 10,
+      trace: { name: 'broken', durationS: 10, at: (t) => (t < 1 ? 10e6 : Number.NaN) },
+      load: constantLoad(1, 0),
+    });
+    sim.step(2);
+    expect(sim.capacityBps('down')).toBe(1000);
+    expect(Number.isFinite(sim.rttMs())).toBe(true);
+  });
+
   it('treats max-limit 0 or Infinity as unshaped', () => {
     const sim = new LinkSim({ baseRttMs: 10, trace: constantTrace({ downBps: 10e6, upBps: 1e6 }) });
     sim.setShaperRate('down', 5e6);

@@ -26,6 +26,12 @@ async function client(): Promise<Socket> {
   return s;
 }
 
+/** Polls a condition every 20 ms, for at most 5 s. */
+async function until(cond: () => boolean): Promise<void> {
+  const deadline = performance.now() + 5000;
+  while (!cond() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
 /** Sends one datagram and resolves with the echo and the elapsed ms. */
 function probe(s: Socket, port: number, payload: string): Promise<{ ms: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -84,7 +90,8 @@ describe('UDP reflector on 127.0.0.1', () => {
     const got: string[] = [];
     c.on('message', (m) => got.push(m.toString()));
     for (let i = 0; i < 5; i++) c.send(`p${i}`, refl.port, '127.0.0.1');
-    await new Promise((r) => setTimeout(r, 1200));
+    await until(() => got.length >= 2 && refl.stats.received === 5);
+    await new Promise((r) => setTimeout(r, 100)); // nothing more arrives
     expect(refl.stats.received).toBe(5);
     expect(refl.stats.dropped).toBe(3);
     expect(got.sort()).toEqual(['p0', 'p1']);
@@ -97,7 +104,7 @@ describe('UDP reflector on 127.0.0.1', () => {
     let got = 0;
     c.on('message', () => got++);
     c.send('late', refl.port, '127.0.0.1');
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => refl.stats.received === 1);
     expect(refl.stats.pending).toBe(1);
     await refl.close();
     await refl.close(); // idempotent
