@@ -76,6 +76,8 @@ export interface SteeringDaemonOptions {
   serveHttp?: boolean;
   /** A baseline file older than this is reported stale (default 300 s). */
   baselineStaleMs?: number;
+  /** Install SIGTERM/SIGINT/SIGHUP handlers at setup() (default true; in-process tests pass false). */
+  signals?: boolean;
   /** Injected parts (tests). */
   deps?: {
     logger?: Logger;
@@ -141,6 +143,9 @@ export class SteeringDaemon {
   private ruleCheckPending = true;
   private lastError: string | null = null;
   private stopping: Promise<void> | null = null;
+  private stopRequested = false;
+  private onStopRequested: (() => void) | null = null;
+  private uninstallSignals: (() => void) | null = null;
 
   constructor(private readonly o: SteeringDaemonOptions) {
     this.config = o.config;
@@ -179,6 +184,17 @@ export class SteeringDaemon {
    */
   async setup(opts: { lock?: boolean; http?: boolean } = {}): Promise<void> {
     const cfg = this.config;
+    if (this.o.signals !== false && this.uninstallSignals === null) {
+      // installed first, so a SIGTERM during start-up is a clean stop too
+      this.uninstallSignals = installSignalHandlers({
+        onStop: (sig) => {
+          this.log.info(`${sig} received: stopping`);
+          this.stopRequested = true;
+          this.onStopRequested?.();
+        },
+        onReload: () => this.log.reopen(),
+      });
+    }
     for (const w of cfg.warnings) this.log.warn(`config: ${w.message}`, { path: w.path });
     if (cfg.router.password) registerSecret(cfg.router.password.reveal());
     if (opts.lock !== false) this.lock = acquirePidLock(cfg.lockFile);
@@ -647,18 +663,15 @@ export class SteeringDaemon {
 
   /** Runs until SIGTERM/SIGINT; resolves with the exit code (0). */
   async run(): Promise<number> {
-    await this.reconcile();
+    if (!this.stopRequested) await this.reconcile();
     return new Promise<number>((resolve) => {
-      const uninstall = installSignalHandlers({
-        onStop: (sig) => {
-          this.log.info(`${sig} received: stopping`);
-          void this.stop().then(() => {
-            uninstall();
-            resolve(0);
-          });
-        },
-        onReload: () => this.log.reopen(),
-      });
+      this.onStopRequested = () => {
+        void this.stop().then(() => resolve(0));
+      };
+      if (this.stopRequested) {
+        this.onStopRequested();
+        return;
+      }
       this.ticker = createTicker(
         this.intervalMs,
         async () => {
@@ -704,6 +717,7 @@ export class SteeringDaemon {
       this.metricsServer?.close(),
     ]);
     this.lock?.release();
+    this.uninstallSignals?.();
     this.log.info('Stopped');
     if (!this.o.deps?.logger) await this.log.close();
   }
@@ -718,7 +732,13 @@ export class SteeringDaemon {
     ]);
     this.store?.close();
     this.lock?.release();
+    this.uninstallSignals?.();
     if (!this.o.deps?.logger) await this.log.close();
+  }
+
+  /** True once SIGTERM/SIGINT was received. */
+  get stopWasRequested(): boolean {
+    return this.stopRequested;
   }
 }
 

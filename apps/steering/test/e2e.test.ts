@@ -1,0 +1,229 @@
+/**
+ * End to end: the REAL daemon process (node dist/cli.js) against the RouterOS emulator, once with
+ * REST and once with SSH as the configured transport (the other one is the fallback), probing a
+ * UDP echo responder and reading a fake autorate state file for its baseline.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Emulator, type QueueCounters, startEmulator, type TrafficModel } from '@wanctl/routeros-emulator';
+import { startUdpEchoResponder, type UdpEchoResponder } from '@wanctl/rtt-probe';
+import ssh2 from 'ssh2';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  assertBuilt,
+  type DaemonProcess,
+  freePort,
+  getJson,
+  startDaemon,
+  steeringYaml,
+  tempDir,
+  waitFor,
+  writeAutorateState,
+} from './helpers/e2e.js';
+
+const COMMENT = 'ADAPTIVE: Steer latency-sensitive to WAN2';
+const MANGLE = '/ip/firewall/mangle';
+const QUEUE = 'WAN-Download-1';
+
+/** Queue counters of a congestion episode: drops grow on every read and packets stand in the queue. */
+class EpisodeModel implements TrafficModel {
+  congested = false;
+  private dropped = 0;
+  private packets = 0;
+  counters(q: { name: string }): QueueCounters {
+    if (q.name !== QUEUE) return { bytes: 0, packets: 0, dropped: 0, queuedBytes: 0, queuedPackets: 0, rate: 0, packetRate: 0 };
+    this.packets += 100;
+    if (this.congested) this.dropped += 5;
+    const queued = this.congested ? 80 : 0;
+    return {
+      bytes: this.packets * 1000,
+      packets: this.packets,
+      dropped: this.dropped,
+      queuedBytes: queued * 1000,
+      queuedPackets: queued,
+      rate: 0,
+      packetRate: 0,
+    };
+  }
+}
+
+type Transport = 'rest' | 'ssh';
+
+describe.each<Transport>(['rest', 'ssh'])('wanctl-steering end to end, %s primary', (transport) => {
+  const other: Transport = transport === 'rest' ? 'ssh' : 'rest';
+  let emu: Emulator;
+  let echo: UdpEchoResponder;
+  let model: EpisodeModel;
+  let tmp: { dir: string; cleanup(): Promise<void> };
+  let daemon: DaemonProcess | null = null;
+  let healthUrl: string;
+  let metricsUrl: string;
+  let configPath: string;
+
+  beforeAll(() => {
+    assertBuilt();
+  });
+
+  beforeEach(async () => {
+    tmp = await tempDir();
+    const keys = ssh2.utils.generateKeyPairSync('ed25519');
+    const keyPath = join(tmp.dir, 'router.key');
+    await writeFile(keyPath, keys.private, { mode: 0o600 });
+    emu = await startEmulator({
+      users: [{ name: 'admin', password: 'admin', group: 'full', authorizedKeys: [keys.public] }],
+    });
+    model = new EpisodeModel();
+    emu.setTrafficModel(model);
+    echo = await startUdpEchoResponder({ port: 0 });
+    await writeAutorateState(join(tmp.dir, 'wan1_state.json'), 20);
+    const healthPort = await freePort();
+    const metricsPort = await freePort();
+    healthUrl = `http://127.0.0.1:${healthPort}/health`;
+    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    configPath = join(tmp.dir, 'steering.yaml');
+    await writeFile(
+      configPath,
+      steeringYaml({
+        dir: tmp.dir,
+        transport,
+        restPort: emu.rest!.port,
+        sshPort: emu.ssh!.port,
+        sshKey: keyPath,
+        sshHostKeySha256: emu.ssh!.hostKeyFingerprint,
+        healthPort,
+        metricsPort,
+        redSamples: 2,
+        greenSamples: 4,
+      }),
+    );
+  });
+
+  afterEach(async () => {
+    if (daemon) await daemon.stop('SIGKILL');
+    daemon = null;
+    await echo?.close();
+    await emu?.stop();
+    await tmp?.cleanup();
+  });
+
+  const ruleDisabled = () => emu.state.find(MANGLE, { comment: COMMENT })[0]?.['disabled'];
+  const health = () => getJson(healthUrl);
+  const start = () => {
+    daemon = startDaemon(['run', '--config', configPath, '--udp-reflector', echo.address], {
+      WANCTL_TEST_ROUTER_PASSWORD: 'admin',
+    });
+    return daemon;
+  };
+  const detail = () => `daemon output:\n${daemon?.output().split('\n').slice(-40).join('\n')}`;
+  const cyclesRun = async (min: number) => {
+    const h = await health();
+    return ((h.body['cycles'] as { count: number }).count >= min ? h : null) as Awaited<ReturnType<typeof health>> | null;
+  };
+  const congest = (on: boolean) => {
+    echo.setDelay(on ? 80 : 0);
+    model.congested = on;
+  };
+
+  it('congestion enables the rule after red_samples_required cycles; recovery disables it after green_samples_required', async () => {
+    const d = start();
+    const first = await waitFor('the first cycles', () => cyclesRun(2), { detail });
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ state: 'WAN1_GOOD', steering_enabled: false, version: expect.any(String) });
+    expect(first.body['rule']).toMatchObject({ comment: COMMENT, on_router: 'disabled', in_sync: true });
+    expect(first.body['router']).toMatchObject({ transport, configured_transport: transport });
+    expect(ruleDisabled()).toBe('true');
+
+    congest(true);
+    await waitFor('the rule enabled on the emulator', () => ruleDisabled() === 'false', { detail });
+    // the toggle lands on the router just before the daemon completes its cycle
+    const h = await waitFor('DEGRADED in /health', async () => {
+      const r = await health();
+      return r.body['state'] === 'WAN1_DEGRADED' ? r : null;
+    });
+    expect(h.body).toMatchObject({ state: 'WAN1_DEGRADED', steering_enabled: true });
+    const tr = h.body['last_transition'] as { from: string; to: string; reason: string };
+    expect(tr).toMatchObject({ from: 'WAN1_GOOD', to: 'WAN1_DEGRADED' });
+    expect(tr.reason).toContain('sustained 2 samples');
+    expect(h.body['rule']).toMatchObject({ on_router: 'enabled', in_sync: true });
+
+    congest(false);
+    await waitFor('the rule disabled again', () => ruleDisabled() === 'true', { detail });
+    const h2 = await waitFor('GOOD in /health', async () => {
+      const r = await health();
+      return r.body['state'] === 'WAN1_GOOD' ? r : null;
+    });
+    expect(h2.body).toMatchObject({ state: 'WAN1_GOOD', steering_enabled: false });
+    expect((h2.body['last_transition'] as { reason: string }).reason).toContain('sustained 4 samples');
+
+    // a log line for every transition, with its reason
+    expect(d.output()).toMatch(/State transition: WAN1_GOOD -> WAN1_DEGRADED \(WAN1 DEGRADED detected/);
+    expect(d.output()).toMatch(/State transition: WAN1_DEGRADED -> WAN1_GOOD \(WAN1 RECOVERED/);
+
+    // metrics: v1.3's series
+    const m = await (await fetch(metricsUrl)).text();
+    expect(m).toMatch(/wanctl_steering_transitions_total\{wan="wan1",from="WAN1_GOOD",to="WAN1_DEGRADED"\} 1/);
+    expect(m).toMatch(/wanctl_steering_enabled\{wan="wan1"\} 0/);
+
+    // clean SIGTERM: exit 0, state saved
+    const exit = await d.stop('SIGTERM');
+    daemon = null;
+    expect(exit.code).toBe(0);
+    const state = JSON.parse(await readFile(join(tmp.dir, 'steering_state.json'), 'utf8'));
+    expect(state.current_state).toBe('WAN1_GOOD');
+    expect(state.transitions.map((t: { to: string }) => t.to)).toEqual(['WAN1_DEGRADED', 'WAN1_GOOD']);
+  });
+
+  it('a rule toggled behind the daemon\u2019s back is noticed and corrected', async () => {
+    start();
+    await waitFor('the first cycles', () => cyclesRun(2), { detail });
+    const id = emu.state.find(MANGLE, { comment: COMMENT })[0]!['.id']!;
+    emu.state.set(MANGLE, id, { disabled: 'false' });
+    expect(ruleDisabled()).toBe('false');
+    await waitFor('the rule disabled again by the daemon', () => ruleDisabled() === 'true', { detail });
+    const h = await waitFor('a correction in /health', async () => {
+      const r = await health();
+      return (r.body['rule'] as { corrections: number }).corrections >= 1 ? r : null;
+    });
+    expect(h.body).toMatchObject({ state: 'WAN1_GOOD' });
+  });
+
+  it(`with ${transport} down in the middle of an episode, ${other} carries the toggle`, async () => {
+    start();
+    await waitFor('the first cycles', () => cyclesRun(2), { detail });
+    congest(true);
+    await waitFor('the episode under way (a RED sample)', async () => {
+      const r = await health();
+      return ((r.body["counters"] as { red_count: number } | null)?.red_count ?? 0) >= 1;
+    }, { detail });
+    await emu.faults.set(transport, { down: true });
+    await waitFor(`the rule enabled over ${other}`, () => ruleDisabled() === 'false', { detail });
+    const h = await waitFor('DEGRADED in /health', async () => {
+      const r = await health();
+      return r.body['state'] === 'WAN1_DEGRADED' ? r : null;
+    });
+    expect(h.body['router']).toMatchObject({ transport: other, configured_transport: transport });
+    expect(h.body).toMatchObject({ state: 'WAN1_DEGRADED' });
+    const toggles =
+      other === 'ssh'
+        ? emu.requests.ssh().filter((e) => e.command.includes('enable'))
+        : emu.requests.rest().filter((e) => e.method === 'PATCH' || e.method === 'POST');
+    expect(toggles.length).toBeGreaterThan(0);
+  });
+
+  it('starts by reconciling a pre-enabled rule with a fresh state (lessons §2.23), then --reset disables it', async () => {
+    const id = emu.state.find(MANGLE, { comment: COMMENT })[0]!['.id']!;
+    emu.state.set(MANGLE, id, { disabled: 'false' });
+    const d = start();
+    await waitFor('the rule disabled at start-up', () => ruleDisabled() === 'true', { detail });
+    expect(d.output()).toContain('Start-up: rule');
+    const exit = await d.stop('SIGTERM');
+    daemon = null;
+    expect(exit.code).toBe(0);
+
+    emu.state.set(MANGLE, id, { disabled: 'false' });
+    const r = startDaemon(['--config', configPath, '--reset'], { WANCTL_TEST_ROUTER_PASSWORD: 'admin' });
+    const ex = await r.exited;
+    expect(ex.code, r.output()).toBe(0);
+    expect(ruleDisabled()).toBe('true');
+  });
+});

@@ -1,0 +1,184 @@
+/** Helpers for end-to-end tests: temp dirs, configs, free ports, the daemon as a child process. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const APP_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = join(APP_DIR, 'dist', 'cli.js');
+
+export function assertBuilt(): void {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npx tsc -b\` in apps/steering first`);
+}
+
+export async function tempDir(prefix = 'wanctl-steering-'): Promise<{ dir: string; cleanup(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A free TCP port on 127.0.0.1 (bound and released; fine for tests that bind it right after). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Writes an autorate state file in v1.3's layout with the given baseline. */
+export async function writeAutorateState(path: string, baselineRtt: number): Promise<void> {
+  const doc = {
+    download: { green_streak: 0, soft_red_streak: 0, red_streak: 0, current_rate: 940000000 },
+    upload: { green_streak: 0, soft_red_streak: 0, red_streak: 0, current_rate: 38000000 },
+    ewma: { baseline_rtt: baselineRtt, load_rtt: baselineRtt },
+    last_applied: { dl_rate: 940000000, ul_rate: 38000000 },
+    timestamp: new Date().toISOString(),
+  };
+  await writeFile(path, JSON.stringify(doc));
+}
+
+export interface SteeringYamlOptions {
+  dir: string;
+  transport: 'rest' | 'ssh';
+  host?: string;
+  restPort: number;
+  sshPort: number;
+  sshKey: string;
+  sshHostKeySha256?: string;
+  healthPort: number;
+  metricsPort?: number;
+  intervalSeconds?: number;
+  redSamples?: number;
+  greenSamples?: number;
+  comment?: string;
+  extra?: string;
+}
+
+/** A steering config (v1.3 layout) pointing at an emulator and temp paths. */
+export function steeringYaml(o: SteeringYamlOptions): string {
+  return `schema_version: "1.0"
+wan_name: "steering"
+topology:
+  primary_wan: "wan1"
+  primary_wan_config: "${o.dir}/wan1.yaml"
+  alternate_wan: "wan2"
+router:
+  transport: "${o.transport}"
+  host: "${o.host ?? '127.0.0.1'}"
+  user: "admin"
+  password: "\${WANCTL_TEST_ROUTER_PASSWORD}"
+  port: ${o.restPort}
+  scheme: "http"
+  ssh_key: "${o.sshKey}"
+  ssh_port: ${o.sshPort}
+${o.sshHostKeySha256 ? `  ssh_host_key_sha256: "${o.sshHostKeySha256}"\n` : ''}mangle_rule:
+  comment: "${o.comment ?? 'ADAPTIVE: Steer latency-sensitive to WAN2'}"
+cake_state_sources:
+  primary: "${o.dir}/wan1_state.json"
+cake_queues:
+  primary_download: "WAN-Download-1"
+  primary_upload: "WAN-Upload-1"
+measurement:
+  interval_seconds: ${o.intervalSeconds ?? 0.2}
+  ping_host: "127.0.0.1"
+  ping_count: 1
+thresholds:
+  red_samples_required: ${o.redSamples ?? 2}
+  green_samples_required: ${o.greenSamples ?? 4}
+mode:
+  cake_aware: true
+state:
+  file: "${o.dir}/steering_state.json"
+  history_size: 60
+logging:
+  main_log: "${o.dir}/steering.log"
+  debug_log: "${o.dir}/steering_debug.log"
+lock_file: "${o.dir}/steering.lock"
+lock_timeout: 300
+health_check:
+  enabled: true
+  port: ${o.healthPort}
+metrics:
+  enabled: ${o.metricsPort !== undefined}
+  port: ${o.metricsPort ?? 9103}
+${o.extra ?? ''}`;
+}
+
+export interface DaemonProcess {
+  child: ChildProcess;
+  /** Output so far (stdout + stderr). */
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startDaemon(args: string[], env: Record<string, string> = {}): DaemonProcess {
+  assertBuilt();
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env, NOTIFY_SOCKET: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return {
+    child,
+    output: () => out,
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const r = await exited;
+      clearTimeout(t);
+      return r;
+    },
+  };
+}
+
+/** Polls `fn` until it returns a truthy value (returned) or the deadline passes (throws with `what`). */
+export async function waitFor<T>(
+  what: string,
+  fn: () => T | Promise<T>,
+  opts: { timeoutMs?: number; intervalMs?: number; detail?: () => string } = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+      last = v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})${
+          opts.detail ? `\n${opts.detail()}` : ''
+        }`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
+  }
+}
+
+/** GET a JSON document; resolves with status and body. */
+export async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url);
+  const text = await res.text();
+  return { status: res.status, body: JSON.parse(text) as Record<string, unknown> };
+}
