@@ -73,6 +73,23 @@ describe('linkSimTrafficModel (unit)', () => {
     expect(m.counters(tree('other', 0), 0).bytes).toBe(123);
   });
 
+  it('chains through fallback for a second WAN', () => {
+    const wan1 = newSim();
+    const wan2 = newSim();
+    const m = linkSimTrafficModel(wan1, {
+      downQueue: 'D1',
+      upQueue: 'U1',
+      fallback: linkSimTrafficModel(wan2, { downQueue: 'D2', upQueue: 'U2' }),
+    });
+    m.maxLimitChanged?.(tree('D2', 30e6), 0, 0);
+    m.maxLimitChanged?.(tree('D1', 70e6), 0, 0);
+    expect(wan2.shaperRate('down')).toBe(30e6);
+    expect(wan1.shaperRate('down')).toBe(70e6);
+    wan2.step(3);
+    expect(m.counters(tree('D2', 30e6), 0).bytes).toBe(wan2.counters('down').bytes);
+    expect(m.counters(tree('D1', 70e6), 0).bytes).toBe(0);
+  });
+
   it('can follow the emulator clock', () => {
     const sim = newSim();
     const m = linkSimTrafficModel(sim, {
