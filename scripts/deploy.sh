@@ -123,6 +123,8 @@ qcmd() {
 }
 
 SUDO=()
+# One ssh connection for the whole deploy (closed in cleanup).
+ssh_mux() { SSH_ARGS+=(-o ControlMaster=auto -o "ControlPath=$TMP_LOCAL/ssh-%C" -o ControlPersist=120); }
 # The command string is built (and quoted) here on purpose.
 # shellcheck disable=SC2029
 remote() { ssh "${SSH_ARGS[@]}" "$HOST" "$(qcmd "${SUDO[@]}" env "${REMOTE_ENV[@]}" "$@")"; }
@@ -178,9 +180,11 @@ check_configs_locally() {
 
 TMP_LOCAL="$(mktemp -d "${TMPDIR:-/tmp}/wanctl-deploy.XXXXXX")"
 REMOTE_TMP=""
+MUX=""
 cleanup() {
-  rm -rf "$TMP_LOCAL"
   if [ -n "$REMOTE_TMP" ]; then remote_raw "$(qcmd "${SUDO[@]}" rm -rf "$REMOTE_TMP")" >/dev/null 2>&1 || true; fi
+  if [ -n "$MUX" ]; then ssh "${SSH_ARGS[@]}" -O exit "$HOST" >/dev/null 2>&1 || true; fi
+  rm -rf "$TMP_LOCAL"
 }
 trap cleanup EXIT
 
@@ -219,6 +223,8 @@ say "    bundle: $(sed -n 's/^commit: //p' "$BUNDLE/.wanctl-bundle" 2>/dev/null 
 
 # ---------------------------------------------------------------- connect
 step "connecting to $HOST"
+ssh_mux
+MUX=1
 out="$(remote_raw 'id -u' 2>&1)" || die "cannot run commands on $HOST over ssh: ${out##*$'\n'}"
 if [ "${out##*$'\n'}" != 0 ]; then
   remote_raw 'sudo -n true' >/dev/null 2>&1 || die "$HOST: not root and no passwordless sudo; connect as root or allow sudo without a password"
@@ -278,60 +284,73 @@ if [ "$BLOCKED" = 1 ]; then
   exit 1
 fi
 
-SYSTEMCTL_REMOTE=(systemctl)
-for e in "${REMOTE_ENV[@]}"; do
-  case "$e" in WANCTL_SYSTEMCTL=*) read -r -a SYSTEMCTL_REMOTE <<<"${e#WANCTL_SYSTEMCTL=}" ;; esac
-done
-have_systemd=1
-if [ "${SYSTEMCTL_REMOTE[*]}" = systemctl ]; then
-  if [ -n "$TARGET_ROOT" ] || ! remote_raw 'test -d /run/systemd/system' >/dev/null 2>&1; then have_systemd=0; fi
+# Runs on the host in one ssh round trip: enable the selected units, restart those whose
+# code, unit file or config changed or that are not running, and also restart other running
+# wanctl units when the code or their unit file changed. Arguments: changes file, systemctl
+# command, target root ("" for /), then the selected units.
+# shellcheck disable=SC2016  # expanded on the host
+UNITS_SCRIPT='set -euo pipefail
+changes="$1"; read -r -a sc <<<"$2"; troot="$3"; shift 3
+if [ "${sc[*]}" = systemctl ] && { [ -n "$troot" ] || [ ! -d /run/systemd/system ]; }; then
+  echo "systemd is not running there (or a target root is set): start the units yourself: systemctl enable --now $*"
+  exit 0
 fi
+has_change() { grep -qx -- "$1" "$changes"; }
+mapfile -t running < <("${sc[@]}" list-units --plain --no-legend --state=active "wanctl-*" 2>/dev/null | awk "{print \$1}" | grep -E "^wanctl-" || true)
+mapfile -t all < <(printf "%s\n" "$@" "${running[@]}" | awk "NF && !seen[\$0]++")
+for u in "${all[@]}"; do
+  reasons=()
+  selected=0
+  case " $* " in *" $u "*) selected=1 ;; esac
+  if has_change code; then reasons+=("code changed"); fi
+  case "$u" in
+    wanctl-autorate@*.service)
+      if has_change "unit:wanctl-autorate@.service"; then reasons+=("unit file changed"); fi
+      inst="${u#wanctl-autorate@}"
+      if has_change "config:${inst%.service}.yaml"; then reasons+=("config changed"); fi ;;
+    wanctl-steering.service)
+      if has_change "unit:wanctl-steering.service"; then reasons+=("unit file changed"); fi
+      if has_change "config:steering.yaml"; then reasons+=("config changed"); fi ;;
+  esac
+  if [ "$selected" = 1 ]; then
+    en="$("${sc[@]}" is-enabled "$u" 2>/dev/null || true)"
+    if [ "$en" != enabled ]; then
+      "${sc[@]}" enable "$u" >/dev/null 2>&1 || { echo "systemctl enable $u failed"; exit 1; }
+      echo "enabled $u"
+    fi
+    act="$("${sc[@]}" is-active "$u" 2>/dev/null || true)"
+    if [ "$act" != active ]; then reasons+=("was ${act:-inactive}"); fi
+  fi
+  if [ "${#reasons[@]}" -eq 0 ]; then
+    echo "$u: unchanged, left running"
+    continue
+  fi
+  joined="$(printf "%s, " "${reasons[@]}")"
+  if "${sc[@]}" restart "$u" >/dev/null 2>&1; then
+    echo "restarted $u (${joined%, })"
+  else
+    echo "restart of $u failed (${joined%, }): see journalctl -u $u"
+  fi
+done'
+
+SYSTEMCTL_REMOTE=systemctl
+for e in "${REMOTE_ENV[@]}"; do
+  case "$e" in WANCTL_SYSTEMCTL=*) SYSTEMCTL_REMOTE="${e#WANCTL_SYSTEMCTL=}" ;; esac
+done
 
 if [ "${#UNITS[@]}" -gt 0 ] || has_change code; then
   step "units on $HOST"
-  if [ "$have_systemd" = 0 ]; then
-    say "    systemd is not running there${TARGET_ROOT:+ (or --target-root is set)}: start the units yourself: systemctl enable --now ${UNITS[*]}"
-  else
-    # Also restart other running wanctl units when the code or their unit file changed.
-    mapfile -t running < <(remote "${SYSTEMCTL_REMOTE[@]}" list-units --plain --no-legend --state=active 'wanctl-*' 2>/dev/null | awk '{print $1}' | grep -E '^wanctl-' || true)
-    all_units=()
-    mapfile -t all_units < <(printf '%s\n' "${UNITS[@]}" "${running[@]}" | awk 'NF && !seen[$0]++')
-    for u in "${all_units[@]}"; do
-      reasons=()
-      selected=0
-      case " ${UNITS[*]} " in *" $u "*) selected=1 ;; esac
-      has_change code && reasons+=("code changed")
-      case "$u" in
-        wanctl-autorate@*) has_change "unit:wanctl-autorate@.service" && reasons+=("unit file changed")
-          inst="${u#wanctl-autorate@}"; has_change "config:${inst%.service}.yaml" && reasons+=("config changed") ;;
-        wanctl-steering.service) has_change "unit:wanctl-steering.service" && reasons+=("unit file changed")
-          has_change "config:steering.yaml" && reasons+=("config changed") ;;
-      esac
-      if [ "$selected" = 1 ]; then
-        en="$(remote "${SYSTEMCTL_REMOTE[@]}" is-enabled "$u" 2>/dev/null || true)"
-        if [ "$en" != enabled ]; then
-          remote "${SYSTEMCTL_REMOTE[@]}" enable "$u" >/dev/null 2>&1 || die "systemctl enable $u failed on $HOST"
-          say "    enabled $u"
-        fi
-        act="$(remote "${SYSTEMCTL_REMOTE[@]}" is-active "$u" 2>/dev/null || true)"
-        [ "$act" = active ] || reasons+=("was ${act:-inactive}")
-      fi
-      if [ "${#reasons[@]}" -eq 0 ]; then
-        say "    $u: unchanged, left running"
-        continue
-      fi
-      remote "${SYSTEMCTL_REMOTE[@]}" restart "$u" >/dev/null 2>&1 || say "    restart of $u failed: see journalctl -u $u on $HOST"
-      joined="$(printf '%s, ' "${reasons[@]}")"
-      say "    restarted $u (${joined%, })"
-      RESTARTED+=("$u")
-    done
-    if [ "${#RESTARTED[@]}" -gt 0 ] && [ "${#CONFIG_FILES[@]}" -gt 0 ]; then
-      step "checking the units came up on $HOST"
-      prc=0
-      remote bash "$VALIDATOR" "${validate_args[@]}" --only units,health --wait 20 2>&1 | sed 's/^/    /' || prc=$?
-      if [ "$prc" != 0 ] && [ "$STRICT" = 1 ]; then
-        die "--strict: the units did not all come up healthy (report above)"
-      fi
+  urc=0
+  unit_out="$(remote bash -c "$UNITS_SCRIPT" units "$REMOTE_TMP/changes" "$SYSTEMCTL_REMOTE" "$TARGET_ROOT" "${UNITS[@]}" 2>&1)" || urc=$?
+  [ -z "$unit_out" ] || printf '%s\n' "$unit_out" | sed 's/^/    /'
+  [ "$urc" = 0 ] || die "managing the units on $HOST failed (exit $urc, output above)"
+  mapfile -t RESTARTED < <(printf '%s\n' "$unit_out" | sed -n 's/^restarted \([^ ]*\) .*/\1/p')
+  if [ "${#RESTARTED[@]}" -gt 0 ] && [ "${#CONFIG_FILES[@]}" -gt 0 ]; then
+    step "checking the units came up on $HOST"
+    prc=0
+    remote bash "$VALIDATOR" "${validate_args[@]}" --only units,health --wait 20 2>&1 | sed 's/^/    /' || prc=$?
+    if [ "$prc" != 0 ] && [ "$STRICT" = 1 ]; then
+      die "--strict: the units did not all come up healthy (report above)"
     fi
   fi
 fi

@@ -198,6 +198,12 @@ stage_tree() {
 stage_from_checkout() {
   local out="$1" ws name
   [ -f "$FROM/package.json" ] || die "$FROM is not a wanctl checkout or bundle (no package.json)"
+  for f in apps/autorate/dist/cli.js apps/steering/dist/cli.js; do
+    [ -f "$FROM/$f" ] || die "$FROM has no $f: build first (npm ci && npm run build)"
+  done
+  for f in scripts/install.sh scripts/validate-deployment.sh deploy/systemd; do
+    [ -e "$FROM/$f" ] || die "$FROM is not a wanctl checkout: $f is missing"
+  done
   cp "$FROM/package.json" "$out/"
   if [ -f "$FROM/package-lock.json" ]; then cp "$FROM/package-lock.json" "$out/"; fi
   # Every workspace that has been built: its package.json, README and dist.
@@ -368,9 +374,9 @@ ensure_fping() {
 SECRETS_TEMPLATE='# wanctl secrets: KEY=value lines, read by the wanctl units
 # (EnvironmentFile=). Referenced from configs as ${KEY}, e.g.
 #   router:
-#     password: "${ROUTER_PASSWORD}"
+#     password: "${WANCTL_ROUTER_PASSWORD}"
 # Keep this file 0640 root:wanctl.
-#ROUTER_PASSWORD=
+#WANCTL_ROUTER_PASSWORD=
 '
 
 install_code() {

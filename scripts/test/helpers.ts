@@ -164,7 +164,7 @@ router:
   transport: "${opts.transport ?? 'rest'}"
   host: "127.0.0.1"
   user: "admin"
-  password: "\${ROUTER_PASSWORD}"
+  password: "\${WANCTL_ROUTER_PASSWORD}"
   port: ${opts.routerPort ?? 8728}
 queues: {download: "${q.download}", upload: "${q.upload}"}
 continuous_monitoring:

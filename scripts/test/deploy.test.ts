@@ -1,0 +1,242 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  autorateConfig,
+  CONFIG_LIB_BUILT,
+  cleanup,
+  makeFakeBundle,
+  makeFakeSystemctl,
+  REPO,
+  run,
+  SCRIPTS,
+  systemctlCalls,
+  tempDir,
+} from './helpers.js';
+import { SSHD, startSshd, type TestSshd } from './sshd.js';
+
+const DEPLOY = path.join(SCRIPTS, 'deploy.sh');
+
+function steeringConfig(): string {
+  return fs
+    .readFileSync(path.join(REPO, 'examples/steering.yaml'), 'utf8')
+    .replace('host: "router.example.net"', 'host: "127.0.0.1"')
+    .replace('port: 443', 'port: 8728')
+    .replace('ping_host: "1.1.1.1"', 'ping_host: "127.0.0.1"')
+    .replace('primary_wan: "wan1"', 'primary_wan: "cable"')
+    .replace('/run/wanctl/wan1_state.json', '/run/wanctl/cable_state.json')
+    .concat('health_check: {enabled: false}\n');
+}
+
+describe.skipIf(!SSHD || !CONFIG_LIB_BUILT)('deploy.sh to a real OpenSSH server on 127.0.0.1', () => {
+  let work: string;
+  let sshd: TestSshd;
+  let bundle: string;
+  let target: string;
+  let configs: string;
+  let fakeSystemd: string;
+
+  beforeAll(async () => {
+    work = tempDir('deploy');
+    sshd = await startSshd(path.join(work, 'sshd'));
+    bundle = makeFakeBundle(path.join(work, 'bundle'));
+    target = path.join(work, 'target');
+    fs.mkdirSync(path.join(target, 'etc/wanctl'), { recursive: true });
+    // The host's secrets: deploy never ships or touches them.
+    fs.writeFileSync(path.join(target, 'etc/wanctl/secrets'), 'WANCTL_ROUTER_PASSWORD=s3cret\n', {
+      mode: 0o640,
+    });
+    configs = path.join(work, 'configs');
+    fs.mkdirSync(configs);
+    fs.writeFileSync(path.join(configs, 'cable.yaml'), autorateConfig({ wan: 'cable', healthPort: 9301 }));
+    fs.writeFileSync(path.join(configs, 'dsl.yaml'), autorateConfig({ wan: 'dsl', healthPort: 9302 }));
+    fs.writeFileSync(path.join(configs, 'steering.yaml'), steeringConfig());
+    fakeSystemd = path.join(work, 'systemd');
+    fs.mkdirSync(fakeSystemd);
+    makeFakeSystemctl(fakeSystemd);
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+    cleanup(work);
+  });
+
+  const deploy = (...args: string[]) =>
+    run('bash', [
+      DEPLOY,
+      'root@127.0.0.1',
+      ...sshd.sshArgs,
+      '--bundle',
+      bundle,
+      '--config-dir',
+      configs,
+      '--target-root',
+      target,
+      '--remote-env',
+      `WANCTL_SYSTEMCTL=${path.join(fakeSystemd, 'systemctl')}`,
+      ...args,
+    ]);
+
+  const restarts = () =>
+    systemctlCalls(fakeSystemd)
+      .filter((c) => c.startsWith('restart '))
+      .map((c) => c.slice('restart '.length));
+
+  it('first deploy installs, ships the configs, validates, enables and starts the units', async () => {
+    const r = await deploy('--wan', 'cable', '--wan', 'dsl', '--with-steering');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    // Installed on the target, under the target root.
+    expect(fs.existsSync(path.join(target, 'opt/wanctl/bin/wanctl-autorate'))).toBe(true);
+    expect(fs.existsSync(path.join(target, 'etc/systemd/system/wanctl-autorate@.service'))).toBe(true);
+    for (const c of ['cable.yaml', 'dsl.yaml', 'steering.yaml']) {
+      expect(fs.readFileSync(path.join(target, 'etc/wanctl', c), 'utf8')).toBe(
+        fs.readFileSync(path.join(configs, c), 'utf8'),
+      );
+    }
+    expect(fs.readFileSync(path.join(target, 'etc/wanctl/secrets'), 'utf8')).toBe(
+      'WANCTL_ROUTER_PASSWORD=s3cret\n',
+    );
+    // The validation report is printed, with its summary.
+    expect(r.stdout).toContain('validating on root@127.0.0.1 (before starting)');
+    expect(r.stdout).toMatch(/OK {3}config {3}\S*cable\.yaml: valid/);
+    expect(r.stdout).toMatch(/OK {3}router {3}\S*cable\.yaml: REST: ok, 1\.2 ms/);
+    expect(r.stdout).toContain('validation passed');
+    // Every selected unit enabled and started; nothing else.
+    const units = ['wanctl-autorate@cable.service', 'wanctl-autorate@dsl.service', 'wanctl-steering.service'];
+    expect(restarts().sort()).toEqual([...units].sort());
+    for (const u of units) {
+      expect(systemctlCalls(fakeSystemd)).toContain(`enable ${u}`);
+      expect(r.stdout).toContain(`restarted ${u}`);
+    }
+    expect(r.stdout).toMatch(/changed: .*code/);
+    // Nothing is left in the remote temporary directory.
+    expect(fs.readdirSync('/tmp').filter((f) => f.startsWith('wanctl-deploy.'))).toEqual([]);
+  });
+
+  it('a second deploy with nothing changed restarts nothing', async () => {
+    fs.writeFileSync(path.join(fakeSystemd, 'calls.log'), '');
+    const r = await deploy('--wan', 'cable', '--wan', 'dsl', '--with-steering');
+    expect(r.code).toBe(0);
+    expect(restarts()).toEqual([]);
+    expect(r.stdout).toContain('nothing changed on the host');
+    expect(r.stdout).toContain('wanctl-autorate@cable.service: unchanged, left running');
+    expect(r.stdout).toContain('restarted: none');
+  });
+
+  it('a changed config restarts only that WAN’s unit and keeps the old config as .bak', async () => {
+    fs.writeFileSync(path.join(fakeSystemd, 'calls.log'), '');
+    fs.appendFileSync(path.join(configs, 'dsl.yaml'), '# retuned\n');
+    const r = await deploy('--wan', 'cable', '--wan', 'dsl', '--with-steering');
+    expect(r.code).toBe(0);
+    expect(restarts()).toEqual(['wanctl-autorate@dsl.service']);
+    expect(r.stdout).toContain('restarted wanctl-autorate@dsl.service (config changed)');
+    expect(fs.readdirSync(path.join(target, 'etc/wanctl')).some((f) => /^dsl\.yaml\..*\.bak$/.test(f))).toBe(
+      true,
+    );
+  });
+
+  it('new code restarts every running wanctl unit, also ones not named on this deploy', async () => {
+    fs.writeFileSync(path.join(fakeSystemd, 'calls.log'), '');
+    fs.appendFileSync(path.join(bundle, 'apps/autorate/dist/cli.js'), '// v2\n');
+    const r = await deploy('--wan', 'cable');
+    expect(r.code).toBe(0);
+    expect(restarts().sort()).toEqual(
+      ['wanctl-autorate@cable.service', 'wanctl-autorate@dsl.service', 'wanctl-steering.service'].sort(),
+    );
+    expect(r.stdout).toContain('restarted wanctl-autorate@dsl.service (code changed)');
+  });
+
+  it('validation findings warn and do not block; --strict blocks the restart and exits 1', async () => {
+    // A router without the configured queue: the probe reports it and fails.
+    const broken = makeFakeBundle(path.join(work, 'bundle-broken'), {
+      lines: ['REST: ok, 1.0 ms', 'queue "WAN-Download-cable" not found: create it or fix queues.download'],
+      code: 1,
+    });
+    fs.appendFileSync(path.join(configs, 'cable.yaml'), '# change 1\n');
+    fs.writeFileSync(path.join(fakeSystemd, 'calls.log'), '');
+    const args = [
+      'root@127.0.0.1',
+      ...sshd.sshArgs,
+      '--bundle',
+      broken,
+      '--config-dir',
+      configs,
+      '--target-root',
+      target,
+      '--remote-env',
+      `WANCTL_SYSTEMCTL=${path.join(fakeSystemd, 'systemctl')}`,
+      '--wan',
+      'cable',
+    ];
+    const strict = await run('bash', [DEPLOY, ...args, '--strict']);
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toMatch(/FAIL router {3}\S*cable\.yaml: queue "WAN-Download-cable" not found/);
+    expect(strict.stdout).toContain('--strict: validation did not pass, so no unit was started or restarted');
+    expect(restarts()).toEqual([]);
+
+    fs.appendFileSync(path.join(configs, 'cable.yaml'), '# change 2\n');
+    const lenient = await run('bash', [DEPLOY, ...args]);
+    expect(lenient.code).toBe(0);
+    expect(lenient.stdout).toContain('validation found errors: review them above');
+    expect(lenient.stdout).toContain('the deploy went ahead because --strict was not given');
+    expect(restarts()).toContain('wanctl-autorate@cable.service');
+  });
+
+  it('a missing site config stops the deploy before the host is touched', async () => {
+    fs.writeFileSync(path.join(fakeSystemd, 'calls.log'), '');
+    const r = await deploy('--wan', 'fiber');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`config ${path.join(configs, 'fiber.yaml')} not found (nothing was deployed)`);
+    expect(systemctlCalls(fakeSystemd)).toEqual([]);
+  });
+
+  it('an invalid config stops the deploy with exit 2 before the host is touched', async () => {
+    fs.writeFileSync(
+      path.join(configs, 'bad.yaml'),
+      autorateConfig({ wan: 'bad', extra: 'no_such_key: 1\n' }),
+    );
+    const before = fs.readdirSync(path.join(target, 'etc/wanctl')).sort();
+    const r = await deploy('--wan', 'bad');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('no_such_key');
+    expect(r.stderr).toContain('nothing was deployed');
+    expect(fs.readdirSync(path.join(target, 'etc/wanctl')).sort()).toEqual(before);
+  });
+
+  it('--dry-run prints the plan and connects nowhere', async () => {
+    const r = await run('bash', [
+      DEPLOY,
+      'root@192.0.2.1',
+      '--dry-run',
+      '--bundle',
+      bundle,
+      '--config-dir',
+      configs,
+      '--wan',
+      'cable',
+      '--with-steering',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('dry run: nothing built, nothing sent');
+    expect(r.stdout).toContain('would enable wanctl-autorate@cable.service wanctl-steering.service');
+  });
+
+  it('an unreachable host is a clear error', async () => {
+    const r = await run('bash', [
+      DEPLOY,
+      'root@127.0.0.1',
+      '-p',
+      '1',
+      '-o',
+      'ConnectTimeout=5',
+      '--bundle',
+      bundle,
+      '--config-dir',
+      configs,
+      '--wan',
+      'cable',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('cannot run commands on root@127.0.0.1 over ssh');
+  });
+});

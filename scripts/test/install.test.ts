@@ -1,0 +1,217 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  autorateConfig,
+  CONFIG_LIB_BUILT,
+  cleanup,
+  diffSnapshots,
+  makeFakeBundle,
+  run,
+  SCRIPTS,
+  snapshot,
+  tempDir,
+} from './helpers.js';
+
+const INSTALL = path.join(SCRIPTS, 'install.sh');
+
+function passwdEntry(root: string, user: string): string[] | undefined {
+  const f = path.join(root, 'etc/passwd');
+  if (!fs.existsSync(f)) return undefined;
+  return fs
+    .readFileSync(f, 'utf8')
+    .split('\n')
+    .map((l) => l.split(':'))
+    .find((cols) => cols[0] === user);
+}
+
+const modeOf = (p: string) => (fs.statSync(p).mode & 0o7777).toString(8);
+
+describe.skipIf(!CONFIG_LIB_BUILT)('install.sh into a temporary root', () => {
+  let work: string;
+  let bundle: string;
+  let root: string;
+  let cfgDir: string;
+
+  beforeAll(() => {
+    work = tempDir('install');
+    bundle = makeFakeBundle(path.join(work, 'bundle'));
+    root = path.join(work, 'root');
+    fs.mkdirSync(root);
+    cfgDir = path.join(work, 'configs');
+    fs.mkdirSync(cfgDir);
+    fs.writeFileSync(path.join(cfgDir, 'cable.yaml'), autorateConfig({ wan: 'cable' }));
+  });
+  afterAll(() => cleanup(work));
+
+  const install = (...args: string[]) =>
+    run('bash', [INSTALL, '--from', bundle, '--root', root, '--skip-packages', ...args]);
+
+  it('installs the layout: user, directories, secrets template, code, wrappers, units', async () => {
+    const r = await install('--changes-file', path.join(work, 'changes1'));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+
+    const user = passwdEntry(root, 'wanctl');
+    expect(user?.[5]).toBe('/var/lib/wanctl');
+    expect(user?.[6]).toBe('/usr/sbin/nologin');
+    const uid = Number(user?.[2]);
+    const gid = Number(user?.[3]);
+
+    const expectDir = (p: string, mode: string, owner: number, group: number) => {
+      const st = fs.statSync(path.join(root, p));
+      expect(st.isDirectory(), p).toBe(true);
+      expect(modeOf(path.join(root, p)), p).toBe(mode);
+      expect([st.uid, st.gid], p).toEqual([owner, group]);
+    };
+    expectDir('etc/wanctl', '750', 0, gid);
+    expectDir('var/lib/wanctl', '750', uid, gid);
+    expectDir('var/lib/wanctl/.ssh', '700', uid, gid);
+    expectDir('var/log/wanctl', '750', uid, gid);
+    expectDir('run/wanctl', '755', uid, gid);
+    expectDir('opt/wanctl', '755', 0, 0);
+
+    const secrets = path.join(root, 'etc/wanctl/secrets');
+    expect(modeOf(secrets)).toBe('640');
+    expect(fs.statSync(secrets).gid).toBe(gid);
+    expect(fs.readFileSync(secrets, 'utf8')).toContain('#WANCTL_ROUTER_PASSWORD=');
+
+    for (const u of ['wanctl-autorate@.service', 'wanctl-steering.service']) {
+      expect(fs.readFileSync(path.join(root, 'etc/systemd/system', u), 'utf8')).toBe(
+        fs.readFileSync(path.join(bundle, 'deploy/systemd', u), 'utf8'),
+      );
+    }
+    expect(fs.existsSync(path.join(root, 'etc/tmpfiles.d/wanctl.conf'))).toBe(true);
+    expect(fs.existsSync(path.join(root, 'etc/logrotate.d/wanctl'))).toBe(true);
+
+    // The wrapper the unit starts runs the installed app with this host's node.
+    const w = await run(path.join(root, 'opt/wanctl/bin/wanctl-autorate'), ['run', '--config', 'x.yaml']);
+    expect(w.stdout.trim()).toBe('fake wanctl-autorate run --config x.yaml');
+    expect(fs.readlinkSync(path.join(root, 'usr/local/bin/wanctl-router'))).toBe(
+      '/opt/wanctl/bin/wanctl-router',
+    );
+
+    const changes = fs.readFileSync(path.join(work, 'changes1'), 'utf8').split('\n').filter(Boolean);
+    expect(changes).toEqual(
+      expect.arrayContaining([
+        'code',
+        'unit:wanctl-autorate@.service',
+        'unit:wanctl-steering.service',
+        'tmpfiles',
+      ]),
+    );
+  });
+
+  it('a second run changes nothing at all', async () => {
+    const before = snapshot(root);
+    const r = await install('--changes-file', path.join(work, 'changes2'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('install: nothing changed');
+    expect(r.stdout).not.toContain('changed:');
+    expect(diffSnapshots(before, snapshot(root))).toEqual([]);
+    expect(fs.readFileSync(path.join(work, 'changes2'), 'utf8')).toBe('');
+  });
+
+  it('never overwrites existing secrets; tightens a world-readable secrets file', async () => {
+    const secrets = path.join(root, 'etc/wanctl/secrets');
+    fs.writeFileSync(secrets, 'ROUTER_PASSWORD=hunter2\n');
+    fs.chmodSync(secrets, 0o644);
+    const r = await install();
+    expect(r.code).toBe(0);
+    expect(fs.readFileSync(secrets, 'utf8')).toBe('ROUTER_PASSWORD=hunter2\n');
+    expect(modeOf(secrets)).toBe('640');
+  });
+
+  it('--config installs a config, keeps the previous one as .bak, and is idempotent', async () => {
+    const src = path.join(cfgDir, 'cable.yaml');
+    const dest = path.join(root, 'etc/wanctl/cable.yaml');
+    let r = await install('--config', src, '--changes-file', path.join(work, 'c3'));
+    expect(r.code).toBe(0);
+    expect(fs.readFileSync(dest, 'utf8')).toBe(fs.readFileSync(src, 'utf8'));
+    expect(modeOf(dest)).toBe('640');
+    expect(fs.readFileSync(path.join(work, 'c3'), 'utf8')).toBe('config:cable.yaml\n');
+
+    r = await install('--config', src, '--changes-file', path.join(work, 'c4'));
+    expect(fs.readFileSync(path.join(work, 'c4'), 'utf8')).toBe('');
+    expect(r.stdout).toContain('/etc/wanctl/cable.yaml is up to date');
+
+    const old = fs.readFileSync(dest, 'utf8');
+    fs.appendFileSync(src, '# tuned\n');
+    r = await install('--config', src, '--changes-file', path.join(work, 'c5'));
+    expect(r.code).toBe(0);
+    expect(fs.readFileSync(path.join(work, 'c5'), 'utf8')).toBe('config:cable.yaml\n');
+    const baks = fs
+      .readdirSync(path.join(root, 'etc/wanctl'))
+      .filter((f) => /^cable\.yaml\..*\.bak$/.test(f));
+    expect(baks).toHaveLength(1);
+    expect(fs.readFileSync(path.join(root, 'etc/wanctl', baks[0] ?? ''), 'utf8')).toBe(old);
+  });
+
+  it('a changed bundle replaces the code and reports only "code"', async () => {
+    fs.appendFileSync(path.join(bundle, 'apps/autorate/dist/cli.js'), '// v2\n');
+    const r = await install('--changes-file', path.join(work, 'c6'));
+    expect(r.code).toBe(0);
+    expect(fs.readFileSync(path.join(work, 'c6'), 'utf8')).toBe('code\n');
+    expect(fs.readFileSync(path.join(root, 'opt/wanctl/apps/autorate/dist/cli.js'), 'utf8')).toContain(
+      '// v2',
+    );
+    expect(fs.readdirSync(path.join(root, 'opt')).sort()).toEqual(['wanctl']);
+  });
+
+  it('refuses a tree without the built apps, naming the fix', async () => {
+    const empty = path.join(work, 'empty');
+    fs.mkdirSync(empty);
+    fs.writeFileSync(path.join(empty, 'package.json'), '{}');
+    const r = await run('bash', [INSTALL, '--from', empty, '--root', root, '--skip-packages']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('npm run build');
+  });
+
+  it('--uninstall removes what it installed and keeps configs, secrets, state and the user', async () => {
+    fs.mkdirSync(path.join(root, 'etc/systemd/system/multi-user.target.wants'), { recursive: true });
+    fs.symlinkSync(
+      '/etc/systemd/system/wanctl-autorate@.service',
+      path.join(root, 'etc/systemd/system/multi-user.target.wants/wanctl-autorate@cable.service'),
+    );
+    const r = await install('--uninstall');
+    expect(r.code).toBe(0);
+    for (const gone of [
+      'opt/wanctl',
+      'etc/systemd/system/wanctl-autorate@.service',
+      'etc/systemd/system/wanctl-steering.service',
+      'etc/systemd/system/multi-user.target.wants/wanctl-autorate@cable.service',
+      'etc/tmpfiles.d/wanctl.conf',
+      'etc/logrotate.d/wanctl',
+      'usr/local/bin/wanctl-autorate',
+      'run/wanctl',
+    ]) {
+      expect(fs.existsSync(path.join(root, gone)), gone).toBe(false);
+    }
+    expect(fs.readFileSync(path.join(root, 'etc/wanctl/secrets'), 'utf8')).toBe('ROUTER_PASSWORD=hunter2\n');
+    expect(fs.existsSync(path.join(root, 'etc/wanctl/cable.yaml'))).toBe(true);
+    expect(fs.existsSync(path.join(root, 'var/lib/wanctl/.ssh/known_hosts'))).toBe(true);
+    expect(passwdEntry(root, 'wanctl')).toBeDefined();
+    expect(r.stdout).toContain('kept /etc/wanctl');
+
+    // Installing again brings it back without touching the kept configs.
+    const again = await install();
+    expect(again.code).toBe(0);
+    expect(fs.existsSync(path.join(root, 'opt/wanctl/bin/wanctl-autorate'))).toBe(true);
+    expect(fs.readFileSync(path.join(root, 'etc/wanctl/secrets'), 'utf8')).toBe('ROUTER_PASSWORD=hunter2\n');
+  });
+
+  it('--uninstall --purge also removes configs, state, logs and the user', async () => {
+    const r = await install('--uninstall', '--purge');
+    expect(r.code).toBe(0);
+    for (const gone of ['opt/wanctl', 'etc/wanctl', 'var/lib/wanctl', 'var/log/wanctl']) {
+      expect(fs.existsSync(path.join(root, gone)), gone).toBe(false);
+    }
+    expect(passwdEntry(root, 'wanctl')).toBeUndefined();
+  });
+
+  it('--purge without --uninstall is a usage error', async () => {
+    const r = await install('--purge');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--purge only goes with --uninstall');
+  });
+});
