@@ -19,7 +19,7 @@ beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'autorate-runner-'));
 });
 afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
 });
 
 interface Rig {

@@ -1,0 +1,188 @@
+/**
+ * The daemon assembled in-process with typed fakes for the probe, the router and systemd:
+ * watchdog (D6), STATUS lines, /health over real HTTP, state file recovery, PID lock.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseAutorateConfig } from '@wanctl/config';
+import type { SdNotify } from '@wanctl/runtime';
+import type { RouterClient } from '@wanctl/router-client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AutorateDaemon } from '../../src/daemon/daemon.js';
+import { freePort, waitFor } from '../e2e/harness.js';
+import { configText, FakeProbe, FakeRouter } from './fakes.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'autorate-daemon-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+});
+
+class FakeNotify implements SdNotify {
+  readonly enabled = true;
+  readonly socketPath = '/run/fake-notify';
+  readonly watchdogUsec = 200_000;
+  readonly watchdogIntervalMs = 100;
+  readonly stats = { sent: 0, failed: 0, coalesced: 0 };
+  messages: Array<Record<string, string>> = [];
+  async ready(status?: string) {
+    this.messages.push({ READY: '1', ...(status ? { STATUS: status } : {}) });
+  }
+  async watchdog() {
+    this.messages.push({ WATCHDOG: '1' });
+  }
+  async status(text: string) {
+    this.messages.push({ STATUS: text });
+  }
+  async stopping(status?: string) {
+    this.messages.push({ STOPPING: '1', ...(status ? { STATUS: status } : {}) });
+  }
+  async notify(fields: Record<string, string>) {
+    this.messages.push(fields);
+  }
+  count(key: string): number {
+    return this.messages.filter((m) => key in m).length;
+  }
+}
+
+interface Built {
+  daemon: AutorateDaemon;
+  probe: FakeProbe;
+  router: FakeRouter;
+  notify: FakeNotify;
+  lines: string[];
+  healthPort: number;
+  done: Promise<number>;
+}
+
+async function build(feed: () => Array<number | null> = () => [20, 20, 20]): Promise<Built> {
+  const healthPort = await freePort();
+  const cfg = parseAutorateConfig(configText(dir, { interval: '10', health: 'true', healthPort: String(healthPort) }), {
+    file: path.join(dir, 'wan1.yaml'),
+  });
+  let probe: FakeProbe | null = null;
+  const router = new FakeRouter();
+  const notify = new FakeNotify();
+  const lines: string[] = [];
+  const daemon = new AutorateDaemon({
+    configs: [cfg],
+    deps: {
+      createProbe: () => {
+        probe = new FakeProbe(['192.0.2.1', '192.0.2.2', '192.0.2.3'], () => performance.now());
+        const p = probe;
+        const orig = p.latest.bind(p);
+        p.latest = () => {
+          p.set(feed());
+          return orig();
+        };
+        return { probe: p, kind: 'fping' };
+      },
+      createRouter: () => router as unknown as RouterClient,
+      notify,
+      installSignals: false,
+      logToConsole: false,
+      logSink: (l) => lines.push(l),
+    },
+  });
+  await daemon.setup({ locks: true });
+  await daemon.startProbes();
+  const done = daemon.run();
+  return { daemon, probe: probe as unknown as FakeProbe, router, notify, lines, healthPort, done };
+}
+
+async function health(port: number): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`http://127.0.0.1:${port}/health`);
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+describe('AutorateDaemon (in-process, fakes)', () => {
+  it('READY=1, WATCHDOG=1 while cycles run; stop() saves state, releases the lock, resolves 0', async () => {
+    const b = await build();
+    await waitFor('a few watchdog feeds', () => b.notify.count('WATCHDOG') >= 2, 10_000);
+    expect(b.notify.messages[0]).toMatchObject({ READY: '1' });
+    expect(existsSync(path.join(dir, 'wan1.lock'))).toBe(true);
+    const h = await health(b.healthPort);
+    expect(h.status).toBe(200);
+    expect(h.body).toMatchObject({ status: 'healthy', wan_count: 1, consecutive_failures: 0 });
+    expect(typeof h.body['version']).toBe('string');
+    expect(await b.daemon.stop()).toBe(0);
+    expect(await b.done).toBe(0);
+    expect(existsSync(path.join(dir, 'wan1.lock'))).toBe(false);
+    const state = JSON.parse(await readFile(path.join(dir, 'wan1_state.json'), 'utf8')) as Record<string, unknown>;
+    expect(state).toHaveProperty('ewma.baseline_rtt');
+    expect(b.notify.count('STOPPING')).toBe(1);
+    expect(b.router.closed).toBe(true);
+  });
+
+  it('lessons §2.4 / D6: blackout keeps the watchdog fed with STATUS=Degraded; internal cycle errors stop it and recovery re-arms at once', async () => {
+    let mode: 'ok' | 'blackout' = 'ok';
+    const b = await build(() => (mode === 'ok' ? [20, 20, 20] : [null, null, null]));
+    await waitFor('healthy', () => b.notify.count('WATCHDOG') >= 1, 10_000);
+    mode = 'blackout';
+    await waitFor('STATUS=Degraded', () => b.notify.messages.some((m) => m['STATUS']?.startsWith('Degraded')), 10_000);
+    const feeds = b.notify.count('WATCHDOG');
+    await waitFor('watchdog still fed during the blackout', () => b.notify.count('WATCHDOG') > feeds + 1, 10_000);
+    expect((await health(b.healthPort)).status).toBe(503);
+    mode = 'ok';
+    await waitFor('STATUS back to Running', () => b.notify.messages.at(-1)?.['STATUS']?.startsWith('Running') || b.notify.messages.some((m, i) => i > 0 && m['STATUS']?.startsWith('Running')), 10_000);
+    await waitFor('health 200 again', async () => (await health(b.healthPort)).status === 200, 10_000);
+
+    // internal errors (a restart could fix them): the watchdog stops being fed ...
+    b.probe.throwOnLatest = true;
+    await waitFor('watchdog suspended', () => b.daemon.healthBody()['watchdog'] && (b.daemon.healthBody()['watchdog'] as { degraded: boolean }).degraded, 10_000);
+    const suspendedAt = b.notify.count('WATCHDOG');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(b.notify.count('WATCHDOG')).toBe(suspendedAt);
+    // ... and is fed again as soon as cycles succeed (D6), with the status restored
+    b.probe.throwOnLatest = false;
+    await waitFor('re-armed', () => b.notify.messages.slice(-20).some((m) => m['WATCHDOG'] === '1' && 'STATUS' in m), 10_000);
+    expect(b.lines.filter((l) => l.includes('cycle error')).length).toBeGreaterThan(0);
+    await b.daemon.stop();
+  });
+
+  it('lessons §2.24 telemetry that lied: /health answers JSON even when building a WAN section throws (503 with the error)', async () => {
+    const b = await build();
+    await waitFor('running', () => b.notify.count('WATCHDOG') >= 1, 10_000);
+    const m = b.daemon.wans[0]?.measurement;
+    if (!m) throw new Error('no wan');
+    m.reflectorHealth = () => {
+      throw new Error('reflector table broken');
+    };
+    const h = await health(b.healthPort);
+    expect(h.status).toBe(503);
+    expect(h.body).toMatchObject({ status: 'error' });
+    expect(String(h.body['error'])).toContain('reflector table broken');
+    // the daemon itself keeps running
+    const cycles = b.daemon.wans[0]?.runner.cycles ?? 0;
+    await waitFor('cycles continue', () => (b.daemon.wans[0]?.runner.cycles ?? 0) > cycles + 5, 10_000);
+    await b.daemon.stop();
+  });
+
+  it('state file: a corrupt primary falls back to the backup (logged); both bad -> defaults (logged)', async () => {
+    const stateFile = path.join(dir, 'wan1_state.json');
+    const good = {
+      download: { green_streak: 0, soft_red_streak: 0, red_streak: 0, current_rate: 33_000_000 },
+      upload: { green_streak: 0, soft_red_streak: 0, red_streak: 0, current_rate: 7_000_000 },
+      ewma: { baseline_rtt: 21.5, load_rtt: 22 },
+      last_applied: { dl_rate: 33_000_000, ul_rate: 7_000_000 },
+    };
+    await writeFile(`${stateFile}.bak`, JSON.stringify(good));
+    await writeFile(stateFile, '{"download":{"green_str'); // truncated
+    const b = await build(() => [null, null, null]);
+    expect(b.daemon.wans[0]?.runner.controller.controllerRates).toEqual({ dlBps: 33_000_000, ulBps: 7_000_000 });
+    expect(b.lines.some((l) => l.includes('state file:') && l.includes('WARN'))).toBe(true);
+    expect(b.lines.some((l) => l.includes('state restored from backup'))).toBe(true);
+    await b.daemon.stop();
+
+    await writeFile(stateFile, 'garbage');
+    await writeFile(`${stateFile}.bak`, '[1,2');
+    const b2 = await build(() => [null, null, null]);
+    expect(b2.daemon.wans[0]?.runner.controller.controllerRates).toEqual({ dlBps: 100_000_000, ulBps: 20_000_000 });
+    expect(b2.lines.some((l) => l.includes('no saved state'))).toBe(true);
+    await b2.daemon.stop();
+  });
+});
