@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+/**
+ * node scripts/bench-control/run.mjs [--out DIR] [--duration S] [--seed N] [--traces a,b,...]
+ *
+ * Runs wanctl's control law, no autorate and the oracle on each trace in simulated time and
+ * writes DIR/results.md, DIR/results.json and DIR/<trace>.svg (default DIR: bench-results/control
+ * under the current directory). Prints the table. Exit 0, or 2 on bad arguments.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const USAGE = `usage: node scripts/bench-control/run.mjs [--out DIR] [--duration S] [--seed N] [--traces LIST]
+  --out DIR        where results.md, results.json and <trace>.svg go (default: bench-results/control)
+  --duration S     simulated seconds per trace (default 300)
+  --seed N         seed of traces, flows and probe noise (default 1)
+  --traces LIST    comma-separated subset of: constant,steps,cable-evening,lte,dsl (default all)
+  --quiet          print only the table`;
+
+function fail(msg) {
+  process.stderr.write(`bench-control: ${msg}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+let args;
+try {
+  args = parseArgs({
+    options: {
+      out: { type: 'string' },
+      duration: { type: 'string' },
+      seed: { type: 'string' },
+      traces: { type: 'string' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  }).values;
+} catch (e) {
+  fail(e.message);
+}
+if (args.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const durationS = args.duration === undefined ? 300 : Number(args.duration);
+if (!(Number.isFinite(durationS) && durationS >= 5 && durationS <= 3600))
+  fail(`--duration must be a number of seconds from 5 to 3600 (got "${args.duration}")`);
+const seed = args.seed === undefined ? 1 : Number(args.seed);
+if (!Number.isInteger(seed)) fail(`--seed must be an integer (got "${args.seed}")`);
+
+// Imported after the argument check so that --help and bad arguments need no build.
+const { runBench, TRACE_NAMES } = await import('./bench.mjs');
+const traces = args.traces === undefined ? TRACE_NAMES : args.traces.split(',').map((s) => s.trim());
+for (const t of traces)
+  if (!TRACE_NAMES.includes(t)) fail(`unknown trace "${t}" (expected ${TRACE_NAMES.join(', ')})`);
+const out = resolve(args.out ?? 'bench-results/control');
+
+const log = args.quiet ? () => {} : (s) => process.stderr.write(`${s}\n`);
+log(`bench-control: ${traces.length} trace(s) x 3 controllers, ${durationS} s simulated each, seed ${seed}`);
+const { table, json, svgs, wallS, results } = runBench({
+  durationS,
+  seed,
+  traces,
+  onResult: (r) =>
+    log(
+      `  ${r.scenario.padEnd(13)} ${r.controller.padEnd(11)} ${(r.wallMs / 1000).toFixed(1).padStart(5)} s wall (${r.simSecondsPerWallSecond.toFixed(0)}x real time)`,
+    ),
+});
+mkdirSync(out, { recursive: true });
+const footer = `${results.length} runs of ${durationS} s simulated in ${wallS.toFixed(1)} s wall (seed ${seed}).`;
+writeFileSync(join(out, 'results.md'), `${table}\n\n${footer}\n`);
+writeFileSync(join(out, 'results.json'), `${json}\n`);
+for (const s of svgs) writeFileSync(join(out, `${s.name}.svg`), s.svg);
+process.stdout.write(`${table}\n\n${footer}\n`);
+log(`files: ${join(out, 'results.md')}, results.json, ${svgs.map((s) => `${s.name}.svg`).join(', ')}`);
