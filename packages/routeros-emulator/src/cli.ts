@@ -39,6 +39,13 @@ interface CliOptions {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // Handlers first, so a signal that arrives while starting still means a clean stop.
+  let requestStop: () => void = () => {};
+  const stopRequested = new Promise<void>((resolve) => {
+    requestStop = resolve;
+  });
+  process.once('SIGINT', () => requestStop());
+  process.once('SIGTERM', () => requestStop());
   const program = new Command()
     .name('wanctl-routeros-emulator')
     .description('A RouterOS 7 stand-in speaking REST and SSH over one shared state, with fault injection')
@@ -124,11 +131,7 @@ async function main(argv: string[]): Promise<number> {
       if (keys.length) lines.push(`  authorized keys: ${keys.length}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     }
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    await stopRequested;
     await emu.stop();
     process.stdout.write('stopped\n');
     return 0;

@@ -3,14 +3,13 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import selfsigned from 'selfsigned';
-import ssh2 from 'ssh2';
 import { AdminFace } from './admin.js';
 import { EmulatorConfigError } from './errors.js';
 import { Faults } from './faults.js';
 import { applyFixture, defaultFixture, type Fixture, loadFixture } from './fixture.js';
 import { RequestLog } from './requests.js';
 import { type EmulatorUser, RestFace } from './rest.js';
-import { parsePrivateKey, SshFace } from './ssh.js';
+import { generateEd25519, parsePrivateKey, SshFace } from './ssh.js';
 import { RouterState } from './state.js';
 import type { TrafficModel } from './traffic.js';
 
@@ -76,7 +75,7 @@ async function resolveHostKey(opts: EmulatorOptions): Promise<string> {
     parsePrivateKey(text, `host key file ${opts.hostKeyFile}`);
     return text;
   }
-  const pair = ssh2.utils.generateKeyPairSync('ed25519');
+  const pair = generateEd25519();
   if (opts.hostKeyFile) {
     await mkdir(dirname(opts.hostKeyFile), { recursive: true });
     await writeFile(opts.hostKeyFile, pair.private, { mode: 0o600 });

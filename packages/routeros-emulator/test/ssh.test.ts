@@ -3,16 +3,15 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Emulator, startEmulator } from '../src/index.js';
+import { type Emulator, generateEd25519, startEmulator } from '../src/index.js';
 import { lines, rest, sshConnect, sshExec, tempDir } from './helpers.js';
 
 const run = promisify(execFile);
 
 describe('SSH face (ssh2 client)', () => {
   let emu: Emulator;
-  const userKey = ssh2.utils.generateKeyPairSync('ed25519');
+  const userKey = generateEd25519();
   beforeAll(async () => {
     emu = await startEmulator({
       restPort: false,
@@ -36,7 +35,7 @@ describe('SSH face (ssh2 client)', () => {
     expect((await key.exec('/system identity print')).out).toContain('name: MikroTik');
     key.end();
     await expect(sshConnect(emu, { password: 'wrong' })).rejects.toThrow(/authentication/i);
-    const other = ssh2.utils.generateKeyPairSync('ed25519');
+    const other = generateEd25519();
     await expect(sshConnect(emu, { password: undefined, privateKey: other.private })).rejects.toThrow(
       /authentication/i,
     );
