@@ -62,8 +62,8 @@ export interface LinkSimOptions {
   tickS?: number;
   /**
    * What shaper delay a ping sees in {@link LinkSim.rttMs}. `sparse` (default): CAKE serves a
-   * sparse flow (a ping) ahead of the bulk, so it waits about one packet per backlogged flow
-   * queue, as on a real router. `backlog`: the bulk sojourn, shaper backlog / max-limit (what
+   * sparse flow (a ping) ahead of the bulk, so it waits at most for the packet in service, as
+   * on a real router. `backlog`: the bulk sojourn, shaper backlog / max-limit (what
    * a packet of a greedy flow waits). The flows themselves always see the bulk sojourn.
    */
   pingShaperDelay?: 'backlog' | 'sparse';
@@ -223,12 +223,13 @@ class Path {
     return this.shaperBps === Number.POSITIVE_INFINITY ? 0 : (this.qs * 8) / this.shaperBps;
   }
 
-  /** Wait of a sparse-flow packet: one packet of each backlogged flow queue (DRR round). */
+  /**
+   * Wait of a sparse-flow packet (a ping, an ACK): CAKE puts a flow whose queue was empty on its
+   * new-flows list, served before the bulk, so it waits for the packet in service, at most one.
+   */
   sparseDelayS(pkt: number): number {
     if (this.shaperBps === Number.POSITIVE_INFINITY) return 0;
-    let k = 0;
-    for (let i = 0; i < this.nFlows; i++) if (this.fq[i]! > 0) k++;
-    return (Math.min(this.qs, k * pkt) * 8) / this.shaperBps;
+    return (Math.min(this.qs, pkt) * 8) / this.shaperBps;
   }
 
   bottleneckDelayS(): number {

@@ -187,8 +187,8 @@ describe('shaper', () => {
         20 + d.shaperDelayMs + d.bottleneckDelayMs + u.shaperDelayMs + u.bottleneckDelayMs,
         6,
       );
-      // A sparse packet waits at most one packet per flow queue in each shaper.
-      const bound = ((4 * 1500 * 8) / 18e6 + (4 * 1500 * 8) / 4.5e6) * 1000;
+      // A sparse packet waits at most for the packet in service in each shaper.
+      const bound = ((1500 * 8) / 18e6 + (1500 * 8) / 4.5e6) * 1000;
       expect(sparse.rttMs() - 20).toBeLessThanOrEqual(bound + 1e-6);
       sumSparse += sparse.rttMs() - 20;
       sumBacklog += backlog.rttMs() - 20;

@@ -29,10 +29,7 @@ export interface ControlBenchmarkOptions {
   flows?: FlowOptions;
   /** Offered load. Default: 4 down + 4 up flows, 40 s on, 10 s idle, repeated. */
   load?: LoadSchedule;
-  /**
-   * Added-latency target for the recovery metric, ms. Default 30: under bidirectional load
-   * the two CAKE queues alone hold 5-10 ms each, so 15 ms sits inside their normal range.
-   */
+  /** Added-latency target for the recovery metric, ms. Default 15. */
   latencyTargetMs?: number;
   /** A capacity drop is a fall by at least this fraction below the recent maximum. Default 0.3. */
   dropFraction?: number;
@@ -193,7 +190,7 @@ export function runControlBenchmark(opts: ControlBenchmarkOptions): ControlBench
   if (cycleS < dtS) throw new LinkSimConfigError('cycleS', `must be >= dtS (${dtS})`);
   const seed = opts.seed ?? 1;
   const baseRttMs = opts.baseRttMs ?? 20;
-  const targetMs = opts.latencyTargetMs ?? 30;
+  const targetMs = opts.latencyTargetMs ?? 15;
   const holdS = opts.recoveryHoldS ?? 0.5;
   const jitterMs = opts.probeJitterMs ?? 0.5;
   const ceilDown = opts.ceilingDownBps ?? traceMax(trace, 'down', durationS);
