@@ -357,8 +357,66 @@ check_fping() {
 }
 
 # ---------------------------------------------------------------- router
+# Turns the JSON of "wanctl-router probe --json" into finding lines (level TAB message).
+read -r -d '' PROBE_HELPER <<'EOF' || true
+const [file, rc] = process.argv.slice(1);
+let text = '';
+process.stdin.on('data', (d) => (text += d));
+process.stdin.on('end', () => {
+  const out = (level, msg) => console.log(`${level}\t${msg.replace(/[\t\n]/g, ' ')}`);
+  let report = null;
+  const start = text.indexOf('{"ok"');
+  if (start >= 0) {
+    try {
+      report = JSON.parse(text.slice(start).split('\n')[0]);
+    } catch {}
+  }
+  if (!report) {
+    // Not the JSON report: pass its lines on as they are.
+    const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+    for (const l of lines) {
+      const level = /warn/i.test(l) ? 'warning' : rc === '0' || /^ok\b/i.test(l) || /: ok\b/i.test(l) ? 'ok' : 'error';
+      out(level, `${file}: ${l}`);
+    }
+    if (lines.length === 0 && rc !== '0') out('error', `${file}: wanctl-router probe failed (exit ${rc}) without a message; fix: run wanctl-router probe --config ${file}`);
+    return;
+  }
+  const seen = new Map();
+  for (const t of report.transports ?? []) {
+    const name = `${t.transport} (${t.role})`;
+    if (!t.reachable) {
+      const fix = t.role === 'primary'
+        ? `fix: check router.host, port, user and the secrets, and that the router's ${t.transport === 'rest' ? 'www/www-ssl' : 'ssh'} service is enabled and reachable from here`
+        : `fix: the daemons fall back to ${t.transport} when the primary fails, so make it work (or remove its credentials to disable the fallback)`;
+      out(t.role === 'primary' ? 'error' : 'warning', `${file}: router ${report.host} over ${name} is unreachable: ${t.error}; ${fix}`);
+      continue;
+    }
+    const l = t.latencyMs ?? {};
+    out('ok', `${file}: router ${report.host} over ${name} answers as "${t.identity}", latency p50 ${Number(l.p50).toFixed(1)} ms, p99 ${Number(l.p99).toFixed(1)} ms`);
+    for (const c of t.checks ?? []) {
+      const key = `${c.ok}|${c.what}|${c.detail}`;
+      if (seen.has(key)) seen.get(key).via.push(t.transport);
+      else seen.set(key, { c, via: [t.transport] });
+    }
+    if (t.error) out('error', `${file}: over ${name}: ${t.error}; fix: read the router's log, then rerun wanctl-router probe --config ${file}`);
+  }
+  for (const { c, via } of seen.values()) {
+    const where = `(${via.join(', ')})`;
+    if (c.ok) {
+      out('ok', `${file}: ${c.what} exists ${where}: ${c.detail}`);
+      continue;
+    }
+    let fix = `fix: create it on the router, or correct the name in ${file}`;
+    if (/^queue type/.test(c.what)) fix = `fix: on the router, /queue type add name=${c.what.replace(/^queue type "(.*)"$/, '$1')} kind=cake, or correct the name`;
+    else if (/^queue tree/.test(c.what)) fix = `fix: create the CAKE queue tree entry on the router, or correct queues.* / cake_queues.* in ${file}`;
+    else if (/^mangle rule/.test(c.what)) fix = `fix: add the mangle rule (disabled) with exactly this comment on the router, or correct mangle_rule.comment in ${file}`;
+    out('error', `${file}: ${c.what} ${where}: ${c.detail}; ${fix}`);
+  }
+});
+EOF
+
 check_router() {
-  local cli="$TREE/packages/router-client/dist/cli.js" entry file kind unit out rc line
+  local cli="$TREE/packages/router-client/dist/cli.js" entry file kind unit out rc level msg
   [ "${#KINDS[@]}" -gt 0 ] || return 0
   if [ ! -f "$cli" ] || [ -z "$NODE_BIN" ]; then
     finding error router "wanctl-router is not installed ($cli missing), so the router is not checked; fix: install wanctl (scripts/install.sh)"
@@ -367,34 +425,19 @@ check_router() {
   for entry in "${KINDS[@]}"; do
     IFS=$'\t' read -r file kind unit <<<"$entry"
     rc=0
-    out="$(run_with_secrets timeout --kill-after=5 "$((TIMEOUT + 5))" "$NODE_BIN" "$cli" probe --config "$file" 2>&1)" || rc=$?
+    out="$(run_with_secrets timeout --kill-after=5 "$TIMEOUT" "$NODE_BIN" "$cli" probe --config "$file" --count 5 --json 2>&1)" || rc=$?
     if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
       finding error router "$file: the router probe did not finish within ${TIMEOUT}s; fix: check that the router is reachable from this host (address, port, firewall)"
       continue
     fi
-    # One finding per line the probe prints; its own lines say what is wrong.
-    local any=0 errs_before="$N_ERR"
-    while IFS= read -r line; do
-      [ -n "${line//[[:space:]]/}" ] || continue
-      any=1
-      if [ "$rc" = 0 ]; then
-        case "$line" in
-          *[Ww][Aa][Rr][Nn]*) finding warning router "$file: $line" ;;
-          *) finding ok router "$file: $line" ;;
-        esac
-      else
-        case "$line" in
-          [Oo][Kk]* | *" ok"* | *" OK"*) finding ok router "$file: $line" ;;
-          *[Ww][Aa][Rr][Nn]*) finding warning router "$file: $line" ;;
-          *) finding error router "$file: $line" ;;
-        esac
-      fi
-    done <<<"$out"
-    if [ "$rc" != 0 ] && [ "$any" = 0 ]; then
-      finding error router "$file: wanctl-router probe failed (exit $rc) without a message; fix: run wanctl-router probe --config $file"
-    elif [ "$rc" != 0 ] && [ "$N_ERR" = "$errs_before" ]; then
-      finding error router "$file: wanctl-router probe failed (exit $rc); fix: see the lines above"
+    if [ "$rc" = 2 ]; then
+      finding error router "$file: wanctl-router cannot use this config: $(printf '%s' "$out" | tail -n1); fix: see the config findings above"
+      continue
     fi
+    while IFS=$'\t' read -r level msg; do
+      [ -n "$level" ] || continue
+      finding "$level" router "$msg"
+    done < <(printf '%s' "$out" | "$NODE_BIN" -e "$PROBE_HELPER" "$file" "$rc")
     : "$kind" "$unit"
   done
 }

@@ -99,7 +99,9 @@ describe.skipIf(!SSHD || !CONFIG_LIB_BUILT)('deploy.sh to a real OpenSSH server 
     // The validation report is printed, with its summary.
     expect(r.stdout).toContain('validating on root@127.0.0.1 (before starting)');
     expect(r.stdout).toMatch(/OK {3}config {3}\S*cable\.yaml: valid/);
-    expect(r.stdout).toMatch(/OK {3}router {3}\S*cable\.yaml: REST: ok, 1\.2 ms/);
+    expect(r.stdout).toMatch(
+      /OK {3}router {3}\S*cable\.yaml: router 127\.0\.0\.1 over rest \(primary\) answers as "FakeRouter", latency p50 1\.2 ms/,
+    );
     expect(r.stdout).toContain('validation passed');
     // Every selected unit enabled and started; nothing else.
     const units = ['wanctl-autorate@cable.service', 'wanctl-autorate@dsl.service', 'wanctl-steering.service'];
@@ -148,10 +150,7 @@ describe.skipIf(!SSHD || !CONFIG_LIB_BUILT)('deploy.sh to a real OpenSSH server 
 
   it('validation findings warn and do not block; --strict blocks the restart and exits 1', async () => {
     // A router without the configured queue: the probe reports it and fails.
-    const broken = makeFakeBundle(path.join(work, 'bundle-broken'), {
-      lines: ['REST: ok, 1.0 ms', 'queue "WAN-Download-cable" not found: create it or fix queues.download'],
-      code: 1,
-    });
+    const broken = makeFakeBundle(path.join(work, 'bundle-broken'), 'WAN-Download-cable');
     fs.appendFileSync(path.join(configs, 'cable.yaml'), '# change 1\n');
     fs.writeFileSync(path.join(fakeSystemd, 'calls.log'), '');
     const args = [
@@ -170,7 +169,9 @@ describe.skipIf(!SSHD || !CONFIG_LIB_BUILT)('deploy.sh to a real OpenSSH server 
     ];
     const strict = await run('bash', [DEPLOY, ...args, '--strict']);
     expect(strict.code).toBe(1);
-    expect(strict.stdout).toMatch(/FAIL router {3}\S*cable\.yaml: queue "WAN-Download-cable" not found/);
+    expect(strict.stdout).toMatch(
+      /FAIL router {3}\S*cable\.yaml: queue tree "WAN-Download-cable" \(rest\): no such item; fix: create the CAKE queue/,
+    );
     expect(strict.stdout).toContain('--strict: validation did not pass, so no unit was started or restarted');
     expect(restarts()).toEqual([]);
 

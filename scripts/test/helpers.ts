@@ -84,9 +84,10 @@ function write(file: string, text: string, mode = 0o644): void {
  * scripts, units and config library, and tiny CLIs for the daemons and wanctl-router. Returns
  * the directory.
  *
- * `routerProbe`: what the fake `wanctl-router probe` prints and its exit code.
+ * `missingQueue`: the fake `wanctl-router probe --json` reports this queue missing (and exits 1),
+ * in the JSON layout of the real one.
  */
-export function makeFakeBundle(dir: string, routerProbe = { lines: ['REST: ok, 1.2 ms'], code: 0 }): string {
+export function makeFakeBundle(dir: string, missingQueue?: string): string {
   write(path.join(dir, '.wanctl-bundle'), 'wanctl bundle: test stand-in\nversion: 0.0.0\ncommit: test\n');
   write(path.join(dir, 'package.json'), '{"name":"wanctl","version":"0.0.0","private":true}\n');
   for (const app of ['autorate', 'steering']) {
@@ -105,7 +106,7 @@ export function makeFakeBundle(dir: string, routerProbe = { lines: ['REST: ok, 1
   );
   write(
     path.join(dir, 'packages', 'router-client', 'dist', 'cli.js'),
-    `#!/usr/bin/env node\nfor (const l of ${JSON.stringify(routerProbe.lines)}) console.log(l);\nprocess.exit(${routerProbe.code});\n`,
+    `#!/usr/bin/env node\n${fakeProbe(missingQueue)}`,
   );
   // The real config library (validate-deployment.sh loads configs with it) and its dependencies.
   const configPkg = path.join(REPO, 'packages', 'config');
@@ -126,6 +127,31 @@ export function makeFakeBundle(dir: string, routerProbe = { lines: ['REST: ok, 1
     write(path.join(dir, 'deploy', f), fs.readFileSync(path.join(REPO, 'deploy', f), 'utf8'));
   }
   return dir;
+}
+
+function fakeProbe(missingQueue?: string): string {
+  const check = missingQueue
+    ? { what: `queue tree "${missingQueue}"`, ok: false, detail: 'no such item' }
+    : {
+        what: 'queue tree "WAN-Download-cable"',
+        ok: true,
+        detail: 'max-limit 940000000 bit/s, type cake-down-cable',
+      };
+  const report = {
+    ok: !missingQueue,
+    host: '127.0.0.1',
+    transports: [
+      {
+        transport: 'rest',
+        role: 'primary',
+        reachable: true,
+        identity: 'FakeRouter',
+        latencyMs: { p50: 1.2, p99: 2.5, n: 5 },
+        checks: [check],
+      },
+    ],
+  };
+  return `console.log(${JSON.stringify(JSON.stringify(report))});\nprocess.exitCode = ${missingQueue ? 1 : 0};\n`;
 }
 
 /** Production dependencies of @wanctl/config, transitively, as node_modules names. */
