@@ -188,6 +188,7 @@ class Parser {
       const c = this.peek();
       if (c === '' || c === ';' || (nested && c === ']')) return;
       if (cmd.word === 'find') {
+        if (/^where\b/.test(this.src.slice(this.pos))) this.pos += 5;
         cmd.where = this.expr(menu!);
         continue;
       }

@@ -34,6 +34,12 @@ export interface EmulatorOptions {
   hostKeyFile?: string;
   /** 401 body: `empty` (default) or `json`. */
   unauthorizedBody?: 'empty' | 'json';
+  /**
+   * REST `GET …?comment=X` when X has characters other than letters, digits, space, `-`, `_`, `.`:
+   * `ignore` (default; field report: the router ignores such a filter), `empty` (answers `[]`),
+   * or `exact` (filters like any other property). Clients should filter by comment themselves.
+   */
+  restCommentQuery?: 'ignore' | 'empty' | 'exact';
   /** REST command timeout before `Session closed` (used by the `sessionClosed` fault). Default 60000. */
   restCommandTimeoutMs?: number;
   /** SSH output line ending. Default `\r\n`. */
@@ -136,6 +142,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         host,
         ...(tls ? { tls } : {}),
         unauthorizedBody: opts.unauthorizedBody ?? 'empty',
+        commentQuery: opts.restCommentQuery ?? 'ignore',
         ...(opts.restCommandTimeoutMs !== undefined ? { commandTimeoutMs: opts.restCommandTimeoutMs } : {}),
         now,
       });

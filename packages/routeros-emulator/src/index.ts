@@ -26,7 +26,7 @@ export {
 export { type RequestEntry, RequestLog, type RestRequestEntry, type SshRequestEntry } from './requests.js';
 export { type EmulatorUser, errorEnvelope, evalQuery } from './rest.js';
 export { type FieldDef, MENUS, type MenuDef, menuDef } from './schema.js';
-export { sshFingerprint, generateEd25519 } from './ssh.js';
+export { generateEd25519, sshFingerprint } from './ssh.js';
 export {
   type ChangeAction,
   type ChangeEvent,

@@ -33,6 +33,8 @@ export interface RestFaceOptions {
   /** 401 body: `empty` (default, B.2 field report) or `json` (`{"error":401,"message":"Unauthorized"}`). */
   unauthorizedBody?: 'empty' | 'json';
   now: () => number;
+  /** GET `?comment=` with special characters: see CommentQueryQuirk. Default `ignore`. */
+  commentQuery?: CommentQueryQuirk;
   /** How long a command may run before RouterOS answers `Session closed` (documented: 60 s). */
   commandTimeoutMs?: number;
 }
@@ -134,6 +136,14 @@ export function evalQuery(menu: MenuDef, rec: ItemRecord, words: string[]): bool
   return stack.every(Boolean);
 }
 
+/**
+ * How a GET query filter on `comment` behaves when the comment has special characters:
+ * `ignore` (default) drops that filter, `empty` answers `[]`, `exact` filters normally.
+ */
+export type CommentQueryQuirk = 'ignore' | 'empty' | 'exact';
+
+const SPECIAL_COMMENT = /[^A-Za-z0-9 _.-]/;
+
 interface Route {
   menu: MenuDef;
   rest: string[];
@@ -201,6 +211,7 @@ export function handleRest(
   segments: string[],
   query: URLSearchParams,
   body: unknown,
+  commentQuery: CommentQueryQuirk = 'ignore',
 ): Reply {
   try {
     const { menu, rest } = route(segments);
@@ -214,7 +225,16 @@ export function handleRest(
           const props = proplistOf(query.get('.proplist') ?? undefined);
           if (menu.singleton) return json(200, project(state.get(menu.path) as ItemRecord, props));
           const filter: Record<string, string> = {};
-          for (const [k, v] of query) if (!k.startsWith('.') || k === '.id') filter[k] = v;
+          for (const [k, v] of query) {
+            if (k.startsWith('.') && k !== '.id') continue;
+            if (k === 'comment' && commentQuery !== 'exact' && SPECIAL_COMMENT.test(v)) {
+              // Field report (reference/lessons-after-v1.3.md §2.1, upstream 20b5c5ee): RouterOS
+              // REST does not filter on comments with special characters such as ':'.
+              if (commentQuery === 'empty') return json(200, []);
+              continue;
+            }
+            filter[k] = v;
+          }
           return json(
             200,
             state.find(menu.path, filter).map((r) => project(r, props)),
@@ -451,7 +471,15 @@ export class RestFace {
           if (segs[0] !== 'rest') reply = errorEnvelope(404);
           else {
             const method = (req.method ?? 'GET').toUpperCase();
-            reply = handleRest(this.o.state, user, method, segs.slice(1), url.searchParams, parsed);
+            reply = handleRest(
+              this.o.state,
+              user,
+              method,
+              segs.slice(1),
+              url.searchParams,
+              parsed,
+              this.o.commentQuery,
+            );
           }
         }
       }

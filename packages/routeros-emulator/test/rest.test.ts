@@ -303,3 +303,39 @@ describe('REST over HTTPS', () => {
     await expect(fetch(`${emu.rest?.url}/system/identity`)).rejects.toThrow();
   });
 });
+
+describe('REST ?comment= filter with special characters (field report quirk)', () => {
+  const comment = 'ADAPTIVE: Steer latency-sensitive to WAN2';
+  const q = `/ip/firewall/mangle?comment=${encodeURIComponent(comment)}`;
+  const withTwoRules = async (mode?: 'ignore' | 'empty' | 'exact') => {
+    const emu = await startEmulator({ sshPort: false, ...(mode ? { restCommentQuery: mode } : {}) });
+    emu.state.add('/ip/firewall/mangle', { chain: 'forward', action: 'accept', comment: 'other rule' });
+    return emu;
+  };
+
+  it('ignores the filter by default, so a client must match the comment itself', async () => {
+    const emu = await withTwoRules();
+    try {
+      expect((await rest(emu, 'GET', q)).json).toHaveLength(2);
+      // plain comments still filter
+      expect((await rest(emu, 'GET', '/ip/firewall/mangle?comment=other%20rule')).json).toHaveLength(1);
+      // POST print with .query is not affected
+      const p = await rest(emu, 'POST', '/ip/firewall/mangle/print', { '.query': [`comment=${comment}`] });
+      expect(p.json).toHaveLength(1);
+    } finally {
+      await emu.stop();
+    }
+  });
+
+  it('can answer [] instead, or filter exactly', async () => {
+    const empty = await withTwoRules('empty');
+    const exact = await withTwoRules('exact');
+    try {
+      expect((await rest(empty, 'GET', q)).json).toEqual([]);
+      expect((await rest(exact, 'GET', q)).json).toHaveLength(1);
+    } finally {
+      await empty.stop();
+      await exact.stop();
+    }
+  });
+});

@@ -102,7 +102,7 @@ describe('SSH face (ssh2 client)', () => {
     expect(lines((await sshExec(emu, `/ip firewall mangle print where comment="${comment}"`)).out)[1]).toBe(
       ` 0    ;;; ${comment}`,
     );
-    await sshExec(emu, `/ip/firewall/mangle/disable [find comment="${comment}"]`);
+    await sshExec(emu, `/ip/firewall/mangle/disable [find where comment="${comment}"]`);
     expect(emu.state.find('/ip/firewall/mangle', { comment })[0]?.['disabled']).toBe('true');
   });
 
