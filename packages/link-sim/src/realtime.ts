@@ -13,8 +13,13 @@ export interface RealtimeLinkDriverOptions {
   clock?: () => number;
   /** Keep the process alive while running. Default false (the timer is unref'd). */
   keepAlive?: boolean;
-  /** Called after each advance (e.g. to feed a display). Errors thrown here stop the driver. */
+  /** Called after each advance (e.g. to feed a display). */
   onAdvance?: (sim: LinkSim) => void;
+  /**
+   * Called when `onAdvance` throws; the driver stops. Without it the error is kept in
+   * `lastError` (the timer never throws into the event loop).
+   */
+  onError?: (err: unknown) => void;
 }
 
 /** Advances a {@link LinkSim} by wall-clock time, for live demos. */
@@ -26,6 +31,8 @@ export class RealtimeLinkDriver {
   private readonly clock: () => number;
   /** Simulated seconds skipped because of the step bound (how far the sim lags wall time). */
   lagS = 0;
+  /** The error that stopped the driver, if any. */
+  lastError: unknown = undefined;
 
   constructor(
     readonly sim: LinkSim,
@@ -65,7 +72,8 @@ export class RealtimeLinkDriver {
         this.opts.onAdvance(this.sim);
       } catch (err) {
         this.stop();
-        throw err;
+        this.lastError = err;
+        this.opts.onError?.(err);
       }
     }
   }

@@ -81,9 +81,13 @@ export async function startLinkReflector(opts: LinkReflectorOptions): Promise<Li
     stats.pending = timers.size;
   });
   await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
+    const fail = (err: Error) => {
+      socket.close();
+      reject(err);
+    };
+    socket.once('error', fail);
     socket.bind(opts.port ?? 0, host, () => {
-      socket.off('error', reject);
+      socket.off('error', fail);
       resolve();
     });
   });

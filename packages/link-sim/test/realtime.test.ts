@@ -49,6 +49,24 @@ describe('RealtimeLinkDriver', () => {
     expect(s.now).toBe(t);
   });
 
+  it('an error in onAdvance stops the driver instead of throwing into the event loop', () => {
+    let now = 0;
+    const errors: unknown[] = [];
+    const d = new RealtimeLinkDriver(sim(), {
+      clock: () => now,
+      onAdvance: () => {
+        throw new Error('display broke');
+      },
+      onError: (e) => errors.push(e),
+    });
+    d.start();
+    now += 10;
+    expect(() => d.advance()).not.toThrow();
+    expect(d.running).toBe(false);
+    expect((d.lastError as Error).message).toBe('display broke');
+    expect(errors).toHaveLength(1);
+  });
+
   it('rejects bad options', () => {
     expect(() => new RealtimeLinkDriver(sim(), { intervalMs: 0 })).toThrow(LinkSimConfigError);
     expect(() => new RealtimeLinkDriver(sim(), { maxStepS: -1 })).toThrow(LinkSimConfigError);

@@ -98,6 +98,14 @@ describe('UDP reflector on 127.0.0.1', () => {
     expect(refl.stats.pending).toBe(0);
   });
 
+  it('a port in use is an error, not a crash', async () => {
+    const first = await startLinkReflector({ sim: { rttMs: () => 1 } });
+    open.push(first);
+    await expect(startLinkReflector({ sim: { rttMs: () => 1 }, port: first.port })).rejects.toThrow(
+      /EADDRINUSE/,
+    );
+  });
+
   it('close cancels pending replies', async () => {
     const refl = await startLinkReflector({ sim: { rttMs: () => 500 } });
     const c = await client();
