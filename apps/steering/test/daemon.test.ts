@@ -5,7 +5,7 @@
 import { readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RULE_CHECK_PERIOD_MS, SteeringDaemon, STALE_DECISION_MS } from '../src/daemon.js';
+import { RULE_CHECK_PERIOD_MS, STALE_DECISION_MS, SteeringDaemon } from '../src/daemon.js';
 import { retryPlan } from '../src/rtt.js';
 import { tempDir, writeAutorateState } from './helpers/e2e.js';
 import { COMMENT, FakeNotify, FakeProbe, FakeRouter, memoryLogger, testConfig } from './helpers/fakes.js';
@@ -37,7 +37,9 @@ afterEach(async () => {
 
 type Cfg = Parameters<typeof testConfig>[1];
 
-async function make(o: Cfg & { dryRun?: boolean; lock?: boolean; comment?: string } = {}): Promise<SteeringDaemon> {
+async function make(
+  o: Cfg & { dryRun?: boolean; lock?: boolean; comment?: string } = {},
+): Promise<SteeringDaemon> {
   if (o.comment) router.comment = o.comment;
   const d = new SteeringDaemon({
     config: testConfig(tmp.dir, o),
@@ -79,13 +81,20 @@ describe('cycles against a fake router', () => {
     expect(r.action).toBe('enable');
     expect(r.stateChanged).toBe(true);
     expect(router.ruleDisabled).toBe(false);
-    expect(d.healthBody()).toMatchObject({ state: 'WAN1_DEGRADED', steering_enabled: true, rule: { on_router: 'enabled', in_sync: true } });
+    expect(d.healthBody()).toMatchObject({
+      state: 'WAN1_DEGRADED',
+      steering_enabled: true,
+      rule: { on_router: 'enabled', in_sync: true },
+    });
     const toGood: string[] = [];
-    for (let i = 0; i < 20 && d.controller.steeringEnabled; i++) toGood.push(String((await cycle(d, false)).goodCount));
+    for (let i = 0; i < 20 && d.controller.steeringEnabled; i++)
+      toGood.push(String((await cycle(d, false)).goodCount));
     expect(d.controller.currentState).toBe('WAN1_GOOD');
     expect(router.ruleDisabled).toBe(true);
     expect(toGood.slice(-3)).toEqual(['1', '2', '0']); // 3 GREEN samples, then the transition resets the count
-    expect(log.lines.join('\n')).toMatch(/State transition: WAN1_DEGRADED -> WAN1_GOOD \(WAN1 RECOVERED .*sustained 3 samples\)/);
+    expect(log.lines.join('\n')).toMatch(
+      /State transition: WAN1_DEGRADED -> WAN1_GOOD \(WAN1 RECOVERED .*sustained 3 samples\)/,
+    );
   });
 
   it('a failed toggle is reported and retried on the next cycle', async () => {
@@ -98,7 +107,9 @@ describe('cycles against a fake router', () => {
     expect(r1.routerOk).toBe(false);
     expect(r1.stateChanged).toBe(false);
     expect(d.healthBody()).toMatchObject({ status: 'degraded', state: 'WAN1_GOOD' });
-    expect((d.healthBody()['problems'] as string[]).join()).toMatch(/rule toggle failing: connection refused/);
+    expect((d.healthBody()['problems'] as string[]).join()).toMatch(
+      /rule toggle failing: connection refused/,
+    );
     const r2 = await cycle(d, true);
     expect(r2.action).toBe('enable');
     expect(r2.stateChanged).toBe(true);
@@ -125,7 +136,9 @@ describe('cycles against a fake router', () => {
     await cycle(d, false);
     expect(router.ruleDisabled).toBe(true);
     expect(d.healthBody()).toMatchObject({ rule: { corrections: 1, on_router: 'disabled', in_sync: true } });
-    expect(log.lines.join('\n')).toMatch(/Drift: rule ".*" is enabled on the router but the state is WAN1_GOOD/);
+    expect(log.lines.join('\n')).toMatch(
+      /Drift: rule ".*" is enabled on the router but the state is WAN1_GOOD/,
+    );
   });
 
   it(`reads the rule every cycle at 2 s, every ${RULE_CHECK_PERIOD_MS / 500} cycles at 0.5 s`, async () => {
@@ -191,7 +204,15 @@ describe('cycles against a fake router', () => {
     expect(r.ok).toBe(true);
     const st = JSON.parse(await readFile(join(tmp.dir, 'steering_state.json'), 'utf8'));
     expect(Object.keys(st)).toEqual(
-      expect.arrayContaining(['current_state', 'red_count', 'good_count', 'rtt_delta_ewma', 'queue_ewma', 'transitions', 'timestamp']),
+      expect.arrayContaining([
+        'current_state',
+        'red_count',
+        'good_count',
+        'rtt_delta_ewma',
+        'queue_ewma',
+        'transitions',
+        'timestamp',
+      ]),
     );
   });
 
@@ -236,7 +257,9 @@ describe('lessons after v1.3 (reference/lessons-after-v1.3.md §2)', () => {
     expect(r.ok).toBe(true); // RTT and baseline still decide (RTT-only)
     expect(ms).toBeLessThan(10_000);
     expect(router.calls.every((c) => c.opts?.deadlineMs === 2000)).toBe(true);
-    expect(d.healthBody()['problems']).toEqual(expect.arrayContaining([expect.stringMatching(/router: find timed out/)]));
+    expect(d.healthBody()['problems']).toEqual(
+      expect.arrayContaining([expect.stringMatching(/router: find timed out/)]),
+    );
   });
 
   it('lesson 4: an RTT blackout keeps the daemon alive and feeding the watchdog, reported degraded; recovery is healthy', async () => {
@@ -293,7 +316,13 @@ describe('lessons after v1.3 (reference/lessons-after-v1.3.md §2)', () => {
     expect(log.lines.filter((l) => l.includes('State transition:')).length).toBeGreaterThan(5);
     await d.stop();
     const st = JSON.parse(await readFile(join(tmp.dir, 'steering_state.json'), 'utf8'));
-    for (const k of ['history_rtt', 'history_delta', 'cake_drops_history', 'queue_depth_history', 'transitions'])
+    for (const k of [
+      'history_rtt',
+      'history_delta',
+      'cake_drops_history',
+      'queue_depth_history',
+      'transitions',
+    ])
       expect(st[k].length, k).toBeLessThanOrEqual(5);
     expect(st.cake_state_history.length).toBeLessThanOrEqual(10);
     expect(st.transitions.length).toBe(5);

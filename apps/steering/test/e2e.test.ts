@@ -5,7 +5,12 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Emulator, type QueueCounters, startEmulator, type TrafficModel } from '@wanctl/routeros-emulator';
+import {
+  type Emulator,
+  type QueueCounters,
+  startEmulator,
+  type TrafficModel,
+} from '@wanctl/routeros-emulator';
 import { startUdpEchoResponder, type UdpEchoResponder } from '@wanctl/rtt-probe';
 import ssh2 from 'ssh2';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -31,7 +36,8 @@ class EpisodeModel implements TrafficModel {
   private dropped = 0;
   private packets = 0;
   counters(q: { name: string }): QueueCounters {
-    if (q.name !== QUEUE) return { bytes: 0, packets: 0, dropped: 0, queuedBytes: 0, queuedPackets: 0, rate: 0, packetRate: 0 };
+    if (q.name !== QUEUE)
+      return { bytes: 0, packets: 0, dropped: 0, queuedBytes: 0, queuedPackets: 0, rate: 0, packetRate: 0 };
     this.packets += 100;
     if (this.congested) this.dropped += 5;
     const queued = this.congested ? 80 : 0;
@@ -117,7 +123,9 @@ describe.each<Transport>(['rest', 'ssh'])('wanctl-steering end to end, %s primar
   const detail = () => `daemon output:\n${daemon?.output().split('\n').slice(-40).join('\n')}`;
   const cyclesRun = async (min: number) => {
     const h = await health();
-    return ((h.body['cycles'] as { count: number }).count >= min ? h : null) as Awaited<ReturnType<typeof health>> | null;
+    return ((h.body['cycles'] as { count: number }).count >= min ? h : null) as Awaited<
+      ReturnType<typeof health>
+    > | null;
   };
   const congest = (on: boolean) => {
     echo.setDelay(on ? 80 : 0);
@@ -128,7 +136,11 @@ describe.each<Transport>(['rest', 'ssh'])('wanctl-steering end to end, %s primar
     const d = start();
     const first = await waitFor('the first cycles', () => cyclesRun(2), { detail });
     expect(first.status).toBe(200);
-    expect(first.body).toMatchObject({ state: 'WAN1_GOOD', steering_enabled: false, version: expect.any(String) });
+    expect(first.body).toMatchObject({
+      state: 'WAN1_GOOD',
+      steering_enabled: false,
+      version: expect.any(String),
+    });
     expect(first.body['rule']).toMatchObject({ comment: COMMENT, on_router: 'disabled', in_sync: true });
     expect(first.body['router']).toMatchObject({ transport, configured_transport: transport });
     expect(ruleDisabled()).toBe('true');
@@ -161,7 +173,9 @@ describe.each<Transport>(['rest', 'ssh'])('wanctl-steering end to end, %s primar
 
     // metrics: v1.3's series
     const m = await (await fetch(metricsUrl)).text();
-    expect(m).toMatch(/wanctl_steering_transitions_total\{wan="wan1",from="WAN1_GOOD",to="WAN1_DEGRADED"\} 1/);
+    expect(m).toMatch(
+      /wanctl_steering_transitions_total\{wan="wan1",from="WAN1_GOOD",to="WAN1_DEGRADED"\} 1/,
+    );
     expect(m).toMatch(/wanctl_steering_enabled\{wan="wan1"\} 0/);
 
     // clean SIGTERM: exit 0, state saved
@@ -191,10 +205,14 @@ describe.each<Transport>(['rest', 'ssh'])('wanctl-steering end to end, %s primar
     start();
     await waitFor('the first cycles', () => cyclesRun(2), { detail });
     congest(true);
-    await waitFor('the episode under way (a RED sample)', async () => {
-      const r = await health();
-      return ((r.body["counters"] as { red_count: number } | null)?.red_count ?? 0) >= 1;
-    }, { detail });
+    await waitFor(
+      'the episode under way (a RED sample)',
+      async () => {
+        const r = await health();
+        return ((r.body['counters'] as { red_count: number } | null)?.red_count ?? 0) >= 1;
+      },
+      { detail },
+    );
     await emu.faults.set(transport, { down: true });
     await waitFor(`the rule enabled over ${other}`, () => ruleDisabled() === 'false', { detail });
     const h = await waitFor('DEGRADED in /health', async () => {

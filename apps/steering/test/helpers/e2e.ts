@@ -14,7 +14,9 @@ export function assertBuilt(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npx tsc -b\` in apps/steering first`);
 }
 
-export async function tempDir(prefix = 'wanctl-steering-'): Promise<{ dir: string; cleanup(): Promise<void> }> {
+export async function tempDir(
+  prefix = 'wanctl-steering-',
+): Promise<{ dir: string; cleanup(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }

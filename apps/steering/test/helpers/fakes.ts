@@ -75,7 +75,8 @@ export class FakeRouter implements RouterClient {
   private async toggle(disabled: boolean, comment: string, opts?: CallOptions): Promise<MangleRule> {
     await this.step('toggle', opts);
     this.calls[this.calls.length - 1]!.op = disabled ? 'disable' : 'enable';
-    if (!this.ruleExists || comment !== this.comment) throw new RouterNotFoundError(`mangle rule "${comment}"`, 'no such item');
+    if (!this.ruleExists || comment !== this.comment)
+      throw new RouterNotFoundError(`mangle rule "${comment}"`, 'no such item');
     if (!this.ignoreToggles) this.ruleDisabled = disabled;
     return this.rule();
   }
@@ -207,7 +208,13 @@ export class FakeNotify implements SdNotify {
 
 export function memoryLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
-  const logger = createLogger({ name: 'test', level: 'debug', console: false, format: 'text', sink: (l) => lines.push(l) });
+  const logger = createLogger({
+    name: 'test',
+    level: 'debug',
+    console: false,
+    format: 'text',
+    sink: (l) => lines.push(l),
+  });
   return { logger, lines };
 }
 
@@ -216,7 +223,14 @@ export const COMMENT = 'ADAPTIVE: Steer latency-sensitive to WAN2';
 /** A parsed steering config whose paths live in `dir`. */
 export function testConfig(
   dir: string,
-  o: { interval?: number; red?: number; green?: number; historySize?: number; comment?: string; extra?: string } = {},
+  o: {
+    interval?: number;
+    red?: number;
+    green?: number;
+    historySize?: number;
+    comment?: string;
+    extra?: string;
+  } = {},
 ): SteeringConfig {
   const yaml = `wan_name: steering
 topology: { primary_wan: wan1, primary_wan_config: ${dir}/wan1.yaml, alternate_wan: wan2 }
