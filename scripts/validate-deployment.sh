@@ -163,6 +163,7 @@ fi
 #   P host                     a ping host
 #   H unit url                 a health endpoint
 #   S file path                steering: the primary WAN's autorate state file
+#   X file path                the SSH private key the config uses
 read -r -d '' CONFIG_HELPER <<'EOF' || true
 const [configLib, secretsFile, ...args] = process.argv.slice(1);
 import('node:fs').then(async (fs) => {
@@ -245,6 +246,7 @@ import('node:fs').then(async (fs) => {
         out('F', 'error', 'config', `${file} ${what} and ${ports.get(key)} both listen on ${key}; fix: give each config its own ${what}.port`);
       } else ports.set(key, `${file} ${what}`);
     }
+    if (r.ssh && r.ssh.keyFile && (r.transport === 'ssh' || r.fallbackTransport === 'ssh')) out('X', file, r.ssh.keyFile);
     if (c.healthCheck.enabled) out('H', unit, `http://${c.healthCheck.host.includes(':') ? '[' + c.healthCheck.host + ']' : c.healthCheck.host}:${c.healthCheck.port}/health`);
     const dirs = [[path.dirname(c.lockFile), 'lock_file']];
     for (const [k, v] of [['logging.main_log', c.logging.mainLog], ['logging.debug_log', c.logging.debugLog]]) if (v) dirs.push([path.dirname(v), k]);
@@ -271,6 +273,7 @@ DIRS=()         # file<TAB>dir<TAB>purpose
 PING_HOSTS=()
 HEALTH=()       # unit<TAB>url
 STEER_DEPS=()   # file<TAB>primary state file
+SSH_KEYS=()     # file<TAB>key file
 
 run_config_helper() {
   local args=() f line kind
@@ -301,6 +304,7 @@ run_config_helper() {
       P) PING_HOSTS+=("${line#P$'\t'}") ;;
       H) HEALTH+=("${line#H$'\t'}") ;;
       S) STEER_DEPS+=("${line#S$'\t'}") ;;
+      X) SSH_KEYS+=("${line#X$'\t'}") ;;
     esac
   done < <("$NODE_BIN" --input-type=module -e "$CONFIG_HELPER" "file://$lib" "$SECRETS" "${args[@]}" 2>&1 || true)
 }
@@ -321,6 +325,26 @@ check_secrets() {
   if [ -n "$SVC_GID" ] && [ "$gid" != "$SVC_GID" ] && [ "$uid" != "$SVC_UID" ]; then
     finding warning secrets "${SECRETS#"$R"} is not in group $SVC_USER, so systemd reads it but 'wanctl-router probe' as $SVC_USER cannot; fix: chown root:$SVC_USER ${SECRETS#"$R"}"
   fi
+  local entry file key kmode kuid kgid
+  for entry in "${SSH_KEYS[@]}"; do
+    IFS=$'\t' read -r file key <<<"$entry"
+    local kpath="$R$key"
+    # Under --root, a config may also name a real path (the probe reads it as given).
+    if [ ! -f "$kpath" ] && [ -f "$key" ]; then kpath="$key"; fi
+    if [ ! -f "$kpath" ]; then
+      finding error secrets "$file: the SSH key $key does not exist; fix: ssh-keygen -t ed25519 -N '' -f $key, then import $key.pub for the router user (/user ssh-keys import)"
+      continue
+    fi
+    read -r kmode kuid kgid < <(stat -c '%a %u %g' "$kpath")
+    if (((8#$kmode) & 8#007)); then
+      finding error secrets "$key is readable by every user (mode $kmode); fix: chmod 0640 $key"
+    elif [ -n "$SVC_UID" ] && ! { [ "$kuid" = "$SVC_UID" ] && (((8#$kmode) & 8#400)); } &&
+      ! { [ "$kgid" = "$SVC_GID" ] && (((8#$kmode) & 8#040)); }; then
+      finding error secrets "$key is not readable by $SVC_USER (mode $kmode, owner $kuid:$kgid); fix: chown root:$SVC_USER $key && chmod 0640 $key"
+    else
+      finding ok secrets "$key is readable by $SVC_USER only"
+    fi
+  done
   if [ "$IS_ROOT" = 0 ] && [ ! -r "$SECRETS" ]; then
     finding warning secrets "cannot read ${SECRETS#"$R"} as $(id -un), so \${VAR} values are not checked; fix: run this script as root"
   fi

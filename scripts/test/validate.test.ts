@@ -212,6 +212,9 @@ describe.skipIf(!EMULATOR_READY)('validate-deployment.sh against the RouterOS em
     fs.mkdirSync(path.dirname(key), { recursive: true });
     const kg = await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'wanctl', '-f', key]);
     expect(kg.code).toBe(0);
+    // As install.sh's README asks: the daemons (group wanctl) may read it, nobody else.
+    fs.chownSync(key, 0, UID);
+    fs.chmodSync(key, 0o640);
     const mod = (await import(EMULATOR)) as {
       startEmulator(o: Record<string, unknown>): Promise<EmulatorLike>;
     };
@@ -306,6 +309,11 @@ describe.skipIf(!EMULATOR_READY)('validate-deployment.sh against the RouterOS em
       router.some((m) => m.includes('mangle rule "ADAPTIVE: Steer latency-sensitive to WAN2" exists')),
     ).toBe(true);
     expect(rep.findings.some((f) => f.check === 'health' && f.message.includes('answers'))).toBe(true);
+    expect(
+      rep.findings.some(
+        (f) => f.check === 'secrets' && f.message.endsWith('router.key is readable by wanctl only'),
+      ),
+    ).toBe(true);
     expect(
       rep.findings.some((f) => f.check === 'units' && f.message === 'wanctl-steering.service is active'),
     ).toBe(true);
