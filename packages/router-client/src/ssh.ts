@@ -504,7 +504,7 @@ export class SshRouterClient implements RouterClient {
     // "no such item" instead of silently matching nothing.
     const cmds = limits.map((l) => {
       const c = queueSetCommand(l);
-      c.target = { kind: 'items', items: [l.name] };
+      if (addressableByName(l.name)) c.target = { kind: 'items', items: [l.name] };
       return c;
     });
     const text = renderCliBatch(cmds);
@@ -577,7 +577,7 @@ export class SshRouterClient implements RouterClient {
     if (names.length === 0) return;
     const cmds = names.map((n) => {
       const c = commands.resetQueue(n);
-      c.target = { kind: 'items', items: [n] };
+      if (addressableByName(n)) c.target = { kind: 'items', items: [n] };
       return c;
     });
     const text = renderCliBatch(cmds);
@@ -644,6 +644,14 @@ export class SshRouterClient implements RouterClient {
       this.conn = undefined;
     }
   }
+}
+
+/**
+ * Whether an item can be addressed by its name after the verb. Names that look like item
+ * numbers (`3`) or ids (`*1A`) would be read as such, so those fall back to [find name=...].
+ */
+function addressableByName(name: string): boolean {
+  return !/^\d+$/.test(name) && !/^\*[0-9A-Fa-f]+$/.test(name);
 }
 
 /** Turn console output into records, choosing the parser from the commands' print modifiers. */

@@ -82,6 +82,17 @@ describe.each<Transport>(['rest', 'ssh'])('RouterClient over %s', (transport) =>
     }
   });
 
+  it('names are quoted, never interpreted: an injection attempt is just an unknown queue', async () => {
+    const evil = 'x"; /ip firewall mangle enable [find]; /queue tree set [find] max-limit=1; "';
+    const before = ruleDisabled();
+    await expect(client.setQueueLimits([{ name: evil, maxLimitBps: 5 }])).rejects.toBeInstanceOf(
+      RouterNotFoundError,
+    );
+    await expect(client.getQueueStats([evil])).rejects.toBeInstanceOf(RouterNotFoundError);
+    expect(ruleDisabled()).toBe(before);
+    expect(maxLimit(DL)).not.toBe('1');
+  });
+
   it('setQueueLimits: one queue', async () => {
     await client.setQueueLimits([{ name: UL, maxLimitBps: 12_345_000 }]);
     expect(maxLimit(UL)).toBe('12345000');
