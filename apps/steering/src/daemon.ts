@@ -326,6 +326,16 @@ export class SteeringDaemon {
     }
     const { warnings } = this.controller.restore(rec.value);
     for (const w of warnings) this.log.warn(`state file ${path}: ${w}`);
+    const restored = this.controller.currentState;
+    if (restored !== this.controller.stateGood && restored !== this.controller.stateDegraded) {
+      // v1.3 treated a foreign name as DEGRADED; we do not steer on a decision we cannot read.
+      this.controller.adoptRuleState(false);
+      this.log.warn(
+        `state file ${path}: current_state "${restored}" is neither ${this.controller.stateGood} nor ` +
+          `${this.controller.stateDegraded} (another primary_wan?): starting ${this.controller.stateGood}`,
+      );
+      return;
+    }
     const raw = rec.value as Record<string, unknown>;
     const ltt =
       typeof raw['last_transition_time'] === 'string' ? Date.parse(raw['last_transition_time']) : Number.NaN;

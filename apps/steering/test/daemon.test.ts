@@ -370,6 +370,16 @@ describe('lessons after v1.3 (reference/lessons-after-v1.3.md §2)', () => {
     expect(router.ruleDisabled).toBe(true);
   });
 
+  it('lesson 23: a foreign state name (another primary_wan) never steers at start-up', async () => {
+    await writeFile(join(tmp.dir, 'steering_state.json'), JSON.stringify({ current_state: 'SPECTRUM_DEGRADED' }));
+    router.ruleDisabled = false;
+    const d = await make();
+    expect(d.controller.currentState).toBe('WAN1_GOOD');
+    await d.reconcile();
+    expect(router.ruleDisabled).toBe(true);
+    expect(log.lines.join('\n')).toMatch(/current_state "SPECTRUM_DEGRADED" is neither WAN1_GOOD nor WAN1_DEGRADED/);
+  });
+
   it('lesson 24: /health is plain JSON with the documented fields and the real interval', async () => {
     const d = await make({ interval: 0.5 });
     await d.reconcile();
