@@ -206,9 +206,18 @@ stage_from_checkout() {
   done
   cp "$FROM/package.json" "$out/"
   if [ -f "$FROM/package-lock.json" ]; then cp "$FROM/package-lock.json" "$out/"; fi
-  # Every workspace that has been built: its package.json, README and dist.
+  # The production dependency tree of the two daemons (workspaces and npm packages);
+  # without an installed tree, every built workspace and "npm ci --omit=dev" later.
+  DEP_LIST=""
+  if [ -d "$FROM/node_modules" ]; then
+    command -v npm >/dev/null 2>&1 || die "npm is needed to select the production dependencies of $FROM"
+    DEP_LIST="$(cd "$FROM" || exit 0; npm ls --omit=dev --all --parseable -w apps/autorate -w apps/steering 2>/dev/null || true)"
+    [ -n "$DEP_LIST" ] || die "npm ls --omit=dev found nothing in $FROM: run npm ci there first"
+  fi
+  # Those workspaces: package.json, README and dist (the emulator and the simulator stay behind).
   for ws in "$FROM"/packages/* "$FROM"/apps/*; do
     if [ ! -f "$ws/package.json" ] || [ ! -d "$ws/dist" ]; then continue; fi
+    if [ -n "$DEP_LIST" ] && ! grep -q "/node_modules/@wanctl/$(basename "$ws")\$" <<<"$DEP_LIST"; then continue; fi
     name="${ws#"$FROM"/}"
     mkdir -p "$out/$name"
     cp "$ws/package.json" "$out/$name/"
@@ -238,10 +247,8 @@ stage_from_checkout() {
 # registry access. Falls back to "npm ci --omit=dev" when nothing is installed.
 stage_node_modules() {
   local out="$1" list p rel ws name
-  if [ -d "$FROM/node_modules" ]; then
-    command -v npm >/dev/null 2>&1 || die "npm is needed to select the production dependencies of $FROM"
-    list="$(cd "$FROM" || exit 0; npm ls --omit=dev --all --parseable 2>/dev/null || true)"
-    [ -n "$list" ] || die "npm ls --omit=dev found nothing in $FROM: run npm ci there first"
+  if [ -n "$DEP_LIST" ]; then
+    list="$DEP_LIST"
     local real
     real="$(realpath "$FROM")"
     mkdir -p "$out/node_modules"

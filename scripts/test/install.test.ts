@@ -7,6 +7,7 @@ import {
   cleanup,
   diffSnapshots,
   makeFakeBundle,
+  REPO,
   run,
   SCRIPTS,
   snapshot,
@@ -213,5 +214,55 @@ describe.skipIf(!CONFIG_LIB_BUILT)('install.sh into a temporary root', () => {
     const r = await install('--purge');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--purge only goes with --uninstall');
+  });
+});
+
+const BUILT = ['apps/autorate', 'apps/steering', 'packages/config'].every((w) =>
+  fs.existsSync(path.join(REPO, w, 'dist', 'cli.js')),
+);
+
+describe.skipIf(!BUILT)('the real bundle (install.sh --stage-only on this checkout)', () => {
+  let work: string;
+  beforeAll(() => {
+    work = tempDir('bundle');
+  });
+  afterAll(() => cleanup(work));
+
+  it('holds the daemons and their production dependencies only, and runs once installed', async () => {
+    const bundle = path.join(work, 'bundle');
+    const s = await run('bash', [INSTALL, '--stage-only', bundle, '--from', REPO, '-q']);
+    expect(s.stderr).toBe('');
+    expect(s.code).toBe(0);
+    const mods = fs.readdirSync(path.join(bundle, 'node_modules'));
+    for (const dev of ['typescript', 'vitest', '@biomejs', 'turbo', 'vite']) expect(mods).not.toContain(dev);
+    expect(fs.readdirSync(path.join(bundle, 'node_modules/@wanctl')).sort()).not.toContain(
+      'routeros-emulator',
+    );
+    expect(fs.existsSync(path.join(bundle, 'packages/routeros-emulator'))).toBe(false);
+    expect(fs.readFileSync(path.join(bundle, '.wanctl-bundle'), 'utf8')).toMatch(/^commit: [0-9a-f]{40}/m);
+
+    const root = path.join(work, 'root');
+    fs.mkdirSync(root);
+    const i = await run('bash', [
+      path.join(bundle, 'scripts/install.sh'),
+      '--from',
+      bundle,
+      '--root',
+      root,
+      '-q',
+      '--skip-packages',
+    ]);
+    expect(i.code).toBe(0);
+    const bin = path.join(root, 'opt/wanctl/bin');
+    const check = await run(path.join(bin, 'wanctl-check-config'), [path.join(REPO, 'examples/cable.yaml')], {
+      env: { ...process.env, WANCTL_ROUTER_PASSWORD: 'example-only' },
+    });
+    expect(check.stdout).toContain('OK ');
+    expect(check.code).toBe(0);
+    for (const cmd of ['wanctl-autorate', 'wanctl-steering', 'wanctl-router']) {
+      const h = await run(path.join(bin, cmd), ['--help']);
+      expect(h.stdout, cmd).toContain(`Usage: ${cmd}`);
+      expect(h.code, cmd).toBe(0);
+    }
   });
 });
