@@ -119,6 +119,8 @@ export class AutorateDaemon {
   /** Work per cycle over all WANs (ms) and cycle duration from its slot (lateness + work). */
   readonly cycleWork = new LatencyStats(1200);
   readonly cycleDuration = new LatencyStats(1200);
+  /** Process CPU time spent inside each cycle (ms; getrusage, so a descheduled cycle is not counted). */
+  readonly cycleCpu = new LatencyStats(1200);
 
   constructor(opts: DaemonOptions) {
     if (opts.configs.length === 0) throw new DaemonStartError('no WAN config given');
@@ -368,6 +370,7 @@ export class AutorateDaemon {
 
   private runOne(w: Wan): void {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     try {
       w.runner.runCycle();
       w.errors = 0;
@@ -378,6 +381,8 @@ export class AutorateDaemon {
       if (w.log.isDebugEnabled()) w.log.debug(err.stack ?? String(err));
     }
     this.cycleWork.record(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    this.cycleCpu.record((c.user + c.system) / 1000);
     // Watchdog (D6): fed while every WAN's loop runs; only repeated internal errors (which a
     // restart may fix) stop it. A blackout or an unreachable router is degraded health, not a
     // reason to be killed (lessons-after-v1.3 §2.4).
@@ -422,6 +427,7 @@ export class AutorateDaemon {
           max: r3(this.cycleWork.max()),
           count: this.cycleWork.count,
         },
+        cpu_ms: { p50: r3(this.cycleCpu.p50()), p99: r3(this.cycleCpu.p99()), max: r3(this.cycleCpu.max()) },
         duration_ms: {
           p50: r3(this.cycleDuration.p50()),
           p99: r3(this.cycleDuration.p99()),
