@@ -1,0 +1,617 @@
+/**
+ * The live demo: an emulated RouterOS router whose CAKE queues drive a simulated WAN link, and the
+ * real wanctl-autorate and wanctl-steering daemons (child processes, production code) controlling
+ * it. Only loopback is used; nothing needs root.
+ *
+ *   LinkSim (capacity trace, bufferbloat, greedy flows) <- RealtimeLinkDriver (wall clock)
+ *     ^ max-limit writes             | queue counters           | path RTT
+ *   RouterOS emulator (REST + SSH) --+                UDP echo reflectors on 127.0.0.{1,2,3}
+ *     ^ REST (SSH fallback)                              ^ UDP probes
+ *   wanctl-autorate (child)  -- state file -->  wanctl-steering (child) -> mangle rule
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LinkSim, linkSimTrafficModel, RealtimeLinkDriver, startLinkReflector } from '@wanctl/link-sim';
+import { buildFixture, startEmulator } from '@wanctl/routeros-emulator';
+import yaml from 'js-yaml';
+import ssh2 from 'ssh2';
+import { deriveAutorateDoc, REPO_ROOT, readExample } from '../bench-control/bench.mjs';
+import { demoProfile } from './profiles.mjs';
+
+export const AUTORATE_CLI = join(REPO_ROOT, 'apps', 'autorate', 'dist', 'cli.js');
+export const STEERING_CLI = join(REPO_ROOT, 'apps', 'steering', 'dist', 'cli.js');
+
+/** A free TCP port on 127.0.0.1 (bound, then released). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** GET a JSON document on 127.0.0.1 (any status); null on a connection error or timeout. */
+export function getJson(port, path, timeoutMs = 800) {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => {
+        body += d;
+      });
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(body));
+        } catch {
+          resolve(null);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(null));
+    req.end();
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Percentile (linear interpolation) of an unsorted array; NaN if empty. */
+export function percentile(values, p) {
+  if (values.length === 0) return Number.NaN;
+  const s = Float64Array.from(values).sort();
+  const pos = (p / 100) * (s.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(s.length - 1, lo + 1);
+  return s[lo] + (pos - lo) * (s[hi] - s[lo]);
+}
+
+/**
+ * UDP reflectors for one sim: one per host, all on the same port (the daemons' probe config has
+ * one port for all reflectors). Tries 127.0.0.1-3 for a median of three; falls back to 127.0.0.1
+ * alone if the other loopback addresses cannot be bound.
+ */
+async function startReflectors(sim, seed) {
+  const first = await startLinkReflector({ sim, host: '127.0.0.1', port: 0, seed });
+  const refl = [first];
+  try {
+    for (const host of ['127.0.0.2', '127.0.0.3']) {
+      refl.push(await startLinkReflector({ sim, host, port: first.port, seed }));
+    }
+  } catch {
+    for (const r of refl.slice(1)) await r.close();
+    refl.length = 1;
+  }
+  return refl;
+}
+
+/** Writes the autorate config for the demo (the example, pointed at the emulator and the temp dir). */
+function autorateConfig(profile, { dir, emu, keyFile, udpPort, hosts, healthPort }) {
+  const doc = deriveAutorateDoc(profile.example, profile.overrides);
+  const wan = doc.wan_name;
+  doc.router = {
+    transport: 'rest',
+    host: '127.0.0.1',
+    user: 'wanctl',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a ${VAR} reference, expanded by the daemons' config loader
+    password: '${WANCTL_ROUTER_PASSWORD}',
+    port: emu.rest.port,
+    scheme: 'http',
+    ssh_key: keyFile,
+    ssh_port: emu.ssh.port,
+    ssh_host_key_sha256: emu.ssh.hostKeyFingerprint,
+    call_deadline_ms: 2000,
+  };
+  const cm = doc.continuous_monitoring;
+  cm.ping_hosts = hosts;
+  cm.use_median_of_three = hosts.length >= 3;
+  cm.probe = { method: 'udp', udp_port: udpPort };
+  // No connectivity checks to the internet: the demo stays on loopback.
+  cm.fallback_checks = { enabled: false };
+  doc.logging = { main_log: join(dir, `${wan}.log`), debug_log: join(dir, `${wan}_debug.log`) };
+  doc.lock_file = join(dir, `${wan}.lock`);
+  doc.state_file = join(dir, `${wan}_state.json`);
+  doc.health_check = { enabled: true, host: '127.0.0.1', port: healthPort };
+  const file = join(dir, `${wan}.yaml`);
+  writeFileSync(file, yaml.dump(doc, { lineWidth: 120 }));
+  return { file, doc };
+}
+
+/** Writes the steering config: examples/steering.yaml watching the demo WAN. */
+function steeringConfig(auto, { dir, udpPort, healthPort }) {
+  const doc = readExample('steering.yaml');
+  const wan = auto.doc.wan_name;
+  doc.topology = { ...doc.topology, primary_wan: wan, primary_wan_config: auto.file };
+  doc.router = { ...auto.doc.router };
+  doc.cake_state_sources = { primary: auto.doc.state_file };
+  doc.cake_queues = { primary_download: auto.doc.queues.download, primary_upload: auto.doc.queues.upload };
+  // One assessment a second (the example's 2 s, halved so the demo's line per second moves).
+  doc.measurement = {
+    ...doc.measurement,
+    interval_seconds: 1,
+    ping_host: '127.0.0.1',
+    probe: { method: 'udp', udp_port: udpPort },
+  };
+  doc.state = { ...doc.state, file: join(dir, 'steering_state.json') };
+  doc.logging = {
+    ...doc.logging,
+    main_log: join(dir, 'steering.log'),
+    debug_log: join(dir, 'steering_debug.log'),
+  };
+  doc.lock_file = join(dir, 'steering.lock');
+  doc.health_check = { enabled: true, host: '127.0.0.1', port: healthPort };
+  const file = join(dir, 'steering.yaml');
+  writeFileSync(file, yaml.dump(doc, { lineWidth: 120 }));
+  return { file, doc };
+}
+
+/** A daemon child process: its stderr tail is kept for the report. */
+function spawnDaemon(name, cli, args, env) {
+  const child = spawn(process.execPath, [cli, 'run', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Own process group: Ctrl-C in the terminal reaches the demo only, which then stops the
+    // daemons in order (SIGTERM) and reports their exit codes.
+    detached: true,
+  });
+  const tail = [];
+  const keep = (d) => {
+    for (const line of d.toString().split('\n')) {
+      if (!line) continue;
+      tail.push(line);
+      if (tail.length > 40) tail.shift();
+    }
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+    child.on('error', (err) => resolve({ code: null, signal: null, error: err.message }));
+  });
+  const proc = { name, child, tail, exited, exit: null };
+  exited.then((e) => {
+    proc.exit = e;
+  });
+  return proc;
+}
+
+async function stopDaemon(proc, timeoutMs = 10_000) {
+  if (proc.exit) return proc.exit;
+  try {
+    proc.child.kill('SIGTERM');
+  } catch {}
+  const t = setTimeout(() => {
+    try {
+      proc.child.kill('SIGKILL');
+    } catch {}
+  }, timeoutMs);
+  const e = await proc.exited;
+  clearTimeout(t);
+  return e;
+}
+
+const ZONES_DL = ['GREEN', 'YELLOW', 'SOFT_RED', 'RED'];
+const ZONES_UL = ['GREEN', 'YELLOW', 'RED'];
+
+function colourFor(state) {
+  if (state === 'GREEN' || /_GOOD$/.test(state)) return 32;
+  if (state === 'YELLOW') return 33;
+  if (state === 'SOFT_RED') return 35;
+  if (state === 'RED' || /_DEGRADED$/.test(state)) return 31;
+  return 0;
+}
+
+/** Formats the live view and the summary (plain text, or with ANSI colours on a TTY). */
+export class DemoView {
+  constructor({ tty = false, write = (s) => process.stdout.write(s) } = {}) {
+    this.tty = tty;
+    this.write = write;
+    this.lines = 0;
+  }
+
+  paint(s, width) {
+    const padded = width ? s.padEnd(width) : s;
+    const c = colourFor(s);
+    return this.tty && c ? `\x1b[${c}m${padded}\x1b[0m` : padded;
+  }
+
+  header() {
+    const b = this.tty ? '\x1b[1m' : '';
+    const e = this.tty ? '\x1b[0m' : '';
+    this.write(
+      `${b}      |        download (Mbit/s)           |          upload (Mbit/s)           |   RTT (ms)   |${e}\n` +
+        `${b}    t | link  wanctl router deliv zone     | link  wanctl router deliv zone     | probe  delta | steering${e}\n`,
+    );
+  }
+
+  row(r) {
+    if (this.lines % 20 === 0) this.header();
+    this.lines++;
+    // Rates: integers from 100 Mbit/s up, one decimal below.
+    const rate = (v) => (Number.isFinite(v) ? (v >= 99.95 ? v.toFixed(0) : v.toFixed(1)) : '–').padStart(5);
+    const f = (v, w, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '–').padStart(w);
+    const dir = (x) =>
+      `${rate(x.capacity)} ${rate(x.controller)}  ${rate(x.shaped)} ${rate(x.delivered)} ${this.paint(x.zone ?? '?', 8)}`;
+    const steer = r.steering
+      ? `${this.paint(r.steering.state ?? '?')} ${r.steering.ruleOn ? 'rule ON' : 'rule off'}`
+      : '(not running)';
+    this.write(
+      `${f(r.t, 4, 0)}s | ${dir(r.down)} | ${dir(r.up)} |${f(r.probeRttMs, 6)} ${f(r.loadDeltaMs, 6)} | ${steer}\n`,
+    );
+  }
+
+  note(s) {
+    this.write(`${this.tty ? '\x1b[2m' : ''}      ${s}${this.tty ? '\x1b[0m' : ''}\n`);
+  }
+}
+
+/**
+ * Runs the demo. Options: `profile` ('cable'), `durationS` (60), `seed` (1), `steering` (true),
+ * `tty` (colours), `write` (output), `keep` (keep the temp dir), `signal` (an AbortSignal that
+ * stops the demo early, e.g. on SIGINT). Resolves with the summary object; `summary.ok` is true
+ * when both daemons ran until the end and exited 0.
+ */
+export async function runDemo(opts = {}) {
+  const durationS = opts.durationS ?? 60;
+  const seed = opts.seed ?? 1;
+  const withSteering = opts.steering ?? true;
+  const view = new DemoView({ tty: opts.tty ?? false, ...(opts.write ? { write: opts.write } : {}) });
+  const out = view.write;
+  const profile = demoProfile(opts.profile ?? 'cable', { durationS, seed });
+  const dir = mkdtempSync(join(tmpdir(), 'wanctl-demo-'));
+  const password = randomBytes(12).toString('hex');
+  const cleanups = [];
+  const procs = [];
+  const summary = { ok: false, profile: profile.name, durationS, seed, dir };
+  let emu;
+  try {
+    // --- the simulated link and the emulated router ---------------------------------------
+    const auto0 = deriveAutorateDoc(profile.example, profile.overrides);
+    const queues = auto0.queues;
+    const ceilDown = auto0.continuous_monitoring.download.ceiling_mbps * 1e6;
+    const ceilUp = auto0.continuous_monitoring.upload.ceiling_mbps * 1e6;
+    const sim = new LinkSim({
+      seed,
+      baseRttMs: profile.baseRttMs,
+      trace: profile.trace,
+      down: { ...profile.down, shaperRateBps: ceilDown },
+      up: { ...profile.up, shaperRateBps: ceilUp },
+      load: profile.load,
+    });
+    const key = ssh2.utils.generateKeyPairSync('ed25519');
+    const keyFile = join(dir, 'router_ed25519');
+    writeFileSync(keyFile, key.private, { mode: 0o600 });
+    const mangleComment = readExample('steering.yaml').mangle_rule.comment;
+    emu = await startEmulator({
+      users: [{ name: 'wanctl', password, group: 'full', authorizedKeys: [key.public] }],
+      seed: buildFixture({
+        wan: auto0.wan_name,
+        downloadQueue: queues.download,
+        uploadQueue: queues.upload,
+        mangleComment,
+        downloadMaxLimit: ceilDown,
+        uploadMaxLimit: ceilUp,
+      }),
+      trafficModel: linkSimTrafficModel(sim, { downQueue: queues.download, upQueue: queues.upload }),
+    });
+    cleanups.push(() => emu.stop());
+    const driver = new RealtimeLinkDriver(sim, { intervalMs: 5, maxStepS: 0.1 });
+    driver.start();
+    cleanups.push(() => driver.stop());
+    const reflectors = await startReflectors(sim, seed);
+    cleanups.push(() => Promise.all(reflectors.map((r) => r.close())));
+    const hosts = reflectors.map((r) => r.host);
+    const udpPort = reflectors[0].port;
+
+    // Router writes, as the emulator saw them (either face).
+    const writes = { maxLimit: 0, mangle: 0 };
+    const unsub = emu.state.onChange((ev) => {
+      if (ev.action !== 'set') return;
+      if (ev.path.includes('queue') && ev.props && 'max-limit' in ev.props) writes.maxLimit++;
+      if (ev.path.includes('mangle') && ev.props && 'disabled' in ev.props) writes.mangle++;
+    });
+    cleanups.push(async () => unsub());
+
+    // --- the daemons ----------------------------------------------------------------------
+    const autoPort = await freePort();
+    const steerPort = withSteering ? await freePort() : null;
+    const auto = autorateConfig(profile, { dir, emu, keyFile, udpPort, hosts, healthPort: autoPort });
+    const steer = withSteering ? steeringConfig(auto, { dir, udpPort, healthPort: steerPort }) : null;
+    const env = { WANCTL_ROUTER_PASSWORD: password, WANCTL_LOG_FORMAT: 'text' };
+    out(
+      `wanctl demo: profile ${profile.name} (${profile.description}), ${durationS} s, seed ${seed}\n` +
+        `  router: RouterOS emulator REST http://127.0.0.1:${emu.rest.port} (SSH fallback :${emu.ssh.port}, pinned host key)\n` +
+        `  link:   base RTT ${profile.baseRttMs} ms, ISP buffer ${profile.down.bufferMs}/${profile.up.bufferMs} ms, ` +
+        `idle ${profile.warmS.toFixed(0)} s then 4 down + 4 up greedy flows\n` +
+        `  probes: UDP echo reflectors ${hosts.join(', ')} port ${udpPort}\n` +
+        `  config: examples/${profile.example}${Object.keys(profile.overrides).length ? ' (rates scaled to the link)' : ''} -> ${auto.file}\n` +
+        `  daemons: wanctl-autorate (health :${autoPort})${steer ? `, wanctl-steering (health :${steerPort})` : ''}; logs in ${dir}\n`,
+    );
+    // The probe is in the configs (`probe: {method: udp}`); --udp-reflector says the same on the
+    // command line for daemon builds that take the reflectors from there only.
+    const udpArgs = (hs) => ['--udp-reflector', ...hs.map((h) => `${h}:${udpPort}`)];
+    procs.push(spawnDaemon('wanctl-autorate', AUTORATE_CLI, ['--config', auto.file, ...udpArgs(hosts)], env));
+    if (steer) {
+      procs.push(
+        spawnDaemon(
+          'wanctl-steering',
+          STEERING_CLI,
+          ['--config', steer.file, ...udpArgs(hosts.slice(0, 1))],
+          env,
+        ),
+      );
+    }
+    const killAll = () => {
+      for (const p of procs) if (!p.exit) p.child.kill('SIGKILL');
+    };
+    process.on('exit', killAll);
+    cleanups.push(async () => process.off('exit', killAll));
+
+    // Wait for both health endpoints (or a daemon that died).
+    const readyBy = Date.now() + 30_000;
+    for (;;) {
+      const dead = procs.find((p) => p.exit);
+      if (dead) throw new DemoError(`${dead.name} exited during start-up (${fmtExit(dead.exit)})`, dead);
+      const a = await getJson(autoPort, '/health');
+      const s = steer ? await getJson(steerPort, '/health') : {};
+      if (a && s) break;
+      if (Date.now() > readyBy)
+        throw new DemoError('the daemons did not answer on their health ports within 30 s');
+      if (opts.signal?.aborted) break;
+      await sleep(100);
+    }
+    out(
+      `  started at t=${sim.now.toFixed(1)} s; ${opts.tty ? 'Ctrl-C stops' : `running until t=${durationS} s`}\n\n`,
+    );
+
+    // --- live view ----------------------------------------------------------------------------
+    const snapD = sim.snapshot('down');
+    const snapU = sim.snapshot('up');
+    const added = [];
+    const loadedCapBits = { down: 0, up: 0 };
+    const loadedDelBits = { down: 0, up: 0 };
+    let prev = {
+      delD: snapD.deliveredBytes,
+      delU: snapU.deliveredBytes,
+      capD: snapD.capacityBits,
+      capU: snapU.capacityBits,
+      t: sim.now,
+    };
+    // True path RTT (what a user's packet would see), every 50 ms while the load is on.
+    const rttTimer = setInterval(() => {
+      if (sim.loadActive()) added.push(sim.rttMs() - profile.baseRttMs);
+    }, 50);
+    cleanups.push(async () => clearInterval(rttTimer));
+
+    const stateTime = { down: {}, up: {}, steering: {} };
+    const shaped = { down: [], up: [] };
+    const transitions = [];
+    let lastSteer = null;
+    let lastRule = null;
+    let rows = 0;
+    const maxLimit = (q) => Number(emu.state.get('/queue/tree', q)?.['max-limit'] ?? Number.NaN);
+    const ruleOn = () => {
+      const r = emu.state.find('/ip/firewall/mangle', (it) => it.comment === mangleComment)[0];
+      return r ? r.disabled === 'false' : null;
+    };
+    let next = Date.now() + 1000;
+    while (sim.now < durationS && !opts.signal?.aborted) {
+      await sleep(Math.max(0, next - Date.now()));
+      next += 1000;
+      if (opts.signal?.aborted) break;
+      const dead = procs.find((p) => p.exit);
+      if (dead) throw new DemoError(`${dead.name} exited while running (${fmtExit(dead.exit)})`, dead);
+      const [ah, sh] = await Promise.all([
+        getJson(autoPort, '/health'),
+        steer ? getJson(steerPort, '/health') : Promise.resolve(null),
+      ]);
+      sim.snapshot('down', snapD);
+      sim.snapshot('up', snapU);
+      const dt = sim.now - prev.t || 1;
+      const delDown = ((snapD.deliveredBytes - prev.delD) * 8) / dt;
+      const delUp = ((snapU.deliveredBytes - prev.delU) * 8) / dt;
+      if (sim.loadActive()) {
+        loadedDelBits.down += (snapD.deliveredBytes - prev.delD) * 8;
+        loadedDelBits.up += (snapU.deliveredBytes - prev.delU) * 8;
+        loadedCapBits.down += snapD.capacityBits - prev.capD;
+        loadedCapBits.up += snapU.capacityBits - prev.capU;
+      }
+      prev = {
+        delD: snapD.deliveredBytes,
+        delU: snapU.deliveredBytes,
+        capD: snapD.capacityBits,
+        capU: snapU.capacityBits,
+        t: sim.now,
+      };
+      const w = ah?.wans?.[0];
+      const row = {
+        t: sim.now,
+        down: {
+          capacity: snapD.capacityBps / 1e6,
+          shaped: maxLimit(queues.download) / 1e6,
+          controller: w?.controller?.download_bps / 1e6,
+          delivered: delDown / 1e6,
+          zone: w?.download?.state ?? null,
+        },
+        up: {
+          capacity: snapU.capacityBps / 1e6,
+          shaped: maxLimit(queues.upload) / 1e6,
+          controller: w?.controller?.upload_bps / 1e6,
+          delivered: delUp / 1e6,
+          zone: w?.upload?.state ?? null,
+        },
+        probeRttMs: w?.measurement?.last_measured_rtt_ms ?? Number.NaN,
+        loadDeltaMs: w ? w.load_rtt_ms - w.baseline_rtt_ms : Number.NaN,
+        steering: steer ? { state: sh?.state ?? null, ruleOn: ruleOn() } : null,
+      };
+      rows++;
+      for (const dir of ['down', 'up']) {
+        const z = row[dir].zone ?? 'unknown';
+        stateTime[dir][z] = (stateTime[dir][z] ?? 0) + 1;
+        if (Number.isFinite(row[dir].shaped)) shaped[dir].push(row[dir].shaped);
+      }
+      if (steer) {
+        const st = row.steering.state ?? 'unknown';
+        stateTime.steering[st] = (stateTime.steering[st] ?? 0) + 1;
+        if (lastSteer !== null && st !== lastSteer) transitions.push({ t: row.t, from: lastSteer, to: st });
+        lastSteer = st;
+      }
+      view.row(row);
+      if (steer && lastRule !== null && row.steering.ruleOn !== lastRule) {
+        view.note(
+          row.steering.ruleOn
+            ? `steering: mangle rule "${mangleComment}" ENABLED - latency-sensitive traffic leaves via the alternate WAN`
+            : 'steering: mangle rule disabled again - the primary WAN has recovered',
+        );
+      }
+      if (steer) lastRule = row.steering.ruleOn;
+    }
+    const stoppedEarly = sim.now < durationS;
+    const health = await getJson(autoPort, '/health');
+    const steerHealth = steer ? await getJson(steerPort, '/health') : null;
+
+    // --- stop the daemons (SIGTERM, as systemd does) -----------------------------------------
+    const exits = {};
+    for (const p of [...procs].reverse()) exits[p.name] = await stopDaemon(p);
+    const w = health?.wans?.[0];
+    const util = (d) => (loadedCapBits[d] > 0 ? loadedDelBits[d] / loadedCapBits[d] : Number.NaN);
+    Object.assign(summary, {
+      ok: Object.values(exits).every((e) => e.code === 0),
+      stoppedEarly,
+      simSeconds: sim.now,
+      samples: rows,
+      stateSeconds: stateTime,
+      steeringTransitions: transitions,
+      addedLatencyMs: {
+        p50: percentile(added, 50),
+        p95: percentile(added, 95),
+        p99: percentile(added, 99),
+        max: added.length ? Math.max(...added) : Number.NaN,
+        samples: added.length,
+      },
+      utilisation: { down: util('down'), up: util('up') },
+      shapedMbps: {
+        down: {
+          first: shaped.down[0],
+          min: Math.min(...shaped.down),
+          max: Math.max(...shaped.down),
+          last: shaped.down.at(-1),
+        },
+        up: {
+          first: shaped.up[0],
+          min: Math.min(...shaped.up),
+          max: Math.max(...shaped.up),
+          last: shaped.up.at(-1),
+        },
+      },
+      ceilingMbps: { down: ceilDown / 1e6, up: ceilUp / 1e6 },
+      routerWrites: {
+        maxLimit: writes.maxLimit,
+        mangle: writes.mangle,
+        autorateWritesOk: w?.router?.writes_ok ?? null,
+        autorateWritesFailed: w?.router?.writes_failed ?? null,
+        transport: w?.router?.transport ?? null,
+      },
+      steering: steerHealth
+        ? { state: steerHealth.state, corrections: steerHealth.rule?.corrections ?? null }
+        : null,
+      simLagS: driver.lagS,
+      exits: Object.fromEntries(Object.entries(exits).map(([k, e]) => [k, e.code ?? e.signal])),
+    });
+    printSummary(summary, out);
+    return summary;
+  } catch (err) {
+    for (const p of procs) await stopDaemon(p, 3000);
+    summary.error = err.message;
+    summary.exits = Object.fromEntries(
+      procs.map((p) => [p.name, p.exit ? (p.exit.code ?? p.exit.signal) : null]),
+    );
+    out(`\nwanctl demo: ${err.message}\n`);
+    const p = err.proc ?? procs.find((x) => x.exit && x.exit.code !== 0);
+    if (p?.tail.length) out(`--- last output of ${p.name} ---\n${p.tail.join('\n')}\n`);
+    return summary;
+  } finally {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch {}
+    }
+    if (summary.ok && !opts.keep) rmSync(dir, { recursive: true, force: true });
+    else out(`logs and configs kept in ${dir}\n`);
+  }
+}
+
+class DemoError extends Error {
+  constructor(message, proc) {
+    super(message);
+    this.name = 'DemoError';
+    this.proc = proc;
+  }
+}
+
+function fmtExit(e) {
+  if (!e) return 'running';
+  if (e.error) return e.error;
+  return e.code !== null ? `exit code ${e.code}` : `signal ${e.signal}`;
+}
+
+function printSummary(s, out) {
+  const pct = (v) => (Number.isFinite(v) ? `${(v * 100).toFixed(1)} %` : '–');
+  const ms = (v) => (Number.isFinite(v) ? `${v.toFixed(1)} ms` : '–');
+  const states = (obj, order) => {
+    const total = Object.values(obj).reduce((a, b) => a + b, 0) || 1;
+    const keys = [...order.filter((k) => k in obj), ...Object.keys(obj).filter((k) => !order.includes(k))];
+    return keys.map((k) => `${k} ${obj[k]} s (${((100 * obj[k]) / total).toFixed(0)} %)`).join(', ') || '–';
+  };
+  const sd = s.shapedMbps;
+  const lines = [
+    '',
+    `summary (${s.simSeconds.toFixed(0)} s${s.stoppedEarly ? ', stopped early' : ''}, profile ${s.profile}, seed ${s.seed}):`,
+    `  time in state   download: ${states(s.stateSeconds.down, ZONES_DL)}`,
+    `                  upload:   ${states(s.stateSeconds.up, ZONES_UL)}`,
+  ];
+  if (s.steering) {
+    lines.push(`                  steering: ${states(s.stateSeconds.steering, [])}`);
+    const tr = s.steeringTransitions.map((t) => `${t.t.toFixed(0)} s ${t.to}`).join(', ');
+    lines.push(`  steering        transitions: ${tr || 'none'}; final ${s.steering.state}`);
+  }
+  lines.push(
+    `  added latency   under load (path RTT - base, every 50 ms): p50 ${ms(s.addedLatencyMs.p50)}, p95 ${ms(
+      s.addedLatencyMs.p95,
+    )}, p99 ${ms(s.addedLatencyMs.p99)}, max ${ms(s.addedLatencyMs.max)}`,
+    `  utilisation     delivered / capacity under load: download ${pct(s.utilisation.down)}, upload ${pct(
+      s.utilisation.up,
+    )}`,
+    `  shaped rate     download ${fmtRange(sd.down)} Mbit/s (ceiling ${s.ceilingMbps.down}); upload ${fmtRange(
+      sd.up,
+    )} Mbit/s (ceiling ${s.ceilingMbps.up})`,
+    `  router writes   max-limit ${s.routerWrites.maxLimit}, mangle rule ${s.routerWrites.mangle} (autorate: ${
+      s.routerWrites.autorateWritesOk ?? '?'
+    } ok, ${s.routerWrites.autorateWritesFailed ?? '?'} failed, via ${s.routerWrites.transport ?? '?'})`,
+    `  daemons         ${Object.entries(s.exits)
+      .map(([k, v]) => `${k} exit ${v}`)
+      .join(', ')}`,
+  );
+  if (s.simLagS > 0.05)
+    lines.push(
+      `  note            the simulation lagged wall time by ${s.simLagS.toFixed(2)} s (busy machine)`,
+    );
+  out(`${lines.join('\n')}\n`);
+}
+
+function fmtRange(r) {
+  const f = (v) => (Number.isFinite(v) ? v.toFixed(0) : '–');
+  return `min ${f(r.min)} / max ${f(r.max)} (start ${f(r.first)}, end ${f(r.last)})`;
+}
+
+/** Reads a JSON summary written with --json (for tests). */
+export function readSummary(file) {
+  return JSON.parse(readFileSync(file, 'utf8'));
+}

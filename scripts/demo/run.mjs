@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+/**
+ * node scripts/demo/run.mjs [--duration S] [--profile cable|steps|lte|dsl] [--seed N] [--no-steering]
+ *                           [--keep] [--json FILE]
+ *
+ * The live demo: wanctl-autorate and wanctl-steering (real processes) against an emulated
+ * RouterOS router whose queues drive a simulated WAN link. Loopback only, no root.
+ * Exit status: 0 when the daemons ran and stopped cleanly (exit 0), 1 otherwise, 2 bad arguments.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+const USAGE = `usage: node scripts/demo/run.mjs [--duration S] [--profile cable|steps|lte|dsl] [--seed N] [--no-steering]
+  --duration S     seconds to run (default 60; Ctrl-C stops earlier)
+  --profile NAME   link profile (default cable: an evening compressed in time, with a collapse below the floors)
+  --seed N         seed of the trace and the flows (default 1)
+  --no-steering    run wanctl-autorate only
+  --keep           keep the temporary directory (configs, logs, state files)
+  --json FILE      also write the summary as JSON`;
+
+function fail(msg) {
+  process.stderr.write(`demo: ${msg}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+let args;
+try {
+  args = parseArgs({
+    options: {
+      duration: { type: 'string' },
+      profile: { type: 'string' },
+      seed: { type: 'string' },
+      'no-steering': { type: 'boolean' },
+      keep: { type: 'boolean' },
+      json: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  }).values;
+} catch (e) {
+  fail(e.message);
+}
+if (args.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const durationS = args.duration === undefined ? 60 : Number(args.duration);
+if (!(Number.isFinite(durationS) && durationS >= 5 && durationS <= 86_400))
+  fail(`--duration must be a number of seconds from 5 to 86400 (got "${args.duration}")`);
+const seed = args.seed === undefined ? 1 : Number(args.seed);
+if (!Number.isInteger(seed)) fail(`--seed must be an integer (got "${args.seed}")`);
+const profile = args.profile ?? 'cable';
+const { PROFILE_NAMES } = await import('./profiles.mjs').catch((e) => {
+  process.stderr.write(`demo: cannot load the workspaces (${e.message}); build first: npm run build\n`);
+  process.exit(1);
+});
+if (!PROFILE_NAMES.includes(profile))
+  fail(`unknown profile "${profile}" (expected ${PROFILE_NAMES.join(', ')})`);
+
+const { AUTORATE_CLI, STEERING_CLI, runDemo } = await import('./demo.mjs');
+for (const cli of [AUTORATE_CLI, ...(args['no-steering'] ? [] : [STEERING_CLI])]) {
+  if (!existsSync(cli)) {
+    process.stderr.write(`demo: ${cli} is missing; build the workspaces first (npm run build)\n`);
+    process.exit(1);
+  }
+}
+
+const ac = new AbortController();
+let interrupts = 0;
+process.on('SIGINT', () => {
+  interrupts++;
+  if (interrupts === 1) {
+    process.stderr.write('\ndemo: stopping (Ctrl-C again to force)...\n');
+    ac.abort();
+  } else {
+    process.exit(130);
+  }
+});
+process.on('SIGTERM', () => ac.abort());
+
+const summary = await runDemo({
+  profile,
+  durationS,
+  seed,
+  steering: !args['no-steering'],
+  keep: args.keep ?? false,
+  tty: Boolean(process.stdout.isTTY),
+  signal: ac.signal,
+});
+if (args.json) {
+  writeFileSync(
+    args.json,
+    `${JSON.stringify(summary, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`,
+  );
+}
+process.exit(summary.ok ? 0 : 1);
