@@ -145,6 +145,7 @@ export class SteeringDaemon {
   private stopping: Promise<void> | null = null;
   private stopRequested = false;
   private onStopRequested: (() => void) | null = null;
+  private runResolve: ((code: number) => void) | null = null;
   private uninstallSignals: (() => void) | null = null;
 
   constructor(private readonly o: SteeringDaemonOptions) {
@@ -231,7 +232,7 @@ export class SteeringDaemon {
     await this.restoreState();
     this.store = new StateStore<SteeringStateFile>({
       path: cfg.state.file,
-      serialize: (v) => ({ ...v, timestamp: iso(this.now()) }),
+      serialize: (v) => ({ ...v, timestamp: iso(this.now()), ...(this.dryRun ? { dry_run: true } : {}) }),
       changeKey: (v) =>
         JSON.stringify([
           v.current_state,
@@ -337,6 +338,12 @@ export class SteeringDaemon {
       return;
     }
     const raw = rec.value as Record<string, unknown>;
+    if (raw['dry_run'] === true && !this.dryRun && this.controller.steeringEnabled) {
+      // a decision made in --dry-run was never acted on: it is not a decision to act on now
+      this.controller.adoptRuleState(false);
+      this.log.warn(`state file ${path} was written by a --dry-run: starting ${this.controller.stateGood}`);
+      return;
+    }
     const ltt =
       typeof raw['last_transition_time'] === 'string' ? Date.parse(raw['last_transition_time']) : Number.NaN;
     if (Number.isFinite(ltt)) this.stateSince = ltt;
@@ -498,11 +505,16 @@ export class SteeringDaemon {
       this.mono() / 1000,
     );
     let ok: boolean | null = null;
-    if (pend.action !== null) {
-      if (this.dryRun) {
-        this.log.info(`DRY RUN: would ${pend.action} the steering rule (${pend.reason ?? ''})`);
-        ok = true;
-      } else ok = await this.toggle(pend.action === 'enable');
+    try {
+      if (pend.action !== null) {
+        if (this.dryRun) {
+          this.log.info(`DRY RUN: would ${pend.action} the steering rule (${pend.reason ?? ''})`);
+          ok = true;
+        } else ok = await this.toggle(pend.action === 'enable');
+      }
+    } catch (e) {
+      ok = false; // never leave the controller between begin() and complete()
+      this.log.error(`Rule toggle: ${(e as Error).message}`);
     }
     const r = this.controller.complete(ok);
     for (const ev of r.events) {
@@ -675,8 +687,9 @@ export class SteeringDaemon {
   async run(): Promise<number> {
     if (!this.stopRequested) await this.reconcile();
     return new Promise<number>((resolve) => {
+      this.runResolve = resolve;
       this.onStopRequested = () => {
-        void this.stop().then(() => resolve(0));
+        void this.stop();
       };
       if (this.stopRequested) {
         this.onStopRequested();
@@ -730,6 +743,7 @@ export class SteeringDaemon {
     this.uninstallSignals?.();
     this.log.info('Stopped');
     if (!this.o.deps?.logger) await this.log.close();
+    this.runResolve?.(0);
   }
 
   /** Releases what setup() took, after a failed start. */

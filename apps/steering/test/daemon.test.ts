@@ -371,13 +371,18 @@ describe('lessons after v1.3 (reference/lessons-after-v1.3.md §2)', () => {
   });
 
   it('lesson 23: a foreign state name (another primary_wan) never steers at start-up', async () => {
-    await writeFile(join(tmp.dir, 'steering_state.json'), JSON.stringify({ current_state: 'SPECTRUM_DEGRADED' }));
+    await writeFile(
+      join(tmp.dir, 'steering_state.json'),
+      JSON.stringify({ current_state: 'SPECTRUM_DEGRADED' }),
+    );
     router.ruleDisabled = false;
     const d = await make();
     expect(d.controller.currentState).toBe('WAN1_GOOD');
     await d.reconcile();
     expect(router.ruleDisabled).toBe(true);
-    expect(log.lines.join('\n')).toMatch(/current_state "SPECTRUM_DEGRADED" is neither WAN1_GOOD nor WAN1_DEGRADED/);
+    expect(log.lines.join('\n')).toMatch(
+      /current_state "SPECTRUM_DEGRADED" is neither WAN1_GOOD nor WAN1_DEGRADED/,
+    );
   });
 
   it('lesson 24: /health is plain JSON with the documented fields and the real interval', async () => {
@@ -402,5 +407,45 @@ describe('lessons after v1.3 (reference/lessons-after-v1.3.md §2)', () => {
     );
     expect(h['cycles']).toMatchObject({ interval_ms: 500 });
     expect(h['router']).toMatchObject({ transport: 'rest' });
+  });
+});
+
+describe('the loop (real ticker, injected fakes)', () => {
+  it('D6 / lesson 4: the watchdog is fed through an RTT blackout, stops after 3 broken cycles, and is fed again at once when they recover', async () => {
+    notify = new FakeNotify(1); // feed at most every 1 ms: every successful cycle
+    const d = new SteeringDaemon({
+      config: testConfig(tmp.dir, { interval: 0.05 }),
+      signals: false,
+      serveHttp: false,
+      deps: { logger: log.logger, routerClient: router, probe, notify, sleep: async () => {} },
+    });
+    daemons.push(d);
+    await d.setup({ lock: false, http: false });
+    const done = d.run();
+    const count = (m: string) => notify.messages.filter((x) => x.startsWith(m)).length;
+    const until = async (what: string, f: () => boolean) => {
+      const end = Date.now() + 20_000;
+      while (!f()) {
+        if (Date.now() > end)
+          throw new Error(`timed out: ${what}; messages ${notify.messages.slice(-10).join(' | ')}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await until('READY and a first WATCHDOG', () => count('READY=1') === 1 && count('WATCHDOG=1') >= 1);
+    probe.next = null; // blackout: no RTT at all
+    const before = count('WATCHDOG=1');
+    await until('watchdog fed during the blackout', () => count('WATCHDOG=1') >= before + 3);
+    probe.throwOnLatest = true; // now every cycle breaks
+    await until('STATUS=Degraded after 3 broken cycles', () =>
+      notify.messages.some((m) => m.startsWith('STATUS=Degraded')),
+    );
+    expect(d.healthBody()).toMatchObject({ status: 'degraded' });
+    const fedBefore = count('WATCHDOG=1');
+    probe.throwOnLatest = false;
+    probe.next = 21;
+    await until('watchdog fed again after recovery', () => count('WATCHDOG=1') > fedBefore);
+    await d.stop();
+    expect(await done).toBe(0);
+    expect(notify.messages.at(-1)).toBe('STOPPING=1');
   });
 });

@@ -228,6 +228,40 @@ describe.each<Transport>(['rest', 'ssh'])('wanctl-steering end to end, %s primar
     expect(toggles.length).toBeGreaterThan(0);
   });
 
+  it('--dry-run decides but never changes the rule on the router; --once --debug runs one cycle', async () => {
+    daemon = startDaemon(['run', '--config', configPath, '--udp-reflector', echo.address, '--dry-run'], {
+      WANCTL_TEST_ROUTER_PASSWORD: 'admin',
+    });
+    await waitFor('the first cycles', () => cyclesRun(2), { detail });
+    congest(true);
+    const h = await waitFor(
+      'DEGRADED decided (dry run)',
+      async () => {
+        const r = await health();
+        return r.body['state'] === 'WAN1_DEGRADED' ? r : null;
+      },
+      { detail },
+    );
+    expect(h.body).toMatchObject({ dry_run: true, rule: { on_router: 'disabled', in_sync: false } });
+    expect(ruleDisabled()).toBe('true');
+    expect(daemon.output()).toContain('DRY RUN: would enable the steering rule');
+    expect((await daemon.stop('SIGTERM')).code).toBe(0);
+    daemon = null;
+
+    const once = startDaemon(
+      ['run', '--config', configPath, '--udp-reflector', echo.address, '--once', '--debug'],
+      {
+        WANCTL_TEST_ROUTER_PASSWORD: 'admin',
+      },
+    );
+    const ex = await once.exited;
+    expect(ex.code, once.output()).toBe(0);
+    expect(once.output()).toContain('was written by a --dry-run');
+    expect(ruleDisabled()).toBe('true'); // the dry run's DEGRADED is not acted on
+    const debugLog = await readFile(join(tmp.dir, 'steering_debug.log'), 'utf8');
+    expect(debugLog).toMatch(/\[WAN1_/); // the per-cycle summary line, debug only
+  });
+
   it('starts by reconciling a pre-enabled rule with a fresh state (lessons §2.23), then --reset disables it', async () => {
     const id = emu.state.find(MANGLE, { comment: COMMENT })[0]!['.id']!;
     emu.state.set(MANGLE, id, { disabled: 'false' });

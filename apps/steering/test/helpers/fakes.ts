@@ -165,7 +165,10 @@ export class FakeProbe implements RttProbe {
   async stop(): Promise<void> {
     this.stopped = true;
   }
+  /** latest() throws (a bug somewhere in the cycle). */
+  throwOnLatest = false;
   latest(): RoundSamples {
+    if (this.throwOnLatest) throw new Error('probe exploded');
     const v = this.next;
     if (v === null) return { at: 0, samples: [] };
     return { at: 0, samples: [{ reflector: this.reflectors[0]!, rttMs: v, seq: ++this.seq, at: this.seq }] };
@@ -187,6 +190,9 @@ export class FakeNotify implements SdNotify {
   socketPath = '/fake';
   watchdogUsec = 30_000_000;
   watchdogIntervalMs = 15_000;
+  constructor(intervalMs = 15_000) {
+    this.watchdogIntervalMs = intervalMs;
+  }
   stats = { sent: 0, failed: 0, merged: 0 } as unknown as SdNotify['stats'];
   messages: string[] = [];
   async ready(status?: string): Promise<void> {
