@@ -261,3 +261,38 @@ describe.each<Transport>(['rest', 'ssh'])('RouterClient over %s', (transport) =>
     expect(maxLimit(DL)).not.toBe('lots');
   });
 });
+
+describe.each(['ignore', 'empty'] as const)(
+  'REST comment query quirk (%s): the rule is still found exactly (D7)',
+  (quirk) => {
+    let emu: Emulator;
+    beforeAll(async () => {
+      emu = await startEmu({ restCommentQuery: quirk });
+      emu.state.add('/ip/firewall/mangle', {
+        chain: 'prerouting',
+        action: 'accept',
+        comment: 'ADAPTIVE: other rule',
+        disabled: 'true',
+      });
+    });
+    afterAll(async () => {
+      await emu.stop();
+    });
+
+    it('find / enable / runCommand with comment= and comment~', async () => {
+      const c = clientFor(emu, 'rest');
+      try {
+        expect((await c.findMangleRule(COMMENT))?.comment).toBe(COMMENT);
+        expect((await c.enableMangleRule(COMMENT)).disabled).toBe(false);
+        expect(
+          emu.state.find('/ip/firewall/mangle', { comment: 'ADAPTIVE: other rule' })[0]?.['disabled'],
+        ).toBe('true');
+        const r = await c.runCommand(`/ip firewall mangle print where comment="${COMMENT}"`);
+        expect(r.records.map((x) => x['comment'])).toEqual([COMMENT]);
+        expect(emu.requests.rest().some((x) => 'comment' in x.query)).toBe(false);
+      } finally {
+        await c.close();
+      }
+    });
+  },
+);
