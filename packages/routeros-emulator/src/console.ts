@@ -160,7 +160,8 @@ class Parser {
       const menu = menuDef(dir) ?? null;
       const ok =
         (menu && (w === 'print' || w === 'find' || menu.commands.includes(w))) ||
-        (dir === '/' && (w === 'quit' || w === 'exit'));
+        w === 'quit' ||
+        w === 'exit';
       if (!ok) {
         this.pos = save;
         throw new SyntaxErr(`bad command name ${w}`, col);

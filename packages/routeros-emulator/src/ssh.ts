@@ -91,7 +91,9 @@ export class SshFace {
     this.ssh = new Server({ hostKeys: [o.hostKey], ident: 'ROSSSH' }, (client, info) =>
       this.onClient(client, info),
     );
-    const raw = createServer((sock) => {
+    const raw = createServer({ noDelay: true }, (sock) => {
+      // Small command/answer packets: without TCP_NODELAY, Nagle and delayed ACK add ~40 ms each.
+      sock.setNoDelay(true);
       const peer = `${sock.remoteAddress}:${sock.remotePort}`;
       this.byPeer.set(peer, sock);
       sock.on('close', () => this.byPeer.delete(peer));
@@ -234,8 +236,7 @@ export class SshFace {
 
   private prompt(cs: ConsoleSession): string {
     const identity = this.o.state.get('/system/identity')?.['name'] ?? 'MikroTik';
-    const dir = cs.cwd === '/' ? '' : ` ${cs.cwd}`;
-    return `[${cs.user.name}@${identity}]${dir} > `;
+    return cs.cwd === '/' ? `[${cs.user.name}@${identity}] > ` : `[${cs.user.name}@${identity}] ${cs.cwd}> `;
   }
 
   private runShell(ch: ServerChannel, cs: ConsoleSession, login: string, echo: boolean, sock?: Socket): void {
@@ -264,14 +265,16 @@ export class SshFace {
       }
       ch.write(out + this.prompt(cs));
     };
-    ch.on('data', (data: Buffer) => {
+    // Input is handled strictly in order: echo of a later line never overtakes an earlier answer.
+    const onChunk = async (data: Buffer) => {
       for (const c of data.toString('utf8')) {
+        if (closed) return;
         if (c === '\r' || c === '\n') {
           if (c === '\n' && buf === '' && echo) continue;
           const line = buf;
           buf = '';
           if (echo) ch.write(eol);
-          busy = busy.then(() => runLine(line));
+          await runLine(line);
         } else if (c === '\x7f' || c === '\b') {
           if (buf.length > 0) {
             buf = buf.slice(0, -1);
@@ -281,12 +284,15 @@ export class SshFace {
           buf = '';
           if (echo) ch.write(eol + this.prompt(cs));
         } else if (c === '\x04' && buf === '') {
-          busy = busy.then(() => runLine('quit'));
+          await runLine('quit');
         } else if (c >= ' ') {
           buf += c;
           if (echo) ch.write(c);
         }
       }
+    };
+    ch.on('data', (data: Buffer) => {
+      busy = busy.then(() => onChunk(data));
     });
     ch.on('close', () => {
       closed = true;

@@ -174,18 +174,27 @@ describe('SSH face (ssh2 client)', () => {
         stream.on('close', () => resolve(buf));
         stream.write('/queue tree print\r');
         stream.write('/queue tree set 1 max-limit=33M\r');
+        stream.write('/queue tree\r');
+        stream.write('print count-only\r');
         stream.write('quit\r');
       });
     });
     conn.end();
     expect(out).toContain('[admin@MikroTik] > ');
+    expect(out).toContain('[admin@MikroTik] /queue/tree> print count-only\r\n2\r\n');
     expect(out).toContain('name="WAN-Upload-1"');
     expect(emu.state.get('/queue/tree', 'WAN-Upload-1')?.['max-limit']).toBe('33000000');
     const shellCmds = emu.requests
       .ssh()
       .filter((e) => e.channel === 'shell')
       .map((e) => e.command);
-    expect(shellCmds).toEqual(['/queue tree print', '/queue tree set 1 max-limit=33M', 'quit']);
+    expect(shellCmds).toEqual([
+      '/queue tree print',
+      '/queue tree set 1 max-limit=33M',
+      '/queue tree',
+      'print count-only',
+      'quit',
+    ]);
   });
 });
 
