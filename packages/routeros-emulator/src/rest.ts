@@ -347,6 +347,8 @@ function authenticate(users: EmulatorUser[], header: string | undefined): Emulat
   return users.find((u) => u.name === name && u.password !== undefined && safeEqual(u.password, pass));
 }
 
+const MAX_BODY = 1 << 20;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The REST server: a ManagedListener over http or https. */
@@ -392,7 +394,20 @@ export class RestFace {
 
   private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+    let size = 0;
+    for await (const c of req) {
+      size += (c as Buffer).length;
+      if (size > MAX_BODY) {
+        // no RouterOS command takes a body this large; refuse rather than buffer it
+        res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+        res.end(
+          JSON.stringify({ detail: 'request body too large', error: 413, message: 'Payload Too Large' }),
+        );
+        req.destroy();
+        return;
+      }
+      chunks.push(c as Buffer);
+    }
     const bodyText = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', 'http://emulator');
     let parsed: unknown;

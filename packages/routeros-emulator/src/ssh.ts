@@ -7,7 +7,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 import type { Connection, ParsedKey, ServerChannel } from 'ssh2';
 import ssh2 from 'ssh2';
-import { type ConsoleSession, newConsoleSession, parseLoginName, runConsoleLine } from './console.js';
+import {
+  type ConsoleResult,
+  type ConsoleSession,
+  newConsoleSession,
+  parseLoginName,
+  runConsoleLine,
+} from './console.js';
 import { EmulatorConfigError } from './errors.js';
 import type { Faults } from './faults.js';
 import { ManagedListener } from './listener.js';
@@ -71,6 +77,18 @@ function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Runs a console line; an emulator bug is reported as a RouterOS-style failure, never thrown. */
+function safeRun(state: RouterState, cs: ConsoleSession, line: string): ConsoleResult {
+  try {
+    return runConsoleLine(state, cs, line);
+  } catch (err) {
+    return {
+      lines: [`failure: emulator error: ${err instanceof Error ? err.message : String(err)}`],
+      quit: false,
+    };
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -225,7 +243,7 @@ export class SshFace {
     sock?: Socket,
   ): Promise<void> {
     const entry = this.logEntry(login, 'exec', command);
-    const result = runConsoleLine(this.o.state, cs, command);
+    const result = safeRun(this.o.state, cs, command);
     const out = this.render(result.lines);
     entry.output = out;
     if (!(await this.preCommand(entry, out, ch, sock))) return;
@@ -249,7 +267,7 @@ export class SshFace {
     const runLine = async (line: string) => {
       if (closed) return;
       const entry = this.logEntry(login, 'shell', line);
-      const result = runConsoleLine(this.o.state, cs, line);
+      const result = safeRun(this.o.state, cs, line);
       const out = this.render(result.lines);
       entry.output = out;
       if (!(await this.preCommand(entry, out, ch, sock))) {
