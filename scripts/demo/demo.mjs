@@ -93,7 +93,7 @@ async function startReflectors(sim, seed) {
 }
 
 /** Writes the autorate config for the demo (the example, pointed at the emulator and the temp dir). */
-function autorateConfig(profile, { dir, emu, keyFile, udpPort, hosts, healthPort }) {
+function autorateConfig(profile, { dir, emu, keyFile, udpPort, hosts, healthPort, writeBudget }) {
   const doc = deriveAutorateDoc(profile.example, profile.overrides);
   const wan = doc.wan_name;
   doc.router = {
@@ -115,6 +115,7 @@ function autorateConfig(profile, { dir, emu, keyFile, udpPort, hosts, healthPort
   cm.probe = { method: 'udp', udp_port: udpPort };
   // No connectivity checks to the internet: the demo stays on loopback.
   cm.fallback_checks = { enabled: false };
+  if (writeBudget) cm.write_budget = { max_writes: writeBudget.maxWrites, window_sec: writeBudget.windowSec };
   doc.logging = { main_log: join(dir, `${wan}.log`), debug_log: join(dir, `${wan}_debug.log`) };
   doc.lock_file = join(dir, `${wan}.lock`);
   doc.state_file = join(dir, `${wan}_state.json`);
@@ -125,8 +126,10 @@ function autorateConfig(profile, { dir, emu, keyFile, udpPort, hosts, healthPort
 }
 
 /** Writes the steering config: examples/steering.yaml watching the demo WAN. */
-function steeringConfig(auto, { dir, udpPort, healthPort }) {
+function steeringConfig(auto, { dir, udpPort, healthPort, mode }) {
   const doc = readExample('steering.yaml');
+  // 'rtt': v1.3's legacy RTT-only assessment (bad_threshold_ms / bad_samples / good_samples).
+  if (mode === 'rtt') doc.mode = { ...doc.mode, cake_aware: false };
   const wan = auto.doc.wan_name;
   doc.topology = { ...doc.topology, primary_wan: wan, primary_wan_config: auto.file };
   doc.router = { ...auto.doc.router };
@@ -240,7 +243,9 @@ export class DemoView {
     const dir = (x) =>
       `${rate(x.capacity)} ${rate(x.controller)}  ${rate(x.shaped)} ${rate(x.delivered)} ${this.paint(x.zone ?? '?', 8)}`;
     const steer = r.steering
-      ? `${this.paint(r.steering.state ?? '?')} ${r.steering.ruleOn ? 'rule ON' : 'rule off'}`
+      ? `${this.paint(r.steering.state ?? '?')}${r.steering.assessment ? ` (${r.steering.assessment})` : ''} ${
+          r.steering.ruleOn ? 'rule ON' : 'rule off'
+        }`
       : '(not running)';
     this.write(
       `${f(r.t, 4, 0)}s | ${dir(r.down)} | ${dir(r.up)} |${f(r.probeRttMs, 6)} ${f(r.loadDeltaMs, 6)} | ${steer}\n`,
@@ -254,7 +259,8 @@ export class DemoView {
 
 /**
  * Runs the demo. Options: `profile` ('cable'), `durationS` (60), `seed` (1), `steering` (true),
- * `tty` (colours), `write` (output), `keep` (keep the temp dir), `signal` (an AbortSignal that
+ * `steeringMode` ('cake' | 'rtt'), `writeBudget` ({maxWrites, windowSec}; default: the example's,
+ * i.e. 10 per 60 s), `tty` (colours), `write` (output), `keep` (keep the temp dir), `signal` (an AbortSignal that
  * stops the demo early, e.g. on SIGINT). Resolves with the summary object; `summary.ok` is true
  * when both daemons ran until the end and exited 0.
  */
@@ -262,6 +268,7 @@ export async function runDemo(opts = {}) {
   const durationS = opts.durationS ?? 60;
   const seed = opts.seed ?? 1;
   const withSteering = opts.steering ?? true;
+  const steeringMode = opts.steeringMode ?? 'cake';
   const view = new DemoView({ tty: opts.tty ?? false, ...(opts.write ? { write: opts.write } : {}) });
   const out = view.write;
   const profile = demoProfile(opts.profile ?? 'cable', { durationS, seed });
@@ -269,7 +276,7 @@ export async function runDemo(opts = {}) {
   const password = randomBytes(12).toString('hex');
   const cleanups = [];
   const procs = [];
-  const summary = { ok: false, profile: profile.name, durationS, seed, dir };
+  const summary = { ok: false, profile: profile.name, durationS, seed, steeringMode, dir };
   let emu;
   try {
     // --- the simulated link and the emulated router ---------------------------------------
@@ -322,8 +329,18 @@ export async function runDemo(opts = {}) {
     // --- the daemons ----------------------------------------------------------------------
     const autoPort = await freePort();
     const steerPort = withSteering ? await freePort() : null;
-    const auto = autorateConfig(profile, { dir, emu, keyFile, udpPort, hosts, healthPort: autoPort });
-    const steer = withSteering ? steeringConfig(auto, { dir, udpPort, healthPort: steerPort }) : null;
+    const auto = autorateConfig(profile, {
+      dir,
+      emu,
+      keyFile,
+      udpPort,
+      hosts,
+      healthPort: autoPort,
+      writeBudget: opts.writeBudget ?? null,
+    });
+    const steer = withSteering
+      ? steeringConfig(auto, { dir, udpPort, healthPort: steerPort, mode: steeringMode })
+      : null;
     const env = { WANCTL_ROUTER_PASSWORD: password, WANCTL_LOG_FORMAT: 'text' };
     out(
       `wanctl demo: profile ${profile.name} (${profile.description}), ${durationS} s, seed ${seed}\n` +
@@ -332,7 +349,13 @@ export async function runDemo(opts = {}) {
         `idle ${profile.warmS.toFixed(0)} s then 4 down + 4 up greedy flows\n` +
         `  probes: UDP echo reflectors ${hosts.join(', ')} port ${udpPort}\n` +
         `  config: examples/${profile.example}${Object.keys(profile.overrides).length ? ' (rates scaled to the link)' : ''} -> ${auto.file}\n` +
-        `  daemons: wanctl-autorate (health :${autoPort})${steer ? `, wanctl-steering (health :${steerPort})` : ''}; logs in ${dir}\n`,
+        `  daemons: wanctl-autorate (health :${autoPort})${
+          steer
+            ? `, wanctl-steering (health :${steerPort}, ${steeringMode === 'rtt' ? 'RTT-only' : 'CAKE-aware'})`
+            : ''
+        }; logs in ${dir}\n` +
+        '  columns: link = true capacity, wanctl = controller rate, router = max-limit on the router\n' +
+        "           (increases wait for the write budget), deliv = delivered; probe = the daemon's RTT\n",
     );
     // The probe is in the configs (`probe: {method: udp}`); --udp-reflector says the same on the
     // command line for daemon builds that take the reflectors from there only.
@@ -449,7 +472,9 @@ export async function runDemo(opts = {}) {
         },
         probeRttMs: w?.measurement?.last_measured_rtt_ms ?? Number.NaN,
         loadDeltaMs: w ? w.load_rtt_ms - w.baseline_rtt_ms : Number.NaN,
-        steering: steer ? { state: sh?.state ?? null, ruleOn: ruleOn() } : null,
+        steering: steer
+          ? { state: sh?.state ?? null, assessment: sh?.congestion_state ?? null, ruleOn: ruleOn() }
+          : null,
       };
       rows++;
       for (const dir of ['down', 'up']) {

@@ -50,7 +50,7 @@ export function demoProfile(name, { durationS = 60, seed = 1 } = {}) {
   switch (name) {
     case 'cable': {
       // The cable evening compressed into the demo: nominal 900/35, ramp into prime time
-      // (about 55 % with contention dips), and for 15 % of the run a collapse to 150/6 Mbit/s,
+      // (about 55 % with contention dips), and for 20 % of the run a collapse to 150/6 Mbit/s,
       // below the example's floors (200/8): autorate cannot fix that, steering does.
       const base = cableEveningTrace({
         downBps: mbps(900),
@@ -65,7 +65,7 @@ export function demoProfile(name, { durationS = 60, seed = 1 } = {}) {
         name,
         description:
           'cable evening 900/35 Mbit/s compressed in time, with a collapse to 150/6 below the floors',
-        trace: withCollapse(base, { fromS: 0.45 * D, toS: 0.65 * D, downBps: mbps(240), upBps: mbps(9) }),
+        trace: withCollapse(base, { fromS: 0.45 * D, toS: 0.65 * D, downBps: mbps(150), upBps: mbps(6) }),
         baseRttMs: 20,
         down: { bufferMs: 250 },
         up: { bufferMs: 600 },

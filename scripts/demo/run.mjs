@@ -15,6 +15,12 @@ const USAGE = `usage: node scripts/demo/run.mjs [--duration S] [--profile cable|
   --profile NAME   link profile (default cable: an evening compressed in time, with a collapse below the floors)
   --seed N         seed of the trace and the flows (default 1)
   --no-steering    run wanctl-autorate only
+  --steering-mode cake|rtt
+                   cake (default, as examples/steering.yaml): RED needs RTT, CAKE drops and queue;
+                   rtt: v1.3's legacy RTT-only assessment (cake_aware: false)
+  --write-budget N/S
+                   router write budget: N writes per S seconds (default: the example's 10/60; the
+                   demo compresses hours into a minute, so e.g. 10/6 lets increases through sooner)
   --keep           keep the temporary directory (configs, logs, state files)
   --json FILE      also write the summary as JSON`;
 
@@ -31,6 +37,8 @@ try {
       profile: { type: 'string' },
       seed: { type: 'string' },
       'no-steering': { type: 'boolean' },
+      'steering-mode': { type: 'string' },
+      'write-budget': { type: 'string' },
       keep: { type: 'boolean' },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -50,12 +58,22 @@ if (!(Number.isFinite(durationS) && durationS >= 5 && durationS <= 86_400))
 const seed = args.seed === undefined ? 1 : Number(args.seed);
 if (!Number.isInteger(seed)) fail(`--seed must be an integer (got "${args.seed}")`);
 const profile = args.profile ?? 'cable';
+const steeringMode = args['steering-mode'] ?? 'cake';
+if (!['cake', 'rtt'].includes(steeringMode))
+  fail(`--steering-mode must be cake or rtt (got "${steeringMode}")`);
 const { PROFILE_NAMES } = await import('./profiles.mjs').catch((e) => {
   process.stderr.write(`demo: cannot load the workspaces (${e.message}); build first: npm run build\n`);
   process.exit(1);
 });
 if (!PROFILE_NAMES.includes(profile))
   fail(`unknown profile "${profile}" (expected ${PROFILE_NAMES.join(', ')})`);
+
+let writeBudget = null;
+if (args['write-budget'] !== undefined) {
+  const m = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(args['write-budget']);
+  if (!m) fail(`--write-budget must look like 10/60 (writes/seconds), got "${args['write-budget']}"`);
+  writeBudget = { maxWrites: Number(m[1]), windowSec: Number(m[2]) };
+}
 
 const { AUTORATE_CLI, STEERING_CLI, runDemo } = await import('./demo.mjs');
 for (const cli of [AUTORATE_CLI, ...(args['no-steering'] ? [] : [STEERING_CLI])]) {
@@ -83,6 +101,8 @@ const summary = await runDemo({
   durationS,
   seed,
   steering: !args['no-steering'],
+  steeringMode,
+  writeBudget,
   keep: args.keep ?? false,
   tty: Boolean(process.stdout.isTTY),
   signal: ac.signal,

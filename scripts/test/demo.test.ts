@@ -1,0 +1,144 @@
+/**
+ * The live demo (scripts/demo/run.mjs) as a user runs it: a real process that starts the
+ * emulator, the link simulation and the real wanctl-autorate and wanctl-steering processes.
+ * Needs the built workspaces; skipped with the reason when a daemon's dist/cli.js is missing.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const DEMO = path.join(REPO, 'scripts', 'demo', 'run.mjs');
+const CLIS = ['apps/autorate/dist/cli.js', 'apps/steering/dist/cli.js', 'packages/link-sim/dist/index.js'];
+const missing = CLIS.filter((f) => !fs.existsSync(path.join(REPO, f)));
+const SKIP_REASON = missing.length ? `not built: ${missing.join(', ')} (run npm run build)` : '';
+
+interface Proc {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+const procs: Proc[] = [];
+const dirs: string[] = [];
+
+function startDemo(args: string[]): Proc {
+  const child = spawn(process.execPath, [DEMO, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const p = { child, stdout: () => out, stderr: () => err, exited };
+  procs.push(p);
+  return p;
+}
+
+function tempDir(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'wanctl-demo-test-'));
+  dirs.push(d);
+  return d;
+}
+
+async function waitFor(what: string, fn: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+afterEach(async () => {
+  for (const p of procs.splice(0)) {
+    if (p.child.exitCode === null && p.child.signalCode === null) {
+      p.child.kill('SIGINT');
+      const t = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
+      await p.exited;
+      clearTimeout(t);
+    }
+  }
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe('demo: node scripts/demo/run.mjs', () => {
+  it('rejects bad arguments with exit 2 and the usage', async () => {
+    const p = startDemo(['--profile', 'satellite']);
+    expect(await p.exited).toBe(2);
+    expect(p.stderr()).toContain('unknown profile "satellite"');
+    expect(p.stderr()).toContain('usage: node scripts/demo/run.mjs');
+    const q = startDemo(['--duration', 'soon']);
+    expect(await q.exited).toBe(2);
+    expect(q.stderr()).toContain('--duration');
+  });
+
+  it('runs the real daemons for 10 s; the shaped rate follows capacity; both daemons exit 0', async (ctx) => {
+    if (SKIP_REASON) ctx.skip(SKIP_REASON);
+    const dir = tempDir();
+    const json = path.join(dir, 'summary.json');
+    const p = startDemo(['--duration', '10', '--json', json]);
+    const code = await p.exited;
+    const out = p.stdout();
+    expect(code, `stdout:\n${out}\nstderr:\n${p.stderr()}`).toBe(0);
+
+    // The live view: one plain-text row per second (stdout is not a TTY: no escape codes).
+    expect(out).not.toContain('\x1b[');
+    const rows = out.split('\n').filter((l) => /^\s+\d+s \| /.test(l));
+    expect(rows.length).toBeGreaterThanOrEqual(5);
+    expect(out).toContain('summary (');
+    expect(out).toMatch(/daemons\s+wanctl-steering exit 0, wanctl-autorate exit 0/);
+
+    const s = JSON.parse(fs.readFileSync(json, 'utf8'));
+    expect(s.ok).toBe(true);
+    expect(s.exits).toEqual({ 'wanctl-autorate': 0, 'wanctl-steering': 0 });
+    // The link (at most 900 Mbit/s, evening ~500) is below the example's 940 Mbit/s ceiling:
+    // the controller must have taken the router's max-limit down.
+    expect(s.ceilingMbps.down).toBe(940);
+    expect(s.shapedMbps.down.min).toBeLessThan(900);
+    expect(s.routerWrites.maxLimit).toBeGreaterThan(0);
+    expect(s.routerWrites.autorateWritesOk).toBeGreaterThan(0);
+    expect(s.routerWrites.autorateWritesFailed).toBe(0);
+    expect(s.routerWrites.transport).toBe('rest');
+    // The daemon saw the simulated path (base 20 ms), not bare loopback (~0.1 ms).
+    const probeRtts = rows
+      .map((l) => Number(l.split('|')[3]?.trim().split(/\s+/)[0]))
+      .filter(Number.isFinite);
+    expect(Math.max(...probeRtts)).toBeGreaterThan(15);
+    // Under load the controller holds added latency far below the 250/600 ms ISP buffers.
+    expect(s.addedLatencyMs.samples).toBeGreaterThan(50);
+    expect(s.addedLatencyMs.p50).toBeLessThan(100);
+    expect(s.utilisation.down).toBeGreaterThan(0);
+    expect(s.stateSeconds.down.GREEN).toBeGreaterThan(0);
+    expect(Object.keys(s.stateSeconds.steering).some((k: string) => k.startsWith('CABLE_'))).toBe(true);
+    // Temp dir removed after a clean run.
+    expect(fs.existsSync(s.dir)).toBe(false);
+  });
+
+  it('stops cleanly on Ctrl-C (SIGINT): summary, daemons stopped with exit 0', async (ctx) => {
+    if (SKIP_REASON) ctx.skip(SKIP_REASON);
+    const dir = tempDir();
+    const json = path.join(dir, 'summary.json');
+    const p = startDemo(['--duration', '120', '--no-steering', '--json', json]);
+    await waitFor(
+      'two rows of the live view',
+      () => (p.stdout().match(/^\s+\d+s \| /gm) ?? []).length >= 2,
+      60_000,
+    );
+    p.child.kill('SIGINT');
+    const code = await p.exited;
+    expect(code, p.stdout() + p.stderr()).toBe(0);
+    expect(p.stderr()).toContain('stopping');
+    expect(p.stdout()).toContain('stopped early');
+    const s = JSON.parse(fs.readFileSync(json, 'utf8'));
+    expect(s.stoppedEarly).toBe(true);
+    expect(s.exits).toEqual({ 'wanctl-autorate': 0 });
+    expect(s.simSeconds).toBeLessThan(100);
+  });
+});
