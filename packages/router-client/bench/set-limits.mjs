@@ -21,8 +21,8 @@ const WARMUP = arg('warmup', 100);
 const require = createRequire(import.meta.url);
 const emuCli = join(dirname(require.resolve('@wanctl/routeros-emulator/package.json')), 'dist/cli.js');
 
-function startEmulator(args, preload = []) {
-  const child = spawn(process.execPath, [...preload, emuCli, '--json', ...args], {
+function startEmulator(args) {
+  const child = spawn(process.execPath, [emuCli, '--json', ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -54,7 +54,6 @@ async function measure(client) {
 
 const tls = await startEmulator(['--tls']);
 const plain = await startEmulator(['--no-ssh']);
-const nodelay = await startEmulator(['--no-rest'], ['--import', new URL('./nodelay-preload.mjs', import.meta.url).href]);
 const rows = [];
 try {
   const host = '127.0.0.1';
@@ -93,18 +92,6 @@ try {
         hostKeyFingerprint: tls.info.ssh.hostKeyFingerprint,
       }),
     ],
-    [
-      // the same against an emulator whose accepted sockets have TCP_NODELAY (nodelay-preload.mjs)
-      'SSH persistent, nodelay*',
-      5,
-      new SshRouterClient({
-        host,
-        port: nodelay.info.ssh.port,
-        user: 'admin',
-        password: 'admin',
-        hostKeyFingerprint: nodelay.info.ssh.hostKeyFingerprint,
-      }),
-    ],
   ];
   for (const [name, budget, client] of cases) {
     const r = await measure(client);
@@ -114,7 +101,6 @@ try {
 } finally {
   tls.child.kill('SIGTERM');
   plain.child.kill('SIGTERM');
-  nodelay.child.kill('SIGTERM');
 }
 
 const f = (x) => x.toFixed(2).padStart(7);
@@ -131,5 +117,3 @@ for (const r of rows) {
   const ok = r.p50 < r.budget ? 'OK' : 'OVER';
   console.log(`${r.name.padEnd(24)} ${f(r.p50)} ${f(r.p99)} ${f(r.mean)}   < ${r.budget} ms ${ok}`);
 }
-console.log('* emulator child started with bench/nodelay-preload.mjs: its SSH face leaves Nagle on (emulator defect),');
-console.log('  which adds ~40 ms of delayed-ACK wait to every exec regardless of the client.');
