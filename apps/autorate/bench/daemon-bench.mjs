@@ -118,7 +118,11 @@ async function benchOnce(nWans) {
   const dir = await mkdtemp(path.join(tmpdir(), 'autorate-bench-'));
   const menus = {};
   for (let i = 0; i < nWans; i++) {
-    const f = buildFixture({ wan: `bench${i}`, downloadQueue: `WAN-Download-${i}`, uploadQueue: `WAN-Upload-${i}` });
+    const f = buildFixture({
+      wan: `bench${i}`,
+      downloadQueue: `WAN-Download-${i}`,
+      uploadQueue: `WAN-Upload-${i}`,
+    });
     for (const [k, v] of Object.entries(f.menus)) {
       if (k === '/ip/firewall/mangle' && menus[k]) continue;
       menus[k] = [...(menus[k] ?? []), ...v];
@@ -146,7 +150,14 @@ async function benchOnce(nWans) {
     await writeFile(f, c.text);
     files.push(f);
   }
-  const args = [...NODE_FLAGS, CLI, 'run', ...files.flatMap((f) => ['--config', f]), '--udp-reflector', echos.map((e) => e.address).join(',')];
+  const args = [
+    ...NODE_FLAGS,
+    CLI,
+    'run',
+    ...files.flatMap((f) => ['--config', f]),
+    '--udp-reflector',
+    echos.map((e) => e.address).join(','),
+  ];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, BENCH_ROUTER_PASSWORD: PASSWORD, WANCTL_LOG_FORMAT: 'json' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -162,7 +173,8 @@ async function benchOnce(nWans) {
       try {
         if ((await health(healthPort)).body.wans?.length === nWans) break;
       } catch {}
-      if (child.exitCode !== null || Date.now() - t0 > 30000) throw new Error(`daemon did not come up:\n${stderr}`);
+      if (child.exitCode !== null || Date.now() - t0 > 30000)
+        throw new Error(`daemon did not come up:\n${stderr}`);
       await sleep(100);
     }
     await sleep(3000); // warm-up (JIT, first writes)
@@ -207,19 +219,33 @@ async function benchOnce(nWans) {
 }
 
 const f3 = (x) => x.toFixed(3);
-console.log(`wanctl-autorate daemon benchmark: ${SECONDS} s per run, 20 Hz cycles, UDP probe x3, emulator REST`);
-console.log(`node ${process.version} ${NODE_FLAGS.join(' ')}, ${execSync('nproc').toString().trim()} CPUs (BENCH_NODE_FLAGS sets the daemon's node flags)`);
+console.log(
+  `wanctl-autorate daemon benchmark: ${SECONDS} s per run, 20 Hz cycles, UDP probe x3, emulator REST`,
+);
+console.log(
+  `node ${process.version} ${NODE_FLAGS.join(' ')}, ${execSync('nproc').toString().trim()} CPUs (BENCH_NODE_FLAGS sets the daemon's node flags)`,
+);
 for (const n of WAN_COUNTS) {
   const r = await benchOnce(n);
   const ok = (v, b) => (v < b ? 'ok' : 'OVER');
-  console.log(`\n${n} WAN(s): ${r.cycles} cycles, ${r.writes} router writes, ${r.overruns} overruns, health ${r.status}`);
-  console.log(`  cycle CPU time median  ${f3(r.cpuP50)} ms   (budget < ${BUDGET.medianMs} ms)  ${ok(r.cpuP50, BUDGET.medianMs)}`);
-  console.log(`  cycle CPU time p99     ${f3(r.cpuP99)} ms   (budget < ${BUDGET.p99Ms} ms)  ${ok(r.cpuP99, BUDGET.p99Ms)}`);
-  console.log(`  cycle wall time        median ${f3(r.workP50)} ms, p99 ${f3(r.workP99)} ms (includes time descheduled)`);
+  console.log(
+    `\n${n} WAN(s): ${r.cycles} cycles, ${r.writes} router writes, ${r.overruns} overruns, health ${r.status}`,
+  );
+  console.log(
+    `  cycle CPU time median  ${f3(r.cpuP50)} ms   (budget < ${BUDGET.medianMs} ms)  ${ok(r.cpuP50, BUDGET.medianMs)}`,
+  );
+  console.log(
+    `  cycle CPU time p99     ${f3(r.cpuP99)} ms   (budget < ${BUDGET.p99Ms} ms)  ${ok(r.cpuP99, BUDGET.p99Ms)}`,
+  );
+  console.log(
+    `  cycle wall time        median ${f3(r.workP50)} ms, p99 ${f3(r.workP99)} ms (includes time descheduled)`,
+  );
   console.log(`  cycle duration p99     ${f3(r.durP99)} ms   (slot to end: lateness + work)`);
   const perWan = r.cpuPct / n;
   console.log(
     `  process CPU            ${r.cpuPct.toFixed(2)} % of one core = ${perWan.toFixed(2)} % per WAN (budget < ${BUDGET.cpuPctPerWan} % per WAN)  ${ok(perWan, BUDGET.cpuPctPerWan)}`,
   );
-  console.log(`  resident memory (max)  ${r.rssMax.toFixed(1)} MB   (budget < ${BUDGET.rssMb} MB)  ${ok(r.rssMax, BUDGET.rssMb)}`);
+  console.log(
+    `  resident memory (max)  ${r.rssMax.toFixed(1)} MB   (budget < ${BUDGET.rssMb} MB)  ${ok(r.rssMax, BUDGET.rssMb)}`,
+  );
 }

@@ -40,7 +40,8 @@ describe.skipIf(files.length === 0)('controlParamsFromConfig against the golden 
     const h = loadGolden<{ header: Header }>(file).header;
     const text = JSON.stringify(h.source_config_yaml); // JSON is YAML
     const env: Record<string, string> = {};
-    for (const m of text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) env[m[1] as string] = 'golden-test-password';
+    for (const m of text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g))
+      env[m[1] as string] = 'golden-test-password';
     const cfg = parseAutorateConfig(text, { file, env });
     const p = controlParamsFromConfig(cfg);
     const hp = h.params;
@@ -68,7 +69,9 @@ describe.skipIf(files.length === 0)('controlParamsFromConfig against the golden 
     expect(p.upload.floorRedBps).toBe(u['floor_red_bps']);
     // effective upload floors (D5: per-state floors only when the config gives them)
     expect(p.upload.floorYellowBps ?? p.upload.floorRedBps).toBe(u['floor_yellow_bps']);
-    expect(p.upload.floorGreenBps ?? p.upload.floorYellowBps ?? p.upload.floorRedBps).toBe(u['floor_green_bps']);
+    expect(p.upload.floorGreenBps ?? p.upload.floorYellowBps ?? p.upload.floorRedBps).toBe(
+      u['floor_green_bps'],
+    );
     const t = hp.thresholds;
     expect(p.thresholds).toMatchObject({
       targetBloatMs: t['target_bloat_ms'],

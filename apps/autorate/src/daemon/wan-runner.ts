@@ -320,7 +320,10 @@ export class WanRunner {
       this.prevDlZone = r.dlZone;
       this.prevUlZone = r.ulZone;
     }
-    if (r.dlZone !== null) this.lastZones = { dl: r.dlZone, ul: r.ulZone };
+    if (r.dlZone !== null) {
+      this.lastZones.dl = r.dlZone;
+      this.lastZones.ul = r.ulZone;
+    }
     if (!r.ok) {
       const n = this.throttle.take(`fail:${r.failure}`);
       if (n >= 0)

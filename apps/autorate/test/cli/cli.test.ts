@@ -52,7 +52,12 @@ describe('argv compatibility', () => {
       'b.yaml',
       '--debug',
     ]);
-    expect(normaliseArgv(['--config', 'a.yaml', '--oneshot'])).toEqual(['run', '--config', 'a.yaml', '--once']);
+    expect(normaliseArgv(['--config', 'a.yaml', '--oneshot'])).toEqual([
+      'run',
+      '--config',
+      'a.yaml',
+      '--once',
+    ]);
     expect(normaliseArgv(['replay', '--config', 'a'])).toEqual(['replay', '--config', 'a']);
     expect(normaliseArgv(['--help'])).toEqual(['--help']);
   });
@@ -90,7 +95,10 @@ describe.skipIf(!existsSync(CLI))('wanctl-autorate CLI', () => {
 
   it('an invalid config exits 2 naming the file, the key path and what was expected', async () => {
     const bad = path.join(dir, 'bad.yaml');
-    await writeFile(bad, configText(dir).replace('factor_down: 0.5\n  upload', 'factor_down: 0.5\n    factor_dwn: 1\n  upload'));
+    await writeFile(
+      bad,
+      configText(dir).replace('factor_down: 0.5\n  upload', 'factor_down: 0.5\n    factor_dwn: 1\n  upload'),
+    );
     const r = await run(['run', '--config', bad]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(bad);
@@ -108,7 +116,9 @@ describe.skipIf(!existsSync(CLI))('wanctl-autorate CLI', () => {
   });
 
   it('a lock held by a running instance refuses to start (exit 1)', async () => {
-    const holder: ChildProcess = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+    const holder: ChildProcess = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], {
+      stdio: 'ignore',
+    });
     try {
       await writeFile(path.join(dir, 'wan1.lock'), `${holder.pid}\n`);
       const r = await run(['run', '--config', cfgFile, '--udp-reflector', '127.0.0.1:9']);
@@ -138,7 +148,10 @@ describe.skipIf(!existsSync(CLI))('wanctl-autorate CLI', () => {
       await writeFile(input, `${lines.join('\n')}\n`);
       const r = await run(['replay', '--config', cfgFile, '--input', input]);
       expect(r.code).toBe(0);
-      const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const out = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       const s = new ReplaySession(controlParamsFromConfig(parseAutorateConfig(configText(dir))));
       const want = lines.map((l) => s.step(l)).filter((x) => x !== null);
       expect(out).toEqual(JSON.parse(JSON.stringify(want)));

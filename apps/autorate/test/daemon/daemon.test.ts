@@ -7,8 +7,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAutorateConfig } from '@wanctl/config';
-import type { SdNotify } from '@wanctl/runtime';
 import type { RouterClient } from '@wanctl/router-client';
+import type { SdNotify } from '@wanctl/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AutorateDaemon } from '../../src/daemon/daemon.js';
 import { freePort, waitFor } from '../e2e/harness.js';
@@ -61,9 +61,12 @@ interface Built {
 
 async function build(feed: () => Array<number | null> = () => [20, 20, 20]): Promise<Built> {
   const healthPort = await freePort();
-  const cfg = parseAutorateConfig(configText(dir, { interval: '10', health: 'true', healthPort: String(healthPort) }), {
-    file: path.join(dir, 'wan1.yaml'),
-  });
+  const cfg = parseAutorateConfig(
+    configText(dir, { interval: '10', health: 'true', healthPort: String(healthPort) }),
+    {
+      file: path.join(dir, 'wan1.yaml'),
+    },
+  );
   let probe: FakeProbe | null = null;
   const router = new FakeRouter();
   const notify = new FakeNotify();
@@ -112,7 +115,10 @@ describe('AutorateDaemon (in-process, fakes)', () => {
     expect(await b.daemon.stop()).toBe(0);
     expect(await b.done).toBe(0);
     expect(existsSync(path.join(dir, 'wan1.lock'))).toBe(false);
-    const state = JSON.parse(await readFile(path.join(dir, 'wan1_state.json'), 'utf8')) as Record<string, unknown>;
+    const state = JSON.parse(await readFile(path.join(dir, 'wan1_state.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     expect(state).toHaveProperty('ewma.baseline_rtt');
     expect(b.notify.count('STOPPING')).toBe(1);
     expect(b.router.closed).toBe(true);
@@ -123,23 +129,47 @@ describe('AutorateDaemon (in-process, fakes)', () => {
     const b = await build(() => (mode === 'ok' ? [20, 20, 20] : [null, null, null]));
     await waitFor('healthy', () => b.notify.count('WATCHDOG') >= 1, 10_000);
     mode = 'blackout';
-    await waitFor('STATUS=Degraded', () => b.notify.messages.some((m) => m['STATUS']?.startsWith('Degraded')), 10_000);
+    await waitFor(
+      'STATUS=Degraded',
+      () => b.notify.messages.some((m) => m['STATUS']?.startsWith('Degraded')),
+      10_000,
+    );
     const feeds = b.notify.count('WATCHDOG');
-    await waitFor('watchdog still fed during the blackout', () => b.notify.count('WATCHDOG') > feeds + 1, 10_000);
+    await waitFor(
+      'watchdog still fed during the blackout',
+      () => b.notify.count('WATCHDOG') > feeds + 1,
+      10_000,
+    );
     expect((await health(b.healthPort)).status).toBe(503);
     mode = 'ok';
-    await waitFor('STATUS back to Running', () => b.notify.messages.at(-1)?.['STATUS']?.startsWith('Running') || b.notify.messages.some((m, i) => i > 0 && m['STATUS']?.startsWith('Running')), 10_000);
+    await waitFor(
+      'STATUS back to Running',
+      () =>
+        b.notify.messages.at(-1)?.['STATUS']?.startsWith('Running') ||
+        b.notify.messages.some((m, i) => i > 0 && m['STATUS']?.startsWith('Running')),
+      10_000,
+    );
     await waitFor('health 200 again', async () => (await health(b.healthPort)).status === 200, 10_000);
 
     // internal errors (a restart could fix them): the watchdog stops being fed ...
     b.probe.throwOnLatest = true;
-    await waitFor('watchdog suspended', () => b.daemon.healthBody()['watchdog'] && (b.daemon.healthBody()['watchdog'] as { degraded: boolean }).degraded, 10_000);
+    await waitFor(
+      'watchdog suspended',
+      () =>
+        b.daemon.healthBody()['watchdog'] &&
+        (b.daemon.healthBody()['watchdog'] as { degraded: boolean }).degraded,
+      10_000,
+    );
     const suspendedAt = b.notify.count('WATCHDOG');
     await new Promise((r) => setTimeout(r, 300));
     expect(b.notify.count('WATCHDOG')).toBe(suspendedAt);
     // ... and is fed again as soon as cycles succeed (D6), with the status restored
     b.probe.throwOnLatest = false;
-    await waitFor('re-armed', () => b.notify.messages.slice(-20).some((m) => m['WATCHDOG'] === '1' && 'STATUS' in m), 10_000);
+    await waitFor(
+      're-armed',
+      () => b.notify.messages.slice(-20).some((m) => m['WATCHDOG'] === '1' && 'STATUS' in m),
+      10_000,
+    );
     expect(b.lines.filter((l) => l.includes('cycle error')).length).toBeGreaterThan(0);
     await b.daemon.stop();
   });
@@ -173,7 +203,10 @@ describe('AutorateDaemon (in-process, fakes)', () => {
     await writeFile(`${stateFile}.bak`, JSON.stringify(good));
     await writeFile(stateFile, '{"download":{"green_str'); // truncated
     const b = await build(() => [null, null, null]);
-    expect(b.daemon.wans[0]?.runner.controller.controllerRates).toEqual({ dlBps: 33_000_000, ulBps: 7_000_000 });
+    expect(b.daemon.wans[0]?.runner.controller.controllerRates).toEqual({
+      dlBps: 33_000_000,
+      ulBps: 7_000_000,
+    });
     expect(b.lines.some((l) => l.includes('state file:') && l.includes('WARN'))).toBe(true);
     expect(b.lines.some((l) => l.includes('state restored from backup'))).toBe(true);
     await b.daemon.stop();
@@ -181,7 +214,10 @@ describe('AutorateDaemon (in-process, fakes)', () => {
     await writeFile(stateFile, 'garbage');
     await writeFile(`${stateFile}.bak`, '[1,2');
     const b2 = await build(() => [null, null, null]);
-    expect(b2.daemon.wans[0]?.runner.controller.controllerRates).toEqual({ dlBps: 100_000_000, ulBps: 20_000_000 });
+    expect(b2.daemon.wans[0]?.runner.controller.controllerRates).toEqual({
+      dlBps: 100_000_000,
+      ulBps: 20_000_000,
+    });
     expect(b2.lines.some((l) => l.includes('no saved state'))).toBe(true);
     await b2.daemon.stop();
   });

@@ -1,8 +1,8 @@
 /** Typed fakes for the daemon's orchestration tests (no auto-mocks). */
 import { parseAutorateConfig } from '@wanctl/config';
 import type { QueueLimit } from '@wanctl/router-client';
-import { createLogger, type Logger } from '@wanctl/runtime';
 import type { ReflectorHealth, RoundSamples, RttProbe } from '@wanctl/rtt-probe';
+import { createLogger, type Logger } from '@wanctl/runtime';
 
 /** A probe whose replies the test sets per cycle. */
 export class FakeProbe implements RttProbe {
@@ -33,11 +33,15 @@ export class FakeProbe implements RttProbe {
     const samples = [];
     for (let i = 0; i < this.reflectors.length; i++) {
       const v = this.next[i];
-      if (v !== null && v !== undefined) samples.push({ reflector: this.reflectors[i] as string, rttMs: v, seq: 0, at });
+      if (v !== null && v !== undefined)
+        samples.push({ reflector: this.reflectors[i] as string, rttMs: v, seq: 0, at });
     }
     this.replies += samples.length;
     this.next = [];
     return { at, samples };
+  }
+  fresh(_maxAgeMs: number): RoundSamples {
+    return { at: this.now(), samples: [] };
   }
   async measureOnce(): Promise<number | null> {
     return null;
@@ -91,7 +95,13 @@ export class FakeRouter {
 /** A logger that keeps its lines (text format). */
 export function memoryLogger(name = 'wan1'): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
-  const logger = createLogger({ name, level: 'info', format: 'text', console: false, sink: (l) => lines.push(l) });
+  const logger = createLogger({
+    name,
+    level: 'info',
+    format: 'text',
+    console: false,
+    sink: (l) => lines.push(l),
+  });
   return { logger, lines };
 }
 

@@ -215,7 +215,12 @@ describe('WanRunner', () => {
   it('lessons §2.5 extreme RTT: 0, negative, NaN and 10 000 ms samples never crash the cycle; the absurd one is clamped (D12)', async () => {
     const r = await rig();
     await r.step(IDLE);
-    for (const bad of [[0, 0, 0], [-5, -5, -5], [Number.NaN, Number.NaN, 20], [10_000, 10_000, 10_000]]) {
+    for (const bad of [
+      [0, 0, 0],
+      [-5, -5, -5],
+      [Number.NaN, Number.NaN, 20],
+      [10_000, 10_000, 10_000],
+    ]) {
       await r.step(bad);
     }
     const h = r.runner.health() as { measurement: { clamped_samples: number; invalid_samples: number } };
@@ -234,14 +239,18 @@ describe('WanRunner', () => {
     // v1.3 rewrote the file (with fsync) on nearly all 400 cycles; here only a baseline that moved
     // by 0.1 ms is worth a write, at most once a second
     expect((r.store?.stats.writes ?? 0) - w0).toBeLessThanOrEqual(5);
-    const body = JSON.parse(await readFile(path.join(dir, 'wan1_state.json'), 'utf8')) as Record<string, unknown>;
+    const body = JSON.parse(await readFile(path.join(dir, 'wan1_state.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     expect(Object.keys(body)).toEqual(['download', 'upload', 'ewma', 'last_applied', 'timestamp']);
     // a rate change is persisted
     const w1 = r.store?.stats.writes ?? 0;
     await r.step([300, 300, 300]);
     r.clock.advance(1500);
     await r.step([300, 300, 300]); // runs the store's delayed write
-    for (let i = 0; i < 100 && (r.store?.stats.writes ?? 0) === w1; i++) await new Promise((res) => setTimeout(res, 20));
+    for (let i = 0; i < 100 && (r.store?.stats.writes ?? 0) === w1; i++)
+      await new Promise((res) => setTimeout(res, 20));
     expect(r.store?.stats.writes ?? 0).toBeGreaterThan(w1);
     const saved = JSON.parse(await readFile(path.join(dir, 'wan1_state.json'), 'utf8')) as {
       download: { current_rate: number };

@@ -95,7 +95,11 @@ describe.skipIf(!existsSync(CLI))('wanctl-autorate end to end (real process, emu
     echo.setDelay(HIGH_MS);
     // (a busy machine's jitter may have cost a YELLOW step before; RED halves whatever it was)
     await waitFor('a RED cut on the router', () => maxLimit(emu, WAN.downloadQueue) <= 50_000_000, 10_000);
-    await waitFor('the record to be flushed', () => readRecord(recordFile).some((l) => (l.rtt_ms ?? 0) > 300), 5000);
+    await waitFor(
+      'the record to be flushed',
+      () => readRecord(recordFile).some((l) => (l.rtt_ms ?? 0) > 300),
+      5000,
+    );
     const rec = readRecord(recordFile);
     const firstHigh = rec.find((l) => (l.rtt_ms ?? 0) > 300);
     expect(firstHigh, 'a cycle saw the high RTT').toBeDefined();
@@ -103,7 +107,9 @@ describe.skipIf(!existsSync(CLI))('wanctl-autorate end to end (real process, emu
     // a write was issued by that cycle: its outcome is recorded, or it was still on its way when
     // the next cycle started (late_write)
     const issued = firstHigh?.router_ok === true || firstHigh?.late_write === true;
-    expect(issued, `that same cycle issued the write: ${JSON.stringify(rec.slice(idx - 3, idx + 3))}`).toBe(true);
+    expect(issued, `that same cycle issued the write: ${JSON.stringify(rec.slice(idx - 3, idx + 3))}`).toBe(
+      true,
+    );
 
     // 3. REST face down: SSH carries the writes
     await emu.faults.set('rest', { down: true });
@@ -111,10 +117,17 @@ describe.skipIf(!existsSync(CLI))('wanctl-autorate end to end (real process, emu
     echo.setDelay(IDLE_MS);
     await waitFor(
       'writes over SSH',
-      () => emu.requests.ssh().slice(sshBefore).some((e) => e.command.includes('max-limit')),
+      () =>
+        emu.requests
+          .ssh()
+          .slice(sshBefore)
+          .some((e) => e.command.includes('max-limit')),
       20_000,
     );
-    await waitFor('health shows ssh', async () => (await getHealth(healthPort)).body.wans[0]?.router.transport === 'ssh');
+    await waitFor(
+      'health shows ssh',
+      async () => (await getHealth(healthPort)).body.wans[0]?.router.transport === 'ssh',
+    );
 
     // 4. both faces down: 503 while measuring goes on; then the latest rate goes out
     await emu.faults.set('ssh', { down: true });
@@ -132,7 +145,10 @@ describe.skipIf(!existsSync(CLI))('wanctl-autorate end to end (real process, emu
     const w = degraded.body.wans[0];
     expect(w?.controller.download_bps).not.toBe(w?.router.download_bps);
     const cyclesThen = w?.cycles ?? 0;
-    await waitFor('cycles keep running', async () => ((await getHealth(healthPort)).body.wans[0]?.cycles ?? 0) > cyclesThen + 10);
+    await waitFor(
+      'cycles keep running',
+      async () => ((await getHealth(healthPort)).body.wans[0]?.cycles ?? 0) > cyclesThen + 10,
+    );
     echo.setDelay(IDLE_MS + 60); // hold a steady, lower state while the router is away
     await emu.faults.clear();
     const recovered = await waitFor(

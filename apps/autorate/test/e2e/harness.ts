@@ -28,13 +28,20 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function tempDir(prefix = 'wanctl-autorate-'): Promise<{ dir: string; cleanup(): Promise<void> }> {
+export async function tempDir(
+  prefix = 'wanctl-autorate-',
+): Promise<{ dir: string; cleanup(): Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /** Polls `fn` until it returns a truthy value or the deadline passes (then throws with `what`). */
-export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 20_000, stepMs = 25): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => T | Promise<T>,
+  timeoutMs = 20_000,
+  stepMs = 25,
+): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -44,7 +51,10 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
     } catch (e) {
       last = e;
     }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    if (Date.now() > end)
+      throw new Error(
+        `timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
@@ -219,7 +229,12 @@ export interface WanHealth {
     writes_ok: number;
     writes_failed: number;
   };
-  measurement: { probe: string; replies: number; stale_cycles: number; reflectors: Array<{ replies: number }> };
+  measurement: {
+    probe: string;
+    replies: number;
+    stale_cycles: number;
+    reflectors: Array<{ replies: number }>;
+  };
   cycles: number;
 }
 
