@@ -638,6 +638,11 @@ export class SteeringDaemon {
         configured_transport: this.config.router.transport,
         fallback_transport: this.config.router.fallbackTransport,
       },
+      state_file: {
+        path: this.config.state.file,
+        writes: this.store?.stats.writes ?? 0,
+        last_error: this.store?.stats.lastError ?? null,
+      },
       probe: {
         reflectors: this.probe?.reflectors ?? [],
         last_source: this.lastRtt?.source ?? null,
@@ -695,6 +700,8 @@ export class SteeringDaemon {
         this.onStopRequested();
         return;
       }
+      // Replies measured while start-up kept the event loop busy are not a cycle's RTT.
+      this.probe?.latest();
       this.ticker = createTicker(
         this.intervalMs,
         async () => {

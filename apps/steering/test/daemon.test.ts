@@ -449,3 +449,33 @@ describe('the loop (real ticker, injected fakes)', () => {
     expect(notify.messages.at(-1)).toBe('STOPPING=1');
   });
 });
+
+describe('lessons after v1.3: persistence and log volume', () => {
+  it('lesson 19: the state file is written on change (and as a heartbeat), not every cycle', async () => {
+    const d = await make({ red: 1, green: 1 });
+    await d.reconcile();
+    for (let i = 0; i < 40; i++) await cycle(d, false);
+    const steady = (d.healthBody()['state_file'] as { writes: number }).writes;
+    expect(steady).toBeLessThanOrEqual(2);
+    await cycle(d, true);
+    await cycle(d, true);
+    await d.stop();
+    const st = JSON.parse(await readFile(join(tmp.dir, 'steering_state.json'), 'utf8'));
+    expect(st.current_state).toBe('WAN1_DEGRADED');
+  });
+
+  it('lesson 20: log volume is bounded: nothing per quiet cycle at INFO, repeated router failures throttled', async () => {
+    const d = await make();
+    await d.reconcile();
+    const info = () => log.lines.filter((l) => !l.includes('[DEBUG]')).length;
+    await cycle(d, false); // "Initialized baseline RTT" once
+    const n0 = info();
+    for (let i = 0; i < 50; i++) await cycle(d, false);
+    expect(log.lines.filter((l) => !l.includes('[DEBUG]')).slice(n0)).toEqual([]);
+    router.failNext = { find: 1000, stats: 1000 };
+    const n1 = info();
+    for (let i = 0; i < 60; i++) await cycle(d, false); // 120 s of a dead router
+    expect(info() - n1).toBeLessThanOrEqual(10);
+    expect(d.healthBody()).toMatchObject({ status: 'degraded' });
+  });
+});
