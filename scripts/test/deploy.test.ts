@@ -21,6 +21,7 @@ function steeringConfig(): string {
   return fs
     .readFileSync(path.join(REPO, 'examples/steering.yaml'), 'utf8')
     .replace('host: "router.example.net"', 'host: "127.0.0.1"')
+    .replace('  ssh_key: "/etc/wanctl/ssh/router.key"\n', '')
     .replace('port: 443', 'port: 8728')
     .replace('ping_host: "1.1.1.1"', 'ping_host: "127.0.0.1"')
     .replace('primary_wan: "wan1"', 'primary_wan: "cable"')
