@@ -102,6 +102,42 @@ describe('wanctl-routeros-emulator CLI', () => {
     }
   }, 60_000);
 
+  it('--authorized-key: the system OpenSSH client logs in with that key', async () => {
+    const t = await tempDir();
+    try {
+      const key = join(t.dir, 'id');
+      await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+      const s = await startCli(['--no-rest', '--authorized-key', `${key}.pub`]);
+      expect(s.info.password).toBeNull();
+      const { stdout } = await run(
+        'ssh',
+        [
+          '-F',
+          '/dev/null',
+          '-p',
+          String(s.info.ssh?.port),
+          '-i',
+          key,
+          '-o',
+          'BatchMode=yes',
+          '-o',
+          'IdentitiesOnly=yes',
+          '-o',
+          'StrictHostKeyChecking=no',
+          '-o',
+          `UserKnownHostsFile=${join(t.dir, 'kh')}`,
+          'admin@127.0.0.1',
+          '/queue tree print count-only',
+        ],
+        { timeout: 20_000 },
+      );
+      expect(stdout).toBe('2\r\n');
+      expect((await s.stop('SIGTERM')).code).toBe(0);
+    } finally {
+      await t.cleanup();
+    }
+  }, 60_000);
+
   it('exits 2 on bad arguments or a bad seed', async () => {
     const bad = await run(process.execPath, [BIN, '--rest-port', 'x']).catch(
       (e) => e as { code: number; stderr: string },
