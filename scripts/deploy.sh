@@ -248,7 +248,10 @@ for f in "${CONFIG_FILES[@]}"; do install_args+=(--config "$REMOTE_TMP/configs/$
 irc=0
 remote bash "${install_args[@]}" 2>&1 | sed 's/^/    /' || irc=$?
 [ "$irc" = 0 ] || die "install.sh failed on $HOST (exit $irc, output above)"
-mapfile -t CHANGES < <(remote_raw "cat $(q "$REMOTE_TMP/changes")")
+# Changes a --strict deploy installed but did not act on are still pending: merge them in.
+PENDING="$TARGET_ROOT/var/lib/wanctl/deploy-pending-changes"
+# shellcheck disable=SC2016  # expanded on the host
+mapfile -t CHANGES < <(remote sh -c 'if [ -f "$1" ]; then cat "$1" >>"$2" && sort -u -o "$2" "$2"; fi; cat "$2"' sh "$PENDING" "$REMOTE_TMP/changes")
 has_change() { printf '%s\n' "${CHANGES[@]}" | grep -qx -- "$1"; }
 
 # ---------------------------------------------------------------- validate
@@ -278,6 +281,12 @@ fi
 # ---------------------------------------------------------------- units
 RESTARTED=()
 if [ "$BLOCKED" = 1 ]; then
+  # Remember what changed, so that the next deploy restarts what this one did not.
+  if [ "${#CHANGES[@]}" -gt 0 ]; then
+    # shellcheck disable=SC2016  # expanded on the host
+    remote sh -c 'mkdir -p "$(dirname "$1")" && cp "$2" "$1"' sh "$PENDING" "$REMOTE_TMP/changes" ||
+      say "    (could not record the pending changes in $PENDING)"
+  fi
   step "--strict: validation did not pass, so no unit was started or restarted"
   say "    the new files are installed; running daemons keep running as they were."
   say "    fix the findings above and deploy again."
@@ -290,7 +299,7 @@ fi
 # command, target root ("" for /), then the selected units.
 # shellcheck disable=SC2016  # expanded on the host
 UNITS_SCRIPT='set -euo pipefail
-changes="$1"; read -r -a sc <<<"$2"; troot="$3"; shift 3
+changes="$1"; read -r -a sc <<<"$2"; troot="$3"; pending="$4"; shift 4
 if [ "${sc[*]}" = systemctl ] && { [ -n "$troot" ] || [ ! -d /run/systemd/system ]; }; then
   echo "systemd is not running there (or a target root is set): start the units yourself: systemctl enable --now $*"
   exit 0
@@ -331,7 +340,8 @@ for u in "${all[@]}"; do
   else
     echo "restart of $u failed (${joined%, }): see journalctl -u $u"
   fi
-done'
+done
+rm -f "$pending"'
 
 SYSTEMCTL_REMOTE=systemctl
 for e in "${REMOTE_ENV[@]}"; do
@@ -341,7 +351,7 @@ done
 if [ "${#UNITS[@]}" -gt 0 ] || has_change code; then
   step "units on $HOST"
   urc=0
-  unit_out="$(remote bash -c "$UNITS_SCRIPT" units "$REMOTE_TMP/changes" "$SYSTEMCTL_REMOTE" "$TARGET_ROOT" "${UNITS[@]}" 2>&1)" || urc=$?
+  unit_out="$(remote bash -c "$UNITS_SCRIPT" units "$REMOTE_TMP/changes" "$SYSTEMCTL_REMOTE" "$TARGET_ROOT" "$PENDING" "${UNITS[@]}" 2>&1)" || urc=$?
   [ -z "$unit_out" ] || printf '%s\n' "$unit_out" | sed 's/^/    /'
   [ "$urc" = 0 ] || die "managing the units on $HOST failed (exit $urc, output above)"
   mapfile -t RESTARTED < <(printf '%s\n' "$unit_out" | sed -n 's/^restarted \([^ ]*\) .*/\1/p')
