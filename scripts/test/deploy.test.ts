@@ -179,7 +179,9 @@ describe.skipIf(!SSHD || !CONFIG_LIB_BUILT)('deploy.sh to a real OpenSSH server 
     // Nothing new this time: what the blocked deploy installed is still acted on.
     const lenient = await run('bash', [DEPLOY, ...args]);
     expect(lenient.code).toBe(0);
-    expect(lenient.stdout).toContain('restarted wanctl-autorate@cable.service (code changed, config changed)');
+    expect(lenient.stdout).toContain(
+      'restarted wanctl-autorate@cable.service (code changed, config changed)',
+    );
     expect(lenient.stdout).toContain('validation found errors: review them above');
     expect(lenient.stdout).toContain('the deploy went ahead because --strict was not given');
     expect(restarts()).toContain('wanctl-autorate@cable.service');
