@@ -143,13 +143,18 @@ describe.skipIf(!existsSync(CLI))('wanctl-autorate end to end (real process, emu
     );
     expect(degraded.body.status).toBe('degraded');
     const w = degraded.body.wans[0];
-    expect(w?.controller.download_bps).not.toBe(w?.router.download_bps);
     const cyclesThen = w?.cycles ?? 0;
     await waitFor(
       'cycles keep running',
       async () => ((await getHealth(healthPort)).body.wans[0]?.cycles ?? 0) > cyclesThen + 10,
     );
-    echo.setDelay(IDLE_MS + 60); // hold a steady, lower state while the router is away
+    // the link goes idle while the router is away: the controller climbs, the router cannot follow
+    echo.setDelay(IDLE_MS);
+    await waitFor('the controller ahead of the router', async () => {
+      const x = (await getHealth(healthPort)).body.wans[0];
+      return x && !x.router.reachable && x.controller.download_bps > (x.router.download_bps ?? 0);
+    });
+    const requestsBefore = emu.requests.all().length;
     await emu.faults.clear();
     const recovered = await waitFor(
       'router at the controller rate after recovery',
@@ -161,7 +166,30 @@ describe.skipIf(!existsSync(CLI))('wanctl-autorate end to end (real process, emu
       },
       30_000,
     );
+    expect(emu.requests.all().length).toBeGreaterThan(requestsBefore); // writes resumed
     expect(recovered.body.wans[0]?.router.reachable).toBe(true);
+
+    // metrics (enabled in this config): v1.3's series and ours
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    for (const name of [
+      'wanctl_bandwidth_mbps{direction="download",wan="e2e"}',
+      'wanctl_rtt_baseline_ms{wan="e2e"}',
+      'wanctl_state{direction="download",wan="e2e"}',
+      'wanctl_cycles_total{wan="e2e"}',
+      'wanctl_router_updates_total{wan="e2e"}',
+      'wanctl_cycle_seconds_bucket',
+      'wanctl_router_write_seconds_bucket',
+      'wanctl_router_failovers_total{wan="e2e",to="ssh"}',
+      'wanctl_router_write_failures_total{wan="e2e"}',
+    ])
+      expect(metrics, name).toContain(name);
+
+    // SIGHUP reopens the log files and keeps running
+    d.child.kill('SIGHUP');
+    await waitFor('SIGHUP handled', () =>
+      d.logs().some((l) => String(l['message']).includes('log files reopened')),
+    );
+    expect(d.child.exitCode).toBeNull();
 
     // 5. SIGTERM: exit 0 with state saved
     d.child.kill('SIGTERM');
@@ -195,6 +223,46 @@ describe.skipIf(!existsSync(CLI))('wanctl-autorate end to end (real process, emu
 });
 
 const PASSWORD_TEXT = 'e2e-secret-pw-7731';
+
+describe.skipIf(!existsSync(CLI))(
+  'wanctl-autorate --once with two WANs in one process (v1.3 --oneshot form)',
+  () => {
+    it("writes both WANs' rates, saves both state files, exits 0", async () => {
+      const tmp2 = await tempDir();
+      const key = userKeyPair();
+      const keyFile = path.join(tmp2.dir, 'router.key');
+      await writeFile(keyFile, key.private, { mode: 0o600 });
+      const wans = [
+        { name: 'wana', downloadQueue: 'WAN-Download-A', uploadQueue: 'WAN-Upload-A' },
+        { name: 'wanb', downloadQueue: 'WAN-Download-B', uploadQueue: 'WAN-Upload-B' },
+      ];
+      const emu2 = await startRouter(wans, key.public);
+      const echo2 = await startUdpEchoResponder({ port: 0, delayMs: IDLE_MS });
+      try {
+        const port = await freePort();
+        const files = [];
+        for (const w of wans)
+          files.push(await writeConfig({ dir: tmp2.dir, wan: w, emu: emu2, keyFile, healthPort: port }));
+        const p = startDaemon(['--config', ...files, '--oneshot', '--udp-reflector', echo2.address]);
+        const exit = await p.exited;
+        expect(exit.code, p.stderr()).toBe(0);
+        for (const w of wans) {
+          expect(maxLimit(emu2, w.downloadQueue)).toBe(100_000_000);
+          expect(maxLimit(emu2, w.uploadQueue)).toBe(20_000_000);
+          const st = JSON.parse(readFileSync(path.join(tmp2.dir, `${w.name}_state.json`), 'utf8')) as {
+            last_applied: { dl_rate: number };
+          };
+          expect(st.last_applied.dl_rate).toBe(100_000_000);
+          expect(existsSync(path.join(tmp2.dir, `${w.name}.lock`))).toBe(false);
+        }
+      } finally {
+        await echo2.close();
+        await emu2.stop();
+        await tmp2.cleanup();
+      }
+    }, 60_000);
+  },
+);
 
 type RecordLine = { rtt_ms?: number | null; router_ok?: boolean; late_write?: boolean; t: number };
 
