@@ -208,27 +208,31 @@ export class SshFace {
     });
   }
 
-  /** Applies latency/hang/disconnect; returns false when the command must not be answered. */
-  private async preCommand(
-    entry: SshRequestEntry,
-    out: string,
-    ch: ServerChannel,
-    sock?: Socket,
-  ): Promise<boolean> {
+  /**
+   * Faults before a command runs: latency, then `hang` (the command never runs and never
+   * answers). Returns false when the command must not run.
+   */
+  private async beforeCommand(entry: SshRequestEntry): Promise<boolean> {
     const latency = this.o.faults.get('ssh').latencyMs;
     if (latency) await sleep(latency);
     if (this.o.faults.take('ssh', 'hang')) {
       entry.fault = 'hang';
       return false;
     }
-    if (this.o.faults.take('ssh', 'disconnect')) {
-      entry.fault = 'disconnect';
-      const part = out.slice(0, Math.floor(out.length / 2));
-      if (part) ch.write(part);
-      setTimeout(() => sock?.destroy(), 10);
-      return false;
-    }
     return true;
+  }
+
+  /**
+   * Fault after a command ran: `disconnect` sends half the output and drops the connection (the
+   * change was made; the answer is lost). Returns false when the answer must not be sent.
+   */
+  private afterCommand(entry: SshRequestEntry, out: string, ch: ServerChannel, sock?: Socket): boolean {
+    if (!this.o.faults.take('ssh', 'disconnect')) return true;
+    entry.fault = 'disconnect';
+    const part = out.slice(0, Math.floor(out.length / 2));
+    if (part) ch.write(part);
+    setTimeout(() => sock?.destroy(), 10);
+    return false;
   }
 
   private render(lines: string[]): string {
@@ -243,10 +247,11 @@ export class SshFace {
     sock?: Socket,
   ): Promise<void> {
     const entry = this.logEntry(login, 'exec', command);
+    if (!(await this.beforeCommand(entry))) return;
     const result = safeRun(this.o.state, cs, command);
     const out = this.render(result.lines);
     entry.output = out;
-    if (!(await this.preCommand(entry, out, ch, sock))) return;
+    if (!this.afterCommand(entry, out, ch, sock)) return;
     if (out) ch.write(out);
     ch.exit(0);
     ch.end();
@@ -267,11 +272,12 @@ export class SshFace {
     const runLine = async (line: string) => {
       if (closed) return;
       const entry = this.logEntry(login, 'shell', line);
+      if (!(await this.beforeCommand(entry))) return;
       const result = safeRun(this.o.state, cs, line);
       const out = this.render(result.lines);
       entry.output = out;
-      if (!(await this.preCommand(entry, out, ch, sock))) {
-        if (entry.fault === 'disconnect') closed = true;
+      if (!this.afterCommand(entry, out, ch, sock)) {
+        closed = true;
         return;
       }
       if (result.quit) {

@@ -266,7 +266,7 @@ export class RouterState {
     delete rest['.id'];
     // kind decides which properties exist (queue types); apply it first.
     const kind = rest['kind'];
-    if (kind !== undefined) item.props.set('kind', this.normalize(s, fieldDef(s.def, 'kind')!, kind, item));
+    if (kind !== undefined) item.props.set('kind', this.normalize(fieldDef(s.def, 'kind')!, kind));
     this.applyProps(s, item, rest, opts, true);
     if (s.def.named && !item.props.get('name')) {
       throw new RouterOsError('failure: name must be set', 400);
@@ -344,8 +344,9 @@ export class RouterState {
   ): Record<string, string> {
     const staged = new Map(item.props);
     const written: Record<string, string> = {};
-    const probe: StoredItem = { id: item.id, props: staged, base: item.base };
-    for (const [k, raw] of Object.entries(props)) {
+    // `kind` decides which properties exist, so it is applied first
+    const entries = Object.entries(props).sort(([a], [b]) => (a === 'kind' ? -1 : b === 'kind' ? 1 : 0));
+    for (const [k, raw] of entries) {
       if (k === '.id' || k === 'numbers') continue;
       const f = fieldDef(s.def, k);
       if (!f || (f.kind && (staged.get('kind') ?? '') !== f.kind && k !== 'kind')) {
@@ -360,7 +361,7 @@ export class RouterState {
         written[k] = '';
         continue;
       }
-      const v = this.normalize(s, f, raw, probe);
+      const v = this.normalize(f, raw);
       if (f.type === 'name' && s.items.some((i) => i !== item && i.props.get('name') === v)) {
         throw new RouterOsError('failure: item with such name already exists', 400);
       }
@@ -374,7 +375,7 @@ export class RouterState {
     return written;
   }
 
-  private normalize(s: MenuStore, f: FieldDef, raw: string, item: StoredItem): string {
+  private normalize(f: FieldDef, raw: string): string {
     const v = String(raw);
     const bad = () => new RouterOsError(`invalid value for argument ${f.name}`, 400);
     const nomatch = () => new RouterOsError(`input does not match any value of ${f.name}`, 400);
@@ -431,8 +432,6 @@ export class RouterState {
         for (const n of names) {
           if (!types.some((t) => t.props.get('name') === n)) throw nomatch();
         }
-        void item;
-        void s;
         return names.join('/');
       }
     }

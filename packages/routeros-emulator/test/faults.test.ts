@@ -255,3 +255,50 @@ describe('faults', () => {
     });
   });
 });
+
+describe('whether a faulted write took effect', () => {
+  let emu: Emulator;
+  beforeAll(async () => {
+    emu = await startEmulator();
+  });
+  afterAll(async () => {
+    await emu.stop();
+  });
+  const maxLimit = () => emu.state.get('/queue/tree', 'WAN-Upload-1')?.['max-limit'];
+
+  it('REST reset: the write was made, the answer lost; REST hang: nothing was done', async () => {
+    const id = emu.state.resolveId('/queue/tree', 'WAN-Upload-1');
+    await emu.faults.set('rest', { reset: 1 });
+    await expect(rest(emu, 'PATCH', `/queue/tree/${id}`, { 'max-limit': '11000000' })).rejects.toThrow();
+    expect(maxLimit()).toBe('11000000');
+    await emu.faults.set('rest', { hang: 1 });
+    await expect(
+      fetch(`${emu.rest?.url}/queue/tree/${id}`, {
+        method: 'PATCH',
+        headers: { authorization: AUTH, 'content-type': 'application/json' },
+        body: JSON.stringify({ 'max-limit': '12000000' }),
+        signal: AbortSignal.timeout(300),
+      }),
+    ).rejects.toThrow();
+    expect(maxLimit()).toBe('11000000');
+  });
+
+  it('SSH disconnect: the write was made; SSH hang: nothing was done', async () => {
+    const c = await sshConnect(emu);
+    c.client.on('error', () => {
+      /* expected */
+    });
+    await emu.faults.set('ssh', { disconnect: 1 });
+    await c.exec('/queue tree set [find name="WAN-Upload-1"] max-limit=13M');
+    expect(maxLimit()).toBe('13000000');
+    const d = await sshConnect(emu);
+    await emu.faults.set('ssh', { hang: 1 });
+    const r = await Promise.race([
+      d.exec('/queue tree set [find name="WAN-Upload-1"] max-limit=14M').then(() => 'answered'),
+      new Promise((res) => setTimeout(() => res('timeout'), 300)),
+    ]);
+    expect(r).toBe('timeout');
+    expect(maxLimit()).toBe('13000000');
+    d.end();
+  });
+});

@@ -52,6 +52,14 @@ describe('RouterState', () => {
     expect(s.get('/queue/tree', 'WAN-Download-1')?.['max-limit']).toBe('940000000');
   });
 
+  it('applies kind before kind-specific properties, whatever the key order', () => {
+    const s = seeded();
+    const id = s.add('/queue/type', { 'pfifo-limit': '20', name: 't', kind: 'pfifo' });
+    s.set('/queue/type', id, { 'cake-nat': 'yes', kind: 'cake' });
+    expect(s.get('/queue/type', id)).toMatchObject({ kind: 'cake', 'cake-nat': 'true' });
+    expect(s.get('/queue/type', id)).not.toHaveProperty('pfifo-limit');
+  });
+
   it('emits change events', () => {
     const s = seeded();
     const events: string[] = [];
