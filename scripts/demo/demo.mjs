@@ -200,6 +200,9 @@ async function stopDaemon(proc, timeoutMs = 10_000) {
   return e;
 }
 
+/** The demo's default write budget (see runDemo); null keeps the config's. */
+export const DEMO_WRITE_BUDGET = { maxWrites: 10, windowSec: 6 };
+
 const ZONES_DL = ['GREEN', 'YELLOW', 'SOFT_RED', 'RED'];
 const ZONES_UL = ['GREEN', 'YELLOW', 'RED'];
 
@@ -259,8 +262,8 @@ export class DemoView {
 
 /**
  * Runs the demo. Options: `profile` ('cable'), `durationS` (60), `seed` (1), `steering` (true),
- * `steeringMode` ('cake' | 'rtt'), `writeBudget` ({maxWrites, windowSec}; default: the example's,
- * i.e. 10 per 60 s), `tty` (colours), `write` (output), `keep` (keep the temp dir), `signal` (an AbortSignal that
+ * `steeringMode` ('cake' | 'rtt'), `writeBudget` ({maxWrites, windowSec}; default
+ * DEMO_WRITE_BUDGET; null keeps the example's 10 per 60 s), `tty` (colours), `write` (output), `keep` (keep the temp dir), `signal` (an AbortSignal that
  * stops the demo early, e.g. on SIGINT). Resolves with the summary object; `summary.ok` is true
  * when both daemons ran until the end and exited 0.
  */
@@ -269,6 +272,9 @@ export async function runDemo(opts = {}) {
   const seed = opts.seed ?? 1;
   const withSteering = opts.steering ?? true;
   const steeringMode = opts.steeringMode ?? 'cake';
+  // The demo compresses an evening into a minute; the write budget's window is compressed
+  // likewise by default (10 writes per 6 s instead of the example's 10 per 60 s).
+  const writeBudget = opts.writeBudget === undefined ? DEMO_WRITE_BUDGET : opts.writeBudget;
   const view = new DemoView({ tty: opts.tty ?? false, ...(opts.write ? { write: opts.write } : {}) });
   const out = view.write;
   const profile = demoProfile(opts.profile ?? 'cable', { durationS, seed });
@@ -309,8 +315,8 @@ export async function runDemo(opts = {}) {
       trafficModel: linkSimTrafficModel(sim, { downQueue: queues.download, upQueue: queues.upload }),
     });
     cleanups.push(() => emu.stop());
+    // Started once the daemons answer: the trace's time 0 is when they are running.
     const driver = new RealtimeLinkDriver(sim, { intervalMs: 5, maxStepS: 0.1 });
-    driver.start();
     cleanups.push(() => driver.stop());
     const reflectors = await startReflectors(sim, seed);
     cleanups.push(() => Promise.all(reflectors.map((r) => r.close())));
@@ -336,7 +342,7 @@ export async function runDemo(opts = {}) {
       udpPort,
       hosts,
       healthPort: autoPort,
-      writeBudget: opts.writeBudget ?? null,
+      writeBudget,
     });
     const steer = withSteering
       ? steeringConfig(auto, { dir, udpPort, healthPort: steerPort, mode: steeringMode })
@@ -354,6 +360,11 @@ export async function runDemo(opts = {}) {
             ? `, wanctl-steering (health :${steerPort}, ${steeringMode === 'rtt' ? 'RTT-only' : 'CAKE-aware'})`
             : ''
         }; logs in ${dir}\n` +
+        `  budget: router writes at most ${
+          writeBudget
+            ? `${writeBudget.maxWrites} per ${writeBudget.windowSec} s (time is compressed; --write-budget 10/60 for the example's)`
+            : 'as the config says'
+        }; decreases are written at once, increases wait for budget\n` +
         '  columns: link = true capacity, wanctl = controller rate, router = max-limit on the router\n' +
         "           (increases wait for the write budget), deliv = delivered; probe = the daemon's RTT\n",
     );
@@ -390,8 +401,9 @@ export async function runDemo(opts = {}) {
       if (opts.signal?.aborted) break;
       await sleep(100);
     }
+    driver.start();
     out(
-      `  started at t=${sim.now.toFixed(1)} s; ${opts.tty ? 'Ctrl-C stops' : `running until t=${durationS} s`}\n\n`,
+      `  daemons up; link time starts now; ${opts.tty ? 'Ctrl-C stops' : `running until t=${durationS} s`}\n\n`,
     );
 
     // --- live view ----------------------------------------------------------------------------
@@ -606,6 +618,13 @@ function printSummary(s, out) {
     lines.push(`                  steering: ${states(s.stateSeconds.steering, [])}`);
     const tr = s.steeringTransitions.map((t) => `${t.t.toFixed(0)} s ${t.to}`).join(', ');
     lines.push(`  steering        transitions: ${tr || 'none'}; final ${s.steering.state}`);
+    if (!tr && s.steeringMode === 'cake' && (s.stateSeconds.down.RED ?? 0) >= 3) {
+      lines.push(
+        '                  (CAKE-aware steering needs high RTT together with CAKE drops and a CAKE queue;',
+        "                  below the floors the queue builds in the ISP's buffer, so CAKE sees none.",
+        '                  --steering-mode rtt runs the RTT-only assessment, which steers here.)',
+      );
+    }
   }
   lines.push(
     `  added latency   under load (path RTT - base, every 50 ms): p50 ${ms(s.addedLatencyMs.p50)}, p95 ${ms(

@@ -19,8 +19,8 @@ const USAGE = `usage: node scripts/demo/run.mjs [--duration S] [--profile cable|
                    cake (default, as examples/steering.yaml): RED needs RTT, CAKE drops and queue;
                    rtt: v1.3's legacy RTT-only assessment (cake_aware: false)
   --write-budget N/S
-                   router write budget: N writes per S seconds (default: the example's 10/60; the
-                   demo compresses hours into a minute, so e.g. 10/6 lets increases through sooner)
+                   router write budget: N writes per S seconds (default 10/6: the demo compresses an
+                   evening into a minute, so the example's 10 per 60 s is compressed too; 10/60 = the example's)
   --keep           keep the temporary directory (configs, logs, state files)
   --json FILE      also write the summary as JSON`;
 
@@ -68,7 +68,7 @@ const { PROFILE_NAMES } = await import('./profiles.mjs').catch((e) => {
 if (!PROFILE_NAMES.includes(profile))
   fail(`unknown profile "${profile}" (expected ${PROFILE_NAMES.join(', ')})`);
 
-let writeBudget = null;
+let writeBudget;
 if (args['write-budget'] !== undefined) {
   const m = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(args['write-budget']);
   if (!m) fail(`--write-budget must look like 10/60 (writes/seconds), got "${args['write-budget']}"`);
