@@ -36,6 +36,7 @@ import {
   Watchdog,
 } from '@wanctl/runtime';
 import { controlParamsFromConfig } from '../config-params.js';
+import { LogThrottle } from './log-throttle.js';
 import { type FallbackChecks, WanMeasurement } from './measurement.js';
 import { AutorateMetrics } from './metrics.js';
 import { Recorder } from './recorder.js';
@@ -116,6 +117,7 @@ export class AutorateDaemon {
   private stopping: Promise<number> | null = null;
   private resolveDone: ((code: number) => void) | null = null;
   private lastStatus = '';
+  private pendingLock: PidLock | null = null;
   /** Work per cycle over all WANs (ms) and cycle duration from its slot (lateness + work). */
   readonly cycleWork = new LatencyStats(1200);
   readonly cycleDuration = new LatencyStats(1200);
@@ -152,6 +154,7 @@ export class AutorateDaemon {
       const params = controlParamsFromConfig(cfg);
       let lock: PidLock | null = null;
       if (opts.locks) lock = acquirePidLock(cfg.lockFile);
+      this.pendingLock = lock; // released by abort() if the rest of this WAN's setup fails
       // state: primary, then backup, then defaults (each problem logged)
       const restored = await readJsonWithRecovery<unknown>(
         cfg.stateFile,
@@ -163,6 +166,7 @@ export class AutorateDaemon {
         () => null,
       );
       for (const p of restored.problems) log.warn(`state file: ${p}`, { path: cfg.stateFile });
+      const problems = new LogThrottle(() => performance.now(), 3, 60_000);
       const { probe, kind } = this.createProbe(cfg, log);
       const checks: FallbackChecks = this.o.deps?.checks ?? {
         gateway: (host, timeoutMs) =>
@@ -184,7 +188,10 @@ export class AutorateDaemon {
         pingTimeoutMs: cfg.timeouts.pingSec * 1000,
         checks,
         now: () => performance.now(),
-        onProblem: (m) => log.warn(m),
+        onProblem: (m) => {
+          const n = problems.take(m);
+          if (n >= 0) log.warn(m, n > 0 ? { suppressed: n } : {});
+        },
       });
       const router = this.o.deps?.createRouter
         ? this.o.deps.createRouter(cfg, log)
@@ -252,6 +259,7 @@ export class AutorateDaemon {
         ticker: null,
         errors: 0,
       });
+      this.pendingLock = null;
     }
   }
 
@@ -521,6 +529,8 @@ export class AutorateDaemon {
 
   /** Releases whatever setup() acquired (startup failure path). */
   async abort(): Promise<void> {
+    this.pendingLock?.release();
+    this.pendingLock = null;
     await Promise.allSettled(this.wans.map((w) => w.measurement.stop()));
     await Promise.allSettled(this.wans.map((w) => w.router.close()));
     for (const w of this.wans) {

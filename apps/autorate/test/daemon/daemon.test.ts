@@ -221,4 +221,39 @@ describe('AutorateDaemon (in-process, fakes)', () => {
     expect(b2.lines.some((l) => l.includes('no saved state'))).toBe(true);
     await b2.daemon.stop();
   });
+
+  it('an overlong cycle is counted, never stacked (missed slots are skipped)', async () => {
+    let inside = 0;
+    let overlapped = false;
+    let slow = true;
+    const b = await build(() => {
+      inside++;
+      if (inside > 1) overlapped = true;
+      if (slow) {
+        const end = performance.now() + 25; // 2.5 intervals of work
+        while (performance.now() < end) {}
+      }
+      inside--;
+      return [20, 20, 20];
+    });
+    await waitFor('overruns counted', () => {
+      const c = b.daemon.healthBody()['cycle'] as { overruns: number; skipped_ticks: number };
+      return c.overruns >= 5 && c.skipped_ticks >= 5;
+    });
+    slow = false;
+    expect(overlapped).toBe(false);
+    const w = (b.daemon.healthBody()['wans'] as Array<{ overruns: number }>)[0];
+    expect(w?.overruns).toBeGreaterThanOrEqual(5);
+    await b.daemon.stop();
+  });
+
+  it('a stale lock left by a dead process is replaced at start', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    await writeFile(path.join(dir, 'wan1.lock'), `${dead.stdout.toString()}\n`);
+    const b = await build();
+    expect((await readFile(path.join(dir, 'wan1.lock'), 'utf8')).trim()).toBe(String(process.pid));
+    await b.daemon.stop();
+    expect(existsSync(path.join(dir, 'wan1.lock'))).toBe(false);
+  });
 });
