@@ -229,6 +229,43 @@ describe('cycles against a fake router', () => {
   });
 });
 
+describe('modes wired through the daemon', () => {
+  it('legacy RTT-only mode: no CAKE reads; bad_samples (8) cycles of delta > 25 ms enable', async () => {
+    const d = await make({ extra: 'mode: { cake_aware: false }\n' });
+    await d.reconcile();
+    const n: number[] = [];
+    for (let i = 0; i < 12 && !d.controller.steeringEnabled; i++) {
+      probe.next = 60;
+      wall += 2000;
+      await d.runCycle();
+      n.push(i);
+    }
+    expect(n).toHaveLength(8);
+    expect(router.ruleDisabled).toBe(false);
+    expect(router.ops()).not.toContain('stats');
+    expect(d.healthBody()).toMatchObject({ mode: 'legacy_rtt' });
+  });
+
+  it('confidence scoring, live: sustained high confidence enables, timers stepping by the real interval (D9)', async () => {
+    const d = await make({
+      extra:
+        'mode: { use_confidence_scoring: true }\nconfidence: { dry_run: false, sustain_duration_sec: 4 }\n',
+    });
+    await d.reconcile();
+    await cycle(d, false);
+    let cycles = 0;
+    while (!d.controller.steeringEnabled && cycles < 30) {
+      await cycle(d, true);
+      cycles++;
+    }
+    expect(d.controller.steeringEnabled).toBe(true);
+    expect(router.ruleDisabled).toBe(false);
+    // 4 s at 2 s per cycle: the timer starts, then two steps (v1.3 stepped 0.05 s: 80 cycles)
+    expect(cycles).toBeLessThanOrEqual(6);
+    expect(d.healthBody()).toMatchObject({ mode: 'cake_aware+confidence' });
+  });
+});
+
 describe('lessons after v1.3 (reference/lessons-after-v1.3.md §2)', () => {
   it('lesson 1: the rule is found and toggled by its exact comment, whatever the words (no "ADAPTIVE" needed)', async () => {
     const d = await make({ red: 1, comment: 'Steer VoIP to wan2' });
