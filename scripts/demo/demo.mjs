@@ -402,9 +402,7 @@ export async function runDemo(opts = {}) {
       await sleep(100);
     }
     driver.start();
-    out(
-      `  daemons up; link time starts now; ${opts.tty ? 'Ctrl-C stops' : `running until t=${durationS} s`}\n\n`,
-    );
+    out(`  daemons up; link time starts now; running until t=${durationS} s (Ctrl-C stops earlier)\n\n`);
 
     // --- live view ----------------------------------------------------------------------------
     const snapD = sim.snapshot('down');
@@ -636,9 +634,11 @@ function printSummary(s, out) {
     `  shaped rate     download ${fmtRange(sd.down)} Mbit/s (ceiling ${s.ceilingMbps.down}); upload ${fmtRange(
       sd.up,
     )} Mbit/s (ceiling ${s.ceilingMbps.up})`,
-    `  router writes   max-limit ${s.routerWrites.maxLimit}, mangle rule ${s.routerWrites.mangle} (autorate: ${
-      s.routerWrites.autorateWritesOk ?? '?'
-    } ok, ${s.routerWrites.autorateWritesFailed ?? '?'} failed, via ${s.routerWrites.transport ?? '?'})`,
+    `  router writes   wanctl-autorate: ${s.routerWrites.autorateWritesOk ?? '?'} rate writes ok, ${
+      s.routerWrites.autorateWritesFailed ?? '?'
+    } failed, via ${s.routerWrites.transport ?? '?'} (the router saw ${s.routerWrites.maxLimit} max-limit sets); mangle rule: ${
+      s.routerWrites.mangle
+    }`,
     `  daemons         ${Object.entries(s.exits)
       .map(([k, v]) => `${k} exit ${v}`)
       .join(', ')}`,
