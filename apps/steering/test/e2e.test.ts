@@ -3,6 +3,7 @@
  * REST and once with SSH as the configured transport (the other one is the fallback), probing a
  * UDP echo responder and reading a fake autorate state file for its baseline.
  */
+import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -279,3 +280,59 @@ describe.each<Transport>(['rest', 'ssh'])('wanctl-steering end to end, %s primar
     expect(ruleDisabled()).toBe('true');
   });
 });
+
+const HAVE_FPING = (() => {
+  try {
+    return spawnSync('fping', ['-v']).status === 0;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!HAVE_FPING)(
+  'wanctl-steering end to end with the real fping probe (production probe kind)',
+  () => {
+    it('measures RTT to measurement.ping_host with fping and decides', async () => {
+      const tmp = await tempDir();
+      const emu = await startEmulator({ sshPort: false });
+      let d: DaemonProcess | null = null;
+      try {
+        await writeAutorateState(join(tmp.dir, 'wan1_state.json'), 20);
+        const hp = await freePort();
+        const cfg = join(tmp.dir, 'steering.yaml');
+        await writeFile(
+          cfg,
+          steeringYaml({
+            dir: tmp.dir,
+            transport: 'rest',
+            restPort: emu.rest!.port,
+            sshPort: 22,
+            sshKey: join(tmp.dir, 'no-key'),
+            healthPort: hp,
+          }),
+        );
+        d = startDaemon(['run', '--config', cfg], { WANCTL_TEST_ROUTER_PASSWORD: 'admin' });
+        const h = await waitFor(
+          'cycles with an fping RTT',
+          async () => {
+            const r = await getJson(`http://127.0.0.1:${hp}/health`);
+            const s = r.body['signals'] as { rtt_ms: number | null; rtt_source: string | null };
+            return (r.body['cycles'] as { count: number }).count >= 3 && s.rtt_source === 'measured'
+              ? r
+              : null;
+          },
+          { detail: () => d?.output() ?? '' },
+        );
+        expect(h.body['probe']).toMatchObject({ reflectors: ['127.0.0.1'] });
+        expect((h.body['signals'] as { rtt_ms: number }).rtt_ms).toBeLessThan(20);
+        expect(h.body).toMatchObject({ state: 'WAN1_GOOD' });
+        expect((await d.stop('SIGTERM')).code).toBe(0);
+        d = null;
+      } finally {
+        if (d) await d.stop('SIGKILL');
+        await emu.stop();
+        await tmp.cleanup();
+      }
+    });
+  },
+);
