@@ -250,12 +250,9 @@ export async function main(args: string[], io: Io = defaultIo): Promise<number> 
     return await result;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (
-        e.code === 'commander.helpDisplayed' ||
-        e.code === 'commander.version' ||
-        e.code === 'commander.help'
-      )
-        return 0;
+      // --help / --version: 0; help shown because something was missing (no command): 2
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+      if (e.code === 'commander.help') return e.exitCode === 0 ? 0 : 2;
       return 2;
     }
     return reportFatal(e, io);

@@ -80,6 +80,9 @@ describe.skipIf(!existsSync(CLI))('wanctl-autorate CLI', () => {
     const r = await run(['run', '--config', cfgFile, '--no-such-flag']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--no-such-flag');
+    const r0 = await run([]);
+    expect(r0.code).toBe(2);
+    expect(r0.stderr).toContain('Usage: wanctl-autorate');
     const r2 = await run(['run']);
     expect(r2.code).toBe(2);
     expect(r2.stderr).toContain('--config');
