@@ -245,3 +245,78 @@ describe.skipIf(!SSHD || !CONFIG_LIB_BUILT)('deploy.sh to a real OpenSSH server 
     expect(r.stderr).toContain('cannot run commands on root@127.0.0.1 over ssh');
   });
 });
+
+const BUILT = ['apps/autorate', 'apps/steering', 'packages/config', 'packages/router-client'].every((w) =>
+  fs.existsSync(path.join(REPO, w, 'dist', 'cli.js')),
+);
+const EMULATOR = path.join(REPO, 'packages/routeros-emulator/dist/index.js');
+
+describe.skipIf(!SSHD || !BUILT || !fs.existsSync(EMULATOR))(
+  'deploy.sh end to end: this checkout, a real sshd, the RouterOS emulator',
+  () => {
+    let work: string;
+    let sshd: TestSshd;
+    let emu: { rest?: { port: number }; stop(): Promise<void> };
+
+    beforeAll(async () => {
+      work = tempDir('deploy-e2e');
+      sshd = await startSshd(path.join(work, 'sshd'));
+      const mod = (await import(EMULATOR)) as {
+        startEmulator(o: Record<string, unknown>): Promise<typeof emu>;
+      };
+      emu = await mod.startEmulator({ sshPort: false });
+    });
+    afterAll(async () => {
+      await emu?.stop();
+      await sshd?.stop();
+      cleanup(work);
+    });
+
+    it('stages the real bundle, installs it, and the real validation passes against the router', async () => {
+      const target = path.join(work, 'target');
+      fs.mkdirSync(path.join(target, 'etc/wanctl'), { recursive: true });
+      fs.writeFileSync(path.join(target, 'etc/wanctl/secrets'), 'WANCTL_ROUTER_PASSWORD=admin\n', {
+        mode: 0o640,
+      });
+      const configs = path.join(work, 'configs');
+      fs.mkdirSync(configs);
+      fs.writeFileSync(
+        path.join(configs, 'wan1.yaml'),
+        autorateConfig({
+          wan: 'wan1',
+          routerPort: emu.rest?.port ?? 0,
+          queues: { download: 'WAN-Download-1', upload: 'WAN-Upload-1' },
+        }),
+      );
+      const fakeSystemd = path.join(work, 'systemd');
+      fs.mkdirSync(fakeSystemd);
+      makeFakeSystemctl(fakeSystemd);
+      const r = await run('bash', [
+        DEPLOY,
+        'root@127.0.0.1',
+        ...sshd.sshArgs,
+        '--no-build',
+        '--config-dir',
+        configs,
+        '--target-root',
+        target,
+        '--remote-env',
+        `WANCTL_SYSTEMCTL=${path.join(fakeSystemd, 'systemctl')}`,
+        '--wan',
+        'wan1',
+        '--strict',
+      ]);
+      expect(r.stdout).toContain('==> staging the bundle');
+      expect(r.stdout).toMatch(
+        /OK {3}router {3}\S*wan1\.yaml: router 127\.0\.0\.1 over rest \(primary\) answers as/,
+      );
+      expect(r.stdout).toMatch(/OK {3}router {3}\S*wan1\.yaml: queue type "cake-down-wan1" exists \(rest\)/);
+      expect(r.stdout).toContain('validation passed');
+      expect(r.stdout).toContain('restarted wanctl-autorate@wan1.service');
+      expect(r.code).toBe(0);
+      // The installed daemon is the real one.
+      const help = await run(path.join(target, 'opt/wanctl/bin/wanctl-autorate'), ['--help']);
+      expect(help.stdout).toContain('Usage: wanctl-autorate');
+    });
+  },
+);
