@@ -371,8 +371,12 @@ ensure_fping() {
   fi
   command -v apt-get >/dev/null 2>&1 || die "fping is required and apt-get is not available: install fping, then rerun"
   note "installing fping"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fping >/dev/null ||
-    die "apt-get install fping failed: run apt-get update, then rerun"
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fping >/dev/null 2>&1; then
+    # A fresh host may have no package lists yet.
+    apt-get update -qq >/dev/null 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fping >/dev/null ||
+      die "apt-get install fping failed (output above): fix apt, or install fping yourself, then rerun"
+  fi
   changed "installed package fping"
 }
 
