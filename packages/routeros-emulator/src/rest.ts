@@ -6,6 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import { TLSSocket } from 'node:tls';
 import { NoSuchItemError, RouterOsError } from './errors.js';
 import type { Faults } from './faults.js';
 import { ManagedListener } from './listener.js';
@@ -519,7 +520,17 @@ export class RestFace {
       res.writeHead(reply.status, head);
       res.write(body.subarray(0, Math.max(1, Math.floor(body.length / 2))));
       // let the partial response reach the client, then cut the connection
-      setTimeout(() => res.socket?.resetAndDestroy?.() ?? res.destroy(), 10);
+      // (a TCP RST where the socket is a plain net.Socket; TLS sockets cannot send one and
+      // throw ERR_INVALID_HANDLE_TYPE, so they are destroyed instead, which still cuts the
+      // response short)
+      setTimeout(() => {
+        const sock = res.socket;
+        if (sock && !(sock instanceof TLSSocket) && typeof sock.resetAndDestroy === 'function') {
+          sock.resetAndDestroy();
+        } else {
+          res.destroy();
+        }
+      }, 10);
       return;
     }
     entry.status = reply.status;
