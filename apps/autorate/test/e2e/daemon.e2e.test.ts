@@ -273,3 +273,40 @@ function readRecord(file: string): RecordLine[] {
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as RecordLine);
 }
+
+const hasFping = ['/usr/bin/fping', '/usr/sbin/fping', '/bin/fping'].some((f) => existsSync(f));
+
+describe.skipIf(!existsSync(CLI) || !hasFping)(
+  'wanctl-autorate with the fping probe (ICMP to 127.0.0.1)',
+  () => {
+    it('measures through the long-lived fping child, reports it in health, and stops cleanly', async () => {
+      const tmp3 = await tempDir();
+      const key = userKeyPair();
+      const keyFile = path.join(tmp3.dir, 'router.key');
+      await writeFile(keyFile, key.private, { mode: 0o600 });
+      const wan = { name: 'icmp', downloadQueue: 'WAN-Download-I', uploadQueue: 'WAN-Upload-I' };
+      const emu3 = await startRouter([wan], key.public);
+      try {
+        const port = await freePort();
+        // loopback RTT is far below the 10 ms baseline floor: that only freezes the baseline
+        const file = await writeConfig({ dir: tmp3.dir, wan, emu: emu3, keyFile, healthPort: port });
+        const p = startDaemon(['run', '--config', file]);
+        const h = await waitFor(
+          'fping replies in health',
+          async () => {
+            const x = (await getHealth(port)).body.wans[0];
+            return x && x.measurement.probe === 'fping' && x.measurement.replies > 0 ? x : null;
+          },
+          30_000,
+        );
+        expect(h.measurement.reflectors[0]?.replies).toBeGreaterThan(0);
+        await waitFor('rates written', () => maxLimit(emu3, wan.downloadQueue) === 100_000_000, 20_000);
+        p.child.kill('SIGTERM');
+        expect((await p.exited).code).toBe(0);
+      } finally {
+        await emu3.stop();
+        await tmp3.cleanup();
+      }
+    }, 60_000);
+  },
+);
