@@ -3,6 +3,7 @@
 // RTT from the UDP probe against three local echo responders, 20 Hz cycles, for 1 and for 8 WANs.
 // Build first:   (cd apps/autorate && npx tsc -b)
 // Run:           node apps/autorate/bench/daemon-bench.mjs [seconds=30] [wans=1,8]
+//                BENCH_PROBE=fping for the fping probe against 127.0.0.1-3 (default: UDP echo probe)
 // Prints per-cycle CPU time (median, p99; getrusage around each cycle's synchronous work, from
 // /health) and its wall time, cycle
 // duration p99 (from its scheduled slot to its end), process CPU % of one core (from /proc) and
@@ -30,6 +31,7 @@ const SECONDS = Number(process.argv[2] ?? 30);
 const WAN_COUNTS = (process.argv[3] ?? '1,8').split(',').map(Number);
 const PASSWORD = 'bench-pw-5521';
 const CLK_TCK = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
+const PROBE = process.env.BENCH_PROBE === 'fping' ? 'fping' : 'udp';
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=1').split(' ').filter(Boolean);
 const BUDGET = { medianMs: 0.2, p99Ms: 2, cpuPctPerWan: 2, rssMb: 80 };
 
@@ -48,6 +50,14 @@ function procStat(pid) {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return (Number(rest[11]) + Number(rest[12])) / CLK_TCK; // utime + stime, seconds
+}
+function childrenCpu(pid) {
+  let total = 0;
+  try {
+    const kids = execSync(`pgrep -P ${pid} || true`).toString().split('\n').filter(Boolean);
+    for (const k of kids) total += procStat(Number(k));
+  } catch {}
+  return total;
 }
 function rssMb(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -98,7 +108,7 @@ continuous_monitoring:
     hard_red_bloat_ms: 80
     baseline_time_constant_sec: 50
     load_time_constant_sec: 0.1
-  ping_hosts: ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
+  ping_hosts: ${PROBE === 'fping' ? '["127.0.0.1", "127.0.0.2", "127.0.0.3"]' : '["192.0.2.1", "192.0.2.2", "192.0.2.3"]'}
   use_median_of_three: true
   fallback_checks:
     enabled: false
@@ -150,14 +160,8 @@ async function benchOnce(nWans) {
     await writeFile(f, c.text);
     files.push(f);
   }
-  const args = [
-    ...NODE_FLAGS,
-    CLI,
-    'run',
-    ...files.flatMap((f) => ['--config', f]),
-    '--udp-reflector',
-    echos.map((e) => e.address).join(','),
-  ];
+  const args = [...NODE_FLAGS, CLI, 'run', ...files.flatMap((f) => ['--config', f])];
+  if (PROBE === 'udp') args.push('--udp-reflector', echos.map((e) => e.address).join(','));
   const child = spawn(process.execPath, args, {
     env: { ...process.env, BENCH_ROUTER_PASSWORD: PASSWORD, WANCTL_LOG_FORMAT: 'json' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -179,6 +183,7 @@ async function benchOnce(nWans) {
     }
     await sleep(3000); // warm-up (JIT, first writes)
     const cpu0 = procStat(child.pid);
+    const kids0 = childrenCpu(child.pid);
     const w0 = performance.now();
     let rssMax = 0;
     const end = w0 + SECONDS * 1000;
@@ -187,6 +192,7 @@ async function benchOnce(nWans) {
       rssMax = Math.max(rssMax, rssMb(child.pid));
     }
     const cpu1 = procStat(child.pid);
+    const kids1 = childrenCpu(child.pid);
     const wall = (performance.now() - w0) / 1000;
     const h = (await health(healthPort)).body;
     const cpuPct = ((cpu1 - cpu0) / wall) * 100;
@@ -204,6 +210,7 @@ async function benchOnce(nWans) {
       durP99: h.cycle.duration_ms.p99,
       overruns: h.cycle.overruns,
       cpuPct,
+      kidsPct: ((kids1 - kids0) / wall) * 100,
       rssMax,
       status: h.status,
     };
@@ -220,7 +227,7 @@ async function benchOnce(nWans) {
 
 const f3 = (x) => x.toFixed(3);
 console.log(
-  `wanctl-autorate daemon benchmark: ${SECONDS} s per run, 20 Hz cycles, UDP probe x3, emulator REST`,
+  `wanctl-autorate daemon benchmark: ${SECONDS} s per run, 20 Hz cycles, ${PROBE} probe x3 reflectors, emulator REST`,
 );
 console.log(
   `node ${process.version} ${NODE_FLAGS.join(' ')}, ${execSync('nproc').toString().trim()} CPUs (BENCH_NODE_FLAGS sets the daemon's node flags)`,
@@ -245,6 +252,10 @@ for (const n of WAN_COUNTS) {
   console.log(
     `  process CPU            ${r.cpuPct.toFixed(2)} % of one core = ${perWan.toFixed(2)} % per WAN (budget < ${BUDGET.cpuPctPerWan} % per WAN)  ${ok(perWan, BUDGET.cpuPctPerWan)}`,
   );
+  if (PROBE === 'fping')
+    console.log(
+      `  fping children CPU     ${r.kidsPct.toFixed(2)} % of one core (ICMP probing, outside node)`,
+    );
   console.log(
     `  resident memory (max)  ${r.rssMax.toFixed(1)} MB   (budget < ${BUDGET.rssMb} MB)  ${ok(r.rssMax, BUDGET.rssMb)}`,
   );
