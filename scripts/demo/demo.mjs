@@ -263,7 +263,8 @@ export class DemoView {
 /**
  * Runs the demo. Options: `profile` ('cable'), `durationS` (60), `seed` (1), `steering` (true),
  * `steeringMode` ('cake' | 'rtt'), `writeBudget` ({maxWrites, windowSec}; default
- * DEMO_WRITE_BUDGET; null keeps the example's 10 per 60 s), `tty` (colours), `write` (output), `keep` (keep the temp dir), `signal` (an AbortSignal that
+ * DEMO_WRITE_BUDGET; null keeps the example's 10 per 60 s), `restOutage` ({fromS, toS}: the
+ * emulator's REST face is down in that window of link time, so the daemons fail over to SSH), `tty` (colours), `write` (output), `keep` (keep the temp dir), `signal` (an AbortSignal that
  * stops the demo early, e.g. on SIGINT). Resolves with the summary object; `summary.ok` is true
  * when both daemons ran until the end and exited 0.
  */
@@ -426,6 +427,21 @@ export async function runDemo(opts = {}) {
     const stateTime = { down: {}, up: {}, steering: {} };
     const shaped = { down: [], up: [] };
     const transitions = [];
+    // Optional REST outage (--rest-outage): the REST face goes down, the daemons fail over to SSH.
+    const outage = opts.restOutage ?? null;
+    let outageState = 'before';
+    let lastTransport = null;
+    const transportChanges = [];
+    // Requests per face, counted once a second from the emulator's request log (by sequence number).
+    const requests = { rest: 0, ssh: 0 };
+    let lastSeq = -1;
+    const countRequests = () => {
+      for (const e of emu.requests.all()) {
+        if (e.seq <= lastSeq) continue;
+        requests[e.face]++;
+        lastSeq = e.seq;
+      }
+    };
     let lastSteer = null;
     let lastRule = null;
     let rows = 0;
@@ -499,6 +515,22 @@ export async function runDemo(opts = {}) {
         lastSteer = st;
       }
       view.row(row);
+      countRequests();
+      const transport = w?.router?.transport ?? null;
+      if (lastTransport !== null && transport !== null && transport !== lastTransport) {
+        transportChanges.push({ t: row.t, to: transport });
+        view.note(`router: wanctl-autorate now talks to the router over ${transport.toUpperCase()}`);
+      }
+      if (transport !== null) lastTransport = transport;
+      if (outage && outageState === 'before' && sim.now >= outage.fromS) {
+        outageState = 'down';
+        await emu.faults.set('rest', { down: true });
+        view.note('router: REST face DOWN (connections refused) - failover to SSH expected');
+      } else if (outage && outageState === 'down' && sim.now >= outage.toS) {
+        outageState = 'after';
+        await emu.faults.clear('rest');
+        view.note('router: REST face back up - the daemons take REST back when its re-probe succeeds');
+      }
       if (steer && lastRule !== null && row.steering.ruleOn !== lastRule) {
         view.note(
           row.steering.ruleOn
@@ -508,6 +540,7 @@ export async function runDemo(opts = {}) {
       }
       if (steer) lastRule = row.steering.ruleOn;
     }
+    countRequests();
     const stoppedEarly = sim.now < durationS;
     const health = await getJson(autoPort, '/health');
     const steerHealth = steer ? await getJson(steerPort, '/health') : null;
@@ -553,11 +586,13 @@ export async function runDemo(opts = {}) {
         autorateWritesOk: w?.router?.writes_ok ?? null,
         autorateWritesFailed: w?.router?.writes_failed ?? null,
         transport: w?.router?.transport ?? null,
+        requests: { ...requests },
       },
       steering: steerHealth
         ? { state: steerHealth.state, corrections: steerHealth.rule?.corrections ?? null }
         : null,
       simLagS: driver.lagS,
+      transportChanges,
       exits: Object.fromEntries(Object.entries(exits).map(([k, e]) => [k, e.code ?? e.signal])),
     });
     printSummary(summary, out);
@@ -639,10 +674,16 @@ function printSummary(s, out) {
     } failed, via ${s.routerWrites.transport ?? '?'} (the router saw ${s.routerWrites.maxLimit} max-limit sets); mangle rule: ${
       s.routerWrites.mangle
     }`,
+    `  router requests REST ${s.routerWrites.requests.rest}, SSH ${s.routerWrites.requests.ssh} (both daemons, reads included)`,
     `  daemons         ${Object.entries(s.exits)
       .map(([k, v]) => `${k} exit ${v}`)
       .join(', ')}`,
   );
+  if (s.transportChanges.length) {
+    lines.push(
+      `  transport       ${s.transportChanges.map((c) => `${c.t.toFixed(0)} s -> ${c.to}`).join(', ')}`,
+    );
+  }
   if (s.simLagS > 0.05)
     lines.push(
       `  note            the simulation lagged wall time by ${s.simLagS.toFixed(2)} s (busy machine)`,

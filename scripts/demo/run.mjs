@@ -21,6 +21,9 @@ const USAGE = `usage: node scripts/demo/run.mjs [--duration S] [--profile cable|
   --write-budget N/S
                    router write budget: N writes per S seconds (default 10/6: the demo compresses an
                    evening into a minute, so the example's 10 per 60 s is compressed too; 10/60 = the example's)
+  --rest-outage A-B
+                   the emulated router's REST face is down from A to B seconds: the daemons fail over
+                   to SSH (key login, pinned host key) and take REST back afterwards
   --keep           keep the temporary directory (configs, logs, state files)
   --json FILE      also write the summary as JSON`;
 
@@ -39,6 +42,7 @@ try {
       'no-steering': { type: 'boolean' },
       'steering-mode': { type: 'string' },
       'write-budget': { type: 'string' },
+      'rest-outage': { type: 'string' },
       keep: { type: 'boolean' },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -75,6 +79,14 @@ if (args['write-budget'] !== undefined) {
   writeBudget = { maxWrites: Number(m[1]), windowSec: Number(m[2]) };
 }
 
+let restOutage;
+if (args['rest-outage'] !== undefined) {
+  const m = /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(args['rest-outage']);
+  if (!m || !(Number(m[1]) < Number(m[2])))
+    fail(`--rest-outage must look like 20-35 (from-to seconds), got "${args['rest-outage']}"`);
+  restOutage = { fromS: Number(m[1]), toS: Number(m[2]) };
+}
+
 const { AUTORATE_CLI, STEERING_CLI, runDemo } = await import('./demo.mjs');
 for (const cli of [AUTORATE_CLI, ...(args['no-steering'] ? [] : [STEERING_CLI])]) {
   if (!existsSync(cli)) {
@@ -103,6 +115,7 @@ const summary = await runDemo({
   steering: !args['no-steering'],
   steeringMode,
   writeBudget,
+  restOutage,
   keep: args.keep ?? false,
   tty: Boolean(process.stdout.isTTY),
   signal: ac.signal,

@@ -106,6 +106,7 @@ describe('demo: node scripts/demo/run.mjs', () => {
     expect(s.routerWrites.autorateWritesOk).toBeGreaterThan(0);
     expect(s.routerWrites.autorateWritesFailed).toBe(0);
     expect(s.routerWrites.transport).toBe('rest');
+    expect(s.routerWrites.requests.ssh).toBe(0);
     // The daemon saw the simulated path (base 20 ms), not bare loopback (~0.1 ms).
     const probeRtts = rows
       .map((l) => Number(l.split('|')[3]?.trim().split(/\s+/)[0]))
@@ -119,6 +120,22 @@ describe('demo: node scripts/demo/run.mjs', () => {
     expect(Object.keys(s.stateSeconds.steering).some((k: string) => k.startsWith('CABLE_'))).toBe(true);
     // Temp dir removed after a clean run.
     expect(fs.existsSync(s.dir)).toBe(false);
+  });
+
+  it('fails over to SSH (key login, pinned host key) while the REST face is down', async (ctx) => {
+    if (SKIP_REASON) ctx.skip(SKIP_REASON);
+    const dir = tempDir();
+    const json = path.join(dir, 'summary.json');
+    const p = startDemo(['--duration', '14', '--no-steering', '--rest-outage', '2-9', '--json', json]);
+    const code = await p.exited;
+    expect(code, p.stdout() + p.stderr()).toBe(0);
+    expect(p.stdout()).toContain('REST face DOWN');
+    const s = JSON.parse(fs.readFileSync(json, 'utf8'));
+    // Every write succeeded: over REST before and after, over SSH during the outage.
+    expect(s.routerWrites.autorateWritesFailed).toBe(0);
+    expect(s.routerWrites.requests.ssh).toBeGreaterThan(0);
+    expect(s.routerWrites.requests.rest).toBeGreaterThan(0);
+    expect(s.exits).toEqual({ 'wanctl-autorate': 0 });
   });
 
   it('stops cleanly on Ctrl-C (SIGINT): summary, daemons stopped with exit 0', async (ctx) => {
