@@ -113,6 +113,7 @@ export function benchScenarios({ durationS = 300, seed = 1, traces = TRACE_NAMES
     // shaper passes more than the link carries and the modem buffer fills.
     constant: () => ({
       trace: constantTrace({ name: 'constant', downBps: mbps(800), upBps: mbps(30) }),
+      linkText: '800/30 Mbit/s constant',
       baseRttMs: 18,
       down: { bufferMs: 250 },
       up: { bufferMs: 600 },
@@ -121,6 +122,7 @@ export function benchScenarios({ durationS = 300, seed = 1, traces = TRACE_NAMES
     }),
     // Abrupt drops 100 -> 40 -> 100 -> 20 -> 100 Mbit/s down (20 -> 10 -> 20 -> 5 -> 20 up).
     steps: () => ({
+      linkText: '100 -> 40 -> 100 -> 20 -> 100 Mbit/s down (20 -> 10 -> 20 -> 5 -> 20 up)',
       trace: stepsTrace({
         name: 'steps',
         durationS,
@@ -137,10 +139,12 @@ export function benchScenarios({ durationS = 300, seed = 1, traces = TRACE_NAMES
       up: { bufferMs: 500 },
       config: deriveAutorateConfig('cable.yaml', SCALED_CONFIGS.steps),
       configSource: 'examples/cable.yaml scaled to 100/20 (floors 30/20/15/10 down, 2 up)',
+      configShort: 'cable example scaled to 100/20',
     }),
     // The cable example on a cable evening: 900/35 nominal, prime-time contention to 55 % with dips.
     'cable-evening': () => ({
       trace: cableEveningTrace({ downBps: mbps(900), upBps: mbps(35), durationS, seed }),
+      linkText: '900/35 Mbit/s nominal, prime time at 55 % with dips',
       baseRttMs: 18,
       down: { bufferMs: 250 },
       up: { bufferMs: 600 },
@@ -150,15 +154,18 @@ export function benchScenarios({ durationS = 300, seed = 1, traces = TRACE_NAMES
     // LTE: 60/15 mean with fast fading and deep fades; ceiling 120/30.
     lte: () => ({
       trace: lteTrace({ downBps: mbps(60), upBps: mbps(15), durationS, seed }),
+      linkText: '60/15 Mbit/s mean, fast fading and deep fades',
       baseRttMs: 40,
       down: { bufferMs: 400 },
       up: { bufferMs: 800 },
       config: deriveAutorateConfig('cable.yaml', SCALED_CONFIGS.lte),
       configSource: 'examples/cable.yaml scaled to 120/30 (floors 20/12/8/5 down, 2 up)',
+      configShort: 'cable example scaled to 120/30',
     }),
     // The DSL example (ceiling 95/18) on a steady 50/10 VDSL2 line.
     dsl: () => ({
       trace: dslTrace({ downBps: mbps(50), upBps: mbps(10), durationS, seed }),
+      linkText: '50/10 Mbit/s steady',
       baseRttMs: 25,
       down: { bufferMs: 300 },
       up: { bufferMs: 800 },
@@ -182,6 +189,8 @@ export function benchScenarios({ durationS = 300, seed = 1, traces = TRACE_NAMES
       up: s.up,
       autorateConfig: cfg,
       configSource: s.configSource,
+      configShort: s.configShort ?? s.configSource,
+      linkText: s.linkText,
     };
   });
 }
@@ -250,8 +259,15 @@ export function runBench({ durationS = 300, seed = 1, traces = TRACE_NAMES, onRe
     name: s.name,
     svg: renderBenchmarkSvg(
       results.filter((r) => r.scenario === s.name),
-      { title: `${s.name}: rate, capacity and added latency (${s.configSource})` },
+      { title: `${s.name}: rate, capacity, added latency (${s.configShort})` },
     ),
   }));
-  return { scenarios, results, table, json, svgs, wallS };
+  const legend = scenarios
+    .map(
+      (s) =>
+        `- ${s.name}: ${s.linkText}; base RTT ${s.baseRttMs} ms; ISP buffer ${s.down?.bufferMs}/${s.up?.bufferMs} ms; ` +
+        `config ${s.configSource}, ceiling ${s.ceilingDownBps / 1e6}/${s.ceilingUpBps / 1e6} Mbit/s`,
+    )
+    .join('\n');
+  return { scenarios, results, table, json, svgs, wallS, legend };
 }
