@@ -72,7 +72,7 @@ const about =
   'Controllers: wanctl = the wanctl-autorate control law (WanController) in closed loop; no-autorate = shaper at ' +
   'the configured ceiling; oracle = shaper at 95 % of the true capacity. Load: 4 down + 4 up flows, 40 s on, ' +
   '10 s idle. Added latency = RTT - base RTT while loaded; utilisation = delivered / capacity while loaded; ' +
-  'recovery = time after a capacity drop (>= 30 %) until added latency is under 30 ms for 0.5 s.';
+  `recovery = time after a capacity drop (>= 30 %) until added latency is under ${results[0]?.latencyTargetMs} ms for 0.5 s.`;
 writeFileSync(join(out, 'results.md'), `${table}\n\n${footer}\n\n${about}\n\nTraces:\n${legend}\n`);
 writeFileSync(join(out, 'results.json'), `${json}\n`);
 for (const s of svgs) writeFileSync(join(out, `${s.name}.svg`), s.svg);
