@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -264,9 +264,10 @@ export class DemoView {
  * Runs the demo. Options: `profile` ('cable'), `durationS` (60), `seed` (1), `steering` (true),
  * `steeringMode` ('cake' | 'rtt'), `writeBudget` ({maxWrites, windowSec}; default
  * DEMO_WRITE_BUDGET; null keeps the example's 10 per 60 s), `restOutage` ({fromS, toS}: the
- * emulator's REST face is down in that window of link time, so the daemons fail over to SSH), `tty` (colours), `write` (output), `keep` (keep the temp dir), `signal` (an AbortSignal that
+ * emulator's REST face is down in that window of link time, so the daemons fail over to SSH),
+ * `tty` (colours), `write` (output), `keep` (keep the temp dir), `signal` (an AbortSignal that
  * stops the demo early, e.g. on SIGINT). Resolves with the summary object; `summary.ok` is true
- * when both daemons ran until the end and exited 0.
+ * when every daemon exited 0 after SIGTERM (`stoppedEarly` tells an interrupted run).
  */
 export async function runDemo(opts = {}) {
   const durationS = opts.durationS ?? 60;
@@ -694,9 +695,4 @@ function printSummary(s, out) {
 function fmtRange(r) {
   const f = (v) => (Number.isFinite(v) ? v.toFixed(0) : '–');
   return `min ${f(r.min)} / max ${f(r.max)} (start ${f(r.first)}, end ${f(r.last)})`;
-}
-
-/** Reads a JSON summary written with --json (for tests). */
-export function readSummary(file) {
-  return JSON.parse(readFileSync(file, 'utf8'));
 }
