@@ -107,6 +107,14 @@ describe('AutorateDaemon (in-process, fakes)', () => {
     const b = await build();
     await waitFor('a few watchdog feeds', () => b.notify.count('WATCHDOG') >= 2, 10_000);
     expect(b.notify.messages[0]).toMatchObject({ READY: '1' });
+    // lessons §2.4 (B15): notifications are rate limited (WATCHDOG=1 at half WatchdogSec, not per cycle)
+    const feeds0 = b.notify.count('WATCHDOG');
+    const cycles0 = b.daemon.wans[0]?.runner.cycles ?? 0;
+    await new Promise((r) => setTimeout(r, 1000));
+    const cycles = (b.daemon.wans[0]?.runner.cycles ?? 0) - cycles0;
+    expect(cycles).toBeGreaterThan(20);
+    expect(b.notify.count('WATCHDOG') - feeds0).toBeLessThanOrEqual(12); // 100 ms interval
+    expect(b.notify.count('STATUS')).toBeLessThanOrEqual(1);
     expect(existsSync(path.join(dir, 'wan1.lock'))).toBe(true);
     const h = await health(b.healthPort);
     expect(h.status).toBe(200);
