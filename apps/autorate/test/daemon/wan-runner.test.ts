@@ -246,11 +246,12 @@ describe('WanRunner', () => {
     expect(Object.keys(body)).toEqual(['download', 'upload', 'ewma', 'last_applied', 'timestamp']);
     // a rate change is persisted
     const w1 = r.store?.stats.writes ?? 0;
-    await r.step([300, 300, 300]);
-    r.clock.advance(1500);
-    await r.step([300, 300, 300]); // runs the store's delayed write
-    for (let i = 0; i < 100 && (r.store?.stats.writes ?? 0) === w1; i++)
-      await new Promise((res) => setTimeout(res, 20));
+    // keep cycling (the store's delayed writes run on the fake clock) until the cut is on disk
+    for (let i = 0; i < 200 && (r.store?.stats.writes ?? 0) === w1; i++) {
+      r.clock.advance(1100);
+      await r.step([300, 300, 300]);
+      await new Promise((res) => setTimeout(res, 10));
+    }
     expect(r.store?.stats.writes ?? 0).toBeGreaterThan(w1);
     const saved = JSON.parse(await readFile(path.join(dir, 'wan1_state.json'), 'utf8')) as {
       download: { current_rate: number };
