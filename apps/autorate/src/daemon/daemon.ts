@@ -224,7 +224,13 @@ export class AutorateDaemon {
         onDegradedChange: () => this.updateStatus(),
       });
       if (restored.value !== null) {
-        const ignored = runner.restore(restored.value);
+        // The router may have changed while the daemon was away (router reboot, manual edit): the
+        // last written rates are not trusted across a restart, so the first cycle writes the
+        // restored rates once (v1.3 restored them and skipped that write).
+        const ignored = runner.restore({
+          ...(restored.value as Record<string, unknown>),
+          last_applied: { dl_rate: null, ul_rate: null },
+        });
         const s = runner.controller.snapshot();
         log.info(`state restored from ${restored.source === 'backup' ? 'backup of ' : ''}${cfg.stateFile}`, {
           dl_bps: s.download.current_rate,

@@ -215,6 +215,9 @@ describe('AutorateDaemon (in-process, fakes)', () => {
       dlBps: 33_000_000,
       ulBps: 7_000_000,
     });
+    // the restored rates are written once at start (the router may have changed meanwhile)
+    await waitFor('startup write', () => b.router.writes.length > 0);
+    expect(b.router.writes[0]).toEqual({ dl: 33_000_000, ul: 7_000_000 });
     expect(b.lines.some((l) => l.includes('state file:') && l.includes('WARN'))).toBe(true);
     expect(b.lines.some((l) => l.includes('state restored from backup'))).toBe(true);
     await b.daemon.stop();
