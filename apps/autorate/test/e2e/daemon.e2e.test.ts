@@ -290,7 +290,7 @@ describe.skipIf(!existsSync(CLI) || !hasFping)(
         const port = await freePort();
         // loopback RTT is far below the 10 ms baseline floor: that only freezes the baseline
         const file = await writeConfig({ dir: tmp3.dir, wan, emu: emu3, keyFile, healthPort: port });
-        const p = startDaemon(['run', '--config', file]);
+        const p = startDaemon(['run', '--config', file, '--debug'], { WANCTL_LOG_FORMAT: 'text' });
         const h = await waitFor(
           'fping replies in health',
           async () => {
@@ -303,6 +303,13 @@ describe.skipIf(!existsSync(CLI) || !hasFping)(
         await waitFor('rates written', () => maxLimit(emu3, wan.downloadQueue) === 100_000_000, 20_000);
         p.child.kill('SIGTERM');
         expect((await p.exited).code).toBe(0);
+        // --debug: the per-cycle decision line goes to the debug log only; the main log stays short
+        const debugLog = readFileSync(path.join(tmp3.dir, 'icmp_debug.log'), 'utf8');
+        const mainLog = readFileSync(path.join(tmp3.dir, 'icmp.log'), 'utf8');
+        expect(debugLog).toMatch(/\[icmp\] \[DEBUG\] \[GREEN\/GREEN\] RTT=/);
+        expect(mainLog).not.toContain('[DEBUG]');
+        expect(mainLog.split('\n').length).toBeLessThan(20);
+        expect(mainLog + debugLog).not.toContain(PASSWORD_TEXT);
       } finally {
         await emu3.stop();
         await tmp3.cleanup();
