@@ -9,7 +9,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import got, { type Got, TimeoutError as GotTimeoutError, RequestError } from 'got';
+import type { Got } from 'got';
 import {
   type Condition,
   matchesAll,
@@ -48,6 +48,30 @@ import type {
   SystemResource,
 } from './types.js';
 import { silentLogger } from './types.js';
+
+type GotModule = typeof import('got');
+
+/**
+ * got is loaded on the first REST request, not when this module is imported: a daemon on
+ * the SSH transport (or one that only imports the package for its types and parsers) never
+ * pays for it (~23 MB resident).
+ */
+let gotModule: GotModule | undefined;
+let gotLoading: Promise<GotModule> | undefined;
+
+function loadGot(): Promise<GotModule> {
+  gotLoading ??= import('got').then(
+    (m) => {
+      gotModule = m;
+      return m;
+    },
+    (err: unknown) => {
+      gotLoading = undefined;
+      throw err;
+    },
+  );
+  return gotLoading;
+}
 
 export interface RestClientOptions extends RestOptions {
   host: string;
@@ -176,7 +200,8 @@ export class RestRouterClient implements RouterClient {
   private readonly opts: RestClientOptions;
   private readonly logger: RouterLogger;
   private readonly agent: http.Agent;
-  private readonly got: Got;
+  /** The got instance, created on the first request (see loadClient). */
+  private got: Got | undefined;
   private readonly auth: string;
   private readonly idCache = new Map<string, string[]>();
   private closed = false;
@@ -215,7 +240,20 @@ export class RestRouterClient implements RouterClient {
         ...(opts.caFile ? { ca: readFileSync(opts.caFile) } : {}),
       });
     }
-    this.got = got.extend({
+  }
+
+  private async loadClient(cli?: string): Promise<Got> {
+    let mod: GotModule;
+    try {
+      mod = await loadGot();
+    } catch (err) {
+      throw new RouterConnectionError(
+        `REST transport unavailable: cannot load the HTTP library got (${(err as Error).message})`,
+        'protocol',
+        { ...this.ctx(cli), cause: err },
+      );
+    }
+    this.got ??= mod.default.extend({
       prefixUrl: this.baseUrl,
       agent: { http: this.agent as http.Agent, https: this.agent as https.Agent },
       retry: { limit: 0 },
@@ -225,6 +263,7 @@ export class RestRouterClient implements RouterClient {
       responseType: 'text',
       headers: { authorization: this.auth, 'user-agent': 'wanctl-router-client' },
     });
+    return this.got;
   }
 
   // ------------------------------------------------------------------ HTTP core
@@ -239,7 +278,8 @@ export class RestRouterClient implements RouterClient {
       .map((s) => encodeURIComponent(s).replace(/%2A/gi, '*'))
       .join('/');
     try {
-      const res = await this.got(url, {
+      const client = this.got ?? (await this.loadClient(cli));
+      const res = await client(url, {
         method: req.method,
         ...(req.query ? { searchParams: req.query } : {}),
         ...(req.body ? { json: req.body } : {}),
@@ -315,9 +355,12 @@ export class RestRouterClient implements RouterClient {
     cli?: string,
   ): Promise<RouterError> {
     if (err instanceof RouterError) return err;
-    if (err instanceof GotTimeoutError) return this.timeout(deadline, cli);
+    // got's errors can only exist once got is loaded.
+    const got = gotModule;
+    const isGotError = got !== undefined && err instanceof got.RequestError;
+    if (isGotError && err instanceof got.TimeoutError) return this.timeout(deadline, cli);
     const code = (err as { code?: string }).code ?? '';
-    const cause = err instanceof RequestError && err.cause ? err.cause : err;
+    const cause = isGotError && (err as Error).cause ? (err as Error).cause : err;
     const causeCode = (cause as { code?: string }).code ?? code;
     if (TLS_CODES.has(causeCode) || TLS_CODES.has(code)) {
       const presented =
@@ -345,7 +388,7 @@ export class RestRouterClient implements RouterClient {
         { ...this.ctx(cli), cause: err },
       );
     }
-    if (err instanceof RequestError) {
+    if (isGotError) {
       return new RouterConnectionError(
         `REST ${req.method} ${this.baseUrl}${req.path}: ${err.message}`,
         'protocol',

@@ -8,7 +8,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { commands, parseCommands, type RouterCommand, renderCli, renderCliBatch } from './command.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, Deadline, type RetryPolicy, retry } from './deadline.js';
 import {
@@ -42,6 +42,22 @@ import type {
   SystemResource,
 } from './types.js';
 import { silentLogger } from './types.js';
+
+type Ssh2Module = typeof import('ssh2');
+
+/**
+ * ssh2 is loaded when the first connection is opened, not when this module is imported: a
+ * daemon on the REST transport never pays for it unless it fails over to SSH.
+ */
+let ssh2Loading: Promise<Ssh2Module> | undefined;
+
+function loadSsh2(): Promise<Ssh2Module> {
+  ssh2Loading ??= import('ssh2').catch((err: unknown) => {
+    ssh2Loading = undefined;
+    throw err;
+  });
+  return ssh2Loading;
+}
 
 export interface SshClientOptions extends SshOptions {
   host: string;
@@ -231,9 +247,20 @@ export class SshRouterClient implements RouterClient {
     return p;
   }
 
-  private doConnect(deadline: Deadline): Promise<Client> {
+  private async doConnect(deadline: Deadline): Promise<Client> {
+    let ssh2: Ssh2Module;
+    try {
+      ssh2 = await loadSsh2();
+    } catch (err) {
+      throw new RouterConnectionError(
+        `SSH transport unavailable: cannot load the SSH library ssh2 (${(err as Error).message})`,
+        'protocol',
+        { ...this.ctx(), cause: err },
+      );
+    }
+    if (this.closed) throw new RouterConnectionError('SSH client is closed', 'closed', this.ctx());
     return new Promise<Client>((resolve, reject) => {
-      const client = new Client();
+      const client = new ssh2.Client();
       let hostKeyError: RouterHostVerificationError | undefined;
       let settled = false;
       const budget = Math.max(1, Math.min(deadline.remaining(), this.opts.connectTimeoutMs ?? 3000));
