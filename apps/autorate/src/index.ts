@@ -10,8 +10,16 @@ export {
   WanMeasurement,
 } from './daemon/measurement.js';
 export { AutorateMetrics, type WanMetrics, zoneValue } from './daemon/metrics.js';
+export {
+  chooseProbe,
+  createProbe,
+  type ProbeChoice,
+  type ProbeInfo,
+  type ProbeSource,
+  type ProbeTiming,
+  probeInfo,
+} from './daemon/probe.js';
 export { Recorder } from './daemon/recorder.js';
-export { routerClientOptions } from './daemon/router.js';
 export {
   localIsoTimestamp,
   type MeasurementSource,

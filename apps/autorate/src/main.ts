@@ -87,6 +87,7 @@ function validationSummary(c: AutorateConfig): string {
     `    Floors: GREEN=${mb(u.floorGreenBps)}M, YELLOW=${mb(u.floorYellowBps)}M, RED=${mb(u.floorRedBps)}M`,
     `  Thresholds: GREEN<=${t.targetBloatMs}ms, SOFT_RED<=${t.warnBloatMs}ms, RED>${t.hardRedBloatMs}ms`,
     `  Ping hosts: [${c.pingHosts.map((h) => `'${h}'`).join(', ')}]`,
+    `  Probe: ${c.probe.method === 'udp' ? `UDP echo on port ${c.probe.udpPort}` : 'ICMP (fping)'}`,
     `  Queue names: ${c.queues.download}, ${c.queues.upload}`,
     `  Cycle: ${c.cycleIntervalMs} ms; state file: ${c.stateFile}`,
   ].join('\n');
@@ -206,7 +207,7 @@ export async function main(args: string[], io: Io = defaultIo): Promise<number> 
     .addOption(
       new Option(
         '--udp-reflector <host:port...>',
-        'probe these UDP echo reflectors instead of fping on ping_hosts (no privileges needed)',
+        'probe these UDP echo reflectors, overriding continuous_monitoring.probe (no privileges needed)',
       ).argParser(collect),
     )
     .option('--fping <path>', 'fping binary (default: fping on PATH)')

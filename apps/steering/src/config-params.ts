@@ -1,6 +1,6 @@
 /** Maps a normalised steering config onto the control law's params and the router client's options. */
 import type { SteeringConfig } from '@wanctl/config';
-import type { RouterClientOptions, RouterLogger } from '@wanctl/router-client';
+import { type RouterClientOptions, type RouterLogger, routerOptionsFromConfig } from '@wanctl/router-client';
 import { resolveSteeringParams, type SteeringParams } from './control/index.js';
 
 /**
@@ -52,41 +52,14 @@ export function steeringParamsFromConfig(cfg: SteeringConfig): SteeringParams {
 }
 
 /**
- * Router client options: the configured transport is primary (D1); the other one is configured
- * only when its credentials are (REST: a password; SSH: a key), so failover uses it exactly when
- * the config says it can. `deadlineMs` is the default per-call deadline (D2).
+ * Router client options: @wanctl/router-client's mapping of the `router` section (the configured
+ * transport primary, the other one the fallback exactly when its credentials are configured, D1),
+ * with the steering daemon's own default per-call deadline (D2: it must fit the cycle).
  */
 export function routerClientOptions(
   cfg: SteeringConfig,
   logger?: RouterLogger,
   deadlineMs: number = cfg.router.callDeadlineMs,
 ): RouterClientOptions {
-  const r = cfg.router;
-  const opts: RouterClientOptions = {
-    host: r.host,
-    transport: r.transport,
-    deadlineMs,
-    ...(logger ? { logger } : {}),
-  };
-  if (r.password !== null) {
-    opts.rest = {
-      port: r.rest.port,
-      https: r.rest.scheme === 'https',
-      user: r.user,
-      password: r.password.reveal(),
-      verifyTls: r.rest.verifyTls,
-      ...(r.rest.caFile !== null ? { caFile: r.rest.caFile } : {}),
-      ...(r.rest.certSha256 !== null ? { certFingerprint: r.rest.certSha256 } : {}),
-    };
-  }
-  if (r.ssh.keyFile !== null || r.transport === 'ssh') {
-    opts.ssh = {
-      port: r.ssh.port,
-      user: r.user,
-      ...(r.ssh.keyFile !== null ? { privateKeyPath: r.ssh.keyFile } : {}),
-      ...(r.ssh.knownHostsFile !== null ? { knownHostsPath: r.ssh.knownHostsFile } : {}),
-      ...(r.ssh.hostKeySha256 !== null ? { hostKeyFingerprint: r.ssh.hostKeySha256 } : {}),
-    };
-  }
-  return opts;
+  return { ...routerOptionsFromConfig(cfg.router, logger), deadlineMs };
 }

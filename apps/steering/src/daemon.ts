@@ -19,7 +19,7 @@ import {
   type RouterLogger,
   type TransportSwitch,
 } from '@wanctl/router-client';
-import { FpingProbe, type ProbeEvent, type RttProbe, UdpEchoProbe } from '@wanctl/rtt-probe';
+import type { ProbeEvent, RttProbe } from '@wanctl/rtt-probe';
 import {
   acquirePidLock,
   createLogger,
@@ -51,6 +51,7 @@ import {
 } from './control/index.js';
 import { DaemonStartError } from './errors.js';
 import { SteeringMetrics } from './metrics.js';
+import { chooseProbe, createProbe, type ProbeChoice, probeInfo } from './probe.js';
 import { type RttMeasurement, RttMeasurer } from './rtt.js';
 import { type RuleState, SteeringRule } from './rule.js';
 import { VERSION } from './version.js';
@@ -69,7 +70,10 @@ export interface SteeringDaemonOptions {
   debug?: boolean;
   /** Log what would be done; never toggle the rule. */
   dryRun?: boolean;
-  /** Probe these UDP echo reflectors (`host:port`) instead of fping on measurement.ping_host. */
+  /**
+   * `--udp-reflector`: probe these UDP echo reflectors (`host:port`), overriding
+   * `measurement.probe` (null/empty: the config decides).
+   */
   udpReflectors?: string[] | null;
   fpingBinary?: string;
   /** Serve health/metrics (default true). */
@@ -114,6 +118,8 @@ export class SteeringDaemon {
   private readonly callDeadlineMs: number;
   private readonly ruleCheckEvery: number;
   private readonly throttle: LogThrottle;
+  /** Which probe, from `measurement.probe` or `--udp-reflector` (health shows it). */
+  readonly probeChoice: ProbeChoice;
   private lock: PidLock | null = null;
   private client: RouterClient | null = null;
   private probe: RttProbe | null = null;
@@ -161,6 +167,11 @@ export class SteeringDaemon {
     this.callDeadlineMs = Math.min(this.config.router.callDeadlineMs, Math.max(2000, 2 * this.intervalMs));
     this.ruleCheckEvery = Math.max(1, Math.ceil(RULE_CHECK_PERIOD_MS / this.intervalMs));
     this.throttle = new LogThrottle(60_000, () => this.mono());
+    this.probeChoice = chooseProbe(
+      this.config.measurement.probe,
+      [this.config.measurement.pingHost],
+      o.udpReflectors,
+    );
     this.startedAt = this.now();
     this.stateSince = this.startedAt;
     const wan = this.params.primaryWan.toLowerCase();
@@ -278,7 +289,7 @@ export class SteeringDaemon {
         `${this.params.confidence ? `, confidence scoring${this.params.confidence.dryRun ? ' (dry run)' : ''}` : ''}` +
         `, every ${cfg.measurement.intervalSec} s; router ${cfg.router.host} over ${cfg.router.transport}` +
         `${cfg.router.fallbackTransport ? ` (fallback ${cfg.router.fallbackTransport})` : ''}` +
-        `; probe ${this.probe.reflectors.join(',')} (${r.attempts} attempts of ${r.timeoutMs} ms)` +
+        `; probe ${this.probeChoice.method} (${this.probeChoice.source}) ${this.probe.reflectors.join(',')} (${r.attempts} attempts of ${r.timeoutMs} ms)` +
         `${this.dryRun ? '; DRY RUN: the rule is never changed' : ''}`,
     );
   }
@@ -291,16 +302,11 @@ export class SteeringDaemon {
       else this.log.warn(`probe: ${kind}`, rest);
     };
     // about ping_count replies per cycle (v1.3 pinged ping_count times per cycle)
-    const periodMs = Math.max(10, Math.min(1000, Math.floor(this.intervalMs / cfg.measurement.pingCount)));
-    const timeoutMs = Math.max(10, Math.round(cfg.timeouts.pingSec * 1000));
-    const udp = this.o.udpReflectors;
-    if (udp && udp.length > 0) return new UdpEchoProbe({ reflectors: udp, periodMs, timeoutMs, onEvent });
-    return new FpingProbe({
-      reflectors: [cfg.measurement.pingHost],
-      periodMs,
-      timeoutMs,
+    return createProbe(this.probeChoice, {
+      periodMs: Math.max(10, Math.min(1000, Math.floor(this.intervalMs / cfg.measurement.pingCount))),
+      timeoutMs: Math.max(10, Math.round(cfg.timeouts.pingSec * 1000)),
       onEvent,
-      ...(this.o.fpingBinary ? { binary: this.o.fpingBinary } : {}),
+      ...(this.o.fpingBinary ? { fpingBinary: this.o.fpingBinary } : {}),
     });
   }
 
@@ -644,6 +650,8 @@ export class SteeringDaemon {
         last_error: this.store?.stats.lastError ?? null,
       },
       probe: {
+        ...probeInfo(this.probeChoice),
+        kind: this.probeChoice.kind,
         reflectors: this.probe?.reflectors ?? [],
         last_source: this.lastRtt?.source ?? null,
       },

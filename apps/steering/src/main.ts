@@ -50,7 +50,8 @@ export function validationSummary(c: SteeringConfig, p: SteeringParams): string 
       : `  Mode: legacy RTT-only; bad > ${t.badThresholdMs} ms x${t.badSamples}, recovered < ${t.recoveryThresholdMs} ms x${t.goodSamples}`,
     `  Thresholds: yellow ${t.yellowRttMs} ms / queue ${t.minQueueYellow}; red ${t.redRttMs} ms + drops >= ${t.minDropsRed} + queue >= ${t.minQueueRed}`,
     `  Confidence scoring: ${p.confidence ? `on (steer ${p.confidence.steerThreshold}, recover ${p.confidence.recoveryThreshold}${p.confidence.dryRun ? ', dry run' : ''})` : 'off'}`,
-    `  Measurement: every ${c.measurement.intervalSec} s, ping ${c.measurement.pingHost} x${c.measurement.pingCount}`,
+    `  Measurement: every ${c.measurement.intervalSec} s, ping ${c.measurement.pingHost} x${c.measurement.pingCount}` +
+      ` (${c.measurement.probe.method === 'udp' ? `UDP echo on port ${c.measurement.probe.udpPort}` : 'ICMP, fping'})`,
     `  State: ${c.state.file} (history ${c.state.historySize}); lock ${c.lockFile}`,
     `  Health: ${c.healthCheck.enabled ? `http://${c.healthCheck.host}:${c.healthCheck.port}/health` : 'off'}; metrics: ${c.metrics.enabled ? `http://${c.metrics.host}:${c.metrics.port}/metrics` : 'off'}`,
   ].join('\n');
@@ -205,7 +206,7 @@ export async function main(args: string[], io: Io = defaultIo): Promise<number> 
     .addOption(
       new Option(
         '--udp-reflector <host:port...>',
-        'probe these UDP echo reflectors instead of fping on measurement.ping_host (no privileges needed)',
+        'probe these UDP echo reflectors, overriding measurement.probe (no privileges needed)',
       ).argParser(collect),
     )
     .option('--fping <path>', 'fping binary (default: fping on PATH)')

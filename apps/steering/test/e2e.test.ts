@@ -101,6 +101,7 @@ describe.each<Transport>(['rest', 'ssh'])('wanctl-steering end to end, %s primar
         metricsPort,
         redSamples: 2,
         greenSamples: 4,
+        udpPort: echo.port, // measurement.probe: UDP echo to ping_host 127.0.0.1
       }),
     );
   });
@@ -116,9 +117,7 @@ describe.each<Transport>(['rest', 'ssh'])('wanctl-steering end to end, %s primar
   const ruleDisabled = () => emu.state.find(MANGLE, { comment: COMMENT })[0]?.['disabled'];
   const health = () => getJson(healthUrl);
   const start = () => {
-    daemon = startDaemon(['run', '--config', configPath, '--udp-reflector', echo.address], {
-      WANCTL_TEST_ROUTER_PASSWORD: 'admin',
-    });
+    daemon = startDaemon(['run', '--config', configPath], { WANCTL_TEST_ROUTER_PASSWORD: 'admin' });
     return daemon;
   };
   const detail = () => `daemon output:\n${daemon?.output().split('\n').slice(-40).join('\n')}`;
@@ -144,6 +143,20 @@ describe.each<Transport>(['rest', 'ssh'])('wanctl-steering end to end, %s primar
     });
     expect(first.body['rule']).toMatchObject({ comment: COMMENT, on_router: 'disabled', in_sync: true });
     expect(first.body['router']).toMatchObject({ transport, configured_transport: transport });
+    // the probe comes from measurement.probe in the config
+    expect(first.body['probe']).toMatchObject({
+      method: 'udp',
+      kind: 'udp',
+      source: 'config',
+      udp_port: echo.port,
+      reflectors: [`127.0.0.1:${echo.port}`],
+    });
+    await waitFor(
+      'an RTT measured through the configured probe',
+      async () =>
+        ((await health()).body['signals'] as { rtt_source: string | null }).rtt_source === 'measured',
+      { detail },
+    );
     expect(ruleDisabled()).toBe('true');
 
     congest(true);
@@ -233,7 +246,14 @@ describe.each<Transport>(['rest', 'ssh'])('wanctl-steering end to end, %s primar
     daemon = startDaemon(['run', '--config', configPath, '--udp-reflector', echo.address, '--dry-run'], {
       WANCTL_TEST_ROUTER_PASSWORD: 'admin',
     });
-    await waitFor('the first cycles', () => cyclesRun(2), { detail });
+    const first = await waitFor('the first cycles', () => cyclesRun(2), { detail });
+    // --udp-reflector overrides measurement.probe
+    expect(first.body['probe']).toMatchObject({
+      method: 'udp',
+      source: '--udp-reflector',
+      udp_port: null,
+      reflectors: [echo.address],
+    });
     congest(true);
     const h = await waitFor(
       'DEGRADED decided (dry run)',
@@ -323,7 +343,12 @@ describe.skipIf(!HAVE_FPING)(
           },
           { detail: () => d?.output() ?? '' },
         );
-        expect(h.body['probe']).toMatchObject({ reflectors: ['127.0.0.1'] });
+        expect(h.body['probe']).toMatchObject({
+          method: 'icmp',
+          kind: 'fping',
+          source: 'config',
+          reflectors: ['127.0.0.1'],
+        });
         expect((h.body['signals'] as { rtt_ms: number }).rtt_ms).toBeLessThan(20);
         expect(h.body).toMatchObject({ state: 'WAN1_GOOD' });
         expect((await d.stop('SIGTERM')).code).toBe(0);

@@ -6,15 +6,13 @@
  */
 import { readFileSync } from 'node:fs';
 import type { AutorateConfig } from '@wanctl/config';
-import { getRouterClientWithFailover, type RouterClient, type TransportSwitch } from '@wanctl/router-client';
 import {
-  FpingProbe,
-  gatewayCheck,
-  type ProbeEvent,
-  type RttProbe,
-  tcpFallbackCheck,
-  UdpEchoProbe,
-} from '@wanctl/rtt-probe';
+  getRouterClientWithFailover,
+  type RouterClient,
+  routerOptionsFromConfig,
+  type TransportSwitch,
+} from '@wanctl/router-client';
+import { gatewayCheck, type ProbeEvent, type RttProbe, tcpFallbackCheck } from '@wanctl/rtt-probe';
 import {
   acquirePidLock,
   createLogger,
@@ -39,8 +37,8 @@ import { controlParamsFromConfig } from '../config-params.js';
 import { LogThrottle } from './log-throttle.js';
 import { type FallbackChecks, WanMeasurement } from './measurement.js';
 import { AutorateMetrics } from './metrics.js';
+import { chooseProbe, createProbe, type ProbeInfo, probeInfo } from './probe.js';
 import { Recorder } from './recorder.js';
-import { routerClientOptions } from './router.js';
 import { stateChangeKey, WanRunner } from './wan-runner.js';
 
 /** The package version (from package.json), for health and logs. */
@@ -65,7 +63,10 @@ export interface DaemonOptions {
   debug?: boolean;
   /** Record each WAN's cycle inputs (replay format) to this file; several WANs: `<file>.<wan>`. */
   recordFile?: string | null;
-  /** Use the UDP echo probe against these `host:port` reflectors instead of fping on ping_hosts. */
+  /**
+   * `--udp-reflector`: probe these `host:port` UDP echo reflectors, overriding
+   * `continuous_monitoring.probe` (null/empty: the config decides).
+   */
   udpReflectors?: string[] | null;
   /** fping binary (default `fping` on PATH). */
   fpingBinary?: string;
@@ -91,6 +92,7 @@ interface Wan {
   runner: WanRunner;
   recorder: Recorder | null;
   probeKind: 'fping' | 'udp';
+  probeInfo: ProbeInfo;
   ticker: Ticker | null;
   /** Consecutive cycles that threw. */
   errors: number;
@@ -167,7 +169,7 @@ export class AutorateDaemon {
       );
       for (const p of restored.problems) log.warn(`state file: ${p}`, { path: cfg.stateFile });
       const problems = new LogThrottle(() => performance.now(), 3, 60_000);
-      const { probe, kind } = this.createProbe(cfg, log);
+      const { probe, kind, info: probeDesc } = this.createProbe(cfg, log);
       const checks: FallbackChecks = this.o.deps?.checks ?? {
         gateway: (host, timeoutMs) =>
           gatewayCheck(host, { timeoutMs, ...(this.o.fpingBinary ? { binary: this.o.fpingBinary } : {}) }),
@@ -195,7 +197,7 @@ export class AutorateDaemon {
       });
       const router = this.o.deps?.createRouter
         ? this.o.deps.createRouter(cfg, log)
-        : getRouterClientWithFailover(routerClientOptions(cfg, log));
+        : getRouterClientWithFailover(routerOptionsFromConfig(cfg.router, log));
       const recorder = this.o.recordFile
         ? new Recorder(this.o.configs.length > 1 ? `${this.o.recordFile}.${cfg.wanName}` : this.o.recordFile)
         : null;
@@ -214,6 +216,7 @@ export class AutorateDaemon {
         queues: cfg.queues,
         measurement,
         probeKind: kind,
+        probeInfo: probeDesc,
         router,
         writeDeadlineMs: cfg.router.callDeadlineMs,
         logger: log,
@@ -262,6 +265,7 @@ export class AutorateDaemon {
         runner,
         recorder,
         probeKind: kind,
+        probeInfo: probeDesc,
         ticker: null,
         errors: 0,
       });
@@ -269,34 +273,32 @@ export class AutorateDaemon {
     }
   }
 
-  private createProbe(cfg: AutorateConfig, log: Logger): { probe: RttProbe; kind: 'fping' | 'udp' } {
-    if (this.o.deps?.createProbe) return this.o.deps.createProbe(cfg);
+  private createProbe(
+    cfg: AutorateConfig,
+    log: Logger,
+  ): { probe: RttProbe; kind: 'fping' | 'udp'; info: ProbeInfo } {
+    const hosts =
+      cfg.useMedianOfThree && cfg.pingHosts.length >= 3
+        ? cfg.pingHosts.slice(0, 3)
+        : cfg.pingHosts.slice(0, 1);
+    // --udp-reflector overrides continuous_monitoring.probe (median of three: the first three)
+    const choice = chooseProbe(cfg.probe, hosts, this.o.udpReflectors, cfg.useMedianOfThree ? 3 : 1);
+    if (this.o.deps?.createProbe) {
+      const injected = this.o.deps.createProbe(cfg);
+      return { ...injected, info: probeInfo(choice) };
+    }
     const onEvent = (e: ProbeEvent) => {
       const { kind, ...rest } = e;
       if (kind === 'reflector-up') log.info(PROBE_EVENT_TEXT[kind], rest);
       else log.warn(PROBE_EVENT_TEXT[kind], rest);
     };
-    const periodMs = Math.max(10, cfg.cycleIntervalMs);
-    const timeoutMs = Math.round(cfg.timeouts.pingSec * 1000);
-    const udp = this.o.udpReflectors;
-    if (udp && udp.length > 0) {
-      const reflectors = cfg.useMedianOfThree ? udp.slice(0, 3) : udp.slice(0, 1);
-      return { probe: new UdpEchoProbe({ reflectors, periodMs, timeoutMs, onEvent }), kind: 'udp' };
-    }
-    const hosts =
-      cfg.useMedianOfThree && cfg.pingHosts.length >= 3
-        ? cfg.pingHosts.slice(0, 3)
-        : cfg.pingHosts.slice(0, 1);
-    return {
-      probe: new FpingProbe({
-        reflectors: hosts,
-        periodMs,
-        timeoutMs,
-        onEvent,
-        ...(this.o.fpingBinary ? { binary: this.o.fpingBinary } : {}),
-      }),
-      kind: 'fping',
-    };
+    const probe = createProbe(choice, {
+      periodMs: Math.max(10, cfg.cycleIntervalMs),
+      timeoutMs: Math.round(cfg.timeouts.pingSec * 1000),
+      onEvent,
+      ...(this.o.fpingBinary ? { fpingBinary: this.o.fpingBinary } : {}),
+    });
+    return { probe, kind: choice.kind, info: probeInfo(choice) };
   }
 
   /** Starts every probe (ProbeUnavailableError when fping is missing). */
@@ -372,6 +374,8 @@ export class AutorateDaemon {
       w.log.info('started', {
         cycle_ms: interval,
         probe: w.probeKind,
+        probe_method: w.probeInfo.method,
+        probe_source: w.probeInfo.source,
         reflectors: w.measurement.probe.reflectors,
         transport: w.router.activeTransport,
         state_file: w.cfg.stateFile,

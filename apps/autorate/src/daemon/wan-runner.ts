@@ -38,6 +38,8 @@ export interface WanRunnerOptions {
   queues: { download: string; upload: string };
   measurement: MeasurementSource;
   probeKind: string;
+  /** How the probe was chosen (health: probe_method, probe_source, udp_port). */
+  probeInfo?: { method: string; source: string; udp_port: number | null };
   router: RateWriter;
   /** Deadline of one router write, ms. */
   writeDeadlineMs: number;
@@ -486,6 +488,9 @@ export class WanRunner {
       },
       measurement: {
         probe: this.o.probeKind,
+        probe_method: this.o.probeInfo?.method ?? (this.o.probeKind === 'udp' ? 'udp' : 'icmp'),
+        probe_source: this.o.probeInfo?.source ?? 'config',
+        udp_port: this.o.probeInfo?.udp_port ?? null,
         replies: info.replies,
         stale_cycles: info.staleCycles,
         fallback_check_running: info.checking,

@@ -2,6 +2,7 @@
  * The daemon's per-WAN orchestration with fake clock, fake probe and fake router:
  * each failure mode of lessons-after-v1.3.md §2 that applies to the daemon is a test named after it.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -123,7 +124,35 @@ async function rig(
 
 const IDLE = [20, 21, 20];
 
+/**
+ * The autorate state file is a contract with wanctl-steering, which reads `ewma.baseline_rtt`
+ * from it (apps/steering/test/baseline.test.ts reads this same fixture with its real reader).
+ */
+const STATE_FIXTURE = path.resolve(import.meta.dirname, '../fixtures/autorate-state.json');
+
+/** Key paths with the JSON type of each leaf. */
+function layout(v: unknown, at = ''): string[] {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v))
+    return Object.entries(v as Record<string, unknown>).flatMap(([k, x]) => layout(x, at ? `${at}.${k}` : k));
+  return [`${at}: ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}`];
+}
+
 describe('WanRunner', () => {
+  it('state file contract: the daemon writes the layout of test/fixtures/autorate-state.json, which steering reads', async () => {
+    const r = await rig({ store: true });
+    for (let i = 0; i < 20; i++) await r.step(IDLE);
+    await r.store?.flush(r.runner);
+    const written = JSON.parse(await readFile(path.join(dir, 'wan1_state.json'), 'utf8')) as {
+      ewma: { baseline_rtt: number };
+      timestamp: string;
+    };
+    const fixture = JSON.parse(readFileSync(STATE_FIXTURE, 'utf8')) as unknown;
+    expect(layout(written).sort(), JSON.stringify(written)).toEqual(layout(fixture).sort());
+    expect(written.ewma.baseline_rtt).toBeGreaterThan(19);
+    expect(written.ewma.baseline_rtt).toBeLessThan(22);
+    expect(written.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
+  });
+
   it('first cycle writes the ceilings with the queue types v1.3 uses, and health shows both rates', async () => {
     const r = await rig();
     await r.step(IDLE);

@@ -47,7 +47,16 @@ describe.skipIf(!existsSync(CLI))('wanctl-autorate end to end (real process, emu
     echo = await startUdpEchoResponder({ port: 0, delayMs: IDLE_MS });
     healthPort = await freePort();
     metricsPort = await freePort();
-    cfgFile = await writeConfig({ dir: tmp.dir, wan: WAN, emu, keyFile, healthPort, metricsPort });
+    // continuous_monitoring.probe: UDP echo to ping_hosts (127.0.0.1) on the responder's port
+    cfgFile = await writeConfig({
+      dir: tmp.dir,
+      wan: WAN,
+      emu,
+      keyFile,
+      healthPort,
+      metricsPort,
+      udpPort: echo.port,
+    });
     recordFile = path.join(tmp.dir, 'record.jsonl');
     stateFile = path.join(tmp.dir, 'e2e_state.json');
     // start low so that "idle -> climb to the ceiling" is visible
@@ -73,7 +82,7 @@ describe.skipIf(!existsSync(CLI))('wanctl-autorate end to end (real process, emu
   });
 
   it('climbs, cuts on RED within one cycle, fails over to SSH, survives both faces down, stops cleanly and restores', async () => {
-    const args = ['run', '--config', cfgFile, '--udp-reflector', echo.address, '--record', recordFile];
+    const args = ['run', '--config', cfgFile, '--record', recordFile];
     daemon = startDaemon(args);
     const d = daemon;
 
@@ -85,7 +94,15 @@ describe.skipIf(!existsSync(CLI))('wanctl-autorate end to end (real process, emu
     );
     const h1 = await getHealth(healthPort);
     expect(h1.status).toBe(200);
-    expect(h1.body.wans[0]?.measurement.probe).toBe('udp');
+    expect(h1.body.wans[0]?.measurement).toMatchObject({
+      probe: 'udp',
+      probe_method: 'udp',
+      probe_source: 'config',
+      udp_port: echo.port,
+    });
+    expect(h1.body.wans[0]?.measurement.reflectors.map((r) => r.reflector)).toEqual([
+      `127.0.0.1:${echo.port}`,
+    ]);
     expect(h1.body.wans[0]?.router.transport).toBe('rest');
     // the climb went through intermediate rates: the router saw several writes over REST
     const patches = emu.requests.rest().filter((e) => e.method === 'PATCH');
@@ -209,14 +226,24 @@ describe.skipIf(!existsSync(CLI))('wanctl-autorate end to end (real process, emu
     expect(d.stderr()).not.toContain(PASSWORD_TEXT);
 
     // 6. restart restores the rates
-    daemon = startDaemon(['--config', cfgFile, '--udp-reflector', echo.address]); // v1.3 form
+    // (v1.3 form, and --udp-reflector overriding the config's probe)
+    daemon = startDaemon(['--config', cfgFile, '--udp-reflector', echo.address]);
     const d2 = daemon;
     const restoredLine = await waitFor('state restored log line', () =>
       d2.logs().find((l) => String(l['message']).startsWith('state restored')),
     );
     expect(restoredLine['dl_bps']).toBe(saved.download.current_rate);
     expect(restoredLine['ul_bps']).toBe(saved.upload.current_rate);
-    await waitFor('health after restart', async () => (await getHealth(healthPort)).status === 200);
+    const h2 = await waitFor('health after restart', async () => {
+      const h = await getHealth(healthPort);
+      return h.status === 200 ? h : null;
+    });
+    expect(h2.body.wans[0]?.measurement).toMatchObject({
+      probe: 'udp',
+      probe_source: '--udp-reflector',
+      udp_port: null,
+    });
+    expect(h2.body.wans[0]?.measurement.reflectors.map((r) => r.reflector)).toEqual([echo.address]);
     d2.child.kill('SIGINT');
     expect((await d2.exited).code).toBe(0);
   }, 150_000);
@@ -264,6 +291,103 @@ describe.skipIf(!existsSync(CLI))(
   },
 );
 
+/** Three echo responders on 127.0.0.1, .2 and .3, all on one port (the config has one udp_port). */
+async function threeLoopbackReflectors(delayMs: number): Promise<UdpEchoResponder[]> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const first = await startUdpEchoResponder({ port: 0, host: '127.0.0.1', delayMs });
+    const all = [first];
+    try {
+      for (const host of ['127.0.0.2', '127.0.0.3'])
+        all.push(await startUdpEchoResponder({ port: first.port, host, delayMs }));
+      return all;
+    } catch {
+      await Promise.all(all.map((r) => r.close())); // port taken on .2/.3: try another
+    }
+  }
+  throw new Error('no UDP port free on 127.0.0.1-3');
+}
+
+describe.skipIf(!existsSync(CLI))(
+  'wanctl-autorate with continuous_monitoring.probe udp and median of three loopback reflectors',
+  () => {
+    it('probes each ping host on udp_port, shows the probe in health, and ignores one slow reflector', async () => {
+      const tmp4 = await tempDir();
+      const key = userKeyPair();
+      const keyFile = path.join(tmp4.dir, 'router.key');
+      await writeFile(keyFile, key.private, { mode: 0o600 });
+      const wan = { name: 'mo3', downloadQueue: 'WAN-Download-M', uploadQueue: 'WAN-Upload-M' };
+      const emu4 = await startRouter([wan], key.public);
+      const echos = await threeLoopbackReflectors(IDLE_MS);
+      let p: DaemonProc | null = null;
+      try {
+        const port = await freePort();
+        const udpPort = (echos[0] as UdpEchoResponder).port;
+        const file = await writeConfig({
+          dir: tmp4.dir,
+          wan,
+          emu: emu4,
+          keyFile,
+          healthPort: port,
+          pingHosts: ['127.0.0.1', '127.0.0.2', '127.0.0.3'],
+          medianOfThree: true,
+          udpPort,
+        });
+        const proc = startDaemon(['run', '--config', file]);
+        p = proc;
+        const h = await waitFor(
+          'replies from all three reflectors in health',
+          async () => {
+            const x = (await getHealth(port)).body.wans[0];
+            return x &&
+              x.measurement.reflectors.length === 3 &&
+              x.measurement.reflectors.every((r) => r.replies > 0)
+              ? x
+              : null;
+          },
+          30_000,
+        );
+        expect(h.measurement).toMatchObject({
+          probe: 'udp',
+          probe_method: 'udp',
+          probe_source: 'config',
+          udp_port: udpPort,
+        });
+        expect(h.measurement.reflectors.map((r) => r.reflector)).toEqual([
+          `127.0.0.1:${udpPort}`,
+          `127.0.0.2:${udpPort}`,
+          `127.0.0.3:${udpPort}`,
+        ]);
+        await waitFor(
+          'rates at the ceiling',
+          () => maxLimit(emu4, wan.downloadQueue) === 100_000_000,
+          20_000,
+        );
+        // the first reflector far behind: the median of three stays idle, no cut (the first
+        // reflector alone would be RED)
+        (echos[0] as UdpEchoResponder).setDelay(IDLE_MS + 400);
+        const before = ((await getHealth(port)).body.wans[0]?.cycles ?? 0) as number;
+        await waitFor(
+          'cycles with the slow reflector',
+          async () => ((await getHealth(port)).body.wans[0]?.cycles ?? 0) > before + 40,
+          20_000,
+        );
+        expect(maxLimit(emu4, wan.downloadQueue)).toBe(100_000_000);
+        proc.child.kill('SIGTERM');
+        expect((await proc.exited).code).toBe(0);
+        p = null;
+      } finally {
+        if (p) {
+          p.child.kill('SIGKILL');
+          await p.exited;
+        }
+        await Promise.all(echos.map((e) => e.close()));
+        await emu4.stop();
+        await tmp4.cleanup();
+      }
+    }, 90_000);
+  },
+);
+
 type RecordLine = { rtt_ms?: number | null; router_ok?: boolean; late_write?: boolean; t: number };
 
 function readRecord(file: string): RecordLine[] {
@@ -299,6 +423,7 @@ describe.skipIf(!existsSync(CLI) || !hasFping)(
           },
           30_000,
         );
+        expect(h.measurement).toMatchObject({ probe_method: 'icmp', probe_source: 'config', udp_port: null });
         expect(h.measurement.reflectors[0]?.replies).toBeGreaterThan(0);
         await waitFor('rates written', () => maxLimit(emu3, wan.downloadQueue) === 100_000_000, 20_000);
         p.child.kill('SIGTERM');

@@ -94,6 +94,12 @@ export interface ConfigSpec {
   healthPort: number;
   metricsPort?: number;
   intervalMs?: number;
+  /** `continuous_monitoring.probe: {method: udp, udp_port}` (default: none, i.e. ICMP through fping). */
+  udpPort?: number;
+  /** `continuous_monitoring.ping_hosts` (default ["127.0.0.1"]). */
+  pingHosts?: string[];
+  /** `continuous_monitoring.use_median_of_three`. */
+  medianOfThree?: boolean;
   extra?: string;
 }
 
@@ -141,8 +147,8 @@ continuous_monitoring:
     hard_red_bloat_ms: 150
     alpha_baseline: 0.02
     alpha_load: 0.5
-  ping_hosts: ["127.0.0.1"]
-  fallback_checks:
+  ping_hosts: ${JSON.stringify(s.pingHosts ?? ['127.0.0.1'])}
+${s.medianOfThree ? '  use_median_of_three: true\n' : ''}${s.udpPort !== undefined ? `  probe:\n    method: udp\n    udp_port: ${s.udpPort}\n` : ''}  fallback_checks:
     enabled: false
   write_budget:
     max_writes: 1000
@@ -231,9 +237,12 @@ export interface WanHealth {
   };
   measurement: {
     probe: string;
+    probe_method: string;
+    probe_source: string;
+    udp_port: number | null;
     replies: number;
     stale_cycles: number;
-    reflectors: Array<{ replies: number }>;
+    reflectors: Array<{ reflector: string; replies: number }>;
   };
   cycles: number;
 }

@@ -1,6 +1,6 @@
 /** Helpers for end-to-end tests: temp dirs, configs, free ports, the daemon as a child process. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -34,15 +34,26 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Writes an autorate state file in v1.3's layout with the given baseline. */
+/**
+ * The state file layout wanctl-autorate writes, pinned by autorate's own test against its real
+ * writer (apps/autorate/test/daemon/wan-runner.test.ts, "state file contract").
+ */
+export const AUTORATE_STATE_FIXTURE = join(
+  APP_DIR,
+  '..',
+  'autorate',
+  'test',
+  'fixtures',
+  'autorate-state.json',
+);
+
+/** Writes an autorate state file (autorate's layout, from its fixture) with the given baseline. */
 export async function writeAutorateState(path: string, baselineRtt: number): Promise<void> {
-  const doc = {
-    download: { green_streak: 0, soft_red_streak: 0, red_streak: 0, current_rate: 940000000 },
-    upload: { green_streak: 0, soft_red_streak: 0, red_streak: 0, current_rate: 38000000 },
-    ewma: { baseline_rtt: baselineRtt, load_rtt: baselineRtt },
-    last_applied: { dl_rate: 940000000, ul_rate: 38000000 },
-    timestamp: new Date().toISOString(),
+  const doc = JSON.parse(readFileSync(AUTORATE_STATE_FIXTURE, 'utf8')) as {
+    ewma: { baseline_rtt: number; load_rtt: number };
+    timestamp: string;
   };
+  doc.ewma = { baseline_rtt: baselineRtt, load_rtt: baselineRtt };
   await writeFile(path, JSON.stringify(doc));
 }
 
@@ -60,6 +71,8 @@ export interface SteeringYamlOptions {
   redSamples?: number;
   greenSamples?: number;
   comment?: string;
+  /** `measurement.probe: {method: udp, udp_port}` (default: no probe key, i.e. ICMP through fping). */
+  udpPort?: number;
   extra?: string;
 }
 
@@ -91,7 +104,7 @@ measurement:
   interval_seconds: ${o.intervalSeconds ?? 0.2}
   ping_host: "127.0.0.1"
   ping_count: 1
-thresholds:
+${o.udpPort !== undefined ? `  probe:\n    method: udp\n    udp_port: ${o.udpPort}\n` : ''}thresholds:
   red_samples_required: ${o.redSamples ?? 2}
   green_samples_required: ${o.greenSamples ?? 4}
 mode:

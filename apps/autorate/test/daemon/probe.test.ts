@@ -1,0 +1,39 @@
+import { FpingProbe, ProbeConfigError, UdpEchoProbe } from '@wanctl/rtt-probe';
+import { describe, expect, it } from 'vitest';
+import { chooseProbe, createProbe, probeInfo } from '../../src/daemon/probe.js';
+
+describe('probe choice (continuous_monitoring.probe, --udp-reflector override)', () => {
+  it('method icmp: fping on the hosts', () => {
+    const c = chooseProbe({ method: 'icmp', udpPort: 7 }, ['192.0.2.1', '192.0.2.2'], null);
+    expect(c).toEqual({
+      kind: 'fping',
+      method: 'icmp',
+      source: 'config',
+      udpPort: null,
+      reflectors: ['192.0.2.1', '192.0.2.2'],
+    });
+    expect(createProbe(c, { periodMs: 50, timeoutMs: 1000 })).toBeInstanceOf(FpingProbe);
+  });
+
+  it('method udp: UDP echo to each host on udp_port', () => {
+    const c = chooseProbe({ method: 'udp', udpPort: 7007 }, ['127.0.0.1', '127.0.0.2', '::1'], []);
+    expect(c.kind).toBe('udp');
+    expect(probeInfo(c)).toEqual({ method: 'udp', source: 'config', udp_port: 7007 });
+    const p = createProbe(c, { periodMs: 50, timeoutMs: 1000 });
+    expect(p).toBeInstanceOf(UdpEchoProbe);
+    expect(p.reflectors).toEqual(['127.0.0.1:7007', '127.0.0.2:7007', '[::1]:7007']);
+  });
+
+  it('--udp-reflector overrides either method, cut to the reflectors in use', () => {
+    for (const method of ['icmp', 'udp'] as const) {
+      const c = chooseProbe({ method, udpPort: 7 }, ['192.0.2.1'], ['127.0.0.1:9001', '127.0.0.1:9002'], 1);
+      expect(probeInfo(c)).toEqual({ method: 'udp', source: '--udp-reflector', udp_port: null });
+      expect(createProbe(c, { periodMs: 50, timeoutMs: 1000 }).reflectors).toEqual(['127.0.0.1:9001']);
+    }
+  });
+
+  it('a bad --udp-reflector is a ProbeConfigError (exit 2), not a crash', () => {
+    const c = chooseProbe({ method: 'icmp', udpPort: 7 }, ['192.0.2.1'], ['no-port']);
+    expect(() => createProbe(c, { periodMs: 50, timeoutMs: 1000 })).toThrow(ProbeConfigError);
+  });
+});
