@@ -25,18 +25,15 @@ import {
   createLogger,
   createSdNotify,
   createTicker,
-  HealthServer,
   installSignalHandlers,
   LatencyStats,
   type Logger,
   LogThrottle,
   type PidLock,
-  type RunningHttpServer,
   readJsonWithRecovery,
   registerSecret,
   type SdNotify,
   StateStore,
-  startMetricsServer,
   type Ticker,
   Watchdog,
 } from '@wanctl/runtime';
@@ -49,6 +46,7 @@ import {
   type SteeringParams,
   type SteeringStateFile,
 } from './control/index.js';
+import { type Endpoints, startEndpoints } from './endpoints.js';
 import { DaemonStartError } from './errors.js';
 import { SteeringMetrics } from './metrics.js';
 import { chooseProbe, createProbe, type ProbeChoice, probeInfo } from './probe.js';
@@ -127,8 +125,7 @@ export class SteeringDaemon {
   private rule: SteeringRule | null = null;
   private cake: CakeStatsReader | null = null;
   private store: StateStore<SteeringStateFile> | null = null;
-  private health: HealthServer | null = null;
-  private metricsServer: RunningHttpServer | null = null;
+  private endpoints: Endpoints | null = null;
   private notify: SdNotify | null = null;
   private watchdog: Watchdog | null = null;
   private ticker: Ticker | null = null;
@@ -192,7 +189,8 @@ export class SteeringDaemon {
 
   /**
    * Lock, router client, probe, restored state, health and metrics servers, systemd notifier.
-   * Throws LockHeldError / LockError / HttpBindError / DaemonStartError.
+   * Throws LockHeldError / LockError / DaemonStartError. A health or metrics port that cannot be
+   * bound is a warning naming the key to change (v1.3), not an error.
    */
   async setup(opts: { lock?: boolean; http?: boolean } = {}): Promise<void> {
     const cfg = this.config;
@@ -259,29 +257,20 @@ export class SteeringDaemon {
       minIntervalMs: Math.min(1000, this.intervalMs),
       onError: (e) => this.log.warn(`state file: ${e.message}`),
     });
-    this.notify = this.o.deps?.notify ?? createSdNotify({ onError: (e) => this.log.debug(e.message) });
-    this.watchdog = new Watchdog({
-      notify: this.notify,
-      healthyStatus: `Steering ${this.params.primaryWan}`,
-    });
     if (opts.http ?? this.o.serveHttp ?? true) {
-      const hc = cfg.healthCheck;
-      if (hc.enabled) {
-        this.health = await HealthServer.start({
-          host: hc.host,
-          port: hc.port,
-          provider: () => this.healthBody(),
-          ...(cfg.metrics.enabled ? { registry: this.metrics.registry } : {}),
-        });
-      }
-      if (cfg.metrics.enabled) {
-        this.metricsServer = await startMetricsServer({
-          host: cfg.metrics.host,
-          port: cfg.metrics.port,
-          registry: this.metrics.registry,
-        });
-      }
+      // a port that cannot be bound is a warning, as in autorate (v1.3); STATUS= says so
+      this.endpoints = await startEndpoints({
+        file: cfg.file,
+        health: cfg.healthCheck,
+        provider: () => this.healthBody(),
+        metrics: cfg.metrics,
+        registry: cfg.metrics.enabled ? this.metrics.registry : null,
+        metricsOnHealthPort: true,
+        log: this.log,
+      });
     }
+    this.notify = this.o.deps?.notify ?? createSdNotify({ onError: (e) => this.log.debug(e.message) });
+    this.watchdog = new Watchdog({ notify: this.notify, healthyStatus: this.statusText() });
     const r = this.measurer.retryPlan;
     this.log.info(
       `wanctl-steering ${VERSION}: ${this.params.primaryWan} -> ${cfg.topology.alternateWan}, rule "${cfg.mangleRule.comment}", ` +
@@ -558,6 +547,12 @@ export class SteeringDaemon {
     return r;
   }
 
+  /** The systemd STATUS= text while healthy. */
+  private statusText(): string {
+    const notes = this.endpoints?.notes ?? [];
+    return `Steering ${this.params.primaryWan}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`;
+  }
+
   /** What is wrong now, one sentence each (empty = healthy). */
   problems(): string[] {
     const p: string[] = [];
@@ -666,6 +661,8 @@ export class SteeringDaemon {
             : null,
       },
       problems,
+      /** Endpoints the config enables that could not be served (port in use): not degraded, v1.3. */
+      endpoint_problems: this.endpoints?.notes ?? [],
     };
   }
 
@@ -729,7 +726,7 @@ export class SteeringDaemon {
         { onRunEnd: (ms) => this.cycleMs.record(ms) },
       );
       this.ticker.start();
-      void this.notify?.ready(`Steering ${this.params.primaryWan}`);
+      void this.notify?.ready(this.statusText());
     });
   }
 
@@ -747,31 +744,22 @@ export class SteeringDaemon {
     } catch (e) {
       this.log.error(`Saving the state failed: ${(e as Error).message}`);
     }
-    this.store?.close();
-    await Promise.allSettled([
-      this.probe?.stop(),
-      this.client?.close(),
-      this.health?.close(),
-      this.metricsServer?.close(),
-    ]);
-    this.lock?.release();
-    this.uninstallSignals?.();
-    this.log.info('Stopped');
-    if (!this.o.deps?.logger) await this.log.close();
+    await this.release('Stopped');
     this.runResolve?.(0);
   }
 
   /** Releases what setup() took, after a failed start. */
-  async abort(): Promise<void> {
-    await Promise.allSettled([
-      this.probe?.stop(),
-      this.client?.close(),
-      this.health?.close(),
-      this.metricsServer?.close(),
-    ]);
+  abort(): Promise<void> {
+    return this.release(null);
+  }
+
+  /** Closes the state store, probe, router client and endpoints; releases the lock and signals. */
+  private async release(lastLine: string | null): Promise<void> {
     this.store?.close();
+    await Promise.allSettled([this.probe?.stop(), this.client?.close(), this.endpoints?.close()]);
     this.lock?.release();
     this.uninstallSignals?.();
+    if (lastLine !== null) this.log.info(lastLine);
     if (!this.o.deps?.logger) await this.log.close();
   }
 

@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import {
   type Emulator,
@@ -361,3 +362,92 @@ describe.skipIf(!HAVE_FPING)(
     });
   },
 );
+
+/** Holds a TCP port on 127.0.0.1 (another program on the health or metrics port). */
+async function holdPort(): Promise<{ port: number; close(): Promise<void> }> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const a = server.address();
+  return {
+    port: typeof a === 'object' && a ? a.port : 0,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+describe('wanctl-steering with its health or metrics port already in use (v1.3: warn and run on)', () => {
+  it('warns naming health_check.port / metrics.port and the file, keeps deciding, stops cleanly', async () => {
+    const tmp = await tempDir();
+    const emu = await startEmulator({ sshPort: false });
+    const echo = await startUdpEchoResponder({ port: 0 });
+    const held = await holdPort();
+    let d: DaemonProcess | null = null;
+    try {
+      await writeAutorateState(join(tmp.dir, 'wan1_state.json'), 20);
+      const metricsPort = await freePort();
+      const cfg = join(tmp.dir, 'steering.yaml');
+      const write = (healthPort: number, mPort: number) =>
+        writeFile(
+          cfg,
+          steeringYaml({
+            dir: tmp.dir,
+            transport: 'rest',
+            restPort: emu.rest!.port,
+            sshPort: 22,
+            sshKey: join(tmp.dir, 'no-key'),
+            healthPort,
+            metricsPort: mPort,
+            udpPort: echo.port,
+          }),
+        );
+      // 1. health port taken: no health, but cycles run (seen on the metrics port)
+      await write(held.port, metricsPort);
+      const proc = startDaemon(['run', '--config', cfg], { WANCTL_TEST_ROUTER_PASSWORD: 'admin' });
+      d = proc;
+      const detail = () => proc.output();
+      await waitFor(
+        'cycles counted on the metrics port',
+        async () => {
+          const m = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+          const n = /wanctl_steering_cycles_total\{wan="wan1",outcome="ok"\} (\d+)/.exec(m);
+          return n !== null && Number(n[1]) >= 3;
+        },
+        { detail },
+      );
+      expect(proc.output()).toContain(`set health_check.port in ${cfg} to a free port`);
+      expect(proc.output()).toContain(`127.0.0.1:${held.port}`);
+      expect(proc.child.exitCode).toBeNull();
+      expect((await proc.stop('SIGTERM')).code).toBe(0);
+      d = null;
+
+      // 2. metrics port taken: health served, and it says what is not served
+      const healthPort = await freePort();
+      await write(healthPort, held.port);
+      const proc2 = startDaemon(['run', '--config', cfg], { WANCTL_TEST_ROUTER_PASSWORD: 'admin' });
+      d = proc2;
+      const h = await waitFor(
+        'health with cycles',
+        async () => {
+          const r = await getJson(`http://127.0.0.1:${healthPort}/health`);
+          return (r.body['cycles'] as { count: number }).count >= 2 ? r : null;
+        },
+        { detail: () => proc2.output() },
+      );
+      expect(h.status).toBe(200); // not a reason to be degraded
+      expect(h.body['endpoint_problems']).toEqual([
+        `metrics not served (127.0.0.1:${held.port} unavailable)`,
+      ]);
+      expect(proc2.output()).toContain(`set metrics.port in ${cfg} to a free port`);
+      expect((await proc2.stop('SIGTERM')).code).toBe(0);
+      d = null;
+    } finally {
+      if (d) await d.stop('SIGKILL');
+      await held.close();
+      await echo.close();
+      await emu.stop();
+      await tmp.cleanup();
+    }
+  }, 60_000);
+});

@@ -19,21 +19,19 @@ import {
   createMetricsRegistry,
   createSdNotify,
   createTicker,
-  HealthServer,
   installSignalHandlers,
   LatencyStats,
   type Logger,
   type PidLock,
-  type RunningHttpServer,
   readJsonWithRecovery,
   registerSecret,
   type SdNotify,
   StateStore,
-  startMetricsServer,
   type Ticker,
   Watchdog,
 } from '@wanctl/runtime';
 import { controlParamsFromConfig } from '../config-params.js';
+import { type Endpoints, startEndpoints } from './endpoints.js';
 import { LogThrottle } from './log-throttle.js';
 import { type FallbackChecks, WanMeasurement } from './measurement.js';
 import { AutorateMetrics } from './metrics.js';
@@ -110,8 +108,7 @@ export class AutorateDaemon {
   readonly wans: Wan[] = [];
   private readonly o: DaemonOptions;
   private readonly startedAt = performance.now();
-  private health: HealthServer | null = null;
-  private metricsServer: RunningHttpServer | null = null;
+  private endpoints: Endpoints | null = null;
   private metrics: AutorateMetrics | null = null;
   private notify: SdNotify | null = null;
   private watchdog: Watchdog | null = null;
@@ -313,6 +310,16 @@ export class AutorateDaemon {
     });
     const log = (this.wans[0] as Wan).log;
     const first = this.first;
+    // health and metrics first: a port that cannot be bound is a warning (v1.3), and the
+    // systemd STATUS= line says so
+    this.endpoints = await startEndpoints({
+      file: first.file,
+      health: first.healthCheck,
+      provider: () => this.healthBody(),
+      metrics: first.metrics,
+      registry: this.metrics?.registry ?? null,
+      log,
+    });
     this.notify =
       this.o.deps?.notify ?? createSdNotify({ onError: (e) => log.debug(`sd_notify: ${e.message}`) });
     this.watchdog = new Watchdog({ notify: this.notify, healthyStatus: this.statusText() });
@@ -327,30 +334,6 @@ export class AutorateDaemon {
           log.info('SIGHUP: log files reopened');
         },
       });
-    }
-    if (this.metrics && first.metrics.enabled) {
-      try {
-        this.metricsServer = await startMetricsServer({
-          host: first.metrics.host,
-          port: first.metrics.port,
-          registry: this.metrics.registry,
-        });
-        log.info(`metrics at http://${first.metrics.host}:${this.metricsServer.port}/metrics`);
-      } catch (e) {
-        log.error(`metrics server not started: ${(e as Error).message}`);
-      }
-    }
-    if (first.healthCheck.enabled) {
-      try {
-        this.health = await HealthServer.start({
-          host: first.healthCheck.host,
-          port: first.healthCheck.port,
-          provider: () => this.healthBody(),
-        });
-        log.info(`health at http://${first.healthCheck.host}:${this.health.port}/health`);
-      } catch (e) {
-        log.warn(`health server not started: ${(e as Error).message}`);
-      }
     }
     for (const w of this.wans) {
       const interval = w.cfg.cycleIntervalMs;
@@ -414,8 +397,9 @@ export class AutorateDaemon {
 
   private statusText(): string {
     const deg = this.wans.filter((w) => w.runner.degraded);
-    if (deg.length === 0) return `Running - ${this.wans.length} WAN(s) healthy`;
-    return `Degraded - ${deg.map((w) => `${w.cfg.wanName}: ${w.runner.reasons.join(', ')}`).join('; ')}`;
+    const notes = this.endpoints?.notes.length ? `; ${this.endpoints.notes.join('; ')}` : '';
+    if (deg.length === 0) return `Running - ${this.wans.length} WAN(s) healthy${notes}`;
+    return `Degraded - ${deg.map((w) => `${w.cfg.wanName}: ${w.runner.reasons.join(', ')}`).join('; ')}${notes}`;
   }
 
   private updateStatus(): void {
@@ -454,6 +438,8 @@ export class AutorateDaemon {
         overruns: this.wans.reduce((a, w) => a + (w.ticker?.stats.overruns ?? 0), 0),
         skipped_ticks: this.wans.reduce((a, w) => a + (w.ticker?.stats.skippedTicks ?? 0), 0),
       },
+      // endpoints the config enables that could not be served (port in use): not degraded, v1.3
+      endpoint_problems: this.endpoints?.notes ?? [],
       watchdog: {
         degraded: this.watchdog?.isDegraded ?? false,
         feeds: this.watchdog?.feeds ?? 0,
@@ -479,32 +465,13 @@ export class AutorateDaemon {
   }
 
   private async doStop(): Promise<number> {
-    const log = this.wans[0]?.log;
     await Promise.all(this.wans.map((w) => w.ticker?.stop()));
     void this.notify?.stopping('Stopping');
-    let code = 0;
     await Promise.all(this.wans.map((w) => w.runner.settle(Math.min(2000, w.cfg.router.callDeadlineMs))));
-    for (const w of this.wans) {
-      try {
-        await w.store.flush(w.runner);
-        w.log.info('state saved', { path: w.cfg.stateFile });
-      } catch (e) {
-        w.log.error(`final state save failed: ${(e as Error).message}`);
-      }
-      w.store.close();
-      w.recorder?.close();
-    }
-    await Promise.allSettled(this.wans.map((w) => w.measurement.stop()));
-    await Promise.allSettled(this.wans.map((w) => w.router.close()));
-    await this.health?.close().catch(() => {});
-    await this.metricsServer?.close().catch(() => {});
-    this.uninstallSignals?.();
-    for (const w of this.wans) w.lock?.release();
-    log?.info('shutdown complete');
-    await Promise.allSettled(this.wans.map((w) => w.log.close()));
-    code = 0;
-    this.resolveDone?.(code);
-    return code;
+    await this.saveAll(true);
+    await this.release('shutdown complete');
+    this.resolveDone?.(0);
+    return 0;
   }
 
   /**
@@ -520,34 +487,48 @@ export class AutorateDaemon {
     }
     for (const w of this.wans) this.runOne(w);
     await Promise.all(this.wans.map((w) => w.runner.settle(w.cfg.router.callDeadlineMs)));
+    await this.saveAll(false);
     for (const w of this.wans) {
-      try {
-        await w.store.flush(w.runner);
-      } catch (e) {
-        w.log.error(`state save failed: ${(e as Error).message}`);
-      }
-      w.store.close();
-      w.recorder?.close();
       const h = w.runner.health() as { download: unknown; upload: unknown; status: string };
       w.log.info('one cycle done', { download: h.download, upload: h.upload, status: h.status });
     }
-    await Promise.allSettled(this.wans.map((w) => w.measurement.stop()));
-    await Promise.allSettled(this.wans.map((w) => w.router.close()));
-    for (const w of this.wans) w.lock?.release();
-    await Promise.allSettled(this.wans.map((w) => w.log.close()));
+    await this.release(null);
   }
 
   /** Releases whatever setup() acquired (startup failure path). */
-  async abort(): Promise<void> {
+  abort(): Promise<void> {
+    return this.release(null);
+  }
+
+  /** Saves every WAN's state now (a failure is logged, never thrown). */
+  private async saveAll(final: boolean): Promise<void> {
+    for (const w of this.wans) {
+      try {
+        await w.store.flush(w.runner);
+        if (final) w.log.info('state saved', { path: w.cfg.stateFile });
+      } catch (e) {
+        w.log.error(`${final ? 'final ' : ''}state save failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /**
+   * Closes state stores, recorders, probes, router clients and endpoints, releases the locks and
+   * signal handlers, logs `lastLine` and closes the logs.
+   */
+  private async release(lastLine: string | null): Promise<void> {
     this.pendingLock?.release();
     this.pendingLock = null;
-    await Promise.allSettled(this.wans.map((w) => w.measurement.stop()));
-    await Promise.allSettled(this.wans.map((w) => w.router.close()));
     for (const w of this.wans) {
       w.store.close();
       w.recorder?.close();
-      w.lock?.release();
     }
+    await Promise.allSettled(this.wans.map((w) => w.measurement.stop()));
+    await Promise.allSettled(this.wans.map((w) => w.router.close()));
+    await this.endpoints?.close();
+    this.uninstallSignals?.();
+    for (const w of this.wans) w.lock?.release();
+    if (lastLine !== null) this.wans[0]?.log.info(lastLine);
     await Promise.allSettled(this.wans.map((w) => w.log.close()));
   }
 }

@@ -388,6 +388,78 @@ describe.skipIf(!existsSync(CLI))(
   },
 );
 
+describe.skipIf(!existsSync(CLI))(
+  'two WAN processes on the same health and metrics ports (systemd template, default ports)',
+  () => {
+    it('the second warns naming health_check.port and metrics.port and runs on (v1.3); both stop with 0', async () => {
+      const tmp5 = await tempDir();
+      const key = userKeyPair();
+      const keyFile = path.join(tmp5.dir, 'router.key');
+      await writeFile(keyFile, key.private, { mode: 0o600 });
+      const wans = [
+        { name: 'wanx', downloadQueue: 'WAN-Download-X', uploadQueue: 'WAN-Upload-X' },
+        { name: 'wany', downloadQueue: 'WAN-Download-Y', uploadQueue: 'WAN-Upload-Y' },
+      ];
+      const emu5 = await startRouter(wans, key.public);
+      const echo5 = await startUdpEchoResponder({ port: 0, delayMs: IDLE_MS });
+      const procs: DaemonProc[] = [];
+      try {
+        const healthPort = await freePort();
+        const metricsPort = await freePort();
+        const files: string[] = [];
+        for (const w of wans)
+          files.push(
+            await writeConfig({
+              dir: tmp5.dir,
+              wan: w,
+              emu: emu5,
+              keyFile,
+              healthPort,
+              metricsPort,
+              udpPort: echo5.port,
+            }),
+          );
+        const a = startDaemon(['run', '--config', files[0] as string]);
+        procs.push(a);
+        await waitFor('the first WAN serving health', async () => {
+          const h = await getHealth(healthPort);
+          return h.body.wans[0]?.name === 'wanx';
+        });
+        const b = startDaemon(['run', '--config', files[1] as string]);
+        procs.push(b);
+        // the second WAN runs without the endpoints: its rates reach the router all the same
+        await waitFor(
+          'the second WAN writing its rates',
+          () =>
+            maxLimit(emu5, 'WAN-Download-Y') === 100_000_000 && maxLimit(emu5, 'WAN-Upload-Y') === 20_000_000,
+          30_000,
+        );
+        const warnings = b.logs().filter((l) => l['level'] === 'WARN');
+        const text = warnings.map((l) => String(l['message'])).join('\n');
+        expect(text).toContain(`set health_check.port in ${files[1]} to a free port`);
+        expect(text).toContain(`set metrics.port in ${files[1]} to a free port`);
+        expect(text).toContain(`127.0.0.1:${healthPort}`);
+        expect(b.child.exitCode).toBeNull();
+        // the first one's endpoints are untouched
+        const h = await getHealth(healthPort);
+        expect(h.body.wans.map((w) => w.name)).toEqual(['wanx']);
+        expect(h.body.endpoint_problems).toEqual([]);
+        for (const p of [b, a]) {
+          p.child.kill('SIGTERM');
+          expect((await p.exited).code).toBe(0);
+        }
+      } finally {
+        for (const p of procs)
+          if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+        await Promise.all(procs.map((p) => p.exited));
+        await echo5.close();
+        await emu5.stop();
+        await tmp5.cleanup();
+      }
+    }, 90_000);
+  },
+);
+
 type RecordLine = { rtt_ms?: number | null; router_ok?: boolean; late_write?: boolean; t: number };
 
 function readRecord(file: string): RecordLine[] {

@@ -253,6 +253,7 @@ export interface HealthDoc {
   consecutive_failures: number;
   wan_count: number;
   wans: WanHealth[];
+  endpoint_problems: string[];
   cycle: { work_ms: { p50: number; p99: number }; duration_ms: { p99: number } };
   process: { rss_bytes: number };
 }
