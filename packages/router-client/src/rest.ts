@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { type Duplex, finished } from 'node:stream';
 import tls from 'node:tls';
-import type { Got } from 'got';
+import type { Got, StreamOptions } from 'got';
 import {
   type Condition,
   matchesAll,
@@ -119,6 +119,9 @@ class PinMismatchError extends Error {
  * https.Agent that verifies the peer certificate's SHA-256 fingerprint before handing the
  * socket to the request (so nothing, not even the Authorization header, is sent to an
  * unpinned peer). Chain verification is replaced by the pin (RouterOS certs are self-signed).
+ * Deliberately no TLS session cache: a resumed TLS 1.3 session carries no peer certificate to
+ * check against the pin, and resumption measured no faster on reconnect (keep-alive makes
+ * reconnects rare anyway).
  */
 class FingerprintPinnedAgent extends https.Agent {
   constructor(
@@ -279,7 +282,7 @@ export class RestRouterClient implements RouterClient {
       .join('/');
     try {
       const client = this.got ?? (await this.loadClient(cli));
-      const res = await client(url, {
+      const res = await gotText(client, url, {
         method: req.method,
         ...(req.query ? { searchParams: req.query } : {}),
         ...(req.body ? { json: req.body } : {}),
@@ -669,6 +672,35 @@ export class RestRouterClient implements RouterClient {
     this.closed = true;
     this.agent.destroy();
   }
+}
+
+/**
+ * One request through got's stream interface, body collected as text. Measured against the
+ * promise interface (bench/set-limits.mjs, profiles): the same request costs ~0.15 ms less
+ * CPU without got's promise wrapper, and the p99 tail is shorter. Errors are got's own
+ * (RequestError, TimeoutError), as with the promise interface.
+ */
+function gotText(
+  client: Got,
+  url: string,
+  options: StreamOptions,
+): Promise<{ statusCode: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const stream = client.stream(url, options);
+    let statusCode = 0;
+    let body = '';
+    stream.once('response', (res: { statusCode: number }) => {
+      statusCode = res.statusCode;
+    });
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      body += chunk;
+    });
+    finished(stream, { writable: false }, (err) => {
+      if (err) reject(err);
+      else resolve({ statusCode, body });
+    });
+  });
 }
 
 /** Like Promise.all, but waits for every promise before rethrowing the first failure. */
