@@ -427,15 +427,17 @@ describe('wanctl-steering with its health or metrics port already in use (v1.3: 
       await write(healthPort, held.port);
       const proc2 = startDaemon(['run', '--config', cfg], { WANCTL_TEST_ROUTER_PASSWORD: 'admin' });
       d = proc2;
+      // healthy at some point (a busy machine may miss an RTT reply now and then: that is
+      // degraded for a cycle, the unserved metrics port never is)
       const h = await waitFor(
-        'health with cycles',
+        'healthy with cycles',
         async () => {
           const r = await getJson(`http://127.0.0.1:${healthPort}/health`);
-          return (r.body['cycles'] as { count: number }).count >= 2 ? r : null;
+          return (r.body['cycles'] as { count: number }).count >= 2 && r.status === 200 ? r : null;
         },
         { detail: () => proc2.output() },
       );
-      expect(h.status).toBe(200); // not a reason to be degraded
+      expect(h.body['problems']).toEqual([]);
       expect(h.body['endpoint_problems']).toEqual([
         `metrics not served (127.0.0.1:${held.port} unavailable)`,
       ]);
