@@ -219,23 +219,39 @@ export function wanctlController(params) {
   };
 }
 
-/** The three controllers, as factories of the scenario. */
-export const controllerFactories = [
-  () => noAutorateController(),
-  (sc) => wanctlController(controlParamsFromConfig(sc.autorateConfig)),
-  () => oracleController({ fraction: 0.95 }),
-];
+/**
+ * The three controllers, as factories of the scenario. `writeBudget` ({maxWrites, windowSec})
+ * replaces the configs' write budget for wanctl (default: each config's, i.e. 10 per 60 s).
+ */
+export function controllerFactories({ writeBudget = null } = {}) {
+  const params = (sc) => {
+    const p = controlParamsFromConfig(sc.autorateConfig);
+    if (!writeBudget) return p;
+    return { ...p, writeBudget: { maxWrites: writeBudget.maxWrites, windowSeconds: writeBudget.windowSec } };
+  };
+  return [
+    () => noAutorateController(),
+    (sc) => wanctlController(params(sc)),
+    () => oracleController({ fraction: 0.95 }),
+  ];
+}
 
 /**
  * Runs the benchmark: every controller on every trace. Returns the results, the markdown table
  * and the JSON report text, plus the SVG text per trace, and the wall time.
  */
-export function runBench({ durationS = 300, seed = 1, traces = TRACE_NAMES, onResult } = {}) {
+export function runBench({
+  durationS = 300,
+  seed = 1,
+  traces = TRACE_NAMES,
+  writeBudget = null,
+  onResult,
+} = {}) {
   const t0 = performance.now();
   const scenarios = benchScenarios({ durationS, seed, traces });
   const results = runBenchmarkSuite({
     scenarios,
-    controllers: controllerFactories,
+    controllers: controllerFactories({ writeBudget }),
     seed,
     ...(onResult ? { onResult } : {}),
   });
@@ -245,6 +261,7 @@ export function runBench({ durationS = 300, seed = 1, traces = TRACE_NAMES, onRe
     generatedBy: 'scripts/bench-control/run.mjs',
     durationS,
     seed,
+    writeBudget: writeBudget ?? 'from each config',
     wallSeconds: Math.round(wallS * 10) / 10,
     scenarios: scenarios.map((s) => ({
       name: s.name,

@@ -15,6 +15,8 @@ const USAGE = `usage: node scripts/bench-control/run.mjs [--out DIR] [--duration
   --duration S     simulated seconds per trace (default 300)
   --seed N         seed of traces, flows and probe noise (default 1)
   --traces LIST    comma-separated subset of: constant,steps,cable-evening,lte,dsl (default all)
+  --write-budget N/S
+                   wanctl's router write budget: N writes per S seconds (default: each config's, 10/60)
   --quiet          print only the table`;
 
 function fail(msg) {
@@ -30,6 +32,7 @@ try {
       duration: { type: 'string' },
       seed: { type: 'string' },
       traces: { type: 'string' },
+      'write-budget': { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -48,6 +51,14 @@ if (!(Number.isFinite(durationS) && durationS >= 5 && durationS <= 3600))
 const seed = args.seed === undefined ? 1 : Number(args.seed);
 if (!Number.isInteger(seed)) fail(`--seed must be an integer (got "${args.seed}")`);
 
+let writeBudget = null;
+if (args['write-budget'] !== undefined) {
+  const m = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(args['write-budget']);
+  if (!m || Number(m[1]) < 1)
+    fail(`--write-budget must look like 10/60 (writes/seconds), got "${args['write-budget']}"`);
+  writeBudget = { maxWrites: Number(m[1]), windowSec: Number(m[2]) };
+}
+
 // Imported after the argument check so that --help and bad arguments need no build.
 const { runBench, TRACE_NAMES } = await import('./bench.mjs');
 const traces = args.traces === undefined ? TRACE_NAMES : args.traces.split(',').map((s) => s.trim());
@@ -61,13 +72,17 @@ const { table, json, svgs, wallS, results, legend } = runBench({
   durationS,
   seed,
   traces,
+  writeBudget,
   onResult: (r) =>
     log(
       `  ${r.scenario.padEnd(13)} ${r.controller.padEnd(11)} ${(r.wallMs / 1000).toFixed(1).padStart(5)} s wall (${r.simSecondsPerWallSecond.toFixed(0)}x real time)`,
     ),
 });
 mkdirSync(out, { recursive: true });
-const footer = `${results.length} runs of ${durationS} s simulated in ${wallS.toFixed(1)} s wall (seed ${seed}).`;
+const budgetText = writeBudget
+  ? `; wanctl write budget ${writeBudget.maxWrites} per ${writeBudget.windowSec} s`
+  : '';
+const footer = `${results.length} runs of ${durationS} s simulated in ${wallS.toFixed(1)} s wall (seed ${seed}${budgetText}).`;
 const about =
   'Controllers: wanctl = the wanctl-autorate control law (WanController) in closed loop; no-autorate = shaper at ' +
   'the configured ceiling; oracle = shaper at 95 % of the true capacity. Load: 4 down + 4 up flows, 40 s on, ' +
