@@ -452,7 +452,7 @@ export async function runDemo(opts = {}) {
       return r ? r.disabled === 'false' : null;
     };
     let next = Date.now() + 1000;
-    while (sim.now < durationS && !opts.signal?.aborted) {
+    while (sim.now < durationS - 0.5 && !opts.signal?.aborted) {
       await sleep(Math.max(0, next - Date.now()));
       next += 1000;
       if (opts.signal?.aborted) break;
@@ -542,7 +542,7 @@ export async function runDemo(opts = {}) {
       if (steer) lastRule = row.steering.ruleOn;
     }
     countRequests();
-    const stoppedEarly = sim.now < durationS;
+    const stoppedEarly = sim.now < durationS - 0.5;
     const health = await getJson(autoPort, '/health');
     const steerHealth = steer ? await getJson(steerPort, '/health') : null;
 
