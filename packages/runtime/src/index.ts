@@ -5,6 +5,12 @@
  */
 
 export {
+  type EndpointSettings,
+  type Endpoints,
+  type EndpointsOptions,
+  startEndpoints,
+} from './endpoints.js';
+export {
   createMetricsRegistry,
   type HealthBody,
   HealthServer,
@@ -37,6 +43,7 @@ export {
   type LoggerOptions,
   type LogLevel,
   LogThrottle,
+  type LogThrottleOptions,
   logFormatFromEnv,
   redactText,
   redactValue,

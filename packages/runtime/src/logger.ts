@@ -316,43 +316,80 @@ export function createLogger(options: LoggerOptions): Logger {
   };
 }
 
+/** Options of {@link LogThrottle}. */
+export interface LogThrottleOptions {
+  /**
+   * Lines allowed per key in each window of `intervalMs` (a whole number, at least 1). Default 1:
+   * one line per interval. A window starts at the first line allowed after the previous window ended.
+   */
+  burst?: number;
+}
+
 /**
  * Limits repeated log lines (lessons §2.20: 20 identical warnings a second hide everything
- * else). Per key, the first event is allowed, then at most one per `intervalMs`; the allowed
- * call learns how many were suppressed in between.
+ * else). Per key, at most `burst` events (default 1) are allowed in each window of `intervalMs`,
+ * the first event always; the next allowed call learns how many were suppressed in between.
  *
  * @example
  * const throttle = new LogThrottle(60_000);
  * const n = throttle.allow('ping-failed');
  * if (n !== false) log.warn(`all pings failed${n ? ` (${n} more suppressed)` : ''}`);
+ *
+ * // up to 5 lines a minute per key
+ * const bursty = new LogThrottle(60_000, () => performance.now(), { burst: 5 });
  */
 export class LogThrottle {
-  private readonly last = new Map<string, { at: number; suppressed: number }>();
+  private readonly keys = new Map<string, { start: number; count: number; suppressed: number }>();
+  /** Lines allowed per key and window. */
+  readonly burst: number;
+
+  /** @throws {RangeError} if `burst` is not a whole number of at least 1 */
   constructor(
     readonly intervalMs: number,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+    options: LogThrottleOptions = {},
+  ) {
+    const burst = options.burst ?? 1;
+    if (!Number.isInteger(burst) || burst < 1)
+      throw new RangeError(`LogThrottle burst must be a whole number of at least 1, got ${burst}`);
+    this.burst = burst;
+  }
 
   /** `false` to suppress, else the number of events suppressed since the last allowed one. */
   allow(key: string): number | false {
     const t = this.now();
-    const e = this.last.get(key);
+    let e = this.keys.get(key);
     if (e === undefined) {
-      this.last.set(key, { at: t, suppressed: 0 });
-      return 0;
+      e = { start: t, count: 0, suppressed: 0 };
+      this.keys.set(key, e);
+    } else if (t - e.start >= this.intervalMs) {
+      e.start = t;
+      e.count = 0;
     }
-    if (t - e.at < this.intervalMs) {
+    if (e.count >= this.burst) {
       e.suppressed++;
       return false;
     }
+    e.count++;
     const n = e.suppressed;
-    e.at = t;
     e.suppressed = 0;
+    return n;
+  }
+
+  /** Events suppressed for a key and not yet reported by an allowed call. */
+  pending(key: string): number {
+    return this.keys.get(key)?.suppressed ?? 0;
+  }
+
+  /** Events suppressed and not yet reported, over every key. */
+  totalPending(): number {
+    let n = 0;
+    for (const e of this.keys.values()) n += e.suppressed;
     return n;
   }
 
   /** Forget a key (e.g. when the condition cleared), so its next event is logged at once. */
   reset(key: string): void {
-    this.last.delete(key);
+    this.keys.delete(key);
   }
 }

@@ -105,6 +105,55 @@ describe('LogThrottle', () => {
     t.reset('a');
     expect(t.allow('a')).toBe(0);
   });
+
+  it("with a burst: that many lines per window, the suppressed count on the next window's first line", async () => {
+    const { LogThrottle } = await import('../src/index.js');
+    let now = 1_000;
+    const t = new LogThrottle(60_000, () => now, { burst: 3 });
+    expect(t.burst).toBe(3);
+    // a key repeating every second for a minute: 3 lines, 57 held back
+    const allowed: Array<number | false> = [];
+    for (let i = 0; i < 60; i++) {
+      allowed.push(t.allow('zone'));
+      now += 1000;
+    }
+    expect(allowed.slice(0, 3)).toEqual([0, 0, 0]);
+    expect(allowed.slice(3).every((a) => a === false)).toBe(true);
+    expect(t.pending('zone')).toBe(57);
+    // another key has its own budget; totalPending sums over keys
+    expect(t.allow('write')).toBe(0);
+    expect(t.allow('write')).toBe(0);
+    expect(t.allow('write')).toBe(0);
+    expect(t.allow('write')).toBe(false);
+    expect(t.totalPending()).toBe(58);
+    // the window (started at the first line) is over: the next line carries the count
+    expect(t.allow('zone')).toBe(57);
+    expect(t.pending('zone')).toBe(0);
+    expect(t.totalPending()).toBe(1);
+    expect(t.allow('zone')).toBe(0);
+    expect(t.allow('zone')).toBe(0);
+    expect(t.allow('zone')).toBe(false);
+    t.reset('zone');
+    expect(t.pending('zone')).toBe(0);
+    expect(t.allow('zone')).toBe(0);
+  });
+
+  it('burst 1 is the default (one line per interval); a burst below 1 or fractional is refused', async () => {
+    const { LogThrottle } = await import('../src/index.js');
+    let now = 0;
+    const a = new LogThrottle(1000, () => now);
+    const b = new LogThrottle(1000, () => now, { burst: 1 });
+    const seq: Array<[number | false, number | false]> = [];
+    for (let i = 0; i < 50; i++) {
+      seq.push([a.allow('k'), b.allow('k')]);
+      now += 70;
+    }
+    expect(seq.every(([x, y]) => x === y)).toBe(true);
+    expect(seq.filter(([x]) => x !== false)).toHaveLength(4); // t=0, 1050, 2100, 3150
+    expect(a.burst).toBe(1);
+    expect(() => new LogThrottle(1000, () => now, { burst: 0 })).toThrow(RangeError);
+    expect(() => new LogThrottle(1000, () => now, { burst: 2.5 })).toThrow(/whole number/);
+  });
 });
 
 describe('log file errors', () => {
