@@ -2,7 +2,6 @@
 export * from './config-params.js';
 export * from './control/index.js';
 export { AutorateDaemon, type DaemonOptions, DaemonStartError, VERSION } from './daemon/daemon.js';
-export { LogThrottle } from './daemon/log-throttle.js';
 export {
   type FallbackChecks,
   type MeasurementOptions,

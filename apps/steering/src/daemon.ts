@@ -25,6 +25,7 @@ import {
   createLogger,
   createSdNotify,
   createTicker,
+  type Endpoints,
   installSignalHandlers,
   LatencyStats,
   type Logger,
@@ -34,6 +35,7 @@ import {
   registerSecret,
   type SdNotify,
   StateStore,
+  startEndpoints,
   type Ticker,
   Watchdog,
 } from '@wanctl/runtime';
@@ -46,7 +48,6 @@ import {
   type SteeringParams,
   type SteeringStateFile,
 } from './control/index.js';
-import { type Endpoints, startEndpoints } from './endpoints.js';
 import { DaemonStartError } from './errors.js';
 import { SteeringMetrics } from './metrics.js';
 import { chooseProbe, createProbe, type ProbeChoice, probeInfo } from './probe.js';

@@ -19,20 +19,21 @@ import {
   createMetricsRegistry,
   createSdNotify,
   createTicker,
+  type Endpoints,
   installSignalHandlers,
   LatencyStats,
   type Logger,
+  LogThrottle,
   type PidLock,
   readJsonWithRecovery,
   registerSecret,
   type SdNotify,
   StateStore,
+  startEndpoints,
   type Ticker,
   Watchdog,
 } from '@wanctl/runtime';
 import { controlParamsFromConfig } from '../config-params.js';
-import { type Endpoints, startEndpoints } from './endpoints.js';
-import { LogThrottle } from './log-throttle.js';
 import { type FallbackChecks, WanMeasurement } from './measurement.js';
 import { AutorateMetrics } from './metrics.js';
 import { chooseProbe, createProbe, type ProbeInfo, probeInfo } from './probe.js';
@@ -165,7 +166,7 @@ export class AutorateDaemon {
         () => null,
       );
       for (const p of restored.problems) log.warn(`state file: ${p}`, { path: cfg.stateFile });
-      const problems = new LogThrottle(() => performance.now(), 3, 60_000);
+      const problems = new LogThrottle(60_000, () => performance.now(), { burst: 3 });
       const { probe, kind, info: probeDesc } = this.createProbe(cfg, log);
       const checks: FallbackChecks = this.o.deps?.checks ?? {
         gateway: (host, timeoutMs) =>
@@ -188,8 +189,8 @@ export class AutorateDaemon {
         checks,
         now: () => performance.now(),
         onProblem: (m) => {
-          const n = problems.take(m);
-          if (n >= 0) log.warn(m, n > 0 ? { suppressed: n } : {});
+          const n = problems.allow(m);
+          if (n !== false) log.warn(m, n > 0 ? { suppressed: n } : {});
         },
       });
       const router = this.o.deps?.createRouter

@@ -7,14 +7,13 @@
 import type { CallOptions, QueueLimit } from '@wanctl/router-client';
 import type { ReflectorHealth } from '@wanctl/rtt-probe';
 import type { Logger, StateStore } from '@wanctl/runtime';
-import { LatencyStats } from '@wanctl/runtime';
+import { LatencyStats, LogThrottle } from '@wanctl/runtime';
 import {
   type ControllerSnapshot,
   type ControlParams,
   type CycleInput,
   WanController,
 } from '../control/index.js';
-import { LogThrottle } from './log-throttle.js';
 import { type WanMetrics, zoneValue } from './metrics.js';
 import type { Recorder } from './recorder.js';
 
@@ -137,7 +136,7 @@ export class WanRunner {
     this.name = opts.name;
     this.log = opts.logger;
     this.controller = new WanController(opts.params);
-    this.throttle = new LogThrottle(opts.now, 5, 60_000);
+    this.throttle = new LogThrottle(60_000, opts.now, { burst: 5 });
     const wan = opts.name.toLowerCase();
     this.limits = [
       { name: opts.queues.download, maxLimitBps: 0, queueType: `cake-down-${wan}` },
@@ -216,8 +215,8 @@ export class WanRunner {
       this.lastWriteError = c.error;
       m?.writeFailures.inc();
       m?.writeFailed.observe(c.latencyMs / 1000);
-      const n = this.throttle.take('write-failed');
-      if (n >= 0)
+      const n = this.throttle.allow('write-failed');
+      if (n !== false)
         this.log.error('router write failed; the latest rate is retried next cycle', {
           error: c.error,
           consecutive: this.consecutiveWriteFailures,
@@ -291,8 +290,8 @@ export class WanRunner {
     }
     if (r.clamped) {
       this.clampedSamples++;
-      const n = this.throttle.take('clamped');
-      if (n >= 0)
+      const n = this.throttle.allow('clamped');
+      if (n !== false)
         this.log.warn('RTT sample out of range; clamped (D12)', {
           clamped_to_ms: r.measuredRttMs,
           ...(n > 0 ? { suppressed: n } : {}),
@@ -300,16 +299,16 @@ export class WanRunner {
     }
     if (r.invalidSamples > 0) {
       this.invalidSamples += r.invalidSamples;
-      const n = this.throttle.take('invalid');
-      if (n >= 0) this.log.warn('invalid RTT sample dropped', { ...(n > 0 ? { suppressed: n } : {}) });
+      const n = this.throttle.allow('invalid');
+      if (n !== false) this.log.warn('invalid RTT sample dropped', { ...(n > 0 ? { suppressed: n } : {}) });
     }
     if (r.icmpRecovered) this.log.info('ICMP replies are back; fallback ended');
 
     // zone changes: one line per change (rate limited)
     if (r.dlZone !== null && (r.dlZone !== this.prevDlZone || r.ulZone !== this.prevUlZone)) {
       if (this.prevDlZone !== null) {
-        const n = this.throttle.take('zone');
-        if (n >= 0)
+        const n = this.throttle.allow('zone');
+        if (n !== false)
           this.log.info(`zone ${this.prevDlZone}/${this.prevUlZone} -> ${r.dlZone}/${r.ulZone}`, {
             rtt_ms: r.measuredRttMs === null ? null : r2(r.measuredRttMs),
             load_ms: r2(r.loadRttMs),
@@ -327,8 +326,8 @@ export class WanRunner {
       this.lastZones.ul = r.ulZone;
     }
     if (!r.ok) {
-      const n = this.throttle.take(`fail:${r.failure}`);
-      if (n >= 0)
+      const n = this.throttle.allow(`fail:${r.failure}`);
+      if (n !== false)
         this.log.warn(`cycle failed: ${r.failure}`, {
           consecutive: this.consecutiveFailures,
           ...(n > 0 ? { suppressed: n } : {}),
