@@ -11,6 +11,19 @@ export {
   startEndpoints,
 } from './endpoints.js';
 export {
+  type CliIo,
+  commanderExitCode,
+  DaemonStartError,
+  type ExitCode,
+  exitCodeFor,
+  type FatalClassifier,
+  type FatalKind,
+  fatalKind,
+  processIo,
+  reportFatal,
+  UsageError,
+} from './exit.js';
+export {
   createMetricsRegistry,
   type HealthBody,
   HealthServer,

@@ -1,0 +1,102 @@
+/** The exit status contract and the one-line fatal report shared by both command lines. */
+import { describe, expect, it } from 'vitest';
+import {
+  commanderExitCode,
+  DaemonStartError,
+  exitCodeFor,
+  type FatalClassifier,
+  HttpBindError,
+  LockError,
+  LockHeldError,
+  reportFatal,
+  UsageError,
+} from '../src/index.js';
+
+class ProbeLikeError extends Error {}
+class ReflectorLikeError extends Error {}
+const probeRules: FatalClassifier = (e) =>
+  e instanceof ReflectorLikeError
+    ? { code: 2, label: 'bad reflector' }
+    : e instanceof ProbeLikeError
+      ? { code: 1, label: 'cannot probe RTT' }
+      : undefined;
+
+function report(e: unknown, classify?: FatalClassifier): { code: number; text: string } {
+  let text = '';
+  const code = reportFatal(
+    'wanctl-x',
+    e,
+    (t) => {
+      text += t;
+    },
+    classify,
+  );
+  return { code, text };
+}
+
+describe('exitCodeFor / reportFatal', () => {
+  it('a usage or config problem is 2, told as "<program>: <message>"', () => {
+    const e = new UsageError('/etc/wanctl/wan1.yaml: thresholds.x: unknown key');
+    expect(exitCodeFor(e)).toBe(2);
+    expect(report(e)).toEqual({
+      code: 2,
+      text: 'wanctl-x: /etc/wanctl/wan1.yaml: thresholds.x: unknown key\n',
+    });
+  });
+
+  it('a held lock is 1 and says another instance is running', () => {
+    const e = new LockHeldError('/run/wanctl/wan1.lock', 4242);
+    expect(exitCodeFor(e)).toBe(1);
+    const r = report(e);
+    expect(r.code).toBe(1);
+    expect(r.text).toBe(`wanctl-x: another instance is running, refusing to start: ${e.message}\n`);
+  });
+
+  it('lock, start and bind errors are 1 with their message only (no stack)', () => {
+    for (const e of [
+      new LockError('/run/wanctl/wan1.lock', new Error('EACCES')),
+      new DaemonStartError('fping not found', new Error('ENOENT')),
+      new HttpBindError('127.0.0.1', 9101, 'EADDRINUSE'),
+    ]) {
+      expect(exitCodeFor(e)).toBe(1);
+      expect(report(e)).toEqual({ code: 1, text: `wanctl-x: ${e.message}\n` });
+    }
+    expect(new DaemonStartError('x', 'why').cause).toBe('why');
+  });
+
+  it('an unexpected error is 1 and told with its stack; a thrown non-Error too', () => {
+    const e = new TypeError('boom');
+    expect(exitCodeFor(e)).toBe(1);
+    const r = report(e);
+    expect(r.code).toBe(1);
+    expect(r.text.startsWith('wanctl-x: fatal: TypeError: boom\n')).toBe(true);
+    expect(r.text).toContain('exit.test.ts');
+    expect(report('just a string')).toEqual({ code: 1, text: 'wanctl-x: fatal: just a string\n' });
+    expect(report(undefined)).toEqual({ code: 1, text: 'wanctl-x: fatal: undefined\n' });
+  });
+
+  it('a classifier decides first for the errors it knows, the built-in rules for the rest', () => {
+    expect(exitCodeFor(new ReflectorLikeError('x'))).toBe(1); // unknown without the classifier
+    expect(exitCodeFor(new ReflectorLikeError('x'), probeRules)).toBe(2);
+    expect(report(new ReflectorLikeError('"a:b" has no port'), probeRules)).toEqual({
+      code: 2,
+      text: 'wanctl-x: bad reflector: "a:b" has no port\n',
+    });
+    expect(report(new ProbeLikeError('fping not found'), probeRules)).toEqual({
+      code: 1,
+      text: 'wanctl-x: cannot probe RTT: fping not found\n',
+    });
+    expect(exitCodeFor(new UsageError('u'), probeRules)).toBe(2);
+  });
+});
+
+describe('commanderExitCode', () => {
+  it('--help and --version are 0; help because no subcommand was given, and parse errors, are 2', () => {
+    expect(commanderExitCode({ code: 'commander.helpDisplayed', exitCode: 0 })).toBe(0);
+    expect(commanderExitCode({ code: 'commander.version', exitCode: 0 })).toBe(0);
+    expect(commanderExitCode({ code: 'commander.help', exitCode: 0 })).toBe(0);
+    expect(commanderExitCode({ code: 'commander.help', exitCode: 1 })).toBe(2);
+    expect(commanderExitCode({ code: 'commander.unknownOption', exitCode: 1 })).toBe(2);
+    expect(commanderExitCode({ code: 'commander.missingMandatoryOptionValue', exitCode: 1 })).toBe(2);
+  });
+});
