@@ -4,17 +4,22 @@
  */
 import { type AutorateConfig, ConfigError, ConfigReadError, loadAutorateConfig } from '@wanctl/config';
 import { ProbeConfigError, ProbeUnavailableError } from '@wanctl/rtt-probe';
-import { LockError, LockHeldError } from '@wanctl/runtime';
+import {
+  type CliIo,
+  commanderExitCode,
+  type FatalClassifier,
+  processIo,
+  reportFatal as reportFatalAs,
+  UsageError,
+} from '@wanctl/runtime';
 import { Command, CommanderError, Option } from 'commander';
 import { controlParamsFromConfig } from './config-params.js';
 import { ControlParamsError } from './control/index.js';
-import { AutorateDaemon, DaemonStartError, VERSION } from './daemon/daemon.js';
+import { AutorateDaemon, VERSION } from './daemon/daemon.js';
 import { ReplayInputError, runReplay } from './replay-cli.js';
 
-/** A usage or config problem: exit 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+/** A usage or config problem: exit 2 (from @wanctl/runtime, shared with steering). */
+export { UsageError };
 
 const SUBCOMMANDS = new Set(['run', 'replay', 'help']);
 
@@ -170,18 +175,11 @@ async function replayCommand(opts: ReplayOpts): Promise<number> {
   return 0;
 }
 
-export interface Io {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-const defaultIo: Io = {
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
-};
+/** Where the command writes (stdout, stderr). */
+export type Io = CliIo;
 
 /** Parses `args` (without node and script) and runs; resolves with the exit code. */
-export async function main(args: string[], io: Io = defaultIo): Promise<number> {
+export async function main(args: string[], io: Io = processIo): Promise<number> {
   const program = new Command();
   let result: Promise<number> = Promise.resolve(0);
   program
@@ -250,39 +248,24 @@ export async function main(args: string[], io: Io = defaultIo): Promise<number> 
     await program.parseAsync(normaliseArgv(args), { from: 'user' });
     return await result;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      // --help / --version: 0; help shown because something was missing (no command): 2
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
-      if (e.code === 'commander.help') return e.exitCode === 0 ? 0 : 2;
-      return 2;
-    }
+    // --help / --version: 0; help shown because no subcommand was given, bad arguments: 2
+    if (e instanceof CommanderError) return commanderExitCode(e);
     return reportFatal(e, io);
   }
 }
 
-/** Prints a fatal error and returns its exit code. */
+/** The RTT probe's errors: a bad reflector is a config problem (2), no usable probe is fatal (1). */
+const probeErrors: FatalClassifier = (e) =>
+  e instanceof ProbeConfigError
+    ? { code: 2, label: 'bad reflector' }
+    : e instanceof ProbeUnavailableError
+      ? { code: 1, label: 'cannot probe RTT' }
+      : undefined;
+
+/**
+ * Prints a fatal error on stderr and returns its exit code (the mapping of @wanctl/runtime's
+ * `reportFatal`: 2 usage/config, 1 anything else).
+ */
 export function reportFatal(e: unknown, io: Io): number {
-  if (e instanceof UsageError) {
-    io.err(`wanctl-autorate: ${e.message}\n`);
-    return 2;
-  }
-  if (e instanceof ProbeUnavailableError) {
-    io.err(`wanctl-autorate: cannot probe RTT: ${e.message}\n`);
-    return 1;
-  }
-  if (e instanceof ProbeConfigError) {
-    io.err(`wanctl-autorate: bad reflector: ${e.message}\n`);
-    return 2;
-  }
-  if (e instanceof LockHeldError) {
-    io.err(`wanctl-autorate: another instance is running, refusing to start: ${e.message}\n`);
-    return 1;
-  }
-  if (e instanceof LockError || e instanceof DaemonStartError) {
-    io.err(`wanctl-autorate: ${e.message}\n`);
-    return 1;
-  }
-  const err = e as Error;
-  io.err(`wanctl-autorate: fatal: ${err?.stack ?? String(e)}\n`);
-  return 1;
+  return reportFatalAs('wanctl-autorate', e, (t) => io.err(t), probeErrors);
 }

@@ -1,20 +1,10 @@
 /** Typed errors of the steering daemon shell (the control law has its own in control/errors.ts). */
 
-/** Bad arguments or a bad config: exit status 2. The message names the file, the key and what was expected. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
-/** The daemon cannot start (lock held, port in use, probe unavailable): exit status 1. */
-export class DaemonStartError extends Error {
-  override readonly name = 'DaemonStartError';
-  constructor(
-    message: string,
-    override readonly cause?: unknown,
-  ) {
-    super(message);
-  }
-}
+/**
+ * Bad arguments or a bad config (exit 2), and a daemon that cannot start (exit 1): shared with
+ * autorate through @wanctl/runtime, re-exported here for this app's modules and users.
+ */
+export { DaemonStartError, UsageError } from '@wanctl/runtime';
 
 /** The mangle rule's state read back after a toggle is not the state asked for (D7). */
 export class RuleVerifyError extends Error {

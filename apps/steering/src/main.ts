@@ -4,12 +4,18 @@
  */
 import { ConfigError, ConfigReadError, loadSteeringConfig, type SteeringConfig } from '@wanctl/config';
 import { ProbeConfigError, ProbeUnavailableError } from '@wanctl/rtt-probe';
-import { HttpBindError, LockError, LockHeldError } from '@wanctl/runtime';
+import {
+  type CliIo,
+  commanderExitCode,
+  type FatalClassifier,
+  processIo,
+  reportFatal as reportFatalAs,
+} from '@wanctl/runtime';
 import { Command, CommanderError, Option } from 'commander';
 import { steeringParamsFromConfig } from './config-params.js';
 import { StateThresholdsError, type SteeringParams, SteeringParamsError } from './control/index.js';
 import { SteeringDaemon } from './daemon.js';
-import { DaemonStartError, UsageError } from './errors.js';
+import { UsageError } from './errors.js';
 import { openInput, ReplayInputError, runReplayStream } from './replay-cli.js';
 import { VERSION } from './version.js';
 
@@ -72,15 +78,8 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-export interface Io {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-const defaultIo: Io = {
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
-};
+/** Where the command writes (stdout, stderr). */
+export type Io = CliIo;
 
 async function runCommand(opts: RunOpts, io: Io): Promise<number> {
   if (!opts.config) throw new UsageError('--config <yaml> is required');
@@ -177,7 +176,7 @@ async function replayCommand(opts: ReplayOpts): Promise<number> {
 }
 
 /** Parses `args` (without node and script) and runs; resolves with the exit code. */
-export async function main(args: string[], io: Io = defaultIo): Promise<number> {
+export async function main(args: string[], io: Io = processIo): Promise<number> {
   const program = new Command();
   let result: Promise<number> = Promise.resolve(0);
   program
@@ -254,38 +253,24 @@ export async function main(args: string[], io: Io = defaultIo): Promise<number> 
     await program.parseAsync(normaliseArgv(args), { from: 'user' });
     return await result;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      if (['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(e.code)) return 0;
-      return 2;
-    }
+    // --help / --version: 0; help shown because no subcommand was given, bad arguments: 2
+    if (e instanceof CommanderError) return commanderExitCode(e);
     return reportFatal(e, io);
   }
 }
 
-/** Prints a fatal error and returns its exit code. */
+/** The RTT probe's errors: a bad reflector is a config problem (2), no usable probe is fatal (1). */
+const probeErrors: FatalClassifier = (e) =>
+  e instanceof ProbeConfigError
+    ? { code: 2, label: 'bad reflector' }
+    : e instanceof ProbeUnavailableError
+      ? { code: 1, label: 'cannot probe RTT' }
+      : undefined;
+
+/**
+ * Prints a fatal error on stderr and returns its exit code (the mapping of @wanctl/runtime's
+ * `reportFatal`: 2 usage/config, 1 anything else).
+ */
 export function reportFatal(e: unknown, io: Io): number {
-  const p = 'wanctl-steering';
-  if (e instanceof UsageError) {
-    io.err(`${p}: ${e.message}\n`);
-    return 2;
-  }
-  if (e instanceof ProbeConfigError) {
-    io.err(`${p}: bad reflector: ${e.message}\n`);
-    return 2;
-  }
-  if (e instanceof ProbeUnavailableError) {
-    io.err(`${p}: cannot probe RTT: ${e.message}\n`);
-    return 1;
-  }
-  if (e instanceof LockHeldError) {
-    io.err(`${p}: another instance is running, refusing to start: ${e.message}\n`);
-    return 1;
-  }
-  if (e instanceof LockError || e instanceof DaemonStartError || e instanceof HttpBindError) {
-    io.err(`${p}: ${e.message}\n`);
-    return 1;
-  }
-  const err = e as Error;
-  io.err(`${p}: fatal: ${err?.stack ?? String(e)}\n`);
-  return 1;
+  return reportFatalAs('wanctl-steering', e, (t) => io.err(t), probeErrors);
 }

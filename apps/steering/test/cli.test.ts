@@ -68,6 +68,16 @@ describe('wanctl-steering CLI', () => {
       expect(rr.out).toContain(opt);
   });
 
+  it('no subcommand at all prints the usage on stderr and exits 2 (as autorate)', async () => {
+    const r = await run([]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('Usage: wanctl-steering');
+    expect(r.out).toBe('');
+    const v = await run(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.out.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
   it('--validate-config prints a summary (exit 0), in the run and in the v1.3 flag form', async () => {
     for (const args of [
       ['run', '--config', EXAMPLE, '--validate-config'],

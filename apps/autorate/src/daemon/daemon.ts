@@ -19,6 +19,7 @@ import {
   createMetricsRegistry,
   createSdNotify,
   createTicker,
+  DaemonStartError,
   type Endpoints,
   installSignalHandlers,
   LatencyStats,
@@ -52,10 +53,8 @@ export const VERSION: string = (() => {
   }
 })();
 
-/** A fatal startup problem that is not a config error (exit 1). */
-export class DaemonStartError extends Error {
-  override readonly name = 'DaemonStartError';
-}
+/** A fatal startup problem that is not a config error (exit 1); from @wanctl/runtime. */
+export { DaemonStartError };
 
 export interface DaemonOptions {
   configs: AutorateConfig[];
