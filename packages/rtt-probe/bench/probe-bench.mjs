@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // Benchmark of the RTT probes.
 // Build first:  (cd packages/rtt-probe && npx tsc -b)
-// Run:          node packages/rtt-probe/bench/probe-bench.mjs [seconds=5]
-// Prints: parseFpingLine cost; latest() cost; CPU of this process and of the fping child while
-// probing 3 loopback reflectors every 50 ms each; the same for the UDP probe against local
-// echo responders (20 Hz per reflector).
+// Run:          node packages/rtt-probe/bench/probe-bench.mjs [seconds=5] [--period 100,50] [--fping-only]
+// Prints: parseFpingLine cost; latest() cost; CPU of an idle 20 Hz timer (the floor every
+// daemon pays); CPU of this process and of the fping child while probing 3 loopback reflectors
+// every <period> ms each, with a 20 Hz cycle calling latest(); the same for the UDP probe
+// against local echo responders (unless --fping-only).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -16,7 +19,17 @@ if (!existsSync(entry)) {
   process.exit(2);
 }
 const rp = await import(entry);
-const seconds = Number(process.argv[2] ?? 5);
+const argv = process.argv.slice(2);
+const flag = (name) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? (argv[i + 1] ?? '') : undefined;
+};
+const seconds = Number(argv[0] && !argv[0].startsWith('--') ? argv[0] : 5);
+const periods = (flag('period') ?? '50')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
+const fpingOnly = argv.includes('--fping-only');
 const CLK = 100; // USER_HZ
 
 function perCall(label, n, fn) {
@@ -39,10 +52,44 @@ perCall('parseFpingLine (reply line)', 500_000, () =>
   rp.parseFpingLine('[1795747335.40513] 127.0.0.1 : [1234], 64 bytes, 0.072 ms (0.072 avg, 0% loss)'),
 );
 
+// stdout line handling, one reply line per chunk as fping writes them: node:readline (what the
+// probe used before) vs the probe's LineSplitter, each followed by parseFpingLine.
+async function linesPerSec(label, attach) {
+  const N = 200_000;
+  const line = '127.0.0.1 : [1234], 64 bytes, 0.072 ms (0.072 avg, 0% loss)\n';
+  const run = async (n) => {
+    const input = new PassThrough({ encoding: 'utf8' });
+    let seen = 0;
+    const done = new Promise((resolve) => {
+      attach(input, (l) => {
+        if (rp.parseFpingLine(l) !== null && ++seen === n) resolve();
+      });
+    });
+    for (let i = 0; i < n; i++) input.write(line);
+    await done;
+    input.end();
+  };
+  await run(20_000);
+  const c0 = process.cpuUsage();
+  await run(N);
+  const c = process.cpuUsage(c0);
+  console.log(`${label.padEnd(40)} ${((c.user + c.system) / N).toFixed(3)} µs CPU/line`);
+}
+const { LineSplitter } = await import(path.join(here, '..', 'dist', 'lines.js')).catch(() => ({}));
+await linesPerSec('readline + parseFpingLine', (input, onLine) =>
+  createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY }).on('line', onLine),
+);
+if (LineSplitter) {
+  await linesPerSec('LineSplitter + parseFpingLine', (input, onLine) => {
+    const s = new LineSplitter(onLine);
+    input.on('data', (chunk) => s.push(chunk));
+  });
+}
+
 async function measure(label, probe, getChildPid) {
-  await probe.start();
+  await probe?.start();
   await new Promise((r) => setTimeout(r, 300));
-  probe.latest();
+  probe?.latest();
   const cpu0 = process.cpuUsage();
   const pid = getChildPid?.();
   const c0 = pid ? childCpuMs(pid) : 0;
@@ -52,9 +99,9 @@ async function measure(label, probe, getChildPid) {
   let latestNs = 0n;
   const timer = setInterval(() => {
     const t = process.hrtime.bigint();
-    const r = probe.latest();
+    const r = probe?.latest();
     latestNs += process.hrtime.bigint() - t;
-    samples += r.samples.length;
+    samples += r?.samples.length ?? 0;
     rounds++;
   }, 50);
   await new Promise((r) => setTimeout(r, seconds * 1000));
@@ -62,7 +109,7 @@ async function measure(label, probe, getChildPid) {
   const wall = performance.now() - w0;
   const cpu = process.cpuUsage(cpu0);
   const c1 = pid ? childCpuMs(pid) : 0;
-  await probe.stop();
+  await probe?.stop();
   const own = (((cpu.user + cpu.system) / 1000 / wall) * 100).toFixed(2);
   const child = pid ? `, fping child ${(((c1 - c0) / wall) * 100).toFixed(2)} %` : '';
   console.log(
@@ -71,16 +118,20 @@ async function measure(label, probe, getChildPid) {
   );
 }
 
+await measure('idle 20 Hz timer, no probe', null);
 if (rp.findExecutable('fping')) {
-  const p = new rp.FpingProbe({
-    reflectors: ['127.0.0.1', '127.0.0.2', '::1'],
-    periodMs: 50,
-    timeoutMs: 1000,
-  });
-  await measure('fping 3 reflectors @50 ms', p, () => p['child']?.pid);
+  for (const periodMs of periods) {
+    const p = new rp.FpingProbe({
+      reflectors: ['127.0.0.1', '127.0.0.2', '::1'],
+      periodMs,
+      timeoutMs: 1000,
+    });
+    await measure(`fping 3 reflectors @${periodMs} ms`, p, () => p['child']?.pid);
+  }
 } else {
   console.log('fping not installed (apt-get install fping): fping figures skipped');
 }
+if (fpingOnly) process.exit(0);
 const rs = await Promise.all([0, 1, 2].map(() => rp.startUdpEchoResponder({ port: 0 })));
 const up = new rp.UdpEchoProbe({ reflectors: rs.map((r) => r.address), periodMs: 50 });
 await measure('udp 3 reflectors @50 ms (responders in-process)', up);

@@ -12,7 +12,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { LineSplitter } from './lines.js';
 import { ReflectorTracker } from './tracker.js';
 import { ProbeConfigError, type ProbeEvent, ProbeUnavailableError, type RttProbe } from './types.js';
 
@@ -128,6 +128,7 @@ export class FpingProbe implements RttProbe {
   private failures = 0;
   private childStartedAt = 0;
   private binaryPath: string | null = null;
+  private readonly deadAfterMs: number;
   /** Times the child was (re)started. */
   starts = 0;
   /** Lines that were not replies (ignored). */
@@ -144,12 +145,13 @@ export class FpingProbe implements RttProbe {
     this.now = options.now ?? (() => performance.now());
     const periodMs = options.periodMs ?? 100;
     const timeoutMs = options.timeoutMs ?? 1000;
+    this.deadAfterMs = options.deadAfterMs ?? Math.max(2000, 3 * periodMs + timeoutMs);
     this.tracker = new ReflectorTracker(this.reflectors, {
       now: this.now,
       periodMs,
       timeoutMs,
       countSilence: true,
-      deadAfterMs: options.deadAfterMs ?? Math.max(2000, 3 * periodMs + timeoutMs),
+      deadAfterMs: this.deadAfterMs,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
   }
@@ -182,7 +184,10 @@ export class FpingProbe implements RttProbe {
         throw new ProbeUnavailableError(`fping exited at start: ${failure || 'no output'}${hint}`);
       }
     }
-    const check = Math.max(100, Math.min(1000, (this.options.periodMs ?? 100) * 2));
+    // latest() and health() check for dead reflectors on every call (a daemon's 20 Hz cycle);
+    // this timer only covers callers that stop polling, so it runs at a quarter of deadAfterMs
+    // (500 ms by default) instead of waking the process several times per period.
+    const check = Math.max(100, Math.min(1000, this.deadAfterMs / 4));
     this.deadTimer = setInterval(() => this.tracker.checkDead(), check);
     this.deadTimer.unref();
   }
@@ -228,16 +233,23 @@ export class FpingProbe implements RttProbe {
     child.stderr?.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-2000);
     });
-    const rl = createInterface({
-      input: child.stdout as NodeJS.ReadableStream,
-      crlfDelay: Number.POSITIVE_INFINITY,
-    });
-    rl.on('line', (line) => this.onLine(line));
+    // One 'data' event per fping reply line in practice; split without node:readline.
+    const lines = new LineSplitter(
+      (line) => this.onLine(line),
+      4096,
+      () => this.unparsedLines++,
+    );
+    const stdout = child.stdout;
+    if (stdout) {
+      stdout.setEncoding('utf8');
+      stdout.on('data', (chunk: string) => lines.push(chunk));
+      stdout.once('end', () => lines.end());
+    }
     child.on('error', (err) => {
       this.options.onEvent?.({ kind: 'error', message: `fping: ${err.message}` });
     });
     child.on('close', (code, signal) => {
-      rl.close();
+      lines.end();
       if (this.child === child) this.child = null;
       if (this.stopping || this.inStartupCheck) return;
       this.options.onEvent?.({ kind: 'child-exit', code, signal, stderr: stderr.trim() });
