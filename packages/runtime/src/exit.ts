@@ -103,3 +103,31 @@ export const processIo: CliIo = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
 };
+
+/** {@link runCli}'s process hooks (injectable for tests). */
+export interface RunCliHooks {
+  /** Default `process.exit`. */
+  exit?: (code: number) => void;
+  /** Default: standard error. */
+  write?: (text: string) => void;
+}
+
+/**
+ * The body of a command's bin file: runs `main`, exits with the status it resolves with, and
+ * if it rejects (it should report its own errors) tells the error with {@link reportFatal} and
+ * exits with its status.
+ *
+ * @example
+ * #!/usr/bin/env node
+ * runCli('wanctl-steering', () => main(process.argv.slice(2)));
+ */
+export function runCli(program: string, main: () => Promise<number>, hooks: RunCliHooks = {}): Promise<void> {
+  const exit = hooks.exit ?? ((code: number) => process.exit(code));
+  const write = hooks.write ?? processIo.err;
+  return Promise.resolve()
+    .then(main)
+    .then(
+      (code) => exit(code),
+      (err: unknown) => exit(reportFatal(program, err, write)),
+    );
+}

@@ -20,7 +20,9 @@ export {
   type FatalKind,
   fatalKind,
   processIo,
+  type RunCliHooks,
   reportFatal,
+  runCli,
   UsageError,
 } from './exit.js';
 export {

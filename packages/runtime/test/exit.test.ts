@@ -9,6 +9,7 @@ import {
   LockError,
   LockHeldError,
   reportFatal,
+  runCli,
   UsageError,
 } from '../src/index.js';
 
@@ -98,5 +99,31 @@ describe('commanderExitCode', () => {
     expect(commanderExitCode({ code: 'commander.help', exitCode: 1 })).toBe(2);
     expect(commanderExitCode({ code: 'commander.unknownOption', exitCode: 1 })).toBe(2);
     expect(commanderExitCode({ code: 'commander.missingMandatoryOptionValue', exitCode: 1 })).toBe(2);
+  });
+});
+
+describe('runCli', () => {
+  it('exits with the status main resolves with', async () => {
+    const codes: number[] = [];
+    await runCli('wanctl-x', async () => 0, { exit: (c) => codes.push(c), write: () => {} });
+    await runCli('wanctl-x', async () => 2, { exit: (c) => codes.push(c), write: () => {} });
+    expect(codes).toEqual([0, 2]);
+  });
+
+  it('a main that rejects or throws is reported like any fatal error and exits with its status', async () => {
+    const codes: number[] = [];
+    let text = '';
+    const hooks = { exit: (c: number) => codes.push(c), write: (t: string) => (text += t) };
+    await runCli('wanctl-x', () => Promise.reject(new UsageError('--config <yaml> is required')), hooks);
+    await runCli(
+      'wanctl-x',
+      () => {
+        throw new RangeError('boom');
+      },
+      hooks,
+    );
+    expect(codes).toEqual([2, 1]);
+    expect(text).toContain('wanctl-x: --config <yaml> is required\n');
+    expect(text).toContain('wanctl-x: fatal: RangeError: boom');
   });
 });
