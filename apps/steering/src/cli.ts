@@ -1,11 +1,6 @@
 #!/usr/bin/env node
 /** wanctl-steering: the latency-sensitive traffic steering daemon (see `wanctl-steering --help`). */
+import { runCli } from '@wanctl/runtime';
 import { main } from './main.js';
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`wanctl-steering: fatal: ${(err as Error)?.stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+void runCli('wanctl-steering', () => main(process.argv.slice(2)));
