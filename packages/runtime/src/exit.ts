@@ -9,6 +9,10 @@ import { LockError, LockHeldError } from './lock.js';
 /** 0 clean stop, 1 any other fatal error, 2 bad config or bad arguments. */
 export type ExitCode = 0 | 1 | 2;
 
+/** The exit status contract in one line, for a command's `--help`. */
+export const EXIT_STATUS_HELP =
+  'Exit status: 0 clean stop; 2 bad config or arguments; 1 any other fatal error.';
+
 /** Bad arguments or a bad config: exit status 2. The message names the file, the key and what was expected. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';

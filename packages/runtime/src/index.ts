@@ -14,6 +14,7 @@ export {
   type CliIo,
   commanderExitCode,
   DaemonStartError,
+  EXIT_STATUS_HELP,
   type ExitCode,
   exitCodeFor,
   type FatalClassifier,

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   commanderExitCode,
   DaemonStartError,
+  EXIT_STATUS_HELP,
   exitCodeFor,
   type FatalClassifier,
   HttpBindError,
@@ -88,6 +89,16 @@ describe('exitCodeFor / reportFatal', () => {
       text: 'wanctl-x: cannot probe RTT: fping not found\n',
     });
     expect(exitCodeFor(new UsageError('u'), probeRules)).toBe(2);
+  });
+});
+
+describe('EXIT_STATUS_HELP', () => {
+  it('states the contract the mapping implements', () => {
+    expect(EXIT_STATUS_HELP).toBe(
+      'Exit status: 0 clean stop; 2 bad config or arguments; 1 any other fatal error.',
+    );
+    expect(exitCodeFor(new UsageError('x'))).toBe(2);
+    expect(exitCodeFor(new Error('x'))).toBe(1);
   });
 });
 
