@@ -7,6 +7,7 @@ import { ProbeConfigError, ProbeUnavailableError } from '@wanctl/rtt-probe';
 import {
   type CliIo,
   commanderExitCode,
+  EXIT_STATUS_HELP,
   type FatalClassifier,
   processIo,
   reportFatal as reportFatalAs,
@@ -187,7 +188,7 @@ export async function main(args: string[], io: Io = processIo): Promise<number> 
     .description(
       'Keeps a WAN fast under load: measures RTT every cycle (default 50 ms) and moves the CAKE\n' +
         "queues' max-limit on a MikroTik RouterOS router (wanctl v1.3 control law).\n\n" +
-        'Exit status: 0 clean stop; 2 bad config or arguments; 1 any other fatal error.',
+        EXIT_STATUS_HELP,
     )
     .version(VERSION)
     .exitOverride()

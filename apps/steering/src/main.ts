@@ -7,6 +7,7 @@ import { ProbeConfigError, ProbeUnavailableError } from '@wanctl/rtt-probe';
 import {
   type CliIo,
   commanderExitCode,
+  EXIT_STATUS_HELP,
   type FatalClassifier,
   processIo,
   reportFatal as reportFatalAs,
@@ -186,7 +187,7 @@ export async function main(args: string[], io: Io = processIo): Promise<number> 
         'enabling a RouterOS mangle rule (found by its exact comment), and back when it recovers. ' +
         "Signals: the primary WAN's baseline RTT (its autorate state file), its own RTT probe, and the " +
         'CAKE drops and queue depth of the primary download queue (wanctl v1.3 steering).\n\n' +
-        'Exit status: 0 clean stop; 2 bad config or arguments; 1 any other fatal error.',
+        EXIT_STATUS_HELP,
     )
     .version(VERSION)
     .exitOverride()
