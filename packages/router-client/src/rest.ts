@@ -273,6 +273,9 @@ export class RestRouterClient implements RouterClient {
 
   private async request(req: RestRequest, deadline: Deadline, cli?: string): Promise<HttpAnswer> {
     if (this.closed) throw new RouterConnectionError('REST client is closed', 'closed', this.ctx(cli));
+    // the first request loads got (~50-150 ms); the budget below is what is left after that
+    const client = this.got ?? (await this.loadClient(cli));
+    if (this.closed) throw new RouterConnectionError('REST client is closed', 'closed', this.ctx(cli));
     const budget = deadline.remaining();
     if (budget <= 0) throw this.timeout(deadline, cli);
     const url = req.path
@@ -281,7 +284,6 @@ export class RestRouterClient implements RouterClient {
       .map((s) => encodeURIComponent(s).replace(/%2A/gi, '*'))
       .join('/');
     try {
-      const client = this.got ?? (await this.loadClient(cli));
       const res = await gotText(client, url, {
         method: req.method,
         ...(req.query ? { searchParams: req.query } : {}),
