@@ -5,6 +5,19 @@
  * @packageDocumentation
  */
 export {
+  chooseProbe,
+  createProbe,
+  createProbeFromSettings,
+  type ProbeChoice,
+  type ProbeFromSettingsOptions,
+  type ProbeInfo,
+  type ProbeSettings,
+  type ProbeSource,
+  type ProbeTiming,
+  probeErrorKind,
+  probeInfo,
+} from './choice.js';
+export {
   type FpingLine,
   FpingProbe,
   type FpingProbeOptions,
