@@ -1,4 +1,14 @@
 /** @wanctl/autorate: the control law, the daemon and its command line. */
+
+export {
+  chooseProbe,
+  createProbe,
+  type ProbeChoice,
+  type ProbeInfo,
+  type ProbeSource,
+  type ProbeTiming,
+  probeInfo,
+} from '@wanctl/rtt-probe';
 export * from './config-params.js';
 export * from './control/index.js';
 export { AutorateDaemon, type DaemonOptions, DaemonStartError, VERSION } from './daemon/daemon.js';
@@ -9,15 +19,6 @@ export {
   WanMeasurement,
 } from './daemon/measurement.js';
 export { AutorateMetrics, type WanMetrics, zoneValue } from './daemon/metrics.js';
-export {
-  chooseProbe,
-  createProbe,
-  type ProbeChoice,
-  type ProbeInfo,
-  type ProbeSource,
-  type ProbeTiming,
-  probeInfo,
-} from './daemon/probe.js';
 export { Recorder } from './daemon/recorder.js';
 export {
   localIsoTimestamp,

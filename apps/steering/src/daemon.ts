@@ -19,7 +19,14 @@ import {
   type RouterLogger,
   type TransportSwitch,
 } from '@wanctl/router-client';
-import type { ProbeEvent, RttProbe } from '@wanctl/rtt-probe';
+import {
+  chooseProbe,
+  createProbe,
+  type ProbeChoice,
+  type ProbeEvent,
+  probeInfo,
+  type RttProbe,
+} from '@wanctl/rtt-probe';
 import {
   acquirePidLock,
   createLogger,
@@ -50,7 +57,6 @@ import {
 } from './control/index.js';
 import { DaemonStartError } from './errors.js';
 import { SteeringMetrics } from './metrics.js';
-import { chooseProbe, createProbe, type ProbeChoice, probeInfo } from './probe.js';
 import { type RttMeasurement, RttMeasurer } from './rtt.js';
 import { type RuleState, SteeringRule } from './rule.js';
 import { VERSION } from './version.js';

@@ -3,12 +3,11 @@
  * 2 bad config or arguments, 1 any other fatal error.
  */
 import { ConfigError, ConfigReadError, loadSteeringConfig, type SteeringConfig } from '@wanctl/config';
-import { ProbeConfigError, ProbeUnavailableError } from '@wanctl/rtt-probe';
+import { probeErrorKind } from '@wanctl/rtt-probe';
 import {
   type CliIo,
   commanderExitCode,
   EXIT_STATUS_HELP,
-  type FatalClassifier,
   processIo,
   reportFatal as reportFatalAs,
 } from '@wanctl/runtime';
@@ -260,18 +259,10 @@ export async function main(args: string[], io: Io = processIo): Promise<number> 
   }
 }
 
-/** The RTT probe's errors: a bad reflector is a config problem (2), no usable probe is fatal (1). */
-const probeErrors: FatalClassifier = (e) =>
-  e instanceof ProbeConfigError
-    ? { code: 2, label: 'bad reflector' }
-    : e instanceof ProbeUnavailableError
-      ? { code: 1, label: 'cannot probe RTT' }
-      : undefined;
-
 /**
  * Prints a fatal error on stderr and returns its exit code (the mapping of @wanctl/runtime's
- * `reportFatal`: 2 usage/config, 1 anything else).
+ * `reportFatal`: 2 usage/config, 1 anything else; the RTT probe's errors by `probeErrorKind`).
  */
 export function reportFatal(e: unknown, io: Io): number {
-  return reportFatalAs('wanctl-steering', e, (t) => io.err(t), probeErrors);
+  return reportFatalAs('wanctl-steering', e, (t) => io.err(t), probeErrorKind);
 }

@@ -12,7 +12,16 @@ import {
   routerOptionsFromConfig,
   type TransportSwitch,
 } from '@wanctl/router-client';
-import { gatewayCheck, type ProbeEvent, type RttProbe, tcpFallbackCheck } from '@wanctl/rtt-probe';
+import {
+  chooseProbe,
+  createProbe,
+  gatewayCheck,
+  type ProbeEvent,
+  type ProbeInfo,
+  probeInfo,
+  type RttProbe,
+  tcpFallbackCheck,
+} from '@wanctl/rtt-probe';
 import {
   acquirePidLock,
   createLogger,
@@ -37,7 +46,6 @@ import {
 import { controlParamsFromConfig } from '../config-params.js';
 import { type FallbackChecks, WanMeasurement } from './measurement.js';
 import { AutorateMetrics } from './metrics.js';
-import { chooseProbe, createProbe, type ProbeInfo, probeInfo } from './probe.js';
 import { Recorder } from './recorder.js';
 import { stateChangeKey, WanRunner } from './wan-runner.js';
 
