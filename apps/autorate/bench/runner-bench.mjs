@@ -6,13 +6,15 @@
 // The live daemon's figure (bench/daemon-bench.mjs) is higher: there each cycle runs after 50 ms
 // of sleep, with cold caches.
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAutorateConfig } from '@wanctl/config';
-import { createLogger } from '@wanctl/runtime';
+import { createLogger, createMetricsRegistry, StateStore } from '@wanctl/runtime';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const { WanRunner, WanMeasurement, controlParamsFromConfig } = await import(
+const { AutorateMetrics, WanRunner, WanMeasurement, controlParamsFromConfig } = await import(
   path.join(here, '..', 'dist', 'index.js')
 );
 const text = readFileSync(path.join(here, '..', '..', '..', 'examples', 'cable.yaml'), 'utf8');
@@ -47,31 +49,54 @@ const m = new WanMeasurement({
 const router = { activeTransport: 'rest', setQueueLimits: () => Promise.resolve() };
 const logger = createLogger({ name: 'bench', console: false, sink: () => {} });
 const params = controlParamsFromConfig(cfg);
-const r = new WanRunner({
-  name: 'cable',
-  params,
-  queues: cfg.queues,
-  measurement: m,
-  probeKind: 'udp',
-  router,
-  writeDeadlineMs: 1000,
-  logger,
-  now,
-});
 const N = Number(process.argv[2] ?? 200_000);
-for (let i = 0; i < 20_000; i++) {
-  t += 50;
-  r.runCycle();
+
+/** Runs N timed cycles of a runner (after a warm-up) and prints median/p99/max. */
+function bench(label, extra) {
+  const r = new WanRunner({
+    name: 'cable',
+    params,
+    queues: cfg.queues,
+    measurement: m,
+    probeKind: 'udp',
+    router,
+    writeDeadlineMs: 1000,
+    logger,
+    now,
+    ...extra,
+  });
+  for (let i = 0; i < 20_000; i++) {
+    t += 50;
+    r.runCycle();
+  }
+  const samples = new Float64Array(N);
+  for (let i = 0; i < N; i++) {
+    t += 50;
+    const s = performance.now();
+    r.runCycle();
+    samples[i] = performance.now() - s;
+  }
+  samples.sort();
+  const q = (p) => samples[Math.min(N - 1, Math.floor(p * N))] * 1000;
+  console.log(
+    `WanRunner.runCycle ${label}, hot loop, ${N} cycles: median ${q(0.5).toFixed(2)} us, p99 ${q(0.99).toFixed(2)} us, max ${(samples[N - 1] * 1000).toFixed(1)} us (budget: median < 200 us, p99 < 2000 us)`,
+  );
 }
-const samples = new Float64Array(N);
-for (let i = 0; i < N; i++) {
-  t += 50;
-  const s = performance.now();
-  r.runCycle();
-  samples[i] = performance.now() - s;
+
+bench('(no store, no metrics)', {});
+// as in the daemon: a state store (its change key is checked every cycle) and Prometheus children
+const dir = await mkdtemp(path.join(tmpdir(), 'autorate-bench-'));
+try {
+  const store = new StateStore({
+    path: path.join(dir, 'state.json'),
+    serialize: (x) => x.stateBody(),
+    changeKey: (x) => x.stateChangeKey(),
+    now,
+    setTimer: () => null,
+    clearTimer: () => {},
+  });
+  const metrics = new AutorateMetrics(createMetricsRegistry()).forWan('cable');
+  bench('(state store + metrics)', { store, metrics });
+} finally {
+  await rm(dir, { recursive: true, force: true });
 }
-samples.sort();
-const q = (p) => samples[Math.min(N - 1, Math.floor(p * N))] * 1000;
-console.log(
-  `WanRunner.runCycle, hot loop, ${N} cycles: median ${q(0.5).toFixed(2)} us, p99 ${q(0.99).toFixed(2)} us, max ${(samples[N - 1] * 1000).toFixed(1)} us (budget: median < 200 us, p99 < 2000 us)`,
-);

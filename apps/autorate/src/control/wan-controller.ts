@@ -441,6 +441,11 @@ export class WanController {
     return { dlBps: this.lastAppliedDl, ulBps: this.lastAppliedUl };
   }
 
+  /** The baseline RTT EWMA (ms). */
+  get baselineRttMs(): number {
+    return this.ewma.baselineRttMs;
+  }
+
   /** Write budget left at `nowSeconds`. */
   writesRemaining(nowSeconds: number): number {
     return this.limiter.changesRemaining(nowSeconds);

@@ -47,7 +47,7 @@ import { controlParamsFromConfig } from '../config-params.js';
 import { type FallbackChecks, WanMeasurement } from './measurement.js';
 import { AutorateMetrics } from './metrics.js';
 import { Recorder } from './recorder.js';
-import { stateChangeKey, WanRunner } from './wan-runner.js';
+import { WanRunner } from './wan-runner.js';
 
 /** The package version (from package.json), for health and logs. */
 export const VERSION: string = (() => {
@@ -209,7 +209,7 @@ export class AutorateDaemon {
       const store = new StateStore<WanRunner>({
         path: cfg.stateFile,
         serialize: (r) => r.stateBody(),
-        changeKey: (r) => stateChangeKey(r.controller.snapshot()),
+        changeKey: (r) => r.stateChangeKey(),
         forceIntervalMs: 60_000,
         minIntervalMs: 1000,
         write: { backup: true, mode: 0o644 },
@@ -354,10 +354,7 @@ export class AutorateDaemon {
           onRunEnd: (ms, info) => {
             const d = ms + info.lateMs;
             this.cycleDuration.record(d);
-            if (ms > interval) {
-              w.runner.overruns++;
-              this.metrics?.overruns.labels({ wan: w.cfg.wanName.toLowerCase() }).inc();
-            }
+            if (ms > interval) w.runner.countOverrun();
           },
         },
       );
@@ -397,7 +394,13 @@ export class AutorateDaemon {
     // reason to be killed (lessons-after-v1.3 §2.4).
     const wd = this.watchdog;
     if (wd) {
-      const broken = this.wans.find((x) => x.errors >= 3);
+      let broken: Wan | null = null;
+      for (const x of this.wans) {
+        if (x.errors >= 3) {
+          broken = x;
+          break;
+        }
+      }
       if (broken) wd.cycleFailed(`${broken.cfg.wanName}: cycle errors`);
       else wd.cycleSucceeded();
     }

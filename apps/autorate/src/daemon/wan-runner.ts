@@ -109,6 +109,13 @@ export class WanRunner {
   private prevUlZone: string | null = null;
   private degradedReasons: string[] = [];
   private routerDownSince: number | null = null;
+  // state change key, rebuilt only when one of its parts changed (see stateChangeKey())
+  private keyDl = Number.NaN;
+  private keyUl = Number.NaN;
+  private keyLastDl: number | null = Number.NaN;
+  private keyLastUl: number | null = Number.NaN;
+  private keyBaseline = Number.NaN;
+  private key = '';
 
   // counters (health)
   cycles = 0;
@@ -175,6 +182,38 @@ export class WanRunner {
   /** The state file body now. */
   stateBody(): ControllerSnapshot & { timestamp: string } {
     return stateFileBody(this.controller.snapshot());
+  }
+
+  /**
+   * The state file's change key now: the same string as `stateChangeKey(controller.snapshot())`,
+   * without building a snapshot; the string is rebuilt only when one of its parts changed.
+   */
+  stateChangeKey(): string {
+    const c = this.controller;
+    const rates = c.controllerRates;
+    const ra = c.routerRates;
+    const b = c.baselineRttMs;
+    if (
+      rates.dlBps !== this.keyDl ||
+      rates.ulBps !== this.keyUl ||
+      ra.dlBps !== this.keyLastDl ||
+      ra.ulBps !== this.keyLastUl ||
+      b !== this.keyBaseline
+    ) {
+      this.keyDl = rates.dlBps;
+      this.keyUl = rates.ulBps;
+      this.keyLastDl = ra.dlBps;
+      this.keyLastUl = ra.ulBps;
+      this.keyBaseline = b;
+      this.key = `${rates.dlBps}|${rates.ulBps}|${ra.dlBps}|${ra.ulBps}|${b.toFixed(1)}`;
+    }
+    return this.key;
+  }
+
+  /** A cycle that took longer than its interval (from the daemon's ticker). */
+  countOverrun(): void {
+    this.overruns++;
+    this.o.metrics?.overruns.inc();
   }
 
   /** A router transport switch (from the failover client). */
@@ -379,15 +418,18 @@ export class WanRunner {
   }
 
   private updateDegraded(staleCycles: number, replies: number): void {
+    const failing = this.consecutiveFailures >= (this.o.failureThreshold ?? 3);
+    const stale = staleCycles >= (this.o.staleThreshold ?? 3);
+    if (!failing && !stale && this.degradedReasons.length === 0) return; // healthy, unchanged
     const reasons: string[] = [];
-    if (this.consecutiveFailures >= (this.o.failureThreshold ?? 3)) {
+    if (failing) {
       reasons.push(
         this.routerFailing
           ? `router unreachable (${this.consecutiveWriteFailures} failed writes)`
           : `${this.consecutiveFailures} consecutive failed cycles`,
       );
     }
-    if (staleCycles >= (this.o.staleThreshold ?? 3)) reasons.push(`no RTT reply for ${staleCycles} cycles`);
+    if (stale) reasons.push(`no RTT reply for ${staleCycles} cycles`);
     const was = this.degradedReasons.length > 0;
     const is = reasons.length > 0;
     const changed = was !== is || (is && reasons.length !== this.degradedReasons.length);

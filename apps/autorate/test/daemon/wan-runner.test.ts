@@ -82,7 +82,7 @@ async function rig(
         },
         path: path.join(dir, 'wan1_state.json'),
         serialize: (r) => r.stateBody(),
-        changeKey: (r) => stateChangeKey(r.controller.snapshot()),
+        changeKey: (r) => r.stateChangeKey(), // as the daemon
         now: clock.now,
         minIntervalMs: 1000,
         forceIntervalMs: 60_000,
@@ -304,6 +304,28 @@ describe('WanRunner', () => {
       download: { current_rate: number };
     };
     expect(saved.download.current_rate).toBeLessThan(100_000_000); // the cut is on disk
+  });
+
+  it('the cached state change key always equals the key of a fresh snapshot (rates, router rates, baseline)', async () => {
+    const r = await rig();
+    const keys = new Set<string>();
+    const check = () => {
+      const k = r.runner.stateChangeKey();
+      expect(k).toBe(stateChangeKey(r.runner.controller.snapshot()));
+      keys.add(k);
+    };
+    check(); // before the first cycle: ceilings, nothing written yet
+    for (let i = 0; i < 30; i++) {
+      await r.step(IDLE.map((x) => x + (i % 3) * 0.4));
+      check();
+    }
+    for (let i = 0; i < 20; i++) {
+      await r.step([300, 300, 300]); // RED: rates cut, writes complete
+      check();
+    }
+    r.runner.restore({ ewma: { baseline_rtt: 33.3, load_rtt: 40 } });
+    check();
+    expect(keys.size).toBeGreaterThan(3);
   });
 
   it('lessons §2.20 logging filled disks: INFO volume per cycle is bounded and repeats are rate limited', async () => {
