@@ -1,7 +1,11 @@
 /**
  * Prometheus series of the autorate daemon: v1.3's (same names, labels and units) plus the
  * cycle duration histogram, router write latency, throttled/coalesced writes and failovers.
- * Per-WAN label children are resolved once, so a cycle only sets numbers.
+ *
+ * prom-client validates and hashes the labels on every `set`/`inc`, even through a child from
+ * `labels()`, and allocates a new entry per `set`. A cycle therefore only stores numbers in
+ * per-WAN holders ({@link LazyGauge}, {@link LazyCounter}); they are copied into the series when
+ * the registry is scraped (the metrics' `collect`). Histograms observe directly.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
@@ -12,204 +16,219 @@ export function zoneValue(zone: string | null): number {
   return zone === null ? 0 : (STATE_VALUE[zone] ?? 0);
 }
 
+/** A gauge's latest value, copied into its series at scrape time (no series before the first set). */
+export class LazyGauge {
+  value = Number.NaN;
+  set(v: number): void {
+    this.value = v;
+  }
+}
+
+/** Counter increments since the last scrape, added to its series at scrape time. */
+export class LazyCounter {
+  pending = 0;
+  inc(by = 1): void {
+    this.pending += by;
+  }
+}
+
+type Labels = Record<string, string>;
+type H = ReturnType<Histogram<string>['labels']>;
+
+/** A gauge and its per-WAN holders. */
+class LazyGaugeFamily {
+  readonly metric: Gauge<string>;
+  private readonly children: Array<[Labels, LazyGauge]> = [];
+
+  constructor(registry: Registry, name: string, help: string, labelNames: string[]) {
+    const children = this.children;
+    this.metric = new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        for (const [labels, g] of children) if (!Number.isNaN(g.value)) this.set(labels, g.value);
+      },
+    });
+  }
+
+  child(labels: Labels): LazyGauge {
+    const g = new LazyGauge();
+    this.children.push([labels, g]);
+    return g;
+  }
+}
+
+/** A counter and its per-WAN holders. */
+class LazyCounterFamily {
+  readonly metric: Counter<string>;
+  private readonly children: Array<[Labels, LazyCounter]> = [];
+
+  constructor(registry: Registry, name: string, help: string, labelNames: string[]) {
+    const children = this.children;
+    this.metric = new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        for (const [labels, c] of children) {
+          if (c.pending === 0) continue;
+          this.inc(labels, c.pending);
+          c.pending = 0;
+        }
+      },
+    });
+  }
+
+  child(labels: Labels): LazyCounter {
+    const c = new LazyCounter();
+    this.children.push([labels, c]);
+    return c;
+  }
+}
+
+const WAN = ['wan'];
+const DIR_WAN = ['direction', 'wan'];
+
 export class AutorateMetrics {
-  readonly bandwidth: Gauge<'direction' | 'wan'>;
-  readonly routerBandwidth: Gauge<'direction' | 'wan'>;
-  readonly rttBaseline: Gauge<'wan'>;
-  readonly rttLoad: Gauge<'wan'>;
-  readonly rttDelta: Gauge<'wan'>;
-  readonly state: Gauge<'direction' | 'wan'>;
-  readonly cycles: Counter<'wan'>;
-  readonly cycleDuration: Gauge<'wan'>;
-  readonly routerUpdates: Counter<'wan'>;
-  readonly rateLimitEvents: Counter<'wan'>;
-  readonly pingFailures: Counter<'wan'>;
+  readonly bandwidth: LazyGaugeFamily;
+  readonly routerBandwidth: LazyGaugeFamily;
+  readonly rttBaseline: LazyGaugeFamily;
+  readonly rttLoad: LazyGaugeFamily;
+  readonly rttDelta: LazyGaugeFamily;
+  readonly state: LazyGaugeFamily;
+  readonly cycles: LazyCounterFamily;
+  readonly cycleDuration: LazyGaugeFamily;
+  readonly routerUpdates: LazyCounterFamily;
+  readonly rateLimitEvents: LazyCounterFamily;
+  readonly pingFailures: LazyCounterFamily;
   readonly cycleSeconds: Histogram<'wan'>;
   readonly writeSeconds: Histogram<'wan' | 'result'>;
-  readonly writeFailures: Counter<'wan'>;
-  readonly throttled: Counter<'wan'>;
-  readonly coalesced: Counter<'wan'>;
+  readonly writeFailures: LazyCounterFamily;
+  readonly throttled: LazyCounterFamily;
+  readonly coalesced: LazyCounterFamily;
   readonly failovers: Counter<'wan' | 'to'>;
-  readonly overruns: Counter<'wan'>;
-  readonly reflectorReplies: Gauge<'wan'>;
+  readonly overruns: LazyCounterFamily;
+  readonly reflectorReplies: LazyGaugeFamily;
 
   constructor(readonly registry: Registry) {
-    const r = [registry];
-    this.bandwidth = new Gauge({
-      name: 'wanctl_bandwidth_mbps',
-      help: "Controller's rate (Mbps)",
-      labelNames: ['direction', 'wan'],
-      registers: r,
-    });
-    this.routerBandwidth = new Gauge({
-      name: 'wanctl_router_bandwidth_mbps',
-      help: "Router's rate as last written and confirmed (Mbps)",
-      labelNames: ['direction', 'wan'],
-      registers: r,
-    });
-    this.rttBaseline = new Gauge({
-      name: 'wanctl_rtt_baseline_ms',
-      help: 'Baseline RTT (ms)',
-      labelNames: ['wan'],
-      registers: r,
-    });
-    this.rttLoad = new Gauge({
-      name: 'wanctl_rtt_load_ms',
-      help: 'Load RTT EWMA (ms)',
-      labelNames: ['wan'],
-      registers: r,
-    });
-    this.rttDelta = new Gauge({
-      name: 'wanctl_rtt_delta_ms',
-      help: 'max(0, load - baseline) (ms)',
-      labelNames: ['wan'],
-      registers: r,
-    });
-    this.state = new Gauge({
-      name: 'wanctl_state',
-      help: 'Zone: GREEN=1, YELLOW=2, SOFT_RED=3, RED=4',
-      labelNames: ['direction', 'wan'],
-      registers: r,
-    });
-    this.cycles = new Counter({
-      name: 'wanctl_cycles_total',
-      help: 'Completed (non-frozen) cycles',
-      labelNames: ['wan'],
-      registers: r,
-    });
-    this.cycleDuration = new Gauge({
-      name: 'wanctl_cycle_duration_seconds',
-      help: "Last cycle's duration (s)",
-      labelNames: ['wan'],
-      registers: r,
-    });
-    this.routerUpdates = new Counter({
-      name: 'wanctl_router_updates_total',
-      help: 'Successful router writes',
-      labelNames: ['wan'],
-      registers: r,
-    });
-    this.rateLimitEvents = new Counter({
-      name: 'wanctl_rate_limit_events_total',
-      help: 'Cycles whose write was held back by the write budget',
-      labelNames: ['wan'],
-      registers: r,
-    });
-    this.pingFailures = new Counter({
-      name: 'wanctl_ping_failures_total',
-      help: 'Cycles without any usable ICMP reply',
-      labelNames: ['wan'],
-      registers: r,
-    });
+    const gauge = (name: string, help: string, labels = WAN) =>
+      new LazyGaugeFamily(registry, name, help, labels);
+    const counter = (name: string, help: string) => new LazyCounterFamily(registry, name, help, WAN);
+    this.bandwidth = gauge('wanctl_bandwidth_mbps', "Controller's rate (Mbps)", DIR_WAN);
+    this.routerBandwidth = gauge(
+      'wanctl_router_bandwidth_mbps',
+      "Router's rate as last written and confirmed (Mbps)",
+      DIR_WAN,
+    );
+    this.rttBaseline = gauge('wanctl_rtt_baseline_ms', 'Baseline RTT (ms)');
+    this.rttLoad = gauge('wanctl_rtt_load_ms', 'Load RTT EWMA (ms)');
+    this.rttDelta = gauge('wanctl_rtt_delta_ms', 'max(0, load - baseline) (ms)');
+    this.state = gauge('wanctl_state', 'Zone: GREEN=1, YELLOW=2, SOFT_RED=3, RED=4', DIR_WAN);
+    this.cycles = counter('wanctl_cycles_total', 'Completed (non-frozen) cycles');
+    this.cycleDuration = gauge('wanctl_cycle_duration_seconds', "Last cycle's duration (s)");
+    this.routerUpdates = counter('wanctl_router_updates_total', 'Successful router writes');
+    this.rateLimitEvents = counter(
+      'wanctl_rate_limit_events_total',
+      'Cycles whose write was held back by the write budget',
+    );
+    this.pingFailures = counter('wanctl_ping_failures_total', 'Cycles without any usable ICMP reply');
     this.cycleSeconds = new Histogram({
       name: 'wanctl_cycle_seconds',
       help: 'Cycle work time (s)',
       labelNames: ['wan'],
       buckets: [0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1],
-      registers: r,
+      registers: [registry],
     });
     this.writeSeconds = new Histogram({
       name: 'wanctl_router_write_seconds',
       help: 'Router write round trip (s)',
       labelNames: ['wan', 'result'],
       buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
-      registers: r,
+      registers: [registry],
     });
-    this.writeFailures = new Counter({
-      name: 'wanctl_router_write_failures_total',
-      help: 'Failed router writes',
-      labelNames: ['wan'],
-      registers: r,
-    });
-    this.throttled = new Counter({
-      name: 'wanctl_router_writes_throttled_total',
-      help: 'Cycles whose changed rate was not written yet (budget or a write in flight)',
-      labelNames: ['wan'],
-      registers: r,
-    });
-    this.coalesced = new Counter({
-      name: 'wanctl_router_writes_coalesced_total',
-      help: 'Rate changes superseded before they were written (only the latest rate is written)',
-      labelNames: ['wan'],
-      registers: r,
-    });
+    this.writeFailures = counter('wanctl_router_write_failures_total', 'Failed router writes');
+    this.throttled = counter(
+      'wanctl_router_writes_throttled_total',
+      'Cycles whose changed rate was not written yet (budget or a write in flight)',
+    );
+    this.coalesced = counter(
+      'wanctl_router_writes_coalesced_total',
+      'Rate changes superseded before they were written (only the latest rate is written)',
+    );
     this.failovers = new Counter({
       name: 'wanctl_router_failovers_total',
       help: 'Router transport switches',
       labelNames: ['wan', 'to'],
-      registers: r,
+      registers: [registry],
     });
-    this.overruns = new Counter({
-      name: 'wanctl_cycle_overruns_total',
-      help: 'Cycles that took longer than the interval (the missed slots are skipped, never stacked)',
-      labelNames: ['wan'],
-      registers: r,
-    });
-    this.reflectorReplies = new Gauge({
-      name: 'wanctl_reflector_replies',
-      help: 'Usable reflector replies in the last cycle (quorum)',
-      labelNames: ['wan'],
-      registers: r,
-    });
+    this.overruns = counter(
+      'wanctl_cycle_overruns_total',
+      'Cycles that took longer than the interval (the missed slots are skipped, never stacked)',
+    );
+    this.reflectorReplies = gauge(
+      'wanctl_reflector_replies',
+      'Usable reflector replies in the last cycle (quorum)',
+    );
   }
 
-  /** Label children for one WAN (resolved once). */
+  /** The holders of one WAN (a cycle then only stores numbers). */
   forWan(wanLabel: string): WanMetrics {
     const w = { wan: wanLabel };
+    const dl = { direction: 'download', wan: wanLabel };
+    const ul = { direction: 'upload', wan: wanLabel };
     return {
-      dlMbps: this.bandwidth.labels({ direction: 'download', ...w }),
-      ulMbps: this.bandwidth.labels({ direction: 'upload', ...w }),
-      routerDlMbps: this.routerBandwidth.labels({ direction: 'download', ...w }),
-      routerUlMbps: this.routerBandwidth.labels({ direction: 'upload', ...w }),
-      baseline: this.rttBaseline.labels(w),
-      load: this.rttLoad.labels(w),
-      delta: this.rttDelta.labels(w),
-      dlState: this.state.labels({ direction: 'download', ...w }),
-      ulState: this.state.labels({ direction: 'upload', ...w }),
-      cycles: this.cycles.labels(w),
-      cycleDuration: this.cycleDuration.labels(w),
-      routerUpdates: this.routerUpdates.labels(w),
-      rateLimitEvents: this.rateLimitEvents.labels(w),
-      pingFailures: this.pingFailures.labels(w),
+      dlMbps: this.bandwidth.child(dl),
+      ulMbps: this.bandwidth.child(ul),
+      routerDlMbps: this.routerBandwidth.child(dl),
+      routerUlMbps: this.routerBandwidth.child(ul),
+      baseline: this.rttBaseline.child(w),
+      load: this.rttLoad.child(w),
+      delta: this.rttDelta.child(w),
+      dlState: this.state.child(dl),
+      ulState: this.state.child(ul),
+      cycles: this.cycles.child(w),
+      cycleDuration: this.cycleDuration.child(w),
+      routerUpdates: this.routerUpdates.child(w),
+      rateLimitEvents: this.rateLimitEvents.child(w),
+      pingFailures: this.pingFailures.child(w),
       cycleSeconds: this.cycleSeconds.labels(w),
       writeOk: this.writeSeconds.labels({ ...w, result: 'ok' }),
       writeFailed: this.writeSeconds.labels({ ...w, result: 'failed' }),
-      writeFailures: this.writeFailures.labels(w),
-      throttled: this.throttled.labels(w),
-      coalesced: this.coalesced.labels(w),
+      writeFailures: this.writeFailures.child(w),
+      throttled: this.throttled.child(w),
+      coalesced: this.coalesced.child(w),
       failover: (to: string) => this.failovers.labels({ ...w, to }).inc(),
-      overruns: this.overruns.labels(w),
-      replies: this.reflectorReplies.labels(w),
+      overruns: this.overruns.child(w),
+      replies: this.reflectorReplies.child(w),
     };
   }
 }
 
-type G = ReturnType<Gauge<string>['labels']>;
-type C = ReturnType<Counter<string>['labels']>;
-type H = ReturnType<Histogram<string>['labels']>;
-
 export interface WanMetrics {
-  dlMbps: G;
-  ulMbps: G;
-  routerDlMbps: G;
-  routerUlMbps: G;
-  baseline: G;
-  load: G;
-  delta: G;
-  dlState: G;
-  ulState: G;
-  cycles: C;
-  cycleDuration: G;
-  routerUpdates: C;
-  rateLimitEvents: C;
-  pingFailures: C;
+  dlMbps: LazyGauge;
+  ulMbps: LazyGauge;
+  routerDlMbps: LazyGauge;
+  routerUlMbps: LazyGauge;
+  baseline: LazyGauge;
+  load: LazyGauge;
+  delta: LazyGauge;
+  dlState: LazyGauge;
+  ulState: LazyGauge;
+  cycles: LazyCounter;
+  cycleDuration: LazyGauge;
+  routerUpdates: LazyCounter;
+  rateLimitEvents: LazyCounter;
+  pingFailures: LazyCounter;
   cycleSeconds: H;
   writeOk: H;
   writeFailed: H;
-  writeFailures: C;
-  throttled: C;
-  coalesced: C;
+  writeFailures: LazyCounter;
+  throttled: LazyCounter;
+  coalesced: LazyCounter;
   failover: (to: string) => void;
-  overruns: C;
-  replies: G;
+  overruns: LazyCounter;
+  replies: LazyGauge;
 }

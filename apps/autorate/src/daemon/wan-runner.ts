@@ -325,7 +325,10 @@ export class WanRunner {
     const rates = this.controller.controllerRates;
     if (r.throttled) {
       this.throttledCycles++;
-      if (rates.dlBps !== this.prevDlRate || rates.ulBps !== this.prevUlRate) this.coalescedChanges++;
+      if (rates.dlBps !== this.prevDlRate || rates.ulBps !== this.prevUlRate) {
+        this.coalescedChanges++;
+        o.metrics?.coalesced.inc();
+      }
     }
     if (r.clamped) {
       this.clampedSamples++;

@@ -6,11 +6,12 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { StateStore } from '@wanctl/runtime';
+import { createMetricsRegistry, StateStore } from '@wanctl/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { controlParamsFromConfig } from '../../src/config-params.js';
 import { ReplaySession } from '../../src/control/index.js';
 import { type FallbackChecks, WanMeasurement } from '../../src/daemon/measurement.js';
+import { AutorateMetrics, type WanMetrics } from '../../src/daemon/metrics.js';
 import { Recorder } from '../../src/daemon/recorder.js';
 import { stateChangeKey, WanRunner } from '../../src/daemon/wan-runner.js';
 import { config, FakeProbe, FakeRouter, manualClock, memoryLogger } from './fakes.js';
@@ -37,7 +38,13 @@ interface Rig {
 }
 
 async function rig(
-  opts: { store?: boolean; recorder?: Recorder; fallback?: boolean; checks?: FallbackChecks } = {},
+  opts: {
+    store?: boolean;
+    recorder?: Recorder;
+    fallback?: boolean;
+    checks?: FallbackChecks;
+    metrics?: WanMetrics;
+  } = {},
 ): Promise<Rig> {
   const cfg = config(dir, { fallback: String(opts.fallback ?? false) });
   const clock = manualClock();
@@ -101,6 +108,7 @@ async function rig(
     now: clock.now,
     store,
     recorder: opts.recorder ?? null,
+    metrics: opts.metrics ?? null,
     onDegradedChange: (d) => degradedEvents.push(d),
   });
   return {
@@ -199,6 +207,43 @@ describe('WanRunner', () => {
     await r.step([300, 300, 300]);
     expect(r.router.writes.length).toBe(2);
     expect(r.router.writes[1]?.dl).toBe(r.runner.controller.controllerRates.dlBps);
+  });
+
+  it('metrics: /metrics shows the cycle values at scrape time; counters add up across scrapes, coalesced changes included', async () => {
+    const am = new AutorateMetrics(createMetricsRegistry());
+    const r = await rig({ metrics: am.forWan('wan1') });
+    const scrape = async () => {
+      const text = await am.registry.metrics();
+      const get = (series: string) => {
+        const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+        return line === undefined ? undefined : Number(line.slice(series.length + 1));
+      };
+      return get;
+    };
+    r.router.mode = 'hang';
+    for (let i = 0; i < 5; i++) await r.step(IDLE);
+    let m = await scrape();
+    expect(m('wanctl_cycles_total{wan="wan1"}')).toBe(5);
+    expect(m('wanctl_reflector_replies{wan="wan1"}')).toBe(3);
+    expect(m('wanctl_state{direction="download",wan="wan1"}')).toBe(1); // GREEN
+    expect(m('wanctl_bandwidth_mbps{direction="download",wan="wan1"}')).toBe(
+      r.runner.controller.controllerRates.dlBps / 1e6,
+    );
+    expect(m('wanctl_rtt_baseline_ms{wan="wan1"}')).toBe(r.runner.controller.baselineRttMs);
+    expect(m('wanctl_router_writes_coalesced_total{wan="wan1"}')).toBeUndefined(); // nothing yet
+    for (let i = 0; i < 10; i++) await r.step([300, 300, 300]); // RED while the first write hangs
+    m = await scrape();
+    expect(m('wanctl_cycles_total{wan="wan1"}')).toBe(15); // 5 + 10: increments are added once, then cleared
+    expect(m('wanctl_state{direction="download",wan="wan1"}')).toBe(4); // RED
+    const h = r.runner.health() as { router: { throttled_cycles: number; coalesced_changes: number } };
+    expect(h.router.coalesced_changes).toBeGreaterThan(0);
+    expect(m('wanctl_router_writes_coalesced_total{wan="wan1"}')).toBe(h.router.coalesced_changes);
+    expect(m('wanctl_router_writes_throttled_total{wan="wan1"}')).toBe(h.router.throttled_cycles);
+    m = await scrape(); // a scrape without cycles in between changes nothing
+    expect(m('wanctl_cycles_total{wan="wan1"}')).toBe(15);
+    expect(m('wanctl_router_writes_coalesced_total{wan="wan1"}')).toBe(h.router.coalesced_changes);
+    r.router.mode = 'ok';
+    r.router.release();
   });
 
   it('lessons §2.4 watchdog restarts during blackouts: blackout -> stays alive, holds rates, reports degraded; recovery -> healthy', async () => {
