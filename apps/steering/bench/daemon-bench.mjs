@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The real daemon process against the emulator (REST) and a UDP echo responder: RSS and CPU over 20 s.
+// The CAKE queue is the emulator's own WAN-Download-1, so every cycle reads real counters.
 // Usage (build first): node bench/daemon-bench.mjs [interval_seconds=2]. Prints, never asserts.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ writeFileSync(
 topology: { primary_wan: wan1, primary_wan_config: x, alternate_wan: wan2 }
 router: { transport: rest, host: 127.0.0.1, user: admin, password: admin, port: ${emu.rest.port}, scheme: http }
 mangle_rule: { comment: "ADAPTIVE: Steer latency-sensitive to WAN2" }
+cake_queues: { primary_download: WAN-Download-1 }
 cake_state_sources: { primary: ${dir}/wan1_state.json }
 measurement: { interval_seconds: ${process.argv[2] ?? 2}, ping_host: 127.0.0.1, ping_count: 1 }
 thresholds: {}

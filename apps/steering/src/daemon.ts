@@ -257,11 +257,14 @@ export class SteeringDaemon {
           v.bad_count,
           v.congestion_state,
           v.last_transition_time,
-          v.cake_read_failures,
+          // 3 failures make /health degraded; counting further is no reason to write every cycle
+          Math.min(v.cake_read_failures, 3),
           v.baseline_rtt === null ? null : Math.round(v.baseline_rtt),
         ]),
       forceIntervalMs: 60_000,
       minIntervalMs: Math.min(1000, this.intervalMs),
+      // the daemon's monotonic clock, so the write spacing follows the cycles (and tests' clocks)
+      now: this.mono,
       onError: (e) => this.log.warn(`state file: ${e.message}`),
     });
     if (opts.http ?? this.o.serveHttp ?? true) {

@@ -501,6 +501,29 @@ describe('lessons after v1.3: persistence and log volume', () => {
     expect(st.current_state).toBe('WAN1_DEGRADED');
   });
 
+  it('lesson 19: a CAKE queue that cannot be read does not cause a state write every cycle', async () => {
+    const d = await make();
+    await d.reconcile();
+    // every write the store decided on is finished before the next cycle: counts are exact
+    const settle = () => (d as unknown as { store: { flush(): Promise<void> } }).store.flush();
+    const writes = () => (d.healthBody()['state_file'] as { writes: number }).writes;
+    await cycle(d, false);
+    await settle();
+    router.failNext = { stats: 1000 };
+    const before = writes();
+    for (let i = 0; i < 20; i++) {
+      await cycle(d, false);
+      await settle();
+    }
+    expect(d.healthBody()).toMatchObject({ signals: { cake_read_failures: 20 } });
+    // failures 1, 2 and 3 (the count that makes /health degraded) are written, later ones are not
+    expect(writes() - before).toBe(3);
+    router.failNext = {};
+    await cycle(d, false);
+    await settle();
+    expect(writes() - before).toBe(4); // the recovery (count back to 0) is written
+  });
+
   it('lesson 20: log volume is bounded: nothing per quiet cycle at INFO, repeated router failures throttled', async () => {
     const d = await make();
     await d.reconcile();
