@@ -63,7 +63,11 @@ describe('argv compatibility', () => {
   });
 });
 
-describe.skipIf(!existsSync(CLI))('wanctl-autorate CLI', () => {
+describe('wanctl-autorate CLI', () => {
+  it('is built (a missing dist/cli.js fails here instead of skipping the CLI tests)', () => {
+    expect(existsSync(CLI), `${CLI} is missing: build with (cd apps/autorate && npx tsc -b)`).toBe(true);
+  });
+
   it('--help explains the commands and exit codes; run --help lists the flags', async () => {
     const r = await run(['--help']);
     expect(r.code).toBe(0);
