@@ -260,45 +260,42 @@ describe('wanctl-autorate end to end (real process, emulator, UDP probe)', () =>
 
 const PASSWORD_TEXT = 'e2e-secret-pw-7731';
 
-describe(
-  'wanctl-autorate --once with two WANs in one process (v1.3 --oneshot form)',
-  () => {
-    it("writes both WANs' rates, saves both state files, exits 0", async () => {
-      const tmp2 = await tempDir();
-      const key = userKeyPair();
-      const keyFile = path.join(tmp2.dir, 'router.key');
-      await writeFile(keyFile, key.private, { mode: 0o600 });
-      const wans = [
-        { name: 'wana', downloadQueue: 'WAN-Download-A', uploadQueue: 'WAN-Upload-A' },
-        { name: 'wanb', downloadQueue: 'WAN-Download-B', uploadQueue: 'WAN-Upload-B' },
-      ];
-      const emu2 = await startRouter(wans, key.public);
-      const echo2 = await startUdpEchoResponder({ port: 0, delayMs: IDLE_MS });
-      try {
-        const port = await freePort();
-        const files = [];
-        for (const w of wans)
-          files.push(await writeConfig({ dir: tmp2.dir, wan: w, emu: emu2, keyFile, healthPort: port }));
-        const p = startDaemon(['--config', ...files, '--oneshot', '--udp-reflector', echo2.address]);
-        const exit = await p.exited;
-        expect(exit.code, p.stderr()).toBe(0);
-        for (const w of wans) {
-          expect(maxLimit(emu2, w.downloadQueue)).toBe(100_000_000);
-          expect(maxLimit(emu2, w.uploadQueue)).toBe(20_000_000);
-          const st = JSON.parse(readFileSync(path.join(tmp2.dir, `${w.name}_state.json`), 'utf8')) as {
-            last_applied: { dl_rate: number };
-          };
-          expect(st.last_applied.dl_rate).toBe(100_000_000);
-          expect(existsSync(path.join(tmp2.dir, `${w.name}.lock`))).toBe(false);
-        }
-      } finally {
-        await echo2.close();
-        await emu2.stop();
-        await tmp2.cleanup();
+describe('wanctl-autorate --once with two WANs in one process (v1.3 --oneshot form)', () => {
+  it("writes both WANs' rates, saves both state files, exits 0", async () => {
+    const tmp2 = await tempDir();
+    const key = userKeyPair();
+    const keyFile = path.join(tmp2.dir, 'router.key');
+    await writeFile(keyFile, key.private, { mode: 0o600 });
+    const wans = [
+      { name: 'wana', downloadQueue: 'WAN-Download-A', uploadQueue: 'WAN-Upload-A' },
+      { name: 'wanb', downloadQueue: 'WAN-Download-B', uploadQueue: 'WAN-Upload-B' },
+    ];
+    const emu2 = await startRouter(wans, key.public);
+    const echo2 = await startUdpEchoResponder({ port: 0, delayMs: IDLE_MS });
+    try {
+      const port = await freePort();
+      const files = [];
+      for (const w of wans)
+        files.push(await writeConfig({ dir: tmp2.dir, wan: w, emu: emu2, keyFile, healthPort: port }));
+      const p = startDaemon(['--config', ...files, '--oneshot', '--udp-reflector', echo2.address]);
+      const exit = await p.exited;
+      expect(exit.code, p.stderr()).toBe(0);
+      for (const w of wans) {
+        expect(maxLimit(emu2, w.downloadQueue)).toBe(100_000_000);
+        expect(maxLimit(emu2, w.uploadQueue)).toBe(20_000_000);
+        const st = JSON.parse(readFileSync(path.join(tmp2.dir, `${w.name}_state.json`), 'utf8')) as {
+          last_applied: { dl_rate: number };
+        };
+        expect(st.last_applied.dl_rate).toBe(100_000_000);
+        expect(existsSync(path.join(tmp2.dir, `${w.name}.lock`))).toBe(false);
       }
-    }, 60_000);
-  },
-);
+    } finally {
+      await echo2.close();
+      await emu2.stop();
+      await tmp2.cleanup();
+    }
+  }, 60_000);
+});
 
 /** Three echo responders on 127.0.0.1, .2 and .3, all on one port (the config has one udp_port). */
 async function threeLoopbackReflectors(delayMs: number): Promise<UdpEchoResponder[]> {
@@ -316,158 +313,148 @@ async function threeLoopbackReflectors(delayMs: number): Promise<UdpEchoResponde
   throw new Error('no UDP port free on 127.0.0.1-3');
 }
 
-describe(
-  'wanctl-autorate with continuous_monitoring.probe udp and median of three loopback reflectors',
-  () => {
-    it('probes each ping host on udp_port, shows the probe in health, and ignores one slow reflector', async () => {
-      const tmp4 = await tempDir();
-      const key = userKeyPair();
-      const keyFile = path.join(tmp4.dir, 'router.key');
-      await writeFile(keyFile, key.private, { mode: 0o600 });
-      const wan = { name: 'mo3', downloadQueue: 'WAN-Download-M', uploadQueue: 'WAN-Upload-M' };
-      const emu4 = await startRouter([wan], key.public);
-      const echos = await threeLoopbackReflectors(IDLE_MS);
-      let p: DaemonProc | null = null;
-      try {
-        const port = await freePort();
-        const udpPort = (echos[0] as UdpEchoResponder).port;
-        const file = await writeConfig({
-          dir: tmp4.dir,
-          wan,
-          emu: emu4,
-          keyFile,
-          healthPort: port,
-          pingHosts: ['127.0.0.1', '127.0.0.2', '127.0.0.3'],
-          medianOfThree: true,
-          udpPort,
-        });
-        const proc = startDaemon(['run', '--config', file]);
-        p = proc;
-        const h = await waitFor(
-          'replies from all three reflectors in health',
-          async () => {
-            const x = (await getHealth(port)).body.wans[0];
-            return x &&
-              x.measurement.reflectors.length === 3 &&
-              x.measurement.reflectors.every((r) => r.replies > 0)
-              ? x
-              : null;
-          },
-          30_000,
-        );
-        expect(h.measurement).toMatchObject({
-          probe: 'udp',
-          probe_method: 'udp',
-          probe_source: 'config',
-          udp_port: udpPort,
-        });
-        expect(h.measurement.reflectors.map((r) => r.reflector)).toEqual([
-          `127.0.0.1:${udpPort}`,
-          `127.0.0.2:${udpPort}`,
-          `127.0.0.3:${udpPort}`,
-        ]);
-        await waitFor(
-          'rates at the ceiling',
-          () => maxLimit(emu4, wan.downloadQueue) === 100_000_000,
-          20_000,
-        );
-        // the first reflector far behind: the median of three stays idle, no cut (the first
-        // reflector alone would be RED)
-        (echos[0] as UdpEchoResponder).setDelay(IDLE_MS + 400);
-        const before = ((await getHealth(port)).body.wans[0]?.cycles ?? 0) as number;
-        await waitFor(
-          'cycles with the slow reflector',
-          async () => ((await getHealth(port)).body.wans[0]?.cycles ?? 0) > before + 40,
-          20_000,
-        );
-        expect(maxLimit(emu4, wan.downloadQueue)).toBe(100_000_000);
-        proc.child.kill('SIGTERM');
-        expect((await proc.exited).code).toBe(0);
-        p = null;
-      } finally {
-        if (p) {
-          p.child.kill('SIGKILL');
-          await p.exited;
-        }
-        await Promise.all(echos.map((e) => e.close()));
-        await emu4.stop();
-        await tmp4.cleanup();
+describe('wanctl-autorate with continuous_monitoring.probe udp and median of three loopback reflectors', () => {
+  it('probes each ping host on udp_port, shows the probe in health, and ignores one slow reflector', async () => {
+    const tmp4 = await tempDir();
+    const key = userKeyPair();
+    const keyFile = path.join(tmp4.dir, 'router.key');
+    await writeFile(keyFile, key.private, { mode: 0o600 });
+    const wan = { name: 'mo3', downloadQueue: 'WAN-Download-M', uploadQueue: 'WAN-Upload-M' };
+    const emu4 = await startRouter([wan], key.public);
+    const echos = await threeLoopbackReflectors(IDLE_MS);
+    let p: DaemonProc | null = null;
+    try {
+      const port = await freePort();
+      const udpPort = (echos[0] as UdpEchoResponder).port;
+      const file = await writeConfig({
+        dir: tmp4.dir,
+        wan,
+        emu: emu4,
+        keyFile,
+        healthPort: port,
+        pingHosts: ['127.0.0.1', '127.0.0.2', '127.0.0.3'],
+        medianOfThree: true,
+        udpPort,
+      });
+      const proc = startDaemon(['run', '--config', file]);
+      p = proc;
+      const h = await waitFor(
+        'replies from all three reflectors in health',
+        async () => {
+          const x = (await getHealth(port)).body.wans[0];
+          return x &&
+            x.measurement.reflectors.length === 3 &&
+            x.measurement.reflectors.every((r) => r.replies > 0)
+            ? x
+            : null;
+        },
+        30_000,
+      );
+      expect(h.measurement).toMatchObject({
+        probe: 'udp',
+        probe_method: 'udp',
+        probe_source: 'config',
+        udp_port: udpPort,
+      });
+      expect(h.measurement.reflectors.map((r) => r.reflector)).toEqual([
+        `127.0.0.1:${udpPort}`,
+        `127.0.0.2:${udpPort}`,
+        `127.0.0.3:${udpPort}`,
+      ]);
+      await waitFor('rates at the ceiling', () => maxLimit(emu4, wan.downloadQueue) === 100_000_000, 20_000);
+      // the first reflector far behind: the median of three stays idle, no cut (the first
+      // reflector alone would be RED)
+      (echos[0] as UdpEchoResponder).setDelay(IDLE_MS + 400);
+      const before = ((await getHealth(port)).body.wans[0]?.cycles ?? 0) as number;
+      await waitFor(
+        'cycles with the slow reflector',
+        async () => ((await getHealth(port)).body.wans[0]?.cycles ?? 0) > before + 40,
+        20_000,
+      );
+      expect(maxLimit(emu4, wan.downloadQueue)).toBe(100_000_000);
+      proc.child.kill('SIGTERM');
+      expect((await proc.exited).code).toBe(0);
+      p = null;
+    } finally {
+      if (p) {
+        p.child.kill('SIGKILL');
+        await p.exited;
       }
-    }, 90_000);
-  },
-);
+      await Promise.all(echos.map((e) => e.close()));
+      await emu4.stop();
+      await tmp4.cleanup();
+    }
+  }, 90_000);
+});
 
-describe(
-  'two WAN processes on the same health and metrics ports (systemd template, default ports)',
-  () => {
-    it('the second warns naming health_check.port and metrics.port and runs on (v1.3); both stop with 0', async () => {
-      const tmp5 = await tempDir();
-      const key = userKeyPair();
-      const keyFile = path.join(tmp5.dir, 'router.key');
-      await writeFile(keyFile, key.private, { mode: 0o600 });
-      const wans = [
-        { name: 'wanx', downloadQueue: 'WAN-Download-X', uploadQueue: 'WAN-Upload-X' },
-        { name: 'wany', downloadQueue: 'WAN-Download-Y', uploadQueue: 'WAN-Upload-Y' },
-      ];
-      const emu5 = await startRouter(wans, key.public);
-      const echo5 = await startUdpEchoResponder({ port: 0, delayMs: IDLE_MS });
-      const procs: DaemonProc[] = [];
-      try {
-        const healthPort = await freePort();
-        const metricsPort = await freePort();
-        const files: string[] = [];
-        for (const w of wans)
-          files.push(
-            await writeConfig({
-              dir: tmp5.dir,
-              wan: w,
-              emu: emu5,
-              keyFile,
-              healthPort,
-              metricsPort,
-              udpPort: echo5.port,
-            }),
-          );
-        const a = startDaemon(['run', '--config', files[0] as string]);
-        procs.push(a);
-        await waitFor('the first WAN serving health', async () => {
-          const h = await getHealth(healthPort);
-          return h.body.wans[0]?.name === 'wanx';
-        });
-        const b = startDaemon(['run', '--config', files[1] as string]);
-        procs.push(b);
-        // the second WAN runs without the endpoints: its rates reach the router all the same
-        await waitFor(
-          'the second WAN writing its rates',
-          () =>
-            maxLimit(emu5, 'WAN-Download-Y') === 100_000_000 && maxLimit(emu5, 'WAN-Upload-Y') === 20_000_000,
-          30_000,
+describe('two WAN processes on the same health and metrics ports (systemd template, default ports)', () => {
+  it('the second warns naming health_check.port and metrics.port and runs on (v1.3); both stop with 0', async () => {
+    const tmp5 = await tempDir();
+    const key = userKeyPair();
+    const keyFile = path.join(tmp5.dir, 'router.key');
+    await writeFile(keyFile, key.private, { mode: 0o600 });
+    const wans = [
+      { name: 'wanx', downloadQueue: 'WAN-Download-X', uploadQueue: 'WAN-Upload-X' },
+      { name: 'wany', downloadQueue: 'WAN-Download-Y', uploadQueue: 'WAN-Upload-Y' },
+    ];
+    const emu5 = await startRouter(wans, key.public);
+    const echo5 = await startUdpEchoResponder({ port: 0, delayMs: IDLE_MS });
+    const procs: DaemonProc[] = [];
+    try {
+      const healthPort = await freePort();
+      const metricsPort = await freePort();
+      const files: string[] = [];
+      for (const w of wans)
+        files.push(
+          await writeConfig({
+            dir: tmp5.dir,
+            wan: w,
+            emu: emu5,
+            keyFile,
+            healthPort,
+            metricsPort,
+            udpPort: echo5.port,
+          }),
         );
-        const warnings = b.logs().filter((l) => l['level'] === 'WARN');
-        const text = warnings.map((l) => String(l['message'])).join('\n');
-        expect(text).toContain(`set health_check.port in ${files[1]} to a free port`);
-        expect(text).toContain(`set metrics.port in ${files[1]} to a free port`);
-        expect(text).toContain(`127.0.0.1:${healthPort}`);
-        expect(b.child.exitCode).toBeNull();
-        // the first one's endpoints are untouched
+      const a = startDaemon(['run', '--config', files[0] as string]);
+      procs.push(a);
+      await waitFor('the first WAN serving health', async () => {
         const h = await getHealth(healthPort);
-        expect(h.body.wans.map((w) => w.name)).toEqual(['wanx']);
-        expect(h.body.endpoint_problems).toEqual([]);
-        for (const p of [b, a]) {
-          p.child.kill('SIGTERM');
-          expect((await p.exited).code).toBe(0);
-        }
-      } finally {
-        for (const p of procs)
-          if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-        await Promise.all(procs.map((p) => p.exited));
-        await echo5.close();
-        await emu5.stop();
-        await tmp5.cleanup();
+        return h.body.wans[0]?.name === 'wanx';
+      });
+      const b = startDaemon(['run', '--config', files[1] as string]);
+      procs.push(b);
+      // the second WAN runs without the endpoints: its rates reach the router all the same
+      await waitFor(
+        'the second WAN writing its rates',
+        () =>
+          maxLimit(emu5, 'WAN-Download-Y') === 100_000_000 && maxLimit(emu5, 'WAN-Upload-Y') === 20_000_000,
+        30_000,
+      );
+      const warnings = b.logs().filter((l) => l['level'] === 'WARN');
+      const text = warnings.map((l) => String(l['message'])).join('\n');
+      expect(text).toContain(`set health_check.port in ${files[1]} to a free port`);
+      expect(text).toContain(`set metrics.port in ${files[1]} to a free port`);
+      expect(text).toContain(`127.0.0.1:${healthPort}`);
+      expect(b.child.exitCode).toBeNull();
+      // the first one's endpoints are untouched
+      const h = await getHealth(healthPort);
+      expect(h.body.wans.map((w) => w.name)).toEqual(['wanx']);
+      expect(h.body.endpoint_problems).toEqual([]);
+      for (const p of [b, a]) {
+        p.child.kill('SIGTERM');
+        expect((await p.exited).code).toBe(0);
       }
-    }, 90_000);
-  },
-);
+    } finally {
+      for (const p of procs)
+        if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+      await Promise.all(procs.map((p) => p.exited));
+      await echo5.close();
+      await emu5.stop();
+      await tmp5.cleanup();
+    }
+  }, 90_000);
+});
 
 type RecordLine = { rtt_ms?: number | null; router_ok?: boolean; late_write?: boolean; t: number };
 
@@ -481,45 +468,42 @@ function readRecord(file: string): RecordLine[] {
 
 const hasFping = ['/usr/bin/fping', '/usr/sbin/fping', '/bin/fping'].some((f) => existsSync(f));
 
-describe.skipIf(!hasFping)(
-  'wanctl-autorate with the fping probe (ICMP to 127.0.0.1)',
-  () => {
-    it('measures through the long-lived fping child, reports it in health, and stops cleanly', async () => {
-      const tmp3 = await tempDir();
-      const key = userKeyPair();
-      const keyFile = path.join(tmp3.dir, 'router.key');
-      await writeFile(keyFile, key.private, { mode: 0o600 });
-      const wan = { name: 'icmp', downloadQueue: 'WAN-Download-I', uploadQueue: 'WAN-Upload-I' };
-      const emu3 = await startRouter([wan], key.public);
-      try {
-        const port = await freePort();
-        // loopback RTT is far below the 10 ms baseline floor: that only freezes the baseline
-        const file = await writeConfig({ dir: tmp3.dir, wan, emu: emu3, keyFile, healthPort: port });
-        const p = startDaemon(['run', '--config', file, '--debug'], { WANCTL_LOG_FORMAT: 'text' });
-        const h = await waitFor(
-          'fping replies in health',
-          async () => {
-            const x = (await getHealth(port)).body.wans[0];
-            return x && x.measurement.probe === 'fping' && x.measurement.replies > 0 ? x : null;
-          },
-          30_000,
-        );
-        expect(h.measurement).toMatchObject({ probe_method: 'icmp', probe_source: 'config', udp_port: null });
-        expect(h.measurement.reflectors[0]?.replies).toBeGreaterThan(0);
-        await waitFor('rates written', () => maxLimit(emu3, wan.downloadQueue) === 100_000_000, 20_000);
-        p.child.kill('SIGTERM');
-        expect((await p.exited).code).toBe(0);
-        // --debug: the per-cycle decision line goes to the debug log only; the main log stays short
-        const debugLog = readFileSync(path.join(tmp3.dir, 'icmp_debug.log'), 'utf8');
-        const mainLog = readFileSync(path.join(tmp3.dir, 'icmp.log'), 'utf8');
-        expect(debugLog).toMatch(/\[icmp\] \[DEBUG\] \[GREEN\/GREEN\] RTT=/);
-        expect(mainLog).not.toContain('[DEBUG]');
-        expect(mainLog.split('\n').length).toBeLessThan(20);
-        expect(mainLog + debugLog).not.toContain(PASSWORD_TEXT);
-      } finally {
-        await emu3.stop();
-        await tmp3.cleanup();
-      }
-    }, 60_000);
-  },
-);
+describe.skipIf(!hasFping)('wanctl-autorate with the fping probe (ICMP to 127.0.0.1)', () => {
+  it('measures through the long-lived fping child, reports it in health, and stops cleanly', async () => {
+    const tmp3 = await tempDir();
+    const key = userKeyPair();
+    const keyFile = path.join(tmp3.dir, 'router.key');
+    await writeFile(keyFile, key.private, { mode: 0o600 });
+    const wan = { name: 'icmp', downloadQueue: 'WAN-Download-I', uploadQueue: 'WAN-Upload-I' };
+    const emu3 = await startRouter([wan], key.public);
+    try {
+      const port = await freePort();
+      // loopback RTT is far below the 10 ms baseline floor: that only freezes the baseline
+      const file = await writeConfig({ dir: tmp3.dir, wan, emu: emu3, keyFile, healthPort: port });
+      const p = startDaemon(['run', '--config', file, '--debug'], { WANCTL_LOG_FORMAT: 'text' });
+      const h = await waitFor(
+        'fping replies in health',
+        async () => {
+          const x = (await getHealth(port)).body.wans[0];
+          return x && x.measurement.probe === 'fping' && x.measurement.replies > 0 ? x : null;
+        },
+        30_000,
+      );
+      expect(h.measurement).toMatchObject({ probe_method: 'icmp', probe_source: 'config', udp_port: null });
+      expect(h.measurement.reflectors[0]?.replies).toBeGreaterThan(0);
+      await waitFor('rates written', () => maxLimit(emu3, wan.downloadQueue) === 100_000_000, 20_000);
+      p.child.kill('SIGTERM');
+      expect((await p.exited).code).toBe(0);
+      // --debug: the per-cycle decision line goes to the debug log only; the main log stays short
+      const debugLog = readFileSync(path.join(tmp3.dir, 'icmp_debug.log'), 'utf8');
+      const mainLog = readFileSync(path.join(tmp3.dir, 'icmp.log'), 'utf8');
+      expect(debugLog).toMatch(/\[icmp\] \[DEBUG\] \[GREEN\/GREEN\] RTT=/);
+      expect(mainLog).not.toContain('[DEBUG]');
+      expect(mainLog.split('\n').length).toBeLessThan(20);
+      expect(mainLog + debugLog).not.toContain(PASSWORD_TEXT);
+    } finally {
+      await emu3.stop();
+      await tmp3.cleanup();
+    }
+  }, 60_000);
+});
