@@ -138,6 +138,12 @@ export interface MetricsRegistryOptions {
   prefix?: string;
   /** Labels added to every series (e.g. `{daemon: 'autorate'}`). */
   labels?: Record<string, string>;
+  /**
+   * How often the event-loop lag is sampled (ms). Each sample is a timer that wakes the process,
+   * so a daemon that is otherwise idle for seconds should use a coarse period (e.g. 100).
+   * Default 10 (prom-client's).
+   */
+  eventLoopPrecisionMs?: number;
 }
 
 /**
@@ -148,7 +154,13 @@ export function createMetricsRegistry(options: MetricsRegistryOptions = {}): Reg
   const registry = new Registry();
   if (options.labels) registry.setDefaultLabels(options.labels);
   if (options.defaultMetrics !== false) {
-    collectDefaultMetrics({ register: registry, prefix: options.prefix ?? 'wanctl_' });
+    collectDefaultMetrics({
+      register: registry,
+      prefix: options.prefix ?? 'wanctl_',
+      ...(options.eventLoopPrecisionMs !== undefined
+        ? { eventLoopMonitoringPrecision: options.eventLoopPrecisionMs }
+        : {}),
+    });
   }
   return registry;
 }
