@@ -1,14 +1,5 @@
 /** @wanctl/autorate: the control law, the daemon and its command line. */
 
-export {
-  chooseProbe,
-  createProbe,
-  type ProbeChoice,
-  type ProbeInfo,
-  type ProbeSource,
-  type ProbeTiming,
-  probeInfo,
-} from '@wanctl/rtt-probe';
 export * from './config-params.js';
 export * from './control/index.js';
 export { AutorateDaemon, type DaemonOptions, DaemonStartError, VERSION } from './daemon/daemon.js';
@@ -21,11 +12,9 @@ export {
 export { AutorateMetrics, type WanMetrics, zoneValue } from './daemon/metrics.js';
 export { Recorder } from './daemon/recorder.js';
 export {
-  localIsoTimestamp,
   type MeasurementSource,
   type RateWriter,
   stateChangeKey,
-  stateFileBody,
   WanRunner,
   type WanRunnerOptions,
 } from './daemon/wan-runner.js';

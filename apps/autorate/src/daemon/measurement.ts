@@ -47,8 +47,6 @@ export interface MeasurementOptions {
 export interface SampleInfo {
   /** Valid replies used this cycle (quorum). */
   replies: number;
-  /** Replies that arrived since the previous cycle. */
-  fresh: number;
   /** Consecutive cycles without any usable reply. */
   staleCycles: number;
   /** A fallback check is running. */
@@ -71,7 +69,7 @@ export class WanMeasurement {
   private readonly index = new Map<string, number>();
   private readonly input: CycleInput = {};
   private readonly rtts: number[] = [];
-  private readonly info: SampleInfo = { replies: 0, fresh: 0, staleCycles: 0, checking: false };
+  private readonly info: SampleInfo = { replies: 0, staleCycles: 0, checking: false };
   private checkRunning = false;
   private checkResult: { at: number; gatewayOk: boolean; tcp: (number | null)[] } | null = null;
   private started = false;
@@ -104,7 +102,6 @@ export class WanMeasurement {
   sample(): CycleInput {
     const now = this.opts.now();
     const round = this.opts.probe.latest();
-    let fresh = 0;
     for (const s of round.samples) {
       const i = this.index.get(s.reflector);
       if (i === undefined) continue;
@@ -113,7 +110,6 @@ export class WanMeasurement {
         h.rttMs = s.rttMs;
         h.at = s.at;
       } else this.held[i] = { rttMs: s.rttMs, at: s.at };
-      fresh++;
     }
     const rtts = this.rtts;
     rtts.length = 0;
@@ -131,7 +127,6 @@ export class WanMeasurement {
       inp.rtt_ms = rtts.length > 0 ? (rtts[0] as number) : null;
     }
     this.info.replies = rtts.length;
-    this.info.fresh = fresh;
     if (rtts.length > 0) {
       this.info.staleCycles = 0;
       this.checkResult = null; // the next ICMP failure gets fresh checks

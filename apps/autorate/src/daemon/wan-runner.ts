@@ -26,7 +26,7 @@ export interface RateWriter {
 /** What the runner needs from the measurement. */
 export interface MeasurementSource {
   sample(): CycleInput;
-  readonly lastInfo: Readonly<{ replies: number; fresh: number; staleCycles: number; checking: boolean }>;
+  readonly lastInfo: Readonly<{ replies: number; staleCycles: number; checking: boolean }>;
   reflectorHealth(): ReflectorHealth[];
 }
 
@@ -68,7 +68,7 @@ const mbps = (bps: number | null): number | null => (bps === null ? null : Math.
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** The v1.3 state file content: the controller's snapshot plus a local naive ISO timestamp. */
-export function stateFileBody(
+function stateFileBody(
   s: ControllerSnapshot,
   date = new Date(),
 ): ControllerSnapshot & { timestamp: string } {
@@ -76,7 +76,7 @@ export function stateFileBody(
 }
 
 /** `2026-01-21T09:46:43.123000` (local time, no zone, microseconds as v1.3's isoformat()). */
-export function localIsoTimestamp(d: Date): string {
+function localIsoTimestamp(d: Date): string {
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
   return (
     `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:` +
@@ -136,7 +136,6 @@ export class WanRunner {
   lastMeasuredMs: number | null = null;
   clampedSamples = 0;
   invalidSamples = 0;
-  lastCycleAt: number | null = null;
 
   constructor(opts: WanRunnerOptions) {
     this.o = opts;
@@ -306,7 +305,6 @@ export class WanRunner {
     if (o.recorder) this.recordLine = o.recorder.inputLine(input, nowS);
     const r = this.controller.cycle(input, nowS);
     this.cycles++;
-    this.lastCycleAt = t0;
     this.lastOk = r.ok;
     this.lastMeasuredMs = r.measuredRttMs;
     this.recordWrite = false;
