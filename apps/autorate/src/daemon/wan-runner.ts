@@ -68,10 +68,7 @@ const mbps = (bps: number | null): number | null => (bps === null ? null : Math.
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** The v1.3 state file content: the controller's snapshot plus a local naive ISO timestamp. */
-function stateFileBody(
-  s: ControllerSnapshot,
-  date = new Date(),
-): ControllerSnapshot & { timestamp: string } {
+function stateFileBody(s: ControllerSnapshot, date = new Date()): ControllerSnapshot & { timestamp: string } {
   return { ...s, timestamp: localIsoTimestamp(date) };
 }
 
