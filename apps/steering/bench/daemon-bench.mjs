@@ -47,13 +47,18 @@ const cpu = () => {
   const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
 };
+// voluntary context switches: how often the process sleeps and is woken (timers, sockets)
+const wakeups = () =>
+  Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]);
 await new Promise((r) => setTimeout(r, 5000));
 const c0 = cpu();
+const w0 = wakeups();
 const t0 = Date.now();
 for (let i = 0; i < 4; i++) {
   await new Promise((r) => setTimeout(r, 5000));
   console.log(`t=${(Date.now() - t0) / 1000}s RSS ${rss().toFixed(1)} MB`);
 }
+console.log(`${((wakeups() - w0) / ((Date.now() - t0) / 1000)).toFixed(1)} wake-ups/s (voluntary context switches)`);
 console.log(
   `CPU ${((100 * (cpu() - c0)) / ((Date.now() - t0) / 1000)).toFixed(2)} % of one core at interval ${process.argv[2] ?? 2} s`,
 );

@@ -189,7 +189,8 @@ export class SteeringDaemon {
         console: true,
         consoleLevel: o.debug ? 'debug' : 'info',
       });
-    this.metrics = new SteeringMetrics(wan);
+    // the process series only when /metrics is served (the registry is not exposed otherwise)
+    this.metrics = new SteeringMetrics(wan, { processMetrics: this.config.metrics.enabled });
   }
 
   private callOptions = (): CallOptions => ({ deadlineMs: this.callDeadlineMs });

@@ -25,8 +25,19 @@ export class SteeringMetrics {
   private readonly corrections: Counter;
   private readonly toggleFailures: Counter;
 
-  constructor(readonly wan: string) {
-    const registry = createMetricsRegistry({ defaultMetrics: true });
+  /**
+   * @param processMetrics also collect the process series (CPU, memory, event-loop lag); only
+   *   worth it when the registry is served: the lag sampler is a timer that wakes the process.
+   */
+  constructor(
+    readonly wan: string,
+    opts: { processMetrics?: boolean } = {},
+  ) {
+    // one cycle every ~2 s: a lag sample every 100 ms, not prom-client's 10 ms (100 wake-ups/s)
+    const registry = createMetricsRegistry({
+      defaultMetrics: opts.processMetrics ?? true,
+      eventLoopPrecisionMs: 100,
+    });
     this.registry = registry;
     const g = (name: string, help: string, labelNames: string[] = ['wan']) =>
       new Gauge({ name, help, labelNames, registers: [registry] });

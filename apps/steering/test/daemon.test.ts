@@ -524,6 +524,14 @@ describe('lessons after v1.3: persistence and log volume', () => {
     expect(writes() - before).toBe(4); // the recovery (count back to 0) is written
   });
 
+  it('with metrics disabled, no process series are collected (their lag sampler would wake the process 100 times a second)', async () => {
+    const d = await make();
+    expect(d.config.metrics.enabled).toBe(false);
+    expect(d.metrics.registry.getSingleMetric('wanctl_nodejs_eventloop_lag_p99_seconds')).toBeUndefined();
+    expect(d.metrics.registry.getSingleMetric('wanctl_process_cpu_seconds_total')).toBeUndefined();
+    expect(d.metrics.registry.getSingleMetric('wanctl_steering_enabled')).toBeDefined();
+  });
+
   it('lesson 20: log volume is bounded: nothing per quiet cycle at INFO, repeated router failures throttled', async () => {
     const d = await make();
     await d.reconcile();

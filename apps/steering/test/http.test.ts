@@ -53,6 +53,9 @@ describe('health and metrics endpoints', () => {
       /wanctl_steering_transitions_total\{wan="wan1",from="WAN1_GOOD",to="WAN1_DEGRADED"\} 1/,
     );
     expect(m).toMatch(/wanctl_steering_rule_enabled_on_router\{wan="wan1"\} 1/);
+    // the process series are served with the daemon's own
+    expect(m).toContain('wanctl_process_cpu_seconds_total');
+    expect(m).toContain('wanctl_nodejs_eventloop_lag_p99_seconds');
 
     router.ruleExists = false;
     await d.runCycle();
