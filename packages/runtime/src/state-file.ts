@@ -248,6 +248,8 @@ export class StateStore<T> {
   private hasPending = false;
   private pendingKey = '';
   private lastKey: string | null = null;
+  /** Key of the write in progress, or null. */
+  private writingKey: string | null = null;
   private lastAttemptAt = Number.NEGATIVE_INFINITY;
   private inFlight: Promise<void> | null = null;
   private timer: unknown = null;
@@ -269,10 +271,18 @@ export class StateStore<T> {
   update(value: T): boolean {
     const key = this.opts.changeKey ? this.opts.changeKey(value) : JSON.stringify(value);
     const now = this.now();
-    const changed = key !== this.lastKey;
+    // compared with what the file will hold once the write in flight (if any) lands
+    const changed = key !== (this.writingKey ?? this.lastKey);
     const due = now - (this.stats.lastWriteAt ?? Number.NEGATIVE_INFINITY) >= this.forceMs;
     if (!changed && !due) {
-      if (!this.hasPending) this.stats.skipped++;
+      this.stats.skipped++;
+      if (this.hasPending) {
+        // a change undone before it was written: the file already says this
+        this.stats.skipped++;
+        this.cancelTimer();
+        this.hasPending = false;
+        this.pending = undefined;
+      }
       return false;
     }
     if (this.hasPending) this.stats.skipped++;
@@ -365,6 +375,7 @@ export class StateStore<T> {
   private async writeNow(value: T, key: string, rethrow: boolean): Promise<void> {
     this.lastAttemptAt = this.now();
     const body = this.opts.serialize ? this.opts.serialize(value) : value;
+    this.writingKey = key;
     try {
       await writeJsonAtomic(this.opts.path, body, this.opts.write);
       this.lastKey = key;
@@ -376,6 +387,8 @@ export class StateStore<T> {
       this.stats.lastError = e.message;
       this.opts.onError?.(e);
       if (rethrow) throw e;
+    } finally {
+      this.writingKey = null;
     }
   }
 }

@@ -154,6 +154,40 @@ describe('StateStore', () => {
     expect(JSON.parse(await readFile(p, 'utf8'))).toEqual({ rate: 20 });
   });
 
+  it('a change that is undone before its delayed write is not written (the file keeps the current value)', async () => {
+    const clock = createFakeClock();
+    const p = join(dir, 'st.json');
+    const store = new StateStore<S>({
+      path: p,
+      now: clock.now,
+      setTimer: clock.setTimeout,
+      clearTimer: clock.clearTimeout,
+      minIntervalMs: 1000,
+    });
+    store.update({ rate: 1 });
+    await store.flush();
+    await clock.advance(50);
+    expect(store.update({ rate: 2 })).toBe(true); // delayed by minIntervalMs
+    await clock.advance(50);
+    expect(store.update({ rate: 1 })).toBe(false); // back to what is on disk
+    await clock.advance(2000);
+    while (store.writing) await new Promise((r) => setTimeout(r, 5));
+    expect(JSON.parse(await readFile(p, 'utf8'))).toEqual({ rate: 1 });
+    expect(store.stats.writes).toBe(1);
+  });
+
+  it('going back to the file value while another value is being written still ends with the current value on disk', async () => {
+    const p = join(dir, 'st.json');
+    const store = new StateStore<S>({ path: p, minIntervalMs: 0 });
+    store.update({ rate: 1 });
+    await store.flush();
+    store.update({ rate: 2 }); // write starts now
+    expect(store.writing).toBe(true);
+    expect(store.update({ rate: 1 })).toBe(true); // differs from what is being written
+    await store.flush();
+    expect(JSON.parse(await readFile(p, 'utf8'))).toEqual({ rate: 1 });
+  });
+
   it('reports write errors through onError and keeps going', async () => {
     const errors: string[] = [];
     await writeFile(join(dir, 'file'), 'x');
