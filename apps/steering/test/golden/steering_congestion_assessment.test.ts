@@ -20,6 +20,7 @@ describe('golden steering_congestion_assessment.json', () => {
   for (const s of grids) {
     it(`${s.name}: every case`, () => {
       const t = makeStateThresholds(s.thresholds);
+      expect(s.cases.length).toBeGreaterThan(0);
       for (const c of s.cases) {
         const got = assessCongestionState(
           num(c['rtt_delta_ewma_ms']),
@@ -35,7 +36,11 @@ describe('golden steering_congestion_assessment.json', () => {
   const construction = file.sections.find((s) => s.name === 'state_thresholds_construction');
   it('state_thresholds_construction: same accept/reject, typed error with the v1.3 message', () => {
     expect(construction).toBeDefined();
-    for (const c of construction?.cases ?? []) {
+    const cases = construction?.cases ?? [];
+    // both outcomes are in the vectors, so neither branch below can pass by running zero times
+    expect(cases.some((c) => c['accepted'])).toBe(true);
+    expect(cases.some((c) => !c['accepted'])).toBe(true);
+    for (const c of cases) {
       const kwargs = c['kwargs'] as Partial<StateThresholds>;
       if (c['accepted']) {
         expect(() => makeStateThresholds(kwargs)).not.toThrow();
