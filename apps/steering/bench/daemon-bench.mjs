@@ -58,7 +58,9 @@ for (let i = 0; i < 4; i++) {
   await new Promise((r) => setTimeout(r, 5000));
   console.log(`t=${(Date.now() - t0) / 1000}s RSS ${rss().toFixed(1)} MB`);
 }
-console.log(`${((wakeups() - w0) / ((Date.now() - t0) / 1000)).toFixed(1)} wake-ups/s (voluntary context switches)`);
+console.log(
+  `${((wakeups() - w0) / ((Date.now() - t0) / 1000)).toFixed(1)} wake-ups/s (voluntary context switches)`,
+);
 console.log(
   `CPU ${((100 * (cpu() - c0)) / ((Date.now() - t0) / 1000)).toFixed(2)} % of one core at interval ${process.argv[2] ?? 2} s`,
 );
