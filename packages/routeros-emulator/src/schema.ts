@@ -279,6 +279,20 @@ const MANGLE_FIELDS: FieldDef[] = [
 
 const names = (fs: FieldDef[], skip: string[]) => fs.map((f) => f.name).filter((n) => !skip.includes(n));
 
+/** The flag columns of queue tree and firewall menus (`X` disabled, `I` invalid; `D` dynamic). */
+const DISABLED_INVALID_DYNAMIC: Pick<MenuDef, 'legend' | 'flags'> = {
+  legend: 'Flags: X - disabled, I - invalid; D - dynamic',
+  flags: [
+    {
+      letters: [
+        { letter: 'X', field: 'disabled' },
+        { letter: 'I', field: 'invalid' },
+      ],
+    },
+    { letters: [{ letter: 'D', field: 'dynamic' }] },
+  ],
+};
+
 export const MENUS: readonly MenuDef[] = [
   {
     path: '/queue/tree',
@@ -352,16 +366,7 @@ export const MENUS: readonly MenuDef[] = [
       'total-dropped',
     ],
     counterFields: [...COUNTERS, ...COUNTERS.map((c) => `total-${c}`)],
-    legend: 'Flags: X - disabled, I - invalid; D - dynamic',
-    flags: [
-      {
-        letters: [
-          { letter: 'X', field: 'disabled' },
-          { letter: 'I', field: 'invalid' },
-        ],
-      },
-      { letters: [{ letter: 'D', field: 'dynamic' }] },
-    ],
+    ...DISABLED_INVALID_DYNAMIC,
     hasComment: true,
     commands: ['add', 'set', 'remove', 'enable', 'disable', 'reset-counters', 'reset-counters-all'],
   },
@@ -385,16 +390,7 @@ export const MENUS: readonly MenuDef[] = [
     fields: MANGLE_FIELDS,
     printOrder: names(MANGLE_FIELDS, ['comment', 'disabled', 'dynamic', 'invalid', 'bytes', 'packets']),
     statsOrder: ['chain', 'action', 'bytes', 'packets'],
-    legend: 'Flags: X - disabled, I - invalid; D - dynamic',
-    flags: [
-      {
-        letters: [
-          { letter: 'X', field: 'disabled' },
-          { letter: 'I', field: 'invalid' },
-        ],
-      },
-      { letters: [{ letter: 'D', field: 'dynamic' }] },
-    ],
+    ...DISABLED_INVALID_DYNAMIC,
     hasComment: true,
     commands: ['add', 'set', 'remove', 'enable', 'disable', 'reset-counters', 'reset-counters-all'],
   },
