@@ -15,46 +15,14 @@ if (!existsSync(entry)) {
 }
 const { WanController } = await import(entry);
 
-const M = 1_000_000;
-const params = {
-  intervalSeconds: 0.05,
-  baselineRttInitialMs: 24,
-  download: {
-    ceilingBps: 940 * M,
-    stepUpBps: 10 * M,
-    factorDown: 0.85,
-    factorDownYellow: 0.96,
-    greenRequired: 5,
-    softRedRequired: 1,
-    floorGreenBps: 550 * M,
-    floorYellowBps: 350 * M,
-    floorSoftRedBps: 275 * M,
-    floorRedBps: 200 * M,
-  },
-  upload: {
-    ceilingBps: 38 * M,
-    stepUpBps: 1 * M,
-    factorDown: 0.9,
-    factorDownYellow: 0.94,
-    greenRequired: 5,
-    floorRedBps: 8 * M,
-  },
-  thresholds: {
-    targetBloatMs: 12,
-    warnBloatMs: 45,
-    hardRedBloatMs: 80,
-    alphaBaseline: 0.001,
-    alphaLoad: 0.5,
-    baselineUpdateThresholdMs: 3,
-    accelThresholdMs: 12,
-    accelConfirmCycles: 3,
-    baselineRttMinMs: 10,
-    baselineRttMaxMs: 60,
-  },
-  fallback: { enabled: true, checkGateway: true, checkTcp: true, mode: 'graceful_degradation', maxCycles: 3 },
-  writeBudget: { maxWrites: 10, windowSeconds: 60 },
-  maxRttDeltaMs: 1000,
-};
+// The parameters of the shipped cable example, through the daemon's own config -> params mapping.
+const { loadAutorateConfig } = await import('@wanctl/config');
+const { controlParamsFromConfig } = await import(path.join(here, '..', 'dist', 'config-params.js'));
+const params = controlParamsFromConfig(
+  loadAutorateConfig(path.join(here, '..', '..', '..', 'examples', 'cable.yaml'), {
+    env: { WANCTL_ROUTER_PASSWORD: 'bench-only' },
+  }),
+);
 
 // A mixed trace (prebuilt, so building inputs is not measured): idle jitter with median-of-three,
 // congestion ramps, lone spikes, ICMP outages with gateway/TCP fallback, the odd failed write.
