@@ -20,6 +20,8 @@ export {
   type FatalClassifier,
   type FatalKind,
   fatalKind,
+  guardBrokenPipes,
+  isBrokenPipe,
   processIo,
   type RunCliHooks,
   reportFatal,

@@ -167,6 +167,28 @@ function lineFormat(name: string, format: LogFormat) {
   })();
 }
 
+/** Why a log file (or its directory) could not be created, in words. */
+function logFileReason(path: string, cause: unknown): string {
+  const e = cause as NodeJS.ErrnoException;
+  const where = e?.path && e.path !== path ? ` (${e.path})` : '';
+  switch (e?.code) {
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied${where}`;
+    case 'EROFS':
+      return `read-only file system${where}`;
+    case 'ENOTDIR':
+    case 'EEXIST':
+      return `a part of the path is a file, not a directory${where}`;
+    case 'EISDIR':
+      return 'it is a directory';
+    case 'ENOSPC':
+      return `no space left on device${where}`;
+    default:
+      return e?.message ?? String(cause);
+  }
+}
+
 /** A log file cannot be created or opened (directory not creatable, permission denied). */
 export class LogFileError extends Error {
   override readonly name = 'LogFileError';
@@ -175,7 +197,7 @@ export class LogFileError extends Error {
     override readonly cause: unknown,
   ) {
     super(
-      `cannot open log file ${path}: ${(cause as Error)?.message ?? String(cause)} ` +
+      `cannot open log file ${path}: ${logFileReason(path, cause)} ` +
         '(check logging.main_log / logging.debug_log and that the directory is writable by the daemon user)',
     );
   }
