@@ -215,7 +215,11 @@ export class SteeringDaemon {
     }
     for (const w of cfg.warnings) this.log.warn(`config: ${w.message}`, { path: w.path });
     if (cfg.router.password) registerSecret(cfg.router.password.reveal());
-    if (opts.lock !== false) this.lock = acquirePidLock(cfg.lockFile);
+    if (opts.lock !== false)
+      this.lock = acquirePidLock(cfg.lockFile, {
+        staleAfterMs: cfg.lockTimeoutSec * 1000,
+        onTakeover: (m) => this.log.warn(m),
+      });
     const routerLog: RouterLogger = {
       debug: (m, f) => this.log.debug(m, f),
       info: (m, f) => this.log.info(m, f),

@@ -47,6 +47,7 @@ export {
 export {
   type AcquireLockOptions,
   acquirePidLock,
+  DEFAULT_LOCK_STALE_MS,
   isPidAlive,
   LockError,
   LockHeldError,
@@ -81,6 +82,9 @@ export {
 export { type HandledSignal, installSignalHandlers, type SignalHandlerOptions } from './signals.js';
 export {
   backupPath,
+  DIR_MODE,
+  ensureDir,
+  ensureDirSync,
   type JsonValidator,
   type RecoveredJson,
   type RecoverySource,

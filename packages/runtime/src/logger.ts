@@ -7,10 +7,11 @@
  * formatted, so a secret never reaches a log. {@link Logger.reopen} reopens the files after
  * logrotate renamed them (call it from SIGHUP).
  */
-import { createWriteStream, mkdirSync, openSync, type WriteStream } from 'node:fs';
+import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import winston from 'winston';
+import { ensureDirSync } from './state-file.js';
 
 /** Log levels, most severe first. */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -209,7 +210,7 @@ class ReopenableFile extends Writable {
   constructor(readonly path: string) {
     super();
     try {
-      mkdirSync(dirname(path), { recursive: true });
+      ensureDirSync(dirname(path));
     } catch (err) {
       throw new LogFileError(path, err);
     }

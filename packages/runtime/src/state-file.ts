@@ -3,9 +3,38 @@
  * corrupt or truncated file, and a {@link StateStore} that persists only on change (or at a slow
  * forced interval) without ever blocking the caller.
  */
-import { constants } from 'node:fs';
-import { copyFile, link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { chmodSync, constants, mkdirSync } from 'node:fs';
+import { chmod, copyFile, link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+
+/** Mode of the directories wanctl creates (state, lock, log): owner rwx, group r-x, others nothing. */
+export const DIR_MODE = 0o750;
+
+/** The directories `mkdir -p` created: from `dir` up to and including `first` (its return value). */
+function createdDirs(dir: string, first: string | undefined): string[] {
+  if (first === undefined) return [];
+  const top = resolve(first);
+  const out: string[] = [];
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    out.push(d);
+    if (d === top || dirname(d) === d) break;
+  }
+  return out;
+}
+
+/**
+ * Creates `dir` and its missing parents with `mode` whatever the process umask (a directory made
+ * under umask 000 would otherwise be 0777): each directory it creates is chmod-ed after mkdir.
+ * Directories that already exist are left as they are.
+ */
+export function ensureDirSync(dir: string, mode: number = DIR_MODE): void {
+  for (const d of createdDirs(dir, mkdirSync(dir, { recursive: true, mode }))) chmodSync(d, mode);
+}
+
+/** {@link ensureDirSync}, asynchronously. */
+export async function ensureDir(dir: string, mode: number = DIR_MODE): Promise<void> {
+  for (const d of createdDirs(dir, await mkdir(dir, { recursive: true, mode }))) await chmod(d, mode);
+}
 
 /** Options of {@link writeJsonAtomic}. */
 export interface WriteJsonOptions {
@@ -61,7 +90,7 @@ let tmpCounter = 0;
  * and fsynced, the previous good file is kept as `<path>.bak` (when `backup`), the temporary file
  * is renamed over `path`, and the directory is fsynced. A reader sees either the old or the new
  * complete file, never a partial one and never no file. The parent directory is created if
- * missing.
+ * missing (mode {@link DIR_MODE}, 0750, whatever the umask).
  *
  * @throws {StateWriteError} when the file cannot be written (the old file stays in place).
  */
@@ -76,7 +105,7 @@ export async function writeJsonAtomic(
   tmpCounter = (tmpCounter + 1) % 1_000_000;
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${tmpCounter}.tmp`);
   try {
-    await mkdir(dir, { recursive: true, mode: 0o755 });
+    await ensureDir(dir);
     const fh = await open(tmp, 'w', options.mode ?? 0o644);
     try {
       await fh.writeFile(`${text}\n`, 'utf8');

@@ -160,7 +160,11 @@ export class AutorateDaemon {
       for (const w of cfg.warnings) log.warn(`config: ${w.message}`, { path: w.path });
       const params = controlParamsFromConfig(cfg);
       let lock: PidLock | null = null;
-      if (opts.locks) lock = acquirePidLock(cfg.lockFile);
+      if (opts.locks)
+        lock = acquirePidLock(cfg.lockFile, {
+          staleAfterMs: cfg.lockTimeoutSec * 1000,
+          onTakeover: (m) => log.warn(m),
+        });
       this.pendingLock = lock; // released by abort() if the rest of this WAN's setup fails
       // state: primary, then backup, then defaults (each problem logged)
       const restored = await readJsonWithRecovery<unknown>(

@@ -3,6 +3,7 @@
  * log directory it cannot use: a quiet exit or one clear line, never a stack trace (issue 16).
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -70,5 +71,33 @@ describe('a log file that cannot be created at start', () => {
       ),
     );
     expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('a lock file that holds no PID (issue 16)', () => {
+  it('a fresh empty lock is held (lock_timeout 300 s): exit 1, the file untouched', async () => {
+    const lockFile = path.join(dir, 'wan1.lock');
+    await writeFile(lockFile, '');
+    try {
+      const child = spawn(
+        process.execPath,
+        [CLI, 'run', '--config', cfgFile, '--udp-reflector', '127.0.0.1:9'],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      expect(code).toBe(1);
+      expect(stderr).toMatch(
+        /another instance is running, refusing to start: lock file .*wan1\.lock holds no PID/,
+      );
+      expect(readFileSync(lockFile, 'utf8')).toBe('');
+    } finally {
+      await rm(lockFile, { force: true });
+    }
   });
 });
