@@ -30,6 +30,8 @@ export {
 } from './exit.js';
 export {
   createMetricsRegistry,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
   type HealthBody,
   HealthServer,
   type HealthServerOptions,
