@@ -92,6 +92,7 @@ export {
   type RecoverySource,
   readJsonWithRecovery,
   StateStore,
+  type StateStoreFailure,
   type StateStoreOptions,
   type StateStoreStats,
   StateWriteError,
