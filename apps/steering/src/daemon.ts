@@ -57,6 +57,7 @@ import {
 } from './control/index.js';
 import { DaemonStartError } from './errors.js';
 import { SteeringMetrics } from './metrics.js';
+import { assertPlausibleState, validateRestoredState } from './restore-validate.js';
 import { type RttMeasurement, RttMeasurer } from './rtt.js';
 import { type RuleState, SteeringRule } from './rule.js';
 import { VERSION } from './version.js';
@@ -215,7 +216,11 @@ export class SteeringDaemon {
     }
     for (const w of cfg.warnings) this.log.warn(`config: ${w.message}`, { path: w.path });
     if (cfg.router.password) registerSecret(cfg.router.password.reveal());
-    if (opts.lock !== false) this.lock = acquirePidLock(cfg.lockFile);
+    if (opts.lock !== false)
+      this.lock = acquirePidLock(cfg.lockFile, {
+        staleAfterMs: cfg.lockTimeoutSec * 1000,
+        onTakeover: (m) => this.log.warn(m),
+      });
     const routerLog: RouterLogger = {
       debug: (m, f) => this.log.debug(m, f),
       info: (m, f) => this.log.info(m, f),
@@ -267,6 +272,7 @@ export class SteeringDaemon {
       // the daemon's monotonic clock, so the write spacing follows the cycles (and tests' clocks)
       now: this.mono,
       onError: (e) => this.log.warn(`state file: ${e.message}`),
+      write: { validateBackup: (raw) => assertPlausibleState(raw, this.params) },
     });
     if (opts.http ?? this.o.serveHttp ?? true) {
       // a port that cannot be bound is a warning, as in autorate (v1.3); STATUS= says so
@@ -331,7 +337,10 @@ export class SteeringDaemon {
       this.log.info(`No steering state at ${path}: starting ${this.controller.stateGood}`);
       return;
     }
-    const { warnings } = this.controller.restore(rec.value);
+    // values no running daemon could have written are dropped loudly (issue 16.5)
+    const checked = validateRestoredState(rec.value, this.params);
+    for (const p of checked.problems) this.log.warn(`state file ${path}: ${p.message}`);
+    const { warnings } = this.controller.restore(checked.state ?? {});
     for (const w of warnings) this.log.warn(`state file ${path}: ${w}`);
     const restored = this.controller.currentState;
     if (restored !== this.controller.stateGood && restored !== this.controller.stateDegraded) {
@@ -584,6 +593,8 @@ export class SteeringDaemon {
       p.push(`CAKE stats unavailable (${this.lastCakeError ?? 'read failed'}): RED cannot be detected`);
     }
     if (this.lastRtt?.source === 'none') p.push('no RTT reply this cycle (using the last RTT)');
+    const sf = this.store?.failure;
+    if (sf) p.push(`state file not saved (${sf.consecutiveFailures} failures in a row): ${sf.lastError}`);
     return p;
   }
 
@@ -654,6 +665,7 @@ export class SteeringDaemon {
         path: this.config.state.file,
         writes: this.store?.stats.writes ?? 0,
         last_error: this.store?.stats.lastError ?? null,
+        consecutive_failures: this.store?.stats.consecutiveFailures ?? 0,
       },
       probe: {
         ...probeInfo(this.probeChoice),

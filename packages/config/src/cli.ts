@@ -124,4 +124,19 @@ function main(argv: string[]): number {
   return code;
 }
 
+/**
+ * A reader that goes away early (`wanctl-check-config … | head -1`) closes the pipe: the next
+ * write fails with EPIPE, emitted as an 'error' event that would otherwise crash with a stack
+ * trace. Nobody is reading any more, so stop quietly with the status decided so far.
+ * (@wanctl/config depends on no other wanctl package, so this is not runtime's shared guard.)
+ */
+function exitQuietlyOnEpipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+exitQuietlyOnEpipe(process.stdout);
+exitQuietlyOnEpipe(process.stderr);
+
 process.exitCode = main(process.argv);

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { expandEnv } from './env.js';
-import { ConfigError, type ConfigProblem } from './errors.js';
+import { ConfigAliasLimitError, ConfigError, type ConfigProblem } from './errors.js';
 import type { JsonSchema } from './schemas.js';
 import { REDACTED_TEXT } from './secret.js';
 import { suggest } from './suggest.js';
@@ -273,7 +273,10 @@ export function parseMapping(
   file: string,
 ): { raw: Record<string, unknown>; positions: PositionIndex } {
   const parsed = parseYaml(text, file);
-  if (!parsed.ok) throw new ConfigError(file, [parsed.problem]);
+  if (!parsed.ok) {
+    if ('aliasExpansion' in parsed) throw new ConfigAliasLimitError(file, parsed.aliasExpansion);
+    throw new ConfigError(file, [parsed.problem]);
+  }
   const v = parsed.value;
   if (v === undefined || v === null) {
     throw new ConfigError(file, [

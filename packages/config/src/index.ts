@@ -6,7 +6,17 @@
  */
 export { describe as describeValue, isValidHost } from './context.js';
 export { expandEnv } from './env.js';
-export { ConfigError, type ConfigProblem, ConfigReadError, formatProblem } from './errors.js';
+export {
+  ConfigAliasLimitError,
+  ConfigError,
+  type ConfigErrorCode,
+  type ConfigProblem,
+  ConfigReadError,
+  ConfigTooLargeError,
+  formatProblem,
+  MAX_ALIAS_EXPANSION,
+  MAX_CONFIG_BYTES,
+} from './errors.js';
 export {
   detectConfigKind,
   loadAutorateConfig,

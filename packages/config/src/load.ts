@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { normaliseAutorate } from './autorate.js';
 import { parseMapping, prepare, throwIfProblems } from './context.js';
-import { ConfigError, ConfigReadError } from './errors.js';
+import { ConfigError, ConfigReadError, ConfigTooLargeError, MAX_CONFIG_BYTES } from './errors.js';
 import { autorateSchema, steeringSchema } from './schemas.js';
 import { normaliseSteering } from './steering.js';
 import type {
@@ -30,16 +30,36 @@ export function detectConfigKind(obj: unknown): ConfigKind | null {
   return a ? 'autorate' : 'steering';
 }
 
+/** Reads a config file; a file larger than {@link MAX_CONFIG_BYTES} is refused unread. */
 function readText(file: string): string {
+  let fd: number;
   try {
-    return readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
   } catch (err) {
     throw new ConfigReadError(file, err);
+  }
+  try {
+    let size: number;
+    try {
+      size = fstatSync(fd).size;
+    } catch (err) {
+      throw new ConfigReadError(file, err);
+    }
+    if (size > MAX_CONFIG_BYTES) throw new ConfigTooLargeError(file, size);
+    try {
+      return readFileSync(fd, 'utf8');
+    } catch (err) {
+      throw new ConfigReadError(file, err);
+    }
+  } finally {
+    closeSync(fd);
   }
 }
 
 function parseKind(text: string, kind: ConfigKind | undefined, opts: ParseOptions): LoadedConfig {
   const file = opts.file ?? '<memory>';
+  // (a pipe or /dev/stdin has no size to check before reading)
+  if (text.length > MAX_CONFIG_BYTES) throw new ConfigTooLargeError(file, Buffer.byteLength(text, 'utf8'));
   const env = opts.env ?? process.env;
   const { raw, positions } = parseMapping(text, file);
   const k = kind ?? detectConfigKind(raw);

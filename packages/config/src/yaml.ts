@@ -6,7 +6,7 @@
  * parsed value to learn where each key path starts in the text.
  */
 import yaml from 'js-yaml';
-import type { ConfigProblem } from './errors.js';
+import { type ConfigProblem, MAX_ALIAS_EXPANSION } from './errors.js';
 
 /** A 1-based line/column position in the YAML text. */
 export interface Position {
@@ -39,7 +39,54 @@ export function joinPath(parent: string, key: string | number): string {
 /** Result of {@link parseYaml}. */
 export type ParsedYaml =
   | { ok: true; value: unknown; positions: PositionIndex }
-  | { ok: false; problem: ConfigProblem };
+  | { ok: false; problem: ConfigProblem }
+  /** Aliases expand the document by more than {@link MAX_ALIAS_EXPANSION} nodes (`added` of them). */
+  | { ok: false; aliasExpansion: number };
+
+/**
+ * How many nodes YAML aliases add to a parsed value when it is expanded as a tree: the expanded
+ * node count minus the distinct node count. js-yaml shares one object per anchor, so this is
+ * computed in time linear in the distinct nodes (sizes memoised per object), never by expanding.
+ * A reference cycle counts as unbounded (`Number.MAX_SAFE_INTEGER`).
+ */
+export function aliasExpansion(value: unknown): number {
+  const size = new Map<object, number>();
+  const open = new Set<object>();
+  let distinct = 0;
+  let cyclic = false;
+  const visit = (v: unknown): number => {
+    if (v === null || typeof v !== 'object' || v instanceof Date) {
+      return 1;
+    }
+    const known = size.get(v);
+    if (known !== undefined) return known;
+    if (open.has(v)) {
+      cyclic = true;
+      return 1;
+    }
+    open.add(v);
+    let n = 1;
+    let own = 1;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      const isNode = child !== null && typeof child === 'object' && !(child instanceof Date);
+      if (!isNode) own++;
+      n += visit(child);
+    }
+    open.delete(v);
+    distinct += own;
+    size.set(v, n);
+    return n;
+  };
+  const expanded = visit(value);
+  if (cyclic) return Number.MAX_SAFE_INTEGER;
+  return Math.max(
+    0,
+    Math.min(
+      Number.MAX_SAFE_INTEGER,
+      expanded - (typeof value === 'object' && value !== null ? distinct : 1),
+    ),
+  );
+}
 
 function lineStarts(text: string): number[] {
   const starts = [0];
@@ -148,6 +195,10 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     }
     throw err;
   }
+  // Before anything walks the value as a tree (position index, env expansion, schema): a few
+  // hundred bytes of nested aliases expand to billions of nodes.
+  const added = aliasExpansion(value);
+  if (added > MAX_ALIAS_EXPANSION) return { ok: false, aliasExpansion: added };
   const positions: PositionIndex = new Map();
   const top = root.children[0];
   if (top !== undefined) {

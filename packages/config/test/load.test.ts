@@ -23,15 +23,15 @@ afterAll(() => {
 });
 
 describe('file loading', () => {
-  it('a missing file is a ConfigReadError (ENOENT), not a ConfigError', () => {
+  it('a missing file is a ConfigReadError (ENOENT)', () => {
     const f = join(dir, 'nope.yaml');
     try {
       loadAutorateConfig(f);
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigReadError);
-      expect(err).not.toBeInstanceOf(ConfigError);
-      expect((err as ConfigReadError).code).toBe('ENOENT');
+      expect((err as ConfigReadError).code).toBe('WANCTL_CONFIG_UNREADABLE');
+      expect((err as ConfigReadError).osCode).toBe('ENOENT');
       expect((err as Error).message).toBe(`${f}: cannot read config file: no such file`);
     }
   });

@@ -3,8 +3,10 @@
  * config or bad arguments, 1 any other fatal error; and how a fatal error is told on stderr.
  * Shared by both daemons' command lines so they agree.
  */
+import { fstatSync } from 'node:fs';
 import { HttpBindError } from './http.js';
 import { LockError, LockHeldError } from './lock.js';
+import { LogFileError } from './logger.js';
 
 /** 0 clean stop, 1 any other fatal error, 2 bad config or bad arguments. */
 export type ExitCode = 0 | 1 | 2;
@@ -44,14 +46,19 @@ export type FatalClassifier = (e: unknown) => FatalKind | undefined;
 /**
  * The kind of a fatal error, or undefined for an unexpected one (exit 1, told with its stack).
  * Built-in: {@link UsageError} → 2; `LockHeldError` → 1 "another instance is running, refusing
- * to start"; `LockError`, {@link DaemonStartError}, `HttpBindError` → 1.
+ * to start"; `LockError`, {@link DaemonStartError}, `HttpBindError`, `LogFileError` → 1.
  */
 export function fatalKind(e: unknown, classify?: FatalClassifier): FatalKind | undefined {
   const k = classify?.(e);
   if (k !== undefined) return k;
   if (e instanceof UsageError) return { code: 2 };
   if (e instanceof LockHeldError) return { code: 1, label: 'another instance is running, refusing to start' };
-  if (e instanceof LockError || e instanceof DaemonStartError || e instanceof HttpBindError)
+  if (
+    e instanceof LockError ||
+    e instanceof DaemonStartError ||
+    e instanceof HttpBindError ||
+    e instanceof LogFileError
+  )
     return { code: 1 };
   return undefined;
 }
@@ -61,9 +68,28 @@ export function exitCodeFor(e: unknown, classify?: FatalClassifier): 1 | 2 {
   return fatalKind(e, classify)?.code ?? 1;
 }
 
+/** True for a failed write to a pipe or socket whose reader has gone away (EPIPE). */
+export function isBrokenPipe(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as NodeJS.ErrnoException).code === 'EPIPE';
+}
+
+/** True when standard output is a pipe or a socket (the only outputs that can break). */
+function stdoutIsPipe(): boolean {
+  try {
+    const st = fstatSync(1);
+    return st.isFIFO() || st.isSocket();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Writes one line about a fatal error, `<program>: [label: ]message` (an unexpected error:
  * `<program>: fatal: <stack>`), and returns its exit status.
+ *
+ * An EPIPE while standard output is a pipe means the reader went away (`wanctl-autorate replay …
+ * | head -1`): nothing is written and the status is 0, as a command killed by SIGPIPE would not
+ * complain either.
  *
  * @example
  * try { ... } catch (e) { return reportFatal('wanctl-steering', e, (t) => process.stderr.write(t)); }
@@ -73,7 +99,8 @@ export function reportFatal(
   e: unknown,
   write: (text: string) => void,
   classify?: FatalClassifier,
-): 1 | 2 {
+): ExitCode {
+  if (isBrokenPipe(e) && stdoutIsPipe()) return 0;
   const k = fatalKind(e, classify);
   if (k === undefined) {
     write(`${program}: fatal: ${(e as Error)?.stack ?? String(e)}\n`);
@@ -116,10 +143,32 @@ export interface RunCliHooks {
   write?: (text: string) => void;
 }
 
+let pipesGuarded = false;
+
+/**
+ * Makes a reader that goes away harmless (`wanctl-check-config … | head -1`): EPIPE on standard
+ * output ends the process quietly with the status decided so far (`process.exitCode`, default 0),
+ * since nobody reads what follows; EPIPE on standard error is ignored, so a daemon whose log
+ * reader went away keeps controlling the link. Any other stream error is thrown as before.
+ * Installed once per process (later calls do nothing); {@link runCli} calls it.
+ */
+export function guardBrokenPipes(exit: (code: number) => void = (code) => process.exit(code)): void {
+  if (pipesGuarded) return;
+  pipesGuarded = true;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (!isBrokenPipe(err)) throw err;
+    exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
+  process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+    if (!isBrokenPipe(err)) throw err;
+  });
+}
+
 /**
  * The body of a command's bin file: runs `main`, exits with the status it resolves with, and
  * if it rejects (it should report its own errors) tells the error with {@link reportFatal} and
- * exits with its status.
+ * exits with its status. Broken pipes on standard output and error are handled quietly
+ * ({@link guardBrokenPipes}).
  *
  * @example
  * #!/usr/bin/env node
@@ -128,6 +177,7 @@ export interface RunCliHooks {
 export function runCli(program: string, main: () => Promise<number>, hooks: RunCliHooks = {}): Promise<void> {
   const exit = hooks.exit ?? ((code: number) => process.exit(code));
   const write = hooks.write ?? processIo.err;
+  if (hooks.exit === undefined) guardBrokenPipes(exit);
   return Promise.resolve()
     .then(main)
     .then(

@@ -2,7 +2,7 @@
  * Health and metrics over HTTP on node:http (GET only, loopback by default).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
 /** What a route returns. */
@@ -23,7 +23,24 @@ export interface HttpServerOptions {
   /** 0 picks a free port (tests). */
   port: number;
   routes: Record<string, RouteHandler>;
+  /**
+   * Most connections open at once (default {@link DEFAULT_MAX_CONNECTIONS}). A connection beyond
+   * it closes the oldest connection that has no request in progress (or, if every one is busy,
+   * is itself closed), so an idle or slow client can neither exhaust the daemon's file
+   * descriptors nor lock the health check out.
+   */
+  maxConnections?: number;
+  /**
+   * A connection with no traffic for this long is closed; the request headers must arrive within
+   * it as well (default {@link DEFAULT_IDLE_TIMEOUT_MS}).
+   */
+  idleTimeoutMs?: number;
 }
+
+/** Default cap on simultaneous connections of a health or metrics server. */
+export const DEFAULT_MAX_CONNECTIONS = 32;
+/** Default idle / header timeout of a health or metrics connection (ms). */
+export const DEFAULT_IDLE_TIMEOUT_MS = 10_000;
 
 /** A listening server. */
 export interface RunningHttpServer {
@@ -32,6 +49,8 @@ export interface RunningHttpServer {
   readonly port: number;
   /** `http://host:port` */
   readonly url: string;
+  /** Connections open now (never more than `maxConnections`). */
+  readonly connections: number;
   /** Stop listening and close idle keep-alive connections. */
   close(): Promise<void>;
 }
@@ -75,36 +94,68 @@ function safeJson(body: unknown): string {
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const host = options.host ?? '127.0.0.1';
   const routes = new Map(Object.entries(options.routes));
-  const server: Server = createServer((req, res) => {
-    const send = (r: HttpResponse) => {
-      const body = typeof r.body === 'string' ? Buffer.from(r.body, 'utf8') : r.body;
-      res.writeHead(r.status, {
-        'Content-Type': r.contentType ?? 'application/json',
-        'Content-Length': body.length,
-        'Cache-Control': 'no-store',
+  const maxConnections = Math.max(1, options.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+  const idleMs = Math.max(100, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+  /** Open sockets, oldest first; the value is true while a request on it is in progress. */
+  const open = new Map<Socket, boolean>();
+  const server: Server = createServer(
+    {
+      // a client must send its headers (and the whole request) promptly; checked every second
+      headersTimeout: idleMs,
+      requestTimeout: idleMs,
+      connectionsCheckingInterval: Math.min(1000, idleMs),
+    },
+    (req, res) => {
+      open.set(req.socket, true);
+      res.once('close', () => {
+        if (open.has(req.socket)) open.set(req.socket, false);
       });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    };
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
-      send(jsonResponse(405, { error: 'Method not allowed' }));
-      return;
+      const send = (r: HttpResponse) => {
+        const body = typeof r.body === 'string' ? Buffer.from(r.body, 'utf8') : r.body;
+        res.writeHead(r.status, {
+          'Content-Type': r.contentType ?? 'application/json',
+          'Content-Length': body.length,
+          'Cache-Control': 'no-store',
+        });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      };
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('Allow', 'GET, HEAD');
+        send(jsonResponse(405, { error: 'Method not allowed' }));
+        return;
+      }
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const handler = routes.get(q === -1 ? url : url.slice(0, q));
+      if (!handler) {
+        send(jsonResponse(404, { error: 'Not found' }));
+        return;
+      }
+      Promise.resolve()
+        .then(() => handler(req))
+        .then(send, (err: unknown) =>
+          send(jsonResponse(500, { error: (err as Error)?.message ?? String(err) })),
+        )
+        .catch(() => res.destroy());
+    },
+  );
+  server.keepAliveTimeout = Math.min(5_000, idleMs);
+  server.timeout = idleMs; // socket inactivity: closed (no 'timeout' listener)
+  server.on('connection', (socket: Socket) => {
+    open.set(socket, false);
+    socket.once('close', () => open.delete(socket));
+    if (open.size <= maxConnections) return;
+    // over the cap: make room by closing the oldest connection that is not serving a request
+    for (const [s, busy] of open) {
+      if (!busy && s !== socket) {
+        open.delete(s);
+        s.destroy();
+        return;
+      }
     }
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const handler = routes.get(q === -1 ? url : url.slice(0, q));
-    if (!handler) {
-      send(jsonResponse(404, { error: 'Not found' }));
-      return;
-    }
-    Promise.resolve()
-      .then(() => handler(req))
-      .then(send, (err: unknown) =>
-        send(jsonResponse(500, { error: (err as Error)?.message ?? String(err) })),
-      )
-      .catch(() => res.destroy());
+    open.delete(socket);
+    socket.destroy();
   });
-  server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       reject(new HttpBindError(host, options.port, err.code ?? err.message));
@@ -122,6 +173,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     host,
     port,
     url: `http://${urlHost}:${port}`,
+    get connections() {
+      return open.size;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -20,6 +20,8 @@ export {
   type FatalClassifier,
   type FatalKind,
   fatalKind,
+  guardBrokenPipes,
+  isBrokenPipe,
   processIo,
   type RunCliHooks,
   reportFatal,
@@ -28,6 +30,8 @@ export {
 } from './exit.js';
 export {
   createMetricsRegistry,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
   type HealthBody,
   HealthServer,
   type HealthServerOptions,
@@ -45,6 +49,7 @@ export {
 export {
   type AcquireLockOptions,
   acquirePidLock,
+  DEFAULT_LOCK_STALE_MS,
   isPidAlive,
   LockError,
   LockHeldError,
@@ -79,11 +84,15 @@ export {
 export { type HandledSignal, installSignalHandlers, type SignalHandlerOptions } from './signals.js';
 export {
   backupPath,
+  DIR_MODE,
+  ensureDir,
+  ensureDirSync,
   type JsonValidator,
   type RecoveredJson,
   type RecoverySource,
   readJsonWithRecovery,
   StateStore,
+  type StateStoreFailure,
   type StateStoreOptions,
   type StateStoreStats,
   StateWriteError,

@@ -7,10 +7,11 @@
  * formatted, so a secret never reaches a log. {@link Logger.reopen} reopens the files after
  * logrotate renamed them (call it from SIGHUP).
  */
-import { createWriteStream, mkdirSync, openSync, type WriteStream } from 'node:fs';
+import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import winston from 'winston';
+import { ensureDirSync } from './state-file.js';
 
 /** Log levels, most severe first. */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -167,6 +168,28 @@ function lineFormat(name: string, format: LogFormat) {
   })();
 }
 
+/** Why a log file (or its directory) could not be created, in words. */
+function logFileReason(path: string, cause: unknown): string {
+  const e = cause as NodeJS.ErrnoException;
+  const where = e?.path && e.path !== path ? ` (${e.path})` : '';
+  switch (e?.code) {
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied${where}`;
+    case 'EROFS':
+      return `read-only file system${where}`;
+    case 'ENOTDIR':
+    case 'EEXIST':
+      return `a part of the path is a file, not a directory${where}`;
+    case 'EISDIR':
+      return 'it is a directory';
+    case 'ENOSPC':
+      return `no space left on device${where}`;
+    default:
+      return e?.message ?? String(cause);
+  }
+}
+
 /** A log file cannot be created or opened (directory not creatable, permission denied). */
 export class LogFileError extends Error {
   override readonly name = 'LogFileError';
@@ -175,7 +198,7 @@ export class LogFileError extends Error {
     override readonly cause: unknown,
   ) {
     super(
-      `cannot open log file ${path}: ${(cause as Error)?.message ?? String(cause)} ` +
+      `cannot open log file ${path}: ${logFileReason(path, cause)} ` +
         '(check logging.main_log / logging.debug_log and that the directory is writable by the daemon user)',
     );
   }
@@ -187,7 +210,7 @@ class ReopenableFile extends Writable {
   constructor(readonly path: string) {
     super();
     try {
-      mkdirSync(dirname(path), { recursive: true });
+      ensureDirSync(dirname(path));
     } catch (err) {
       throw new LogFileError(path, err);
     }

@@ -3,9 +3,38 @@
  * corrupt or truncated file, and a {@link StateStore} that persists only on change (or at a slow
  * forced interval) without ever blocking the caller.
  */
-import { constants } from 'node:fs';
-import { copyFile, link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { chmodSync, constants, mkdirSync } from 'node:fs';
+import { chmod, copyFile, link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+
+/** Mode of the directories wanctl creates (state, lock, log): owner rwx, group r-x, others nothing. */
+export const DIR_MODE = 0o750;
+
+/** The directories `mkdir -p` created: from `dir` up to and including `first` (its return value). */
+function createdDirs(dir: string, first: string | undefined): string[] {
+  if (first === undefined) return [];
+  const top = resolve(first);
+  const out: string[] = [];
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    out.push(d);
+    if (d === top || dirname(d) === d) break;
+  }
+  return out;
+}
+
+/**
+ * Creates `dir` and its missing parents with `mode` whatever the process umask (a directory made
+ * under umask 000 would otherwise be 0777): each directory it creates is chmod-ed after mkdir.
+ * Directories that already exist are left as they are.
+ */
+export function ensureDirSync(dir: string, mode: number = DIR_MODE): void {
+  for (const d of createdDirs(dir, mkdirSync(dir, { recursive: true, mode }))) chmodSync(d, mode);
+}
+
+/** {@link ensureDirSync}, asynchronously. */
+export async function ensureDir(dir: string, mode: number = DIR_MODE): Promise<void> {
+  for (const d of createdDirs(dir, await mkdir(dir, { recursive: true, mode }))) await chmod(d, mode);
+}
 
 /** Options of {@link writeJsonAtomic}. */
 export interface WriteJsonOptions {
@@ -15,6 +44,12 @@ export interface WriteJsonOptions {
   mode?: number;
   /** Indentation for JSON.stringify. Default: compact. */
   indent?: number;
+  /**
+   * Checks a primary file this process did not write before it becomes `<path>.bak` (throw to
+   * refuse). Default: any valid JSON. Pass the daemon's full state validation, so a file holding
+   * impossible values (a restored 0.5 ms baseline) is never kept as the backup.
+   */
+  validateBackup?: (raw: unknown) => unknown;
 }
 
 /** A write of a state file failed (disk full, permission, missing parent not creatable). */
@@ -28,7 +63,10 @@ export class StateWriteError extends Error {
   }
 }
 
-/** Paths whose current primary file this process knows to be complete, valid JSON. */
+/**
+ * Paths whose current primary file this process wrote itself (complete, and made from the state
+ * it holds, which it has validated): such a file may become the backup without another check.
+ */
 const knownGood = new Set<string>();
 
 /** Backup path used by {@link writeJsonAtomic} and {@link readJsonWithRecovery}. */
@@ -45,9 +83,10 @@ async function fsyncPath(path: string, flags: number): Promise<void> {
   }
 }
 
-async function isValidJsonFile(path: string): Promise<boolean> {
+async function isValidJsonFile(path: string, validate?: (raw: unknown) => unknown): Promise<boolean> {
   try {
-    JSON.parse(await readFile(path, 'utf8'));
+    const raw: unknown = JSON.parse(await readFile(path, 'utf8'));
+    validate?.(raw);
     return true;
   } catch {
     return false;
@@ -61,7 +100,7 @@ let tmpCounter = 0;
  * and fsynced, the previous good file is kept as `<path>.bak` (when `backup`), the temporary file
  * is renamed over `path`, and the directory is fsynced. A reader sees either the old or the new
  * complete file, never a partial one and never no file. The parent directory is created if
- * missing.
+ * missing (mode {@link DIR_MODE}, 0750, whatever the umask).
  *
  * @throws {StateWriteError} when the file cannot be written (the old file stays in place).
  */
@@ -76,7 +115,7 @@ export async function writeJsonAtomic(
   tmpCounter = (tmpCounter + 1) % 1_000_000;
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${tmpCounter}.tmp`);
   try {
-    await mkdir(dir, { recursive: true, mode: 0o755 });
+    await ensureDir(dir);
     const fh = await open(tmp, 'w', options.mode ?? 0o644);
     try {
       await fh.writeFile(`${text}\n`, 'utf8');
@@ -84,7 +123,7 @@ export async function writeJsonAtomic(
     } finally {
       await fh.close();
     }
-    if (options.backup !== false) await keepBackup(path, dir);
+    if (options.backup !== false) await keepBackup(path, dir, options.validateBackup);
     await rename(tmp, path);
     knownGood.add(path);
     await fsyncPath(dir, constants.O_RDONLY | constants.O_DIRECTORY).catch(() => {});
@@ -95,11 +134,15 @@ export async function writeJsonAtomic(
 }
 
 /** Make `<path>.bak` the current primary if that one is good (hard link swapped in atomically). */
-async function keepBackup(path: string, dir: string): Promise<void> {
+async function keepBackup(
+  path: string,
+  dir: string,
+  validate: ((raw: unknown) => unknown) | undefined,
+): Promise<void> {
   if (!knownGood.has(path)) {
-    // First write in this process: only back up a primary that really is valid JSON, so a
-    // corrupt primary never replaces a good backup.
-    if (!(await isValidJsonFile(path))) return;
+    // First write in this process: only back up a primary that is valid JSON and passes the
+    // validation, so a corrupt or implausible primary never replaces a good backup.
+    if (!(await isValidJsonFile(path, validate))) return;
   }
   const bak = backupPath(path);
   const bakTmp = join(dir, `.${basename(bak)}.${process.pid}.${tmpCounter}.tmp`);
@@ -175,7 +218,6 @@ export async function readJsonWithRecovery<T>(
   const problems: string[] = [];
   const primary = await tryRead(path, validate);
   if (primary.ok) {
-    knownGood.add(path);
     return { value: primary.value, source: 'primary', problems };
   }
   if (!primary.missing) {
@@ -233,6 +275,20 @@ export interface StateStoreStats {
   lastError: string | null;
   /** Monotonic time of the last successful write, or null. */
   lastWriteAt: number | null;
+  /** Writes that failed since the last successful one (0 while saving works). */
+  consecutiveFailures: number;
+  /** Monotonic time of the first failure of the current run of failures, or null. */
+  failingSince: number | null;
+}
+
+/** What {@link StateStore.failure} says while saving fails. */
+export interface StateStoreFailure {
+  /** Writes that failed in a row. */
+  consecutiveFailures: number;
+  /** The latest failure, e.g. `cannot write state file /var/lib/wanctl/wan1.json: ENOSPC: ...`. */
+  lastError: string;
+  /** Monotonic ms since the first failure of this run (the store's clock). */
+  forMs: number;
 }
 
 /**
@@ -243,7 +299,15 @@ export interface StateStoreStats {
  * Call {@link StateStore.flush} at shutdown.
  */
 export class StateStore<T> {
-  readonly stats: StateStoreStats = { writes: 0, errors: 0, skipped: 0, lastError: null, lastWriteAt: null };
+  readonly stats: StateStoreStats = {
+    writes: 0,
+    errors: 0,
+    skipped: 0,
+    lastError: null,
+    lastWriteAt: null,
+    consecutiveFailures: 0,
+    failingSince: null,
+  };
   private pending: T | undefined;
   private hasPending = false;
   private pendingKey = '';
@@ -324,6 +388,20 @@ export class StateStore<T> {
     }
   }
 
+  /**
+   * Null while saving works; while writes fail (disk full, read-only directory, descriptors used
+   * up), how many in a row and the latest error. A daemon reports itself degraded with this as
+   * the reason: its state would be lost on restart.
+   */
+  get failure(): StateStoreFailure | null {
+    if (this.stats.consecutiveFailures === 0) return null;
+    return {
+      consecutiveFailures: this.stats.consecutiveFailures,
+      lastError: this.stats.lastError ?? 'unknown error',
+      forMs: Math.max(0, this.now() - (this.stats.failingSince ?? this.now())),
+    };
+  }
+
   /** True while a write is in progress. */
   get writing(): boolean {
     return this.inFlight !== null;
@@ -381,10 +459,13 @@ export class StateStore<T> {
       this.lastKey = key;
       this.stats.writes++;
       this.stats.lastWriteAt = this.now();
+      this.stats.consecutiveFailures = 0;
+      this.stats.failingSince = null;
     } catch (err) {
       const e = err instanceof StateWriteError ? err : new StateWriteError(this.opts.path, err);
       this.stats.errors++;
       this.stats.lastError = e.message;
+      if (this.stats.consecutiveFailures++ === 0) this.stats.failingSince = this.lastAttemptAt;
       this.opts.onError?.(e);
       if (rethrow) throw e;
     } finally {

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquirePidLock, isPidAlive, LockHeldError } from '../src/index.js';
+import { acquirePidLock, DEFAULT_LOCK_STALE_MS, isPidAlive, LockHeldError } from '../src/index.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -12,6 +12,61 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
+});
+
+describe('acquirePidLock: a lock file that holds no PID (empty or garbage)', () => {
+  const T0 = Date.parse('2026-12-04T12:00:00Z');
+  async function lockWith(content: string, ageSec: number): Promise<string> {
+    const p = join(dir, 'wan1.lock');
+    await writeFile(p, content);
+    const t = new Date(T0 - ageSec * 1000);
+    await utimes(p, t, t);
+    return p;
+  }
+
+  for (const [what, content] of [
+    ['empty', ''],
+    ['garbage', 'not-a-pid\n'],
+  ] as const) {
+    it(`${what}: held while younger than lock_timeout (by mtime), with no takeover`, async () => {
+      const p = await lockWith(content, 299);
+      const said: string[] = [];
+      let err: unknown;
+      try {
+        acquirePidLock(p, { staleAfterMs: 300_000, now: () => T0, onTakeover: (m) => said.push(m) });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(LockHeldError);
+      expect((err as LockHeldError).holderPid).toBeNull();
+      expect((err as Error).message).toBe(
+        `lock file ${p} holds no PID and is 299 s old; it counts as held until it is 300 s old (lock_timeout) ` +
+          '(another instance may be starting; remove the file if none is)',
+      );
+      expect(await readFile(p, 'utf8')).toBe(content); // untouched
+      expect(said).toEqual([]);
+    });
+
+    it(`${what}: taken over once older than lock_timeout, with one line saying so`, async () => {
+      const p = await lockWith(content, 301);
+      const said: string[] = [];
+      const l = acquirePidLock(p, { staleAfterMs: 300_000, now: () => T0, onTakeover: (m) => said.push(m) });
+      expect(await readFile(p, 'utf8')).toBe(`${process.pid}\n`);
+      expect(said).toHaveLength(1);
+      expect(said[0]).toMatch(
+        new RegExp(
+          `^lock file ${p.replace(/[.]/g, '\\.')} holds no PID \\(${what === 'empty' ? 'empty' : '"not-a-pid\\\\n"'}\\) and is 301 s old \\(lock_timeout 300 s\\): taking it over$`,
+        ),
+      );
+      l.release();
+    });
+  }
+
+  it('without staleAfterMs the default is 300 s (a fresh empty lock is held)', async () => {
+    const p = await lockWith('', 10);
+    expect(() => acquirePidLock(p, { now: () => T0 })).toThrow(LockHeldError);
+    expect(DEFAULT_LOCK_STALE_MS).toBe(300_000);
+  });
 });
 
 describe('acquirePidLock', () => {
@@ -43,14 +98,16 @@ describe('acquirePidLock', () => {
     }
   });
 
-  it('replaces a stale lock: dead PID, garbage, or a live PID that is not node/wanctl', async () => {
+  it('replaces a stale lock: dead PID, or a live PID that is not node/wanctl, saying so', async () => {
     const dead = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
     await new Promise((r) => dead.on('exit', r));
     const p = join(dir, 'wan1.lock');
-    for (const content of [`${dead.pid}\n`, 'garbage', '']) {
-      await writeFile(p, content);
-      const l = acquirePidLock(p);
+    {
+      await writeFile(p, `${dead.pid}\n`);
+      const said: string[] = [];
+      const l = acquirePidLock(p, { onTakeover: (m) => said.push(m) });
       expect(await readFile(p, 'utf8')).toBe(`${process.pid}\n`);
+      expect(said).toEqual([`lock file ${p} names PID ${dead.pid}, which is not running: taking it over`]);
       l.release();
     }
     const sleeper = spawn('sleep', ['20'], { stdio: 'ignore' });

@@ -87,8 +87,8 @@ export function parseReplayInput(raw: unknown, lineNo: number): CycleInput & { t
   }
   if ('t' in o && o['t'] !== undefined) {
     const t = o['t'];
-    if (typeof t !== 'number' || !Number.isFinite(t))
-      throw new ReplayInputError(lineNo, '"t" must be a finite number');
+    if (typeof t !== 'number' || !Number.isFinite(t) || t < 0)
+      throw new ReplayInputError(lineNo, '"t" must be a finite number of seconds >= 0');
     out.t = t;
   }
   return out;

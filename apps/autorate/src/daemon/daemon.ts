@@ -47,6 +47,7 @@ import { controlParamsFromConfig } from '../config-params.js';
 import { type FallbackChecks, WanMeasurement } from './measurement.js';
 import { AutorateMetrics } from './metrics.js';
 import { Recorder } from './recorder.js';
+import { assertPlausibleState, restoreBoundsFromParams, validateRestoredState } from './restore-validate.js';
 import { WanRunner } from './wan-runner.js';
 
 /** The package version (from package.json), for health and logs. */
@@ -160,7 +161,11 @@ export class AutorateDaemon {
       for (const w of cfg.warnings) log.warn(`config: ${w.message}`, { path: w.path });
       const params = controlParamsFromConfig(cfg);
       let lock: PidLock | null = null;
-      if (opts.locks) lock = acquirePidLock(cfg.lockFile);
+      if (opts.locks)
+        lock = acquirePidLock(cfg.lockFile, {
+          staleAfterMs: cfg.lockTimeoutSec * 1000,
+          onTakeover: (m) => log.warn(m),
+        });
       this.pendingLock = lock; // released by abort() if the rest of this WAN's setup fails
       // state: primary, then backup, then defaults (each problem logged)
       const restored = await readJsonWithRecovery<unknown>(
@@ -173,6 +178,10 @@ export class AutorateDaemon {
         () => null,
       );
       for (const p of restored.problems) log.warn(`state file: ${p}`, { path: cfg.stateFile });
+      // impossible values (a 0.5 ms baseline, a 1e300 rate) are dropped loudly, never used (issue 16.5)
+      const bounds = restoreBoundsFromParams(params);
+      const checked = restored.value === null ? null : validateRestoredState(restored.value, bounds);
+      for (const p of checked?.problems ?? []) log.warn(`state file: ${p.message}`, { path: cfg.stateFile });
       const problems = new LogThrottle(60_000, () => performance.now(), { burst: 3 });
       const { probe, kind, info: probeDesc } = this.createProbe(cfg, log);
       const checks: FallbackChecks = this.o.deps?.checks ?? {
@@ -212,7 +221,7 @@ export class AutorateDaemon {
         changeKey: (r) => r.stateChangeKey(),
         forceIntervalMs: 60_000,
         minIntervalMs: 1000,
-        write: { backup: true, mode: 0o644 },
+        write: { backup: true, mode: 0o644, validateBackup: (raw) => assertPlausibleState(raw, bounds) },
         onError: (e) => log.warn(`could not save state: ${e.message}`, { path: cfg.stateFile }),
       });
       const runner = new WanRunner({
@@ -231,12 +240,12 @@ export class AutorateDaemon {
         metrics: this.metrics ? this.metrics.forWan(cfg.wanName.toLowerCase()) : null,
         onDegradedChange: () => this.updateStatus(),
       });
-      if (restored.value !== null) {
+      if (checked?.state) {
         // The router may have changed while the daemon was away (router reboot, manual edit): the
         // last written rates are not trusted across a restart, so the first cycle writes the
         // restored rates once (v1.3 restored them and skipped that write).
         const ignored = runner.restore({
-          ...(restored.value as Record<string, unknown>),
+          ...checked.state,
           last_applied: { dl_rate: null, ul_rate: null },
         });
         const s = runner.controller.snapshot();
@@ -246,7 +255,7 @@ export class AutorateDaemon {
           baseline_ms: s.ewma.baseline_rtt,
           ...(ignored.length > 0 ? { ignored } : {}),
         });
-        if (restored.source === 'primary') store.markPersisted(runner);
+        if (restored.source === 'primary' && checked.problems.length === 0) store.markPersisted(runner);
       } else {
         log.info('no saved state; starting at the ceilings', { path: cfg.stateFile });
       }
@@ -422,7 +431,16 @@ export class AutorateDaemon {
 
   /** The /health document: v1.3's fields, then ours. */
   healthBody(): { status: string; [k: string]: unknown } {
-    const degraded = this.wans.some((w) => w.runner.degraded);
+    // a state file that cannot be saved is lost at the next restart: degraded, with the reason
+    const stateProblems = this.wans.flatMap((w) => {
+      const f = w.store.failure;
+      return f
+        ? [
+            `${w.cfg.wanName}: state file not saved (${f.consecutiveFailures} failures in a row): ${f.lastError}`,
+          ]
+        : [];
+    });
+    const degraded = this.wans.some((w) => w.runner.degraded) || stateProblems.length > 0;
     const mem = process.memoryUsage();
     const cpu = process.cpuUsage();
     return {
@@ -432,6 +450,7 @@ export class AutorateDaemon {
       consecutive_failures: Math.max(0, ...this.wans.map((w) => w.runner.consecutiveFailures)),
       wan_count: this.wans.length,
       wans: this.wans.map((w) => w.runner.health()),
+      state_file_problems: stateProblems,
       cycle: {
         interval_ms: this.wans.map((w) => w.cfg.cycleIntervalMs),
         work_ms: {

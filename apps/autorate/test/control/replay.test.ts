@@ -81,6 +81,15 @@ describe('replay engine', () => {
     expect(() => s.step('{"rtt_ms": 1, "t": "soon"}')).toThrow(/"t"/);
   });
 
+  it('rejects a negative time like any other bad line (issue 16)', () => {
+    const s = new ReplaySession(v13Params());
+    expect(s.step('{"rtt_ms": 24, "t": 0}')?.t).toBe(0);
+    expect(() => s.step('{"rtt_ms": 24, "t": -5}')).toThrow(ReplayInputError);
+    expect(() => s.step('{"rtt_ms": 24, "t": -0.05}')).toThrow(
+      /replay input line 3: "t" must be a finite number of seconds >= 0/,
+    );
+  });
+
   it('streams: each output is yielded before the next input line is read (closed loop through a pipe)', async () => {
     const events: string[] = [];
     async function* source() {

@@ -105,6 +105,18 @@ export function toReplayInput(obj: unknown, lineNo: number): ReplayInputLine {
   if (cake !== null && cake !== undefined && (typeof cake !== 'object' || Array.isArray(cake))) {
     throw new ReplayInputError(lineNo, `cake must be an object or null, got ${JSON.stringify(cake)}`);
   }
+  if (cake !== null && cake !== undefined) {
+    const c = cake as Record<string, unknown>;
+    for (const k of ['dropped', 'queued_packets', 'packets', 'bytes', 'queued_bytes'] as const) {
+      const v = c[k];
+      if (v === undefined && k === 'queued_bytes') continue;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+        throw new ReplayInputError(
+          lineNo,
+          `cake.${k} must be a number >= 0, got ${JSON.stringify(v) ?? 'nothing'}`,
+        );
+    }
+  }
   const ok = o['router_ok'] ?? true;
   if (typeof ok !== 'boolean') throw new ReplayInputError(lineNo, `router_ok must be true or false`);
   return {

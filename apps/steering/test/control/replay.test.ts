@@ -201,6 +201,34 @@ describe('steering replay', () => {
     expect(() => parseReplayInput('{"router_ok": 1}')).toThrow(/router_ok/);
   });
 
+  it('CAKE counters that are not numbers >= 0 are bad lines (issue 16: "dropped": "many")', () => {
+    const line = (cake: string) =>
+      `{"autorate_baseline_rtt_ms": 25, "rtt_attempts_ms": [26], "cake": ${cake}, "router_ok": true}`;
+    const good = '{"dropped": 1, "queued_packets": 0, "packets": 10, "bytes": 1000}';
+    expect(parseReplayInput(line(good))[0]?.cake).toEqual({
+      dropped: 1,
+      queued_packets: 0,
+      packets: 10,
+      bytes: 1000,
+    });
+    expect(() =>
+      parseReplayInput(line('{"dropped": "many", "queued_packets": 0, "packets": 1, "bytes": 1}')),
+    ).toThrow(/input line 1: cake\.dropped must be a number >= 0, got "many"/);
+    expect(() =>
+      parseReplayInput(
+        `${line(good)}\n${line('{"dropped": 1, "queued_packets": -3, "packets": 1, "bytes": 1}')}`,
+      ),
+    ).toThrow(/input line 2: cake\.queued_packets must be a number >= 0, got -3/);
+    expect(() => parseReplayInput(line('{"dropped": 1, "queued_packets": 0, "bytes": 1}'))).toThrow(
+      /cake\.packets must be a number >= 0, got nothing/,
+    );
+    expect(() =>
+      parseReplayInput(
+        line('{"dropped": 1, "queued_packets": 0, "packets": 1, "bytes": 1, "queued_bytes": null}'),
+      ),
+    ).toThrow(/cake\.queued_bytes/);
+  });
+
   it('a nonsense CAKE object is a failed read, not a crash', () => {
     const rp = new SteeringReplay(params());
     const row = rp.step({
