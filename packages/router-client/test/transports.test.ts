@@ -71,13 +71,16 @@ describe.each<Transport>(['rest', 'ssh'])('RouterClient over %s', (transport) =>
           { queue: 'cake-up-wan1', 'max-limit': '45000000' },
         ]),
       );
-      // ids are cached: a second write is only the two PATCHes
+      // no id is reused across calls (issue 16): every write is one small lookup of both
+      // queues, then the two PATCHes (two round trips)
       emu.requests.clear();
       await client.setQueueLimits([
         { name: DL, maxLimitBps: 400_000_000 },
         { name: UL, maxLimitBps: 40_000_000 },
       ]);
-      expect(emu.requests.rest().map((r) => r.method)).toEqual(['PATCH', 'PATCH']);
+      const reqs = emu.requests.rest();
+      expect(reqs.map((r) => r.method)).toEqual(['GET', 'PATCH', 'PATCH']);
+      expect(reqs[0]!.query).toEqual({ '.proplist': '.id,name' });
       expect(maxLimit(DL)).toBe('400000000');
     }
   });
