@@ -189,8 +189,9 @@ export function isTransportFailure(err: unknown): boolean {
   );
 }
 
-/** True for failures worth retrying on the same transport (not auth, not host verification). */
+/** True for failures worth retrying on the same transport (not auth, host verification, oversize). */
 export function isRetryable(err: unknown): boolean {
-  if (err instanceof RouterHostVerificationError) return false;
+  // the same question would get the same unverifiable host or the same oversized answer
+  if (err instanceof RouterHostVerificationError || err instanceof RouterResponseTooLargeError) return false;
   return err instanceof RouterConnectionError || err instanceof RouterTimeoutError;
 }
