@@ -12,6 +12,7 @@
  *   POST   /reboot                 body {maxLimits?: {queue name: rate}, renumber?}: see RouterState.reboot
  */
 import http from 'node:http';
+import { EmulatorConfigError } from './errors.js';
 import type { Face, Faults } from './faults.js';
 import { ManagedListener } from './listener.js';
 import type { RequestLog } from './requests.js';
@@ -86,7 +87,7 @@ export class AdminFace {
       if (verb === 'insert') {
         const b = (body ?? {}) as { props?: Record<string, string>; position?: number };
         if (!b.props || typeof b.props !== 'object')
-          throw new TypeError('insert needs {props: {...}, position?}');
+          throw new EmulatorConfigError('insert needs {props: {...}, position?}');
         return { status: 200, body: { id: state.insert(path, b.props, b.position ?? 0) } };
       }
       if (verb === 'renumber') return { status: 200, body: state.renumber(path) };

@@ -2,6 +2,7 @@
  * Faults switchable at run time, per face. A count makes a fault one-shot for the next N
  * requests/commands; `true` keeps it until cleared.
  */
+import { FaultSettingsError } from './errors.js';
 
 export type Face = 'rest' | 'ssh';
 
@@ -144,7 +145,7 @@ export class Faults {
 
 function assertFace(face: string): asserts face is Face {
   if (face !== 'rest' && face !== 'ssh')
-    throw new TypeError(`unknown face "${face}" (expected "rest" or "ssh")`);
+    throw new FaultSettingsError(`unknown face "${face}" (expected "rest" or "ssh")`);
 }
 
 function validate(k: string, v: unknown): void {
@@ -153,10 +154,11 @@ function validate(k: string, v: unknown): void {
     case 'latencyMs':
     case 'maxSessions':
       if (!nonNegInt(v))
-        throw new TypeError(`fault ${k} must be a non-negative integer, got ${JSON.stringify(v)}`);
+        throw new FaultSettingsError(`fault ${k} must be a non-negative integer, got ${JSON.stringify(v)}`);
       return;
     case 'down':
-      if (v !== true) throw new TypeError(`fault down must be true or false, got ${JSON.stringify(v)}`);
+      if (v !== true)
+        throw new FaultSettingsError(`fault down must be true or false, got ${JSON.stringify(v)}`);
       return;
     case 'reset':
     case 'sessionClosed':
@@ -164,39 +166,43 @@ function validate(k: string, v: unknown): void {
     case 'malformedJson':
     case 'disconnect':
       if (v !== true && !nonNegInt(v)) {
-        throw new TypeError(`fault ${k} must be true or a request count, got ${JSON.stringify(v)}`);
+        throw new FaultSettingsError(`fault ${k} must be true or a request count, got ${JSON.stringify(v)}`);
       }
       return;
     case 'httpError': {
       const e = v as { status?: unknown; count?: unknown };
       if (typeof e !== 'object' || typeof e.status !== 'number' || e.status < 400 || e.status > 599) {
-        throw new TypeError(`fault httpError needs {status: 400..599, count?}, got ${JSON.stringify(v)}`);
+        throw new FaultSettingsError(
+          `fault httpError needs {status: 400..599, count?}, got ${JSON.stringify(v)}`,
+        );
       }
       if (e.count !== undefined && !nonNegInt(e.count))
-        throw new TypeError('fault httpError.count must be an integer');
+        throw new FaultSettingsError('fault httpError.count must be an integer');
       return;
     }
     case 'answerBody': {
       const a = v as { body?: unknown; method?: unknown; count?: unknown };
       if (typeof a !== 'object' || typeof a.body !== 'string')
-        throw new TypeError(
+        throw new FaultSettingsError(
           `fault answerBody needs {body: string, method?, count?}, got ${JSON.stringify(v)}`,
         );
       if (a.method !== undefined && typeof a.method !== 'string')
-        throw new TypeError('fault answerBody.method must be an HTTP method');
+        throw new FaultSettingsError('fault answerBody.method must be an HTTP method');
       if (a.count !== undefined && !nonNegInt(a.count))
-        throw new TypeError('fault answerBody.count must be an integer');
+        throw new FaultSettingsError('fault answerBody.count must be an integer');
       return;
     }
     case 'oversize': {
       const o = v as { bytes?: unknown; count?: unknown };
       if (typeof o !== 'object' || !nonNegInt(o.bytes))
-        throw new TypeError(`fault oversize needs {bytes: integer, count?}, got ${JSON.stringify(v)}`);
+        throw new FaultSettingsError(
+          `fault oversize needs {bytes: integer, count?}, got ${JSON.stringify(v)}`,
+        );
       if (o.count !== undefined && !nonNegInt(o.count))
-        throw new TypeError('fault oversize.count must be an integer');
+        throw new FaultSettingsError('fault oversize.count must be an integer');
       return;
     }
     default:
-      throw new TypeError(`unknown fault "${k}"`);
+      throw new FaultSettingsError(`unknown fault "${k}"`);
   }
 }

@@ -110,6 +110,8 @@ describe('admin endpoint: insert, renumber, reboot; faults answerBody and oversi
     const big = await rest(emu, 'GET', '/queue/tree');
     expect(big.text.length).toBeGreaterThanOrEqual(3 << 20);
     expect(Array.isArray(JSON.parse(big.text))).toBe(true);
-    await expect(emu.faults.set('rest', { oversize: { bytes: -1 } })).rejects.toThrow(TypeError);
+    await expect(emu.faults.set('rest', { oversize: { bytes: -1 } })).rejects.toThrow(
+      expect.objectContaining({ code: 'WANCTL_EMULATOR_FAULT_INVALID' }),
+    );
   });
 });
