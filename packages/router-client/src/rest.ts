@@ -665,12 +665,19 @@ export class RestRouterClient implements RouterClient {
   }
 }
 
-/** The properties that identify a write's target in its answer: the exact-match conditions. */
+/**
+ * The properties that identify a write's target in its answer: the exact-match conditions,
+ * except those the write itself changes (`enable [find disabled=yes]`, `set [find comment=a]
+ * comment=b`).
+ */
 function identityOf(cmd: RouterCommand): string[] {
   const t = cmd.target;
-  if (t?.kind === 'find') return t.conditions.filter((c) => c.op === '=').map((c) => c.key);
-  if (t?.kind === 'items' && !t.items.every((i) => /^\*[0-9A-Fa-f]+$/.test(i))) return ['name'];
-  return [];
+  const written = new Set(cmd.params.map(([k]) => k));
+  if (cmd.verb === 'enable' || cmd.verb === 'disable') written.add('disabled');
+  let keys: string[] = [];
+  if (t?.kind === 'find') keys = t.conditions.filter((c) => c.op === '=').map((c) => c.key);
+  else if (t?.kind === 'items' && !t.items.every((i) => /^\*[0-9A-Fa-f]+$/.test(i))) keys = ['name'];
+  return keys.filter((k) => !written.has(k));
 }
 
 /**

@@ -67,6 +67,18 @@ describe('write answers without the expected record are failures (REST)', () => 
     }
   });
 
+  it('a write that changes the property it selected by is not mistaken for another item', async () => {
+    const r = await client.runCommand(`/queue/tree/set [find name="${UL}"] name=UL-renamed`);
+    expect(r.records[0]).toMatchObject({ name: 'UL-renamed' });
+    await client.runCommand('/queue/tree/set UL-renamed name=' + UL);
+    expect(emu.state.get('/queue/tree', UL)).toBeDefined();
+    const rule = emu.state.find('/ip/firewall/mangle', { comment: COMMENT })[0]!;
+    emu.state.set('/ip/firewall/mangle', rule['.id']!, { disabled: 'true' });
+    const en = await client.runCommand('/ip/firewall/mangle/enable [find disabled=yes]');
+    expect(en.records.map((x) => x['disabled'])).toEqual(['false']);
+    await client.disableMangleRule(COMMENT);
+  });
+
   it('a router-supplied id that is not "*" plus hex never reaches a URL', async () => {
     for (const bad of ['../../system/reboot?x=', '*1/../../reboot', '1', '']) {
       await emu.faults.set('rest', {
