@@ -160,8 +160,37 @@ describe.each<Transport>(['rest', 'ssh'])('RouterClient over %s', (transport) =>
     });
     // the console prints rates with units (e.g. 183.2kbps): within the printed precision
     expect(Math.abs(s!.rateBps - 183296)).toBeLessThanOrEqual(transport === 'ssh' ? 1000 : 0);
+    emu.requests.clear();
     const both = await client.getQueueStats([DL, UL]);
     expect(both.map((q) => q.name)).toEqual([DL, UL]);
+    expect(both.map((q) => q.maxLimitBps)).toEqual([
+      940_000_000,
+      Number(emu.state.get('/queue/tree', UL)!['max-limit']),
+    ]);
+    expect(both[1]!.queueType).toBe('cake-up-wan1');
+    if (transport === 'rest') {
+      // both queues in ONE GET, only the fields QueueStats needs
+      const reqs = emu.requests.rest();
+      expect(reqs.map((r) => r.method)).toEqual(['GET']);
+      expect(reqs[0]!.query['.proplist']!.split(',').sort()).toEqual(
+        [
+          '.id',
+          'name',
+          'max-limit',
+          'bytes',
+          'packets',
+          'dropped',
+          'queued-bytes',
+          'queued-packets',
+          'rate',
+          'packet-rate',
+          'queue',
+          'disabled',
+        ].sort(),
+      );
+    } else {
+      expect(emu.requests.ssh()).toHaveLength(1); // one exec
+    }
   });
 
   it('getQueueStats: an unknown queue is RouterNotFoundError', async () => {
