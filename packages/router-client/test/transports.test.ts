@@ -110,7 +110,7 @@ describe.each<Transport>(['rest', 'ssh'])('RouterClient over %s', (transport) =>
     expect(err.message).toContain('NoSuchQueue');
   });
 
-  it('setQueueLimits: a queue recreated with a new .id is still written (stale id cache dropped)', async () => {
+  it('setQueueLimits: a queue recreated with a new .id is still written (looked up on every write)', async () => {
     await client.setQueueLimits([{ name: DL, maxLimitBps: 300_000_000 }]);
     const old = emu.state.find('/queue/tree', { name: DL })[0]!;
     emu.state.remove('/queue/tree', old['.id']!);
