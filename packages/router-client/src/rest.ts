@@ -350,8 +350,27 @@ export class RestRouterClient implements RouterClient {
     cli?: string,
     proplist?: readonly string[],
   ) {
-    const a = await this.request(restListRequest(path, conditions, proplist), deadline, cli);
-    return RestRouterClient.asList(a.body).filter((r) => matchesAll(r, conditions));
+    const req = restListRequest(path, conditions, proplist);
+    const a = await this.request(req, deadline, cli);
+    return RestRouterClient.listAnswer(req, a, this.ctx(cli)).filter((r) => matchesAll(r, conditions));
+  }
+
+  /**
+   * A list menu's GET answers an array, even with one or no item; anything else (`null`, `{}`,
+   * an empty body) is unusable, not "no such item".
+   */
+  private static listAnswer(
+    req: RestRequest,
+    a: HttpAnswer,
+    ctx: ReturnType<RestRouterClient['ctx']>,
+  ): Array<Record<string, string>> {
+    if (!Array.isArray(a.body)) {
+      throw new RouterBadResponseError(
+        `REST ${req.method} ${req.path} answered ${a.text.trim() === '' ? 'an empty body' : a.text.slice(0, 80)} instead of a list`,
+        ctx,
+      );
+    }
+    return a.body.map(jsonToMap);
   }
 
   /** The lookup conditions of a write's target (`[find …]`, or one name after the verb). */
@@ -388,8 +407,9 @@ export class RestRouterClient implements RouterClient {
         rec: {},
       }));
     }
-    const a = await this.request(restResolveRequest(cmd.path, conditions), deadline, cli);
-    const items = RestRouterClient.asList(a.body).filter((r) => matchesAll(r, conditions));
+    const req = restResolveRequest(cmd.path, conditions);
+    const a = await this.request(req, deadline, cli);
+    const items = RestRouterClient.listAnswer(req, a, this.ctx(cli)).filter((r) => matchesAll(r, conditions));
     const out = items.map((r) => ({ id: assertRouterId(r['.id'], menuPath(cmd)), rec: r }));
     if (cmd.target?.kind === 'items' && out.length === 0) {
       throw new RouterNotFoundError(

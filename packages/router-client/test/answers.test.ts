@@ -48,6 +48,20 @@ describe('write answers without the expected record are failures (REST)', () => 
     expect(toggled).toBeInstanceOf(RouterBadResponseError);
   });
 
+  it.each(['null', '{}', ''])(
+    'a lookup answered 200 with %j is unusable, not "no such queue"',
+    async (body) => {
+      await emu.faults.set('rest', { answerBody: { body, method: 'GET' } });
+      await expect(client.getQueueStats([DL, UL], { deadlineMs: 2000 })).rejects.toBeInstanceOf(
+        RouterBadResponseError,
+      );
+      await expect(
+        client.setQueueLimits([{ name: DL, maxLimitBps: 5_000_000 }], { deadlineMs: 2000 }),
+      ).rejects.toBeInstanceOf(RouterBadResponseError);
+      expect(emu.requests.rest().filter((r) => r.method !== 'GET')).toEqual([]);
+    },
+  );
+
   it('a PATCH answered with another item is retried on a fresh lookup, then reported', async () => {
     const other = JSON.stringify({ '.id': '*1000001', name: UL, 'max-limit': '123000000' });
     await emu.faults.set('rest', { answerBody: { body: other, method: 'PATCH', count: 1 } });
