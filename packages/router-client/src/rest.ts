@@ -120,8 +120,10 @@ const CONN_CODES: Record<string, RouterConnectionError['kind']> = {
 interface WriteCheck {
   /** e.g. `queue "WAN-Download-1"` (for messages). */
   what: string;
-  /** Properties the answer must carry with these exact values (identity and written values). */
-  expect: Record<string, string>;
+  /** Properties that identify the item (name, comment): another value means another item. */
+  identity: Record<string, string>;
+  /** Values written that the answer must show (max-limit, queue type, disabled). */
+  values: Record<string, string>;
 }
 
 /** One item a write resolved: its id and the identifying properties the lookup saw. */
@@ -457,12 +459,18 @@ export class RestRouterClient implements RouterClient {
       assertRouterId(rec['.id'], where);
       return rec;
     }
-    const wrong: string[] = [];
-    if (id !== undefined && rec['.id'] !== id) wrong.push(`.id=${rec['.id'] ?? '(none)'}`);
-    for (const [k, v] of Object.entries(check.expect)) {
-      if (rec[k] !== v) wrong.push(`${k}=${rec[k] === undefined ? '(none)' : JSON.stringify(rec[k])}`);
+    const show = (k: string) => `${k}=${rec[k] === undefined ? '(none)' : JSON.stringify(rec[k])}`;
+    const other: string[] = [];
+    if (id !== undefined && rec['.id'] !== id) other.push(show('.id'));
+    for (const [k, v] of Object.entries(check.identity)) if (rec[k] !== v) other.push(show(k));
+    if (other.length > 0) throw new RouterWrongItemError(check.what, other.join(' '), this.ctx(cli));
+    const unlike = Object.entries(check.values).filter(([k, v]) => rec[k] !== v);
+    if (unlike.length > 0) {
+      throw new RouterBadResponseError(
+        `${where} answered ${check.what} with ${unlike.map(([k, v]) => `${show(k)} (written: ${JSON.stringify(v)})`).join(', ')}; the write is not confirmed`,
+        this.ctx(cli),
+      );
     }
-    if (wrong.length > 0) throw new RouterWrongItemError(check.what, wrong.join(' '), this.ctx(cli));
     return rec;
   }
 
@@ -489,15 +497,12 @@ export class RestRouterClient implements RouterClient {
         cmd,
         targets.map((t) => t.id),
       );
-      const identity = identityOf(cmd);
+      const identityKeys = identityOf(cmd);
       const checks = reqs.map((_, i): WriteCheck => {
         const t = targets[i];
-        const keyed: Record<string, string> = {};
-        for (const k of identity) if (t?.rec[k] !== undefined) keyed[k] = t.rec[k]!;
-        return {
-          what: notFound ?? `${menuPath(cmd)} ${t?.id ?? ''}`.trim(),
-          expect: { ...keyed, ...expect },
-        };
+        const identity: Record<string, string> = {};
+        for (const k of identityKeys) if (t?.rec[k] !== undefined) identity[k] = t.rec[k]!;
+        return { what: notFound ?? `${menuPath(cmd)} ${t?.id ?? ''}`.trim(), identity, values: expect };
       });
       try {
         const answers = await settleAll(
@@ -546,9 +551,9 @@ export class RestRouterClient implements RouterClient {
       if (!rec) throw new RouterNotFoundError(`queue "${name}"`, 'no such item', this.ctx());
       const id = assertRouterId(rec['.id'], `queue "${name}"`);
       const [req] = restWriteRequests(cmd, [id]);
-      const expect: Record<string, string> = { name, 'max-limit': String(limits[i]!.maxLimitBps) };
-      if (limits[i]!.queueType !== undefined) expect['queue'] = limits[i]!.queueType!;
-      return { req: req!, id, check: { what: `queue "${name}"`, expect } };
+      const values: Record<string, string> = { 'max-limit': String(limits[i]!.maxLimitBps) };
+      if (limits[i]!.queueType !== undefined) values['queue'] = limits[i]!.queueType!;
+      return { req: req!, id, check: { what: `queue "${name}"`, identity: { name }, values } };
     });
     try {
       await settleAll(
@@ -597,9 +602,9 @@ export class RestRouterClient implements RouterClient {
   ): Promise<MangleRule> {
     const cmd = commands.mangle(verb, comment);
     return this.call(opts, async (deadline) => {
-      // every answer is checked: the same `.id`, this comment, and the state written
+      // every answer is checked: the same `.id`, this comment (the lookup's identity), and
+      // the state written
       const answers = await this.write(cmd, deadline, undefined, `mangle rule with comment "${comment}"`, {
-        comment,
         disabled: verb === 'disable' ? 'true' : 'false',
       });
       return mangleRuleFromMap(answers[0]!);

@@ -93,6 +93,25 @@ describe('write answers without the expected record are failures (REST)', () => 
     await client.disableMangleRule(COMMENT);
   });
 
+  it('a PATCH answered with the item but another value than written is not confirmed', async () => {
+    const id = emu.state.resolveId('/queue/tree', DL);
+    const clamped = JSON.stringify({
+      '.id': id,
+      name: DL,
+      'max-limit': '100000000',
+      queue: 'cake-down-wan1',
+    });
+    await emu.faults.set('rest', { answerBody: { body: clamped, method: 'PATCH' } });
+    const err = await client
+      .setQueueLimits([{ name: DL, maxLimitBps: 126_000_000, queueType: 'cake-down-wan1' }], {
+        deadlineMs: 2000,
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RouterBadResponseError);
+    expect((err as RouterBadResponseError).code).toBe('WANCTL_ROUTER_BAD_RESPONSE');
+    expect((err as Error).message).toContain('max-limit="100000000" (written: "126000000")');
+  });
+
   it('a router-supplied id that is not "*" plus hex never reaches a URL', async () => {
     for (const bad of ['../../system/reboot?x=', '*1/../../reboot', '1', '']) {
       await emu.faults.set('rest', {
