@@ -17,7 +17,6 @@ import {
   getRouterClientWithFailover,
   type RouterClient,
   type RouterLogger,
-  type TransportSwitch,
 } from '@wanctl/router-client';
 import {
   chooseProbe,
@@ -229,11 +228,8 @@ export class SteeringDaemon {
     };
     if (this.o.deps?.routerClient) this.client = this.o.deps.routerClient;
     else {
-      const fc = getRouterClientWithFailover(routerClientOptions(cfg, routerLog, this.callDeadlineMs), {
-        onSwitch: (ev: TransportSwitch) =>
-          this.log.warn(`router transport ${ev.from} -> ${ev.to}: ${ev.reason}`, { recovered: ev.recovered }),
-      });
-      this.client = fc;
+      // the client logs each transport switch once (through routerLog)
+      this.client = getRouterClientWithFailover(routerClientOptions(cfg, routerLog, this.callDeadlineMs));
     }
     this.rule = new SteeringRule(this.client, cfg.mangleRule.comment, this.callOptions, this.now);
     this.cake = new CakeStatsReader(this.client, { logger: routerLog });

@@ -19,11 +19,29 @@ import {
 /** Queue names wanctl accepts (v1.3 `validate_identifier`: letters, digits, `_ . -`, at most 64). */
 export const QUEUE_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
-export class InvalidQueueNameError extends RangeError {
+/**
+ * Base of this package's own errors (router failures stay router-client's `RouterError`s).
+ * `code` is stable (`WANCTL_CAKE_*`, table in the README).
+ */
+export class CakeStatsError extends Error {
+  readonly code: string = 'WANCTL_CAKE_ERROR';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A queue name wanctl does not accept; raised before anything is sent. */
+export class InvalidQueueNameError extends CakeStatsError {
+  override readonly code: string = 'WANCTL_CAKE_INVALID_QUEUE_NAME';
   constructor(readonly queue: string) {
     super(`invalid queue name ${JSON.stringify(queue)}: use 1-64 letters, digits, "_", "." or "-"`);
-    this.name = 'InvalidQueueNameError';
   }
+}
+
+/** A raw answer given to snapshotFromRest / snapshotFromCli has no usable record for the queue. */
+export class CakeAnswerError extends CakeStatsError {
+  override readonly code: string = 'WANCTL_CAKE_BAD_ANSWER';
 }
 
 export function assertQueueName(name: string): void {
@@ -93,7 +111,7 @@ function pick(records: Array<Record<string, string>>, queue: string | undefined)
       : (records.find((r) => r['name'] === queue) ??
         (records.length === 1 && records[0]!['name'] === undefined ? records[0] : undefined));
   if (!rec)
-    throw new RangeError(
+    throw new CakeAnswerError(
       queue === undefined ? 'no queue record in the answer' : `queue "${queue}" not in the answer`,
     );
   return rec;
@@ -101,7 +119,14 @@ function pick(records: Array<Record<string, string>>, queue: string | undefined)
 
 /** Snapshot from a REST answer (`GET /rest/queue/tree?name=...`: an array or one object, values strings). */
 export function snapshotFromRest(body: unknown, at: number, queue?: string): CakeSnapshot {
-  const v = typeof body === 'string' ? JSON.parse(body) : body;
+  let v: unknown = body;
+  if (typeof body === 'string') {
+    try {
+      v = JSON.parse(body);
+    } catch (err) {
+      throw new CakeAnswerError(`REST answer is not JSON: ${body.slice(0, 60)}`, { cause: err });
+    }
+  }
   const list = (Array.isArray(v) ? v : [v]).map(jsonToMap);
   const rec = pick(list, queue);
   if (rec['name'] === undefined && queue !== undefined) rec['name'] = queue;

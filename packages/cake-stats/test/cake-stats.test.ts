@@ -12,8 +12,11 @@ import {
 import { type Emulator, type StaticTrafficModel, startEmulator } from '@wanctl/routeros-emulator';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  assertQueueName,
+  CakeAnswerError,
   CakeDeltaTracker,
   type CakeSnapshot,
+  CakeStatsError,
   CakeStatsReader,
   computeDelta,
   InvalidQueueNameError,
@@ -22,9 +25,9 @@ import {
 } from '../src/index.js';
 
 const GOLDEN = JSON.parse(
-  readFileSync(join(import.meta.dirname, '../../../../shared/golden/cake_stats.json'), 'utf8'),
+  readFileSync(join(import.meta.dirname, '../../../fixtures/golden/cake_stats.json'), 'utf8'),
 );
-const SAMPLES = join(import.meta.dirname, '../../../../shared/routeros-samples');
+const SAMPLES = join(import.meta.dirname, '../../../fixtures/routeros-samples');
 
 function logger(): RouterLogger & { warns: string[] } {
   const warns: string[] = [];
@@ -289,5 +292,23 @@ describe.each<Transport>(['rest', 'ssh'])('CakeStatsReader over %s against the e
     emu.requests.clear();
     await expect(reader.readOne('bad"name')).rejects.toBeInstanceOf(InvalidQueueNameError);
     expect(emu.requests.all()).toHaveLength(0);
+  });
+});
+
+describe('error codes', () => {
+  it('every error of this package carries a stable WANCTL_CAKE_* code', () => {
+    const bad = (() => {
+      try {
+        assertQueueName('bad"name');
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(bad).toBeInstanceOf(CakeStatsError);
+    expect((bad as CakeStatsError).code).toBe('WANCTL_CAKE_INVALID_QUEUE_NAME');
+    expect(() => snapshotFromRest('<html>', 0, 'q')).toThrow(
+      expect.objectContaining({ code: 'WANCTL_CAKE_BAD_ANSWER' }),
+    );
+    expect(() => snapshotFromRest('[]', 0, 'q')).toThrow(CakeAnswerError);
   });
 });

@@ -1,6 +1,12 @@
+/** Base of this package's errors; `code` is stable (table in the README). */
+export class LinkSimError extends Error {
+  readonly code: string = 'WANCTL_LINKSIM_ERROR';
+}
+
 /** Invalid options passed to the simulation, a trace factory, a load schedule or the benchmark. */
-export class LinkSimConfigError extends Error {
+export class LinkSimConfigError extends LinkSimError {
   override readonly name = 'LinkSimConfigError';
+  override readonly code: string = 'WANCTL_LINKSIM_OPTION_INVALID';
   /** Path of the offending option, e.g. `down.bufferMs`. */
   readonly option: string;
 
@@ -11,8 +17,9 @@ export class LinkSimConfigError extends Error {
 }
 
 /** A capacity trace file or text that cannot be read. Carries the source and the 1-based line. */
-export class TraceFormatError extends Error {
+export class TraceFormatError extends LinkSimError {
   override readonly name = 'TraceFormatError';
+  override readonly code: string = 'WANCTL_LINKSIM_TRACE_INVALID';
   readonly source: string;
   readonly line: number;
 

@@ -7,7 +7,7 @@ export {
   type LinkSimTrafficModelOptions,
   linkSimTrafficModel,
 } from './emulator-adapter.js';
-export { LinkSimConfigError, TraceFormatError } from './errors.js';
+export { LinkSimConfigError, LinkSimError, TraceFormatError } from './errors.js';
 export { constantLoad, type LoadPhase, type LoadSchedule, loadSchedule, onOffLoad } from './load.js';
 export { Prng } from './prng.js';
 export { RealtimeLinkDriver, type RealtimeLinkDriverOptions } from './realtime.js';

@@ -111,6 +111,9 @@ describe('linkSimTrafficModel (unit)', () => {
 
   it('rejects missing or equal queue names', () => {
     expect(() => linkSimTrafficModel(newSim(), { downQueue: '', upQueue: 'U' })).toThrow(LinkSimConfigError);
+    expect(() => linkSimTrafficModel(newSim(), { downQueue: '', upQueue: 'U' })).toThrow(
+      expect.objectContaining({ code: 'WANCTL_LINKSIM_OPTION_INVALID', option: 'downQueue/upQueue' }),
+    );
     expect(() => linkSimTrafficModel(newSim(), { downQueue: 'Q', upQueue: 'Q' })).toThrow(/upQueue/);
   });
 });

@@ -112,6 +112,7 @@ describe('trace files', () => {
         err = e;
       }
       expect(err).toBeInstanceOf(TraceFormatError);
+      expect((err as TraceFormatError).code).toBe('WANCTL_LINKSIM_TRACE_INVALID');
       expect((err as Error).message).toMatch(re);
     };
     bad('0,1,1\n1,x,1\n', /cap\.csv:2: down_bps/);

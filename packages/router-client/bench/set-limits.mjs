@@ -3,8 +3,10 @@
 // child process: p50/p99 for REST (HTTPS with keep-alive, and plain HTTP) and SSH (persistent
 // connection), beside the DESIGN budgets (REST p50 < 3 ms, SSH p50 < 5 ms), and the client
 // process's CPU time per call (user + system; steadier than wall-clock figures on a busy machine).
+// `--op queue-stats` measures getQueueStats of both queues instead (one REST GET with .proplist;
+// one SSH exec of `print detail` + `print stats detail`).
 // Run after `npx tsc -b` (here and in ../routeros-emulator):
-//   node bench/set-limits.mjs [--n 1000] [--warmup 100]
+//   node bench/set-limits.mjs [--n 1000] [--warmup 100] [--op set-limits|queue-stats]
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
@@ -18,6 +20,9 @@ const arg = (name, dflt) => {
 };
 const N = arg('n', 1000);
 const WARMUP = arg('warmup', 100);
+const opIdx = process.argv.indexOf('--op');
+const OP = opIdx > 0 ? process.argv[opIdx + 1] : 'set-limits';
+if (OP !== 'set-limits' && OP !== 'queue-stats') throw new Error(`--op set-limits|queue-stats, got ${OP}`);
 
 const require = createRequire(import.meta.url);
 const emuCli = join(dirname(require.resolve('@wanctl/routeros-emulator/package.json')), 'dist/cli.js');
@@ -42,12 +47,14 @@ async function measure(client) {
     { name: 'WAN-Download-1', maxLimitBps: 400_000_000 + (i % 50) * 1_000_000, queueType: 'cake-down-wan1' },
     { name: 'WAN-Upload-1', maxLimitBps: 30_000_000 + (i % 50) * 100_000, queueType: 'cake-up-wan1' },
   ];
-  for (let i = 0; i < WARMUP; i++) await client.setQueueLimits(limits(i));
+  const names = ['WAN-Download-1', 'WAN-Upload-1'];
+  const call = OP === 'set-limits' ? (i) => client.setQueueLimits(limits(i)) : () => client.getQueueStats(names);
+  for (let i = 0; i < WARMUP; i++) await call(i);
   const samples = new Float64Array(N);
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < N; i++) {
     const t0 = performance.now();
-    await client.setQueueLimits(limits(i));
+    await call(i);
     samples[i] = performance.now() - t0;
   }
   const cpu = process.cpuUsage(cpu0);
@@ -113,7 +120,7 @@ try {
 
 const f = (x) => x.toFixed(2).padStart(7);
 console.log(
-  `set-limits round trip (2 queues, one batched call), n=${N} after ${WARMUP} warm-up, emulator in a child process`,
+  `${OP === 'set-limits' ? 'set-limits' : 'getQueueStats'} round trip (2 queues, one call), n=${N} after ${WARMUP} warm-up, emulator in a child process`,
 );
 console.log(
   `machine: ${cpus().length} CPUs, load average ${loadavg()

@@ -10,7 +10,8 @@
  *   - quoted values with RouterOS escapes (\" \\ \$ \? \n \r \t \_)
  *   - several commands joined with `;`
  */
-import { CommandSyntaxError } from './errors.js';
+import { CommandSyntaxError, RouterBadResponseError, RouterOptionsError } from './errors.js';
+import type { QueueLimit } from './types.js';
 
 export const VERBS = ['print', 'set', 'enable', 'disable', 'reset-counters', 'add', 'remove'] as const;
 export type Verb = (typeof VERBS)[number];
@@ -345,14 +346,50 @@ export function menuPath(cmd: Pick<RouterCommand, 'path'>): string {
   return cmd.path.join('/');
 }
 
+/** A RouterOS item id as the router hands them out: `*` and 1-16 hex digits. */
+export const ROUTER_ID = /^\*[0-9A-Fa-f]{1,16}$/;
+
+/**
+ * Check an id the router supplied before it is put into a URL: anything but `*` plus hex (for
+ * example `../../system/reboot?x=`) is an unusable answer, never a path.
+ */
+export function assertRouterId(id: unknown, where: string): string {
+  if (typeof id === 'string' && ROUTER_ID.test(id)) return id;
+  throw new RouterBadResponseError(
+    `${where}: the router answered an item id that is not "*" plus hex (${JSON.stringify(id)?.slice(0, 40)}); refusing to use it`,
+    { transport: 'rest' },
+  );
+}
+
+/** The fields getQueueStats reads (REST `.proplist`): counters, max-limit, queue type, state. */
+export const QUEUE_STATS_FIELDS = [
+  '.id',
+  'name',
+  'max-limit',
+  'bytes',
+  'packets',
+  'dropped',
+  'queued-bytes',
+  'queued-packets',
+  'rate',
+  'packet-rate',
+  'queue',
+  'disabled',
+] as const;
+
 /**
  * The GET that lists the items a command reads or acts on. Exact-match (`=`) conditions go
  * into the query string, except `comment` (RouterOS REST drops query filters on comments with
  * characters such as `:`); every condition is also applied client-side by `matchesAll`.
  */
-export function restListRequest(path: string[], conditions: readonly Condition[]): RestRequest {
+export function restListRequest(
+  path: string[],
+  conditions: readonly Condition[],
+  proplist?: readonly string[],
+): RestRequest {
   const query: Record<string, string> = {};
   for (const c of conditions) if (c.op === '=' && c.key !== 'comment') query[c.key] = c.value;
+  if (proplist) query['.proplist'] = [...new Set([...proplist, ...conditions.map((c) => c.key)])].join(',');
   return Object.keys(query).length
     ? { method: 'GET', path: `/${path.join('/')}`, query }
     : { method: 'GET', path: `/${path.join('/')}` };
@@ -387,8 +424,18 @@ export function matchesAll(record: Record<string, unknown>, conditions: readonly
   return true;
 }
 
-/** The REST calls that carry out a write command on already-resolved `.id`s. */
+/**
+ * The lookup a write resolves its target with, fresh on every call (issue 16: an id is only
+ * used right after the router confirmed which item carries it). Only `.id` and the condition
+ * fields are asked for, so the answer stays small.
+ */
+export function restResolveRequest(path: string[], conditions: readonly Condition[]): RestRequest {
+  return restListRequest(path, conditions, ['.id']);
+}
+
+/** The REST calls that carry out a write command on `.id`s just resolved (checked here). */
 export function restWriteRequests(cmd: RouterCommand, ids: readonly string[]): RestRequest[] {
+  for (const id of ids) assertRouterId(id, `${menuPath(cmd)} ${cmd.verb}`);
   const base = `/${menuPath(cmd)}`;
   const params = Object.fromEntries(cmd.params);
   switch (cmd.verb) {
@@ -409,13 +456,6 @@ export function restWriteRequests(cmd: RouterCommand, ids: readonly string[]): R
   }
 }
 
-/** A stable key for caching the `.id`s a target resolves to. */
-export function targetCacheKey(path: string[], conditions: readonly Condition[]): string | null {
-  // Only exact-match lookups are cached; regex matches can change with any edit.
-  if (conditions.length === 0 || conditions.some((c) => c.op !== '=')) return null;
-  return `${path.join('/')}?${conditions.map((c) => `${c.key}=${c.value}`).join('&')}`;
-}
-
 /** Helpers to build the commands the typed operations use. */
 export const commands = {
   setQueue(name: string, params: Array<[string, string]>): RouterCommand {
@@ -427,6 +467,18 @@ export const commands = {
       params,
       modifiers: [],
     };
+  },
+  /** `set max-limit=… [queue=…]` on one queue (validated: integer bit/s). */
+  setQueueLimit(l: QueueLimit): RouterCommand {
+    if (!Number.isSafeInteger(l.maxLimitBps) || l.maxLimitBps < 0) {
+      throw new RouterOptionsError(
+        `max-limit for queue "${l.name}" must be a non-negative integer bit/s, got ${l.maxLimitBps}`,
+      );
+    }
+    const params: Array<[string, string]> = [];
+    if (l.queueType !== undefined) params.push(['queue', l.queueType]);
+    params.push(['max-limit', String(l.maxLimitBps)]);
+    return commands.setQueue(l.name, params);
   },
   printQueues(names: readonly string[], modifiers: PrintModifier[] = ['stats', 'detail']): RouterCommand {
     return {
@@ -470,3 +522,21 @@ export const commands = {
     return { path, verb: 'print', where: [], params: [], modifiers };
   },
 };
+
+/** `/queue/tree/set [find name=…] queue=… max-limit=…` for one QueueLimit. */
+export function queueSetCommand(l: QueueLimit): RouterCommand {
+  return commands.setQueueLimit(l);
+}
+
+/**
+ * The same command addressing its item by name after the verb (`set WAN-Download-1 …`), so that
+ * a missing item is reported as `no such item` instead of `[find]` silently matching nothing.
+ * Names that read as item numbers or ids (`3`, `*1A`) keep `[find name=…]`.
+ */
+export function byName(cmd: RouterCommand): RouterCommand {
+  const t = cmd.target;
+  if (t?.kind !== 'find' || t.conditions.length !== 1) return cmd;
+  const c = t.conditions[0]!;
+  if (c.key !== 'name' || c.op !== '=' || /^\d+$/.test(c.value) || ROUTER_ID.test(c.value)) return cmd;
+  return { ...cmd, target: { kind: 'items', items: [c.value] } };
+}

@@ -121,3 +121,38 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, opts: RetryO
     }
   }
 }
+
+export interface CallWithRetryOptions {
+  /** The call's deadline, ms (the whole call, retries included). */
+  deadlineMs: number;
+  policy?: RetryPolicy | undefined;
+  isRetryable: (err: unknown) => boolean;
+  /** Told about each retry (the transports log it at debug level). */
+  onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+  /** Told how the call ended (the transports keep their up/down state from it). */
+  onSettled?: (err: unknown | undefined) => void;
+}
+
+/**
+ * The one retry wrapper both transports use: run `fn` under a fresh Deadline with bounded,
+ * jittered retries of the failures `isRetryable` accepts, and report the outcome.
+ */
+export async function callWithRetry<T>(
+  o: CallWithRetryOptions,
+  fn: (deadline: Deadline) => Promise<T>,
+): Promise<T> {
+  const deadline = new Deadline(o.deadlineMs);
+  try {
+    const v = await retry(() => fn(deadline), {
+      policy: o.policy ?? DEFAULT_RETRY_POLICY,
+      deadline,
+      isRetryable: o.isRetryable,
+      ...(o.onRetry ? { onRetry: o.onRetry } : {}),
+    });
+    o.onSettled?.(undefined);
+    return v;
+  } catch (err) {
+    o.onSettled?.(err);
+    throw err;
+  }
+}

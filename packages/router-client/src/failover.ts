@@ -6,12 +6,16 @@
  *   error) are returned as they are;
  * - once on the fallback, the primary is re-probed in the background (a read-only identity
  *   print) and taken back as soon as it answers;
- * - every switch is logged once, with its reason, and announced to listeners;
+ * - every switch is logged once here, with its reason, and announced as one `switch` event
+ *   (listeners count or display it; they should not log it again);
+ * - each transport's last known state is available for health output (transportStates), and
+ *   the idle one can be checked on demand (checkIdleTransport);
  * - retries are bounded and jittered and never outlast the call's deadline.
  */
 import { EventEmitter } from 'node:events';
 import { Deadline, type MonotonicClock, monotonicNow } from './deadline.js';
-import { isTransportFailure, RouterConnectionError, type Transport } from './errors.js';
+import { isTransportFailure, RouterConnectionError, RouterOptionsError, type Transport } from './errors.js';
+import type { TransportState } from './health.js';
 import { RestRouterClient } from './rest.js';
 import { SshRouterClient } from './ssh.js';
 import type {
@@ -38,6 +42,7 @@ export interface TransportSwitch {
 
 /** Raised when every configured transport failed within the call. */
 export class RouterUnavailableError extends RouterConnectionError {
+  override readonly code: string = 'WANCTL_ROUTER_UNAVAILABLE';
   readonly errors: Partial<Record<Transport, Error>>;
   constructor(errors: Partial<Record<Transport, Error>>, host: string | undefined) {
     const parts = Object.entries(errors).map(([t, e]) => `${t}: ${e?.message}`);
@@ -61,12 +66,19 @@ export interface FailoverOptions {
   reprobeIntervalMs?: number;
   /** Deadline of one re-probe, ms (default 2000). */
   reprobeDeadlineMs?: number;
-  onSwitch?: (ev: TransportSwitch) => void;
   now?: MonotonicClock;
 }
 
-/** A RouterClient over a primary and an optional fallback transport. */
-export class FailoverRouterClient extends EventEmitter implements RouterClient {
+export interface FailoverEvents {
+  /** A transport switch (one per switch; already logged by the client). */
+  switch: [ev: TransportSwitch];
+}
+
+/**
+ * A RouterClient over a primary and an optional fallback transport. Transport switches are
+ * announced as the `switch` event: `client.on('switch', (ev) => …)`.
+ */
+export class FailoverRouterClient extends EventEmitter<FailoverEvents> implements RouterClient {
   readonly primary: RouterClient;
   readonly fallback: RouterClient | undefined;
   private usingFallback = false;
@@ -105,7 +117,6 @@ export class FailoverRouterClient extends EventEmitter implements RouterClient {
       this.logger.warn(`router transport ${ev.from} failed (${reason}); switched to ${ev.to}`, { ...ev });
     else
       this.logger.info(`router transport ${ev.to} healthy again; switched back from ${ev.from}`, { ...ev });
-    this.opts.onSwitch?.(ev);
     this.emit('switch', ev);
     if (toFallback) this.scheduleProbe();
     else this.stopProbe();
@@ -180,6 +191,27 @@ export class FailoverRouterClient extends EventEmitter implements RouterClient {
     }
   }
 
+  /** Last known state of the primary, then the fallback (when configured). */
+  transportStates(): TransportState[] {
+    return [this.primary, this.fallback].flatMap((c) => c?.transportStates?.() ?? []);
+  }
+
+  /**
+   * Check the transport not in use now with one read-only identity print (its state then
+   * shows in transportStates). For a daemon's slow health cadence, not for every cycle.
+   * Resolves true when it answered; false when it failed or there is none.
+   */
+  async checkIdleTransport(opts: CallOptions = { deadlineMs: 2000 }): Promise<boolean> {
+    const idle = this.usingFallback ? this.primary : this.fallback;
+    if (!idle || this.closed) return false;
+    try {
+      await idle.getIdentity(opts);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   setQueueLimits(limits: readonly QueueLimit[], opts?: CallOptions): Promise<void> {
     return this.call(opts, (c, o) => c.setQueueLimits(limits, o));
   }
@@ -229,10 +261,12 @@ export function createRouterClient(
     ...(options.logger ? { logger: options.logger } : {}),
   };
   if (transport === 'rest') {
-    if (!options.rest) throw new RangeError('transport "rest" needs REST settings (user and password)');
+    if (!options.rest)
+      throw new RouterOptionsError('transport "rest" needs REST settings (user and password)');
     return new RestRouterClient({ ...options.rest, ...common });
   }
-  if (!options.ssh) throw new RangeError('transport "ssh" needs SSH settings (user and a key or password)');
+  if (!options.ssh)
+    throw new RouterOptionsError('transport "ssh" needs SSH settings (user and a key or password)');
   return new SshRouterClient({ ...options.ssh, ...common });
 }
 

@@ -3,15 +3,14 @@ export * from './deadline.js';
 export * from './errors.js';
 export * from './failover.js';
 export { routerOptionsFromConfig } from './from-config.js';
+export * from './health.js';
+export type { HostKeyPolicy, KnownHostsVerdict } from './hostkey.js';
+export { checkKnownHosts, sshKeyFingerprint, verifyHostKey } from './hostkey.js';
 export * from './parse.js';
 export * from './records.js';
 export type { RestClientOptions } from './rest.js';
-export {
-  normaliseCertFingerprint,
-  presentedCertFingerprint,
-  queueSetCommand,
-  RestRouterClient,
-} from './rest.js';
-export type { KnownHostsVerdict, SshClientOptions } from './ssh.js';
-export { checkKnownHosts, recordsFromConsole, SshRouterClient, sshKeyFingerprint } from './ssh.js';
+export { RestRouterClient } from './rest.js';
+export type { SshClientOptions } from './ssh.js';
+export { recordsFromConsole, SshRouterClient } from './ssh.js';
+export { normaliseCertFingerprint, presentedCertFingerprint } from './tls.js';
 export * from './types.js';

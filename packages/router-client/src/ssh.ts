@@ -4,23 +4,25 @@
  * known_hosts or a pinned SHA256 fingerprint, key or password auth, and RouterOS's printed
  * errors (exit status 0) turned into typed errors.
  */
-import { createHash, createHmac } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
-import { commands, parseCommands, type RouterCommand, renderCli, renderCliBatch } from './command.js';
-import { backoffDelay, DEFAULT_RETRY_POLICY, Deadline, type RetryPolicy, retry } from './deadline.js';
+import { byName, commands, parseCommands, type RouterCommand, renderCli, renderCliBatch } from './command.js';
+import { backoffDelay, callWithRetry, type Deadline, type RetryPolicy } from './deadline.js';
 import {
   isRetryable,
   RouterAuthError,
+  RouterBadResponseError,
   RouterCommandError,
   RouterConnectionError,
   type RouterError,
-  RouterHostVerificationError,
+  type RouterHostVerificationError,
   RouterNotFoundError,
+  RouterOptionsError,
+  RouterResponseTooLargeError,
   RouterTimeoutError,
 } from './errors.js';
+import { TransportHealth, type TransportState } from './health.js';
+import { verifyHostKey } from './hostkey.js';
 import {
   findRouterOsError,
   isNotFoundMessage,
@@ -29,7 +31,6 @@ import {
   parsePrint,
 } from './parse.js';
 import { mangleRuleFromMap, printRecordToMap, queueStatsFromMap, resourceFromMap } from './records.js';
-import { queueSetCommand } from './rest.js';
 import type {
   CallOptions,
   CommandResult,
@@ -41,7 +42,7 @@ import type {
   SshOptions,
   SystemResource,
 } from './types.js';
-import { silentLogger } from './types.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, silentLogger } from './types.js';
 
 type Ssh2Module = typeof import('ssh2');
 
@@ -70,60 +71,6 @@ export interface SshClientOptions extends SshOptions {
   reconnectMaxMs?: number;
 }
 
-/** OpenSSH-style fingerprint of a host key blob: `SHA256:<base64 without padding>`. */
-export function sshKeyFingerprint(keyBlob: Buffer): string {
-  return `SHA256:${createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
-}
-
-function normaliseSshFingerprint(fp: string): string {
-  const t = fp.trim();
-  const b64 = t.replace(/^SHA256:/i, '').replace(/=+$/, '');
-  return `SHA256:${b64}`;
-}
-
-export type KnownHostsVerdict = 'match' | 'mismatch' | 'unknown';
-
-/** Check a host key blob against an OpenSSH known_hosts text (plain and hashed entries). */
-export function checkKnownHosts(
-  text: string,
-  host: string,
-  port: number,
-  keyBlob: Buffer,
-): KnownHostsVerdict {
-  const names = port === 22 ? [host, `[${host}]:22`] : [`[${host}]:${port}`];
-  const keyB64 = keyBlob.toString('base64');
-  let seen = false;
-  for (const line of text.split(/\r?\n/)) {
-    const t = line.trim();
-    if (t === '' || t.startsWith('#')) continue;
-    let fields = t.split(/\s+/);
-    if (fields[0]?.startsWith('@')) {
-      if (fields[0] === '@revoked' && fields[3] === keyB64) return 'mismatch';
-      if (fields[0] !== '@cert-authority') fields = fields.slice(1);
-      else continue;
-    }
-    const [hostsField, , key] = fields;
-    if (!hostsField || !key) continue;
-    let hostMatch = false;
-    if (hostsField.startsWith('|1|')) {
-      const [, , salt, hash] = hostsField.split('|');
-      if (salt && hash) {
-        for (const n of names) {
-          const h = createHmac('sha1', Buffer.from(salt, 'base64')).update(n).digest('base64');
-          if (h === hash) hostMatch = true;
-        }
-      }
-    } else {
-      const patterns = hostsField.split(',');
-      hostMatch = patterns.some((p) => names.includes(p));
-    }
-    if (!hostMatch) continue;
-    seen = true;
-    if (key === keyB64) return 'match';
-  }
-  return seen ? 'mismatch' : 'unknown';
-}
-
 interface ExecResult {
   stdout: string;
   stderr: string;
@@ -142,13 +89,14 @@ export class SshRouterClient implements RouterClient {
   private lastConnectError: RouterError | undefined;
   private closed = false;
   private readonly channels = new Set<ClientChannel>();
+  private readonly health = new TransportHealth('ssh');
 
   constructor(opts: SshClientOptions) {
     this.opts = opts;
     this.logger = opts.logger ?? silentLogger;
     this.port = opts.port ?? 22;
     if (!opts.password && !opts.privateKeyPath && !opts.privateKey) {
-      throw new RangeError('SSH needs a private key (privateKeyPath) or a password');
+      throw new RouterOptionsError('SSH needs a private key (privateKeyPath) or a password');
     }
   }
 
@@ -163,51 +111,9 @@ export class SshRouterClient implements RouterClient {
     return this.conn !== undefined;
   }
 
-  private verifyHostKey(key: Buffer): { ok: boolean; error?: RouterHostVerificationError } {
-    const fp = sshKeyFingerprint(key);
-    const where = `${this.opts.host}:${this.port}`;
-    const howToPin =
-      `To trust it, pin the fingerprint (config router.ssh_host_key_sha256: "${fp}") or add the key to the known_hosts file (router.ssh_known_hosts_file): ` +
-      `ssh-keyscan -p ${this.port} ${this.opts.host} >> ${this.opts.knownHostsPath ?? '~/.ssh/known_hosts'}`;
-    if (this.opts.hostKeyFingerprint) {
-      if (normaliseSshFingerprint(this.opts.hostKeyFingerprint) === fp) return { ok: true };
-      return {
-        ok: false,
-        error: new RouterHostVerificationError(
-          `SSH host key of ${where} is ${fp}, which does not match the pinned ${this.opts.hostKeyFingerprint}. If the router's key changed on purpose, update the pin.`,
-          'hostkey',
-          { ...this.ctx(), presentedFingerprint: fp },
-        ),
-      };
-    }
-    const files = this.opts.knownHostsPath
-      ? [this.opts.knownHostsPath]
-      : [join(homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'];
-    let verdict: KnownHostsVerdict = 'unknown';
-    for (const f of files) {
-      if (!existsSync(f)) continue;
-      const v = checkKnownHosts(readFileSync(f, 'utf8'), this.opts.host, this.port, key);
-      if (v === 'match') return { ok: true };
-      if (v === 'mismatch') verdict = 'mismatch';
-    }
-    if (verdict === 'mismatch') {
-      return {
-        ok: false,
-        error: new RouterHostVerificationError(
-          `SSH host key of ${where} (${fp}) does not match the key recorded in ${files.join(' or ')} (possible man-in-the-middle, or the router was reinstalled). Remove the old entry with ssh-keygen -R only if you know why it changed.`,
-          'hostkey',
-          { ...this.ctx(), presentedFingerprint: fp },
-        ),
-      };
-    }
-    return {
-      ok: false,
-      error: new RouterHostVerificationError(
-        `SSH host key of ${where} is unknown (${fp}); refusing to connect. ${howToPin}`,
-        'hostkey',
-        { ...this.ctx(), presentedFingerprint: fp },
-      ),
-    };
+  /** Last known state of this transport (for health output). */
+  transportStates(): TransportState[] {
+    return [this.health.get()];
   }
 
   private connect(deadline: Deadline): Promise<Client> {
@@ -380,9 +286,14 @@ export class SshRouterClient implements RouterClient {
         keepaliveInterval: 15_000,
         keepaliveCountMax: 3,
         hostVerifier: (key: Buffer) => {
-          const v = this.verifyHostKey(key);
-          if (!v.ok) hostKeyError = v.error;
-          return v.ok;
+          const err = verifyHostKey(key, {
+            host: this.opts.host,
+            port: this.port,
+            hostKeyFingerprint: this.opts.hostKeyFingerprint,
+            knownHostsPath: this.opts.knownHostsPath,
+          });
+          if (err) hostKeyError = err;
+          return err === null;
         },
         ...(privateKey ? { privateKey } : {}),
         ...(this.opts.passphrase ? { passphrase: this.opts.passphrase } : {}),
@@ -451,8 +362,28 @@ export class SshRouterClient implements RouterClient {
           const out: Buffer[] = [];
           const errOut: Buffer[] = [];
           let code: number | null = null;
-          ch.on('data', (d: Buffer) => out.push(d));
-          ch.stderr.on('data', (d: Buffer) => errOut.push(d));
+          let size = 0;
+          const limit = this.opts.maxOutputBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+          const take = (into: Buffer[]) => (d: Buffer) => {
+            size += d.length;
+            if (size <= limit) {
+              into.push(d);
+              return;
+            }
+            // Stop reading: drop the connection (the channel may still be streaming), reconnect next call.
+            cleanupConn();
+            if (this.conn === conn) this.conn = undefined;
+            conn.destroy();
+            finish(
+              new RouterResponseTooLargeError(
+                `SSH command output on ${this.opts.host} is larger than ${limit} bytes; reading aborted`,
+                limit,
+                this.ctx(cmdText),
+              ),
+            );
+          };
+          ch.on('data', take(out));
+          ch.stderr.on('data', take(errOut));
           ch.on('exit', (c: number | null) => {
             code = c;
           });
@@ -507,15 +438,19 @@ export class SshRouterClient implements RouterClient {
     return res.stdout;
   }
 
-  private async call<T>(opts: CallOptions | undefined, fn: (deadline: Deadline) => Promise<T>): Promise<T> {
-    const deadline = new Deadline(opts?.deadlineMs ?? this.opts.deadlineMs ?? 5000);
-    return retry(() => fn(deadline), {
-      policy: this.opts.retry ?? DEFAULT_RETRY_POLICY,
-      deadline,
-      isRetryable,
-      onRetry: (err, attempt, delay) =>
-        this.logger.debug?.(`SSH retry ${attempt} in ${Math.round(delay)} ms: ${(err as Error).message}`),
-    });
+  /** Run `fn` under the call's deadline with the shared retry wrapper; keeps the health state. */
+  private call<T>(opts: CallOptions | undefined, fn: (deadline: Deadline) => Promise<T>): Promise<T> {
+    return callWithRetry(
+      {
+        deadlineMs: opts?.deadlineMs ?? this.opts.deadlineMs ?? 5000,
+        policy: this.opts.retry,
+        isRetryable,
+        onRetry: (err, attempt, delay) =>
+          this.logger.debug?.(`SSH retry ${attempt} in ${Math.round(delay)} ms: ${(err as Error).message}`),
+        onSettled: (err) => this.health.record(err),
+      },
+      fn,
+    );
   }
 
   private static records(text: string): Array<Record<string, string>> {
@@ -528,12 +463,8 @@ export class SshRouterClient implements RouterClient {
   async setQueueLimits(limits: readonly QueueLimit[], opts?: CallOptions): Promise<void> {
     if (limits.length === 0) return;
     // Each queue is addressed by name (not [find]) so that a missing queue is reported as
-    // "no such item" instead of silently matching nothing.
-    const cmds = limits.map((l) => {
-      const c = queueSetCommand(l);
-      if (addressableByName(l.name)) c.target = { kind: 'items', items: [l.name] };
-      return c;
-    });
+    // "no such item" instead of silently matching nothing. The console never uses ids.
+    const cmds = limits.map((l) => byName(commands.setQueueLimit(l)));
     const text = renderCliBatch(cmds);
     await this.call(opts, (d) => this.run(text, d, `queue ${limits.map((l) => `"${l.name}"`).join(' or ')}`));
   }
@@ -602,11 +533,7 @@ export class SshRouterClient implements RouterClient {
 
   async resetQueueCounters(names: readonly string[], opts?: CallOptions): Promise<void> {
     if (names.length === 0) return;
-    const cmds = names.map((n) => {
-      const c = commands.resetQueue(n);
-      if (addressableByName(n)) c.target = { kind: 'items', items: [n] };
-      return c;
-    });
+    const cmds = names.map((n) => byName(commands.resetQueue(n)));
     const text = renderCliBatch(cmds);
     await this.call(opts, (d) => this.run(text, d, `queue ${names.map((n) => `"${n}"`).join(' or ')}`));
   }
@@ -616,9 +543,8 @@ export class SshRouterClient implements RouterClient {
       const out = await this.run('/system/identity/print', d);
       const name = parseKeyValueBlock(out)['name'];
       if (name === undefined) {
-        throw new RouterConnectionError(
+        throw new RouterBadResponseError(
           `unexpected /system/identity/print output: ${out.slice(0, 80)}`,
-          'bad-response',
           this.ctx(),
         );
       }
@@ -671,14 +597,6 @@ export class SshRouterClient implements RouterClient {
       this.conn = undefined;
     }
   }
-}
-
-/**
- * Whether an item can be addressed by its name after the verb. Names that look like item
- * numbers (`3`) or ids (`*1A`) would be read as such, so those fall back to [find name=...].
- */
-function addressableByName(name: string): boolean {
-  return !/^\d+$/.test(name) && !/^\*[0-9A-Fa-f]+$/.test(name);
 }
 
 /** Turn console output into records, choosing the parser from the commands' print modifiers. */

@@ -1,5 +1,6 @@
 import type { RetryPolicy } from './deadline.js';
 import type { Transport } from './errors.js';
+import type { TransportState } from './health.js';
 
 export type { Transport } from './errors.js';
 
@@ -12,6 +13,9 @@ export interface RouterLogger {
 }
 
 export const silentLogger: RouterLogger = { info() {}, warn() {}, error() {}, debug() {} };
+
+/** Default cap of one REST answer body and of one SSH command's output, bytes (1 MiB). */
+export const DEFAULT_MAX_RESPONSE_BYTES = 1 << 20;
 
 export interface CallOptions {
   /** Deadline for the whole call (including retries and failover), ms. Default: client's deadlineMs. */
@@ -105,6 +109,12 @@ export interface RouterClient {
   getResource(opts?: CallOptions): Promise<SystemResource>;
   /** Run CLI text in the supported subset (see command.ts); `;` joins several commands. */
   runCommand(cli: string, opts?: CallOptions): Promise<CommandResult>;
+  /**
+   * Last known state of each transport this client uses (primary first). Optional in the
+   * interface so that partial implementations (test fakes, other shapers) need not invent one;
+   * every client of this package has it.
+   */
+  transportStates?(): TransportState[];
   /** Release every socket and timer. */
   close(): Promise<void>;
 }
@@ -124,6 +134,8 @@ export interface RestOptions {
   certFingerprint?: string;
   /** Max sockets in the keep-alive pool (default 4). */
   maxSockets?: number;
+  /** Largest answer body read, bytes (default 1 MiB); a larger one is aborted while streaming. */
+  maxResponseBytes?: number;
 }
 
 export interface SshOptions {
@@ -141,6 +153,8 @@ export interface SshOptions {
   hostKeyFingerprint?: string;
   /** Suffix appended to the login name for machine-friendly output (default `+ct`). */
   loginSuffix?: string;
+  /** Largest command output read, bytes (default 1 MiB); more drops the connection. */
+  maxOutputBytes?: number;
 }
 
 export interface RouterClientOptions {

@@ -53,8 +53,8 @@ describe('failover against emulator faults', () => {
     switches = [];
     client = getRouterClientWithFailover(
       emuOptions(target, primary, { deadlineMs: DEADLINE, reprobeIntervalMs: 60_000, logger: log, ...extra }),
-      { onSwitch: (ev) => switches.push(ev) },
     );
+    client.on('switch', (ev) => switches.push(ev));
     return client;
   }
 

@@ -1,5 +1,5 @@
 /**
- * Golden vectors recorded from wanctl v1.3 (../shared/golden): parity where the behaviour is
+ * Golden vectors recorded from wanctl v1.3 (fixtures/golden): parity where the behaviour is
  * the same, and the DESIGN "D" item named where ours differs on purpose.
  */
 import { readFileSync } from 'node:fs';
@@ -11,11 +11,12 @@ import {
   parsePrint,
   printRecordToMap,
   RestRouterClient,
+  RouterBadResponseError,
   RouterConnectionError,
   RouterNotFoundError,
 } from '../src/index.js';
 
-const GOLDEN = join(import.meta.dirname, '../../../../shared/golden');
+const GOLDEN = join(import.meta.dirname, '../../../fixtures/golden');
 const golden = (f: string) => JSON.parse(readFileSync(join(GOLDEN, f), 'utf8'));
 
 describe('parsing_misc.json rule_status (mangle print parsing)', () => {
@@ -64,8 +65,14 @@ interface Recorded {
   json?: unknown;
 }
 
-/** The recording fake router of rest_translation.json's header, on a real socket. */
-async function fakeRouter(opts: { patchStatus?: number; dropGets?: boolean } = {}) {
+/**
+ * The recording fake router of rest_translation.json's header, on a real socket. The header's
+ * recorder answered every PATCH/POST with `{}`; RouterOS answers a PATCH with the whole item
+ * and a POST command with `[]` (fixtures/routeros-samples/rest/ip_service_patch_response_*,
+ * ip_service_set_post_success_empty_*), and ours checks that answer (issue 16), so the fake
+ * answers like RouterOS unless `headerAnswers` asks for the recorder's `{}`.
+ */
+async function fakeRouter(opts: { patchStatus?: number; dropGets?: boolean; headerAnswers?: boolean } = {}) {
   const queues: Record<string, string> = {
     'WAN-Download-1': '*1A',
     'WAN-Upload-1': '*1B',
@@ -125,7 +132,17 @@ async function fakeRouter(opts: { patchStatus?: number; dropGets?: boolean } = {
           message: 'Bad Request',
         });
       }
-      return send(200, {});
+      if (opts.headerAnswers) return send(200, {});
+      if (req.method === 'POST') return send(200, []);
+      const id = entry.path.split('/').pop()!;
+      const q = Object.entries(queues).find(([, v]) => v === id);
+      const m = Object.entries(mangle).find(([, v]) => v === id);
+      return send(200, {
+        '.id': id,
+        ...(q ? { name: q[0] } : {}),
+        ...(m ? { comment: m[0] } : {}),
+        ...(entry.json as object),
+      });
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -154,6 +171,21 @@ function goldenHttp(
 }
 
 const sortReq = (a: Recorded[]) => [...a].sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+
+/**
+ * Ours minus the `.proplist` of its lookups. The write lookups ask only for `.id` and the
+ * looked-up field (issue 16: they run before every write, so they are kept small).
+ */
+function stripProplist(a: Recorded[]): Recorded[] {
+  return a.map((r) => {
+    if (r.method !== 'GET' || r.query['.proplist'] === undefined) return r;
+    expect(r.query['.proplist']!.split(',')[0]).toBe('.id');
+    const { '.proplist': _, ...query } = r.query;
+    return { ...r, query };
+  });
+}
+const writesOf = (a: Recorded[]) => a.filter((r) => r.method !== 'GET');
+const lookupsOf = (a: Recorded[]) => a.filter((r) => r.method === 'GET');
 
 describe('rest_translation.json: CLI -> REST through the command model', () => {
   let fake: Awaited<ReturnType<typeof fakeRouter>> | undefined;
@@ -190,22 +222,46 @@ describe('rest_translation.json: CLI -> REST through the command model', () => {
   }
 
   it.each([
-    'autorate_set_limits_batched', // same requests; ours issues the two queues concurrently
+    'autorate_set_limits_batched', // same writes; ours issues the two queues concurrently
     'single_queue_set',
     'cake_stats_print',
     'reset_counters',
-  ])('%s: same HTTP requests as v1.3', async (name) => {
-    for (const st of await run(name)) {
-      expect(st.error).toBeUndefined();
-      expect(sortReq(st.ours)).toEqual(sortReq(st.golden));
-    }
+  ])(
+    '%s: same writes and lookups as v1.3, but a fresh lookup before every write (issue 16)',
+    async (name) => {
+      const steps = await run(name);
+      const goldenLookups = steps.flatMap((st) => lookupsOf(st.golden));
+      for (const st of steps) {
+        expect(st.error).toBeUndefined();
+        const ours = stripProplist(st.ours);
+        expect(sortReq(writesOf(ours))).toEqual(sortReq(writesOf(st.golden)));
+        // v1.3 reused cached ids (no lookup on the second step); ours looks each item up again
+        for (const g of lookupsOf(ours)) expect(goldenLookups).toContainEqual(g);
+        if (writesOf(ours).length > 0) expect(lookupsOf(ours)).toHaveLength(writesOf(ours).length);
+        else expect(ours).toEqual(st.golden);
+      }
+    },
+  );
+
+  it("v1.3's recorder answered writes with {}: ours does not count that as done (issue 16)", async () => {
+    const [st] = await run('single_queue_set', { headerAnswers: true });
+    expect(st!.error).toBeInstanceOf(RouterBadResponseError);
+    expect((st!.error as RouterBadResponseError).code).toBe('WANCTL_ROUTER_BAD_RESPONSE');
+    expect(writesOf(st!.ours)[0]).toEqual(st!.golden[1]);
   });
 
-  it('mangle_enable_disable_find_equals: same PATCHes; the rule is found client-side, not by ?comment= (D7)', async () => {
+  it('mangle_enable_disable_find_equals: same PATCHes; the rule is found client-side, not by ?comment= (D7), before each write (issue 16)', async () => {
     const [en, dis] = await run('mangle_enable_disable_find_equals');
-    expect(en!.ours).toEqual([{ method: 'GET', path: '/ip/firewall/mangle', query: {} }, en!.golden[1]]);
+    const lookup = {
+      method: 'GET',
+      path: '/ip/firewall/mangle',
+      query: { '.proplist': '.id,comment' },
+    };
+    expect(en!.ours).toEqual([lookup, en!.golden[1]]);
     expect(en!.golden[0]!.query).toEqual({ comment: 'ADAPTIVE: Steer latency-sensitive to WAN2' });
-    expect(dis!.ours).toEqual(dis!.golden); // cached id: one PATCH
+    // v1.3: cached id, one PATCH; ours: looked up again
+    expect(dis!.golden).toHaveLength(1);
+    expect(dis!.ours).toEqual([lookup, dis!.golden[0]]);
   });
 
   it('steering_daemon_commands_use_tilde: v1.3 could not send these at all; ours can (D7)', async () => {
@@ -213,7 +269,7 @@ describe('rest_translation.json: CLI -> REST through the command model', () => {
     expect(en!.golden).toEqual([]);
     expect(en!.error).toBeUndefined();
     expect(en!.ours).toEqual([
-      { method: 'GET', path: '/ip/firewall/mangle', query: {} },
+      { method: 'GET', path: '/ip/firewall/mangle', query: { '.proplist': '.id,comment' } },
       { method: 'PATCH', path: '/ip/firewall/mangle/*7', query: {}, json: { disabled: 'false' } },
     ]);
     expect(print!.error).toBeUndefined();
@@ -237,7 +293,7 @@ describe('rest_translation.json: CLI -> REST through the command model', () => {
     expect(steps[0]!.ours).toEqual([{ method: 'GET', path: '/system/identity', query: {} }]);
     expect(steps[1]!.ours).toEqual([{ method: 'GET', path: '/interface', query: {} }]);
     expect(steps[2]!.ours).toEqual([
-      { method: 'GET', path: '/queue/tree', query: { name: 'WAN-Download-1' } },
+      { method: 'GET', path: '/queue/tree', query: { name: 'WAN-Download-1', '.proplist': '.id,name' } },
       { method: 'PATCH', path: '/queue/tree/*1A', query: {}, json: { 'max-limit': '5' } },
     ]);
   });
@@ -263,7 +319,7 @@ describe('rest_translation.json: CLI -> REST through the command model', () => {
 
   it('queue_set_unknown_queue: same lookup; an empty [find] is a no-op as on the console, the typed call raises NotFound', async () => {
     const [st] = await run('queue_set_unknown_queue');
-    expect(st!.ours).toEqual(st!.golden);
+    expect(stripProplist(st!.ours)).toEqual(st!.golden);
     expect(st!.error).toBeUndefined();
     await expect(client!.setQueueLimits([{ name: 'NoSuchQueue', maxLimitBps: 1 }])).rejects.toBeInstanceOf(
       RouterNotFoundError,
@@ -278,7 +334,7 @@ describe('rest_translation.json: CLI -> REST through the command model', () => {
 
   it('queue_set_patch_http_error: same requests; the failure is a typed RouterOS error, not rc=1', async () => {
     const [st] = await run('queue_set_patch_http_error', { patchStatus: 400 });
-    expect(st!.ours).toEqual(st!.golden);
+    expect(stripProplist(st!.ours)).toEqual(st!.golden);
     expect((st!.error as Error).name).toBe('RouterCommandError');
     expect((st!.error as { routerMessage: string }).routerMessage).toBe('scripted failure');
   });
@@ -286,6 +342,6 @@ describe('rest_translation.json: CLI -> REST through the command model', () => {
   it('network_error_becomes_rc1: ours raises RouterConnectionError so failover can happen (D1)', async () => {
     const [st] = await run('network_error_becomes_rc1', { dropGets: true });
     expect(st!.error).toBeInstanceOf(RouterConnectionError);
-    expect(st!.ours[0]).toEqual(st!.golden[0]);
+    expect(stripProplist(st!.ours)[0]).toEqual(st!.golden[0]);
   });
 });

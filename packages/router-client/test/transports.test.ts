@@ -71,13 +71,16 @@ describe.each<Transport>(['rest', 'ssh'])('RouterClient over %s', (transport) =>
           { queue: 'cake-up-wan1', 'max-limit': '45000000' },
         ]),
       );
-      // ids are cached: a second write is only the two PATCHes
+      // no id is reused across calls (issue 16): every write is one small lookup of both
+      // queues, then the two PATCHes (two round trips)
       emu.requests.clear();
       await client.setQueueLimits([
         { name: DL, maxLimitBps: 400_000_000 },
         { name: UL, maxLimitBps: 40_000_000 },
       ]);
-      expect(emu.requests.rest().map((r) => r.method)).toEqual(['PATCH', 'PATCH']);
+      const reqs = emu.requests.rest();
+      expect(reqs.map((r) => r.method)).toEqual(['GET', 'PATCH', 'PATCH']);
+      expect(reqs[0]!.query).toEqual({ '.proplist': '.id,name' });
       expect(maxLimit(DL)).toBe('400000000');
     }
   });
@@ -107,7 +110,7 @@ describe.each<Transport>(['rest', 'ssh'])('RouterClient over %s', (transport) =>
     expect(err.message).toContain('NoSuchQueue');
   });
 
-  it('setQueueLimits: a queue recreated with a new .id is still written (stale id cache dropped)', async () => {
+  it('setQueueLimits: a queue recreated with a new .id is still written (looked up on every write)', async () => {
     await client.setQueueLimits([{ name: DL, maxLimitBps: 300_000_000 }]);
     const old = emu.state.find('/queue/tree', { name: DL })[0]!;
     emu.state.remove('/queue/tree', old['.id']!);
@@ -157,8 +160,37 @@ describe.each<Transport>(['rest', 'ssh'])('RouterClient over %s', (transport) =>
     });
     // the console prints rates with units (e.g. 183.2kbps): within the printed precision
     expect(Math.abs(s!.rateBps - 183296)).toBeLessThanOrEqual(transport === 'ssh' ? 1000 : 0);
+    emu.requests.clear();
     const both = await client.getQueueStats([DL, UL]);
     expect(both.map((q) => q.name)).toEqual([DL, UL]);
+    expect(both.map((q) => q.maxLimitBps)).toEqual([
+      940_000_000,
+      Number(emu.state.get('/queue/tree', UL)!['max-limit']),
+    ]);
+    expect(both[1]!.queueType).toBe('cake-up-wan1');
+    if (transport === 'rest') {
+      // both queues in ONE GET, only the fields QueueStats needs
+      const reqs = emu.requests.rest();
+      expect(reqs.map((r) => r.method)).toEqual(['GET']);
+      expect(reqs[0]!.query['.proplist']!.split(',').sort()).toEqual(
+        [
+          '.id',
+          'name',
+          'max-limit',
+          'bytes',
+          'packets',
+          'dropped',
+          'queued-bytes',
+          'queued-packets',
+          'rate',
+          'packet-rate',
+          'queue',
+          'disabled',
+        ].sort(),
+      );
+    } else {
+      expect(emu.requests.ssh()).toHaveLength(1); // one exec
+    }
   });
 
   it('getQueueStats: an unknown queue is RouterNotFoundError', async () => {

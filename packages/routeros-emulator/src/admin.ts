@@ -7,8 +7,12 @@
  *   GET    /requests[?face=rest|ssh]   DELETE /requests
  *   GET    /state/<menu path>      items (e.g. /state/queue/tree)
  *   PUT    /traffic/<queue name>   body partial counters for the static traffic model
+ *   POST   /state/<menu path>/insert   body {props, position?}: add an item at a print position → {id}
+ *   POST   /state/<menu path>/renumber reassign `.id`s in print order → {old id: new id}
+ *   POST   /reboot                 body {maxLimits?: {queue name: rate}, renumber?}: see RouterState.reboot
  */
 import http from 'node:http';
+import { EmulatorConfigError } from './errors.js';
 import type { Face, Faults } from './faults.js';
 import { ManagedListener } from './listener.js';
 import type { RequestLog } from './requests.js';
@@ -76,6 +80,21 @@ export class AdminFace {
       }
       const f = url.searchParams.get('face');
       return { status: 200, body: f === 'rest' ? log.rest() : f === 'ssh' ? log.ssh() : log.all() };
+    }
+    if (parts[0] === 'state' && method === 'POST' && parts.length >= 3) {
+      const verb = parts[parts.length - 1];
+      const path = `/${parts.slice(1, -1).join('/')}`;
+      if (verb === 'insert') {
+        const b = (body ?? {}) as { props?: Record<string, string>; position?: number };
+        if (!b.props || typeof b.props !== 'object')
+          throw new EmulatorConfigError('insert needs {props: {...}, position?}');
+        return { status: 200, body: { id: state.insert(path, b.props, b.position ?? 0) } };
+      }
+      if (verb === 'renumber') return { status: 200, body: state.renumber(path) };
+    }
+    if (parts[0] === 'reboot' && method === 'POST') {
+      state.reboot((body ?? {}) as { maxLimits?: Record<string, string>; renumber?: boolean });
+      return { status: 200, body: { rebooted: true } };
     }
     if (parts[0] === 'state' && method === 'GET') {
       const path = `/${parts.slice(1).join('/')}`;

@@ -35,6 +35,7 @@ export function newConsoleSession(user: ConsoleUser, mode: 'exec' | 'shell', wid
 }
 
 class SyntaxErr extends RouterOsError {
+  override readonly code: string = 'WANCTL_EMULATOR_ROUTEROS_SYNTAX';
   constructor(text: string, col: number) {
     super(`${text} (line 1 column ${col})`, 400, true);
   }

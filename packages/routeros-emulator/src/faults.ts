@@ -2,6 +2,7 @@
  * Faults switchable at run time, per face. A count makes a fault one-shot for the next N
  * requests/commands; `true` keeps it until cleared.
  */
+import { FaultSettingsError } from './errors.js';
 
 export type Face = 'rest' | 'ssh';
 
@@ -27,6 +28,18 @@ export interface FaultSettings {
   disconnect?: number | boolean;
   /** Maximum concurrent connections; extra connections are closed at once (RouterOS `max-sessions`). */
   maxSessions?: number;
+  /**
+   * REST: the request is handled (the change is made), then answered 200 with exactly `body`
+   * (e.g. `null`, `{}`, `""`, or records naming other items), for requests whose method is
+   * `method` (any when omitted), the next `count` times (until cleared when omitted).
+   */
+  answerBody?: { body: string; method?: string; count?: number };
+  /**
+   * REST: answer 200 with a JSON array of about `bytes` bytes, streamed in 64 KiB chunks without
+   * a content-length (the request is not handled). SSH: print about `bytes` bytes of output
+   * after the command's own. For response size caps.
+   */
+  oversize?: { bytes: number; count?: number };
 }
 
 export type CountedFault = 'reset' | 'hang' | 'malformedJson' | 'disconnect' | 'sessionClosed';
@@ -46,7 +59,12 @@ export class Faults {
   /** Current settings of a face (a copy). */
   get(face: Face): FaultSettings {
     const s = this.settings[face];
-    return { ...s, ...(s.httpError ? { httpError: { ...s.httpError } } : {}) };
+    return {
+      ...s,
+      ...(s.httpError ? { httpError: { ...s.httpError } } : {}),
+      ...(s.answerBody ? { answerBody: { ...s.answerBody } } : {}),
+      ...(s.oversize ? { oversize: { ...s.oversize } } : {}),
+    };
   }
 
   /**
@@ -63,7 +81,8 @@ export class Faults {
         continue;
       }
       validate(k, v);
-      (cur as Record<string, unknown>)[k] = k === 'httpError' ? { ...(v as object) } : v;
+      (cur as Record<string, unknown>)[k] =
+        k === 'httpError' || k === 'answerBody' || k === 'oversize' ? { ...(v as object) } : v;
     }
     const isDown = cur.down === true;
     if (isDown !== wasDown) await this.downHooks.get(face)?.(isDown);
@@ -100,11 +119,33 @@ export class Faults {
     }
     return e.status;
   }
+
+  /** @internal The replacement REST body for a request with this method, if any; consumes one count. */
+  takeAnswerBody(method: string): string | undefined {
+    const a = this.settings.rest.answerBody;
+    if (!a || (a.method !== undefined && a.method.toUpperCase() !== method.toUpperCase())) return undefined;
+    if (a.count !== undefined) {
+      if (a.count <= 1) delete this.settings.rest.answerBody;
+      else a.count--;
+    }
+    return a.body;
+  }
+
+  /** @internal Size of an oversize answer for this face, if one is due; consumes one count. */
+  takeOversize(face: Face): number | undefined {
+    const o = this.settings[face].oversize;
+    if (!o) return undefined;
+    if (o.count !== undefined) {
+      if (o.count <= 1) delete this.settings[face].oversize;
+      else o.count--;
+    }
+    return o.bytes;
+  }
 }
 
 function assertFace(face: string): asserts face is Face {
   if (face !== 'rest' && face !== 'ssh')
-    throw new TypeError(`unknown face "${face}" (expected "rest" or "ssh")`);
+    throw new FaultSettingsError(`unknown face "${face}" (expected "rest" or "ssh")`);
 }
 
 function validate(k: string, v: unknown): void {
@@ -113,10 +154,11 @@ function validate(k: string, v: unknown): void {
     case 'latencyMs':
     case 'maxSessions':
       if (!nonNegInt(v))
-        throw new TypeError(`fault ${k} must be a non-negative integer, got ${JSON.stringify(v)}`);
+        throw new FaultSettingsError(`fault ${k} must be a non-negative integer, got ${JSON.stringify(v)}`);
       return;
     case 'down':
-      if (v !== true) throw new TypeError(`fault down must be true or false, got ${JSON.stringify(v)}`);
+      if (v !== true)
+        throw new FaultSettingsError(`fault down must be true or false, got ${JSON.stringify(v)}`);
       return;
     case 'reset':
     case 'sessionClosed':
@@ -124,19 +166,43 @@ function validate(k: string, v: unknown): void {
     case 'malformedJson':
     case 'disconnect':
       if (v !== true && !nonNegInt(v)) {
-        throw new TypeError(`fault ${k} must be true or a request count, got ${JSON.stringify(v)}`);
+        throw new FaultSettingsError(`fault ${k} must be true or a request count, got ${JSON.stringify(v)}`);
       }
       return;
     case 'httpError': {
       const e = v as { status?: unknown; count?: unknown };
       if (typeof e !== 'object' || typeof e.status !== 'number' || e.status < 400 || e.status > 599) {
-        throw new TypeError(`fault httpError needs {status: 400..599, count?}, got ${JSON.stringify(v)}`);
+        throw new FaultSettingsError(
+          `fault httpError needs {status: 400..599, count?}, got ${JSON.stringify(v)}`,
+        );
       }
       if (e.count !== undefined && !nonNegInt(e.count))
-        throw new TypeError('fault httpError.count must be an integer');
+        throw new FaultSettingsError('fault httpError.count must be an integer');
+      return;
+    }
+    case 'answerBody': {
+      const a = v as { body?: unknown; method?: unknown; count?: unknown };
+      if (typeof a !== 'object' || typeof a.body !== 'string')
+        throw new FaultSettingsError(
+          `fault answerBody needs {body: string, method?, count?}, got ${JSON.stringify(v)}`,
+        );
+      if (a.method !== undefined && typeof a.method !== 'string')
+        throw new FaultSettingsError('fault answerBody.method must be an HTTP method');
+      if (a.count !== undefined && !nonNegInt(a.count))
+        throw new FaultSettingsError('fault answerBody.count must be an integer');
+      return;
+    }
+    case 'oversize': {
+      const o = v as { bytes?: unknown; count?: unknown };
+      if (typeof o !== 'object' || !nonNegInt(o.bytes))
+        throw new FaultSettingsError(
+          `fault oversize needs {bytes: integer, count?}, got ${JSON.stringify(v)}`,
+        );
+      if (o.count !== undefined && !nonNegInt(o.count))
+        throw new FaultSettingsError('fault oversize.count must be an integer');
       return;
     }
     default:
-      throw new TypeError(`unknown fault "${k}"`);
+      throw new FaultSettingsError(`unknown fault "${k}"`);
   }
 }

@@ -12,7 +12,14 @@ export {
   runConsoleLine,
 } from './console.js';
 export { type Emulator, type EmulatorOptions, startEmulator } from './emulator.js';
-export { EmulatorConfigError, NoSuchItemError, PermissionError, RouterOsError } from './errors.js';
+export {
+  EmulatorConfigError,
+  EmulatorError,
+  FaultSettingsError,
+  NoSuchItemError,
+  PermissionError,
+  RouterOsError,
+} from './errors.js';
 export { type Face, type FaultSettings, Faults } from './faults.js';
 export {
   applyFixture,

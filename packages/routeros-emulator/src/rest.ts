@@ -349,8 +349,61 @@ function authenticate(users: EmulatorUser[], header: string | undefined): Emulat
 }
 
 const MAX_BODY = 1 << 20;
+/** How much of an oversized upload is read and discarded before the connection is cut. */
+const MAX_DRAIN = 64 << 20;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The request body, or null when it exceeds MAX_BODY (the remainder is then drained in the
+ * background, up to MAX_DRAIN, after which the socket is destroyed).
+ */
+function readBody(req: http.IncomingMessage): Promise<Buffer[] | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (over) {
+        if (size > MAX_DRAIN) req.destroy();
+        return;
+      }
+      if (size > MAX_BODY) {
+        over = true;
+        chunks.length = 0;
+        resolve(null);
+        return;
+      }
+      chunks.push(c);
+    });
+    req.once('end', () => {
+      if (!over) resolve(chunks);
+    });
+    req.once('error', (e) => {
+      if (!over) reject(e);
+    });
+  });
+}
+
+/** A 200 JSON array of about `bytes` bytes, chunked, written as fast as the client reads it. */
+async function streamOversize(res: http.ServerResponse, bytes: number): Promise<void> {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  const item = `{".id":"*1","name":"${'x'.repeat(1000)}"}`;
+  const chunk = Buffer.from(`${item},`.repeat(Math.max(1, Math.floor(65536 / (item.length + 1)))));
+  res.write('[');
+  let sent = 1;
+  while (sent < bytes && !res.destroyed) {
+    if (!res.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        res.once('drain', resolve);
+        res.once('close', resolve);
+      });
+    }
+    sent += chunk.length;
+  }
+  if (!res.destroyed) res.end(`${item}]`);
+}
 
 /** The REST server: a ManagedListener over http or https. */
 export class RestFace {
@@ -394,20 +447,14 @@ export class RestFace {
   }
 
   private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const c of req) {
-      size += (c as Buffer).length;
-      if (size > MAX_BODY) {
-        // no RouterOS command takes a body this large; refuse rather than buffer it
-        res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-        res.end(
-          JSON.stringify({ detail: 'request body too large', error: 413, message: 'Payload Too Large' }),
-        );
-        req.destroy();
-        return;
-      }
-      chunks.push(c as Buffer);
+    const chunks = await readBody(req);
+    if (chunks === null) {
+      // No RouterOS command takes a body this large: refuse rather than buffer it. The rest of
+      // the upload is read and discarded (up to MAX_DRAIN) so that the client reads this 413
+      // instead of a reset; then the connection is closed.
+      res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+      res.end(JSON.stringify({ detail: 'request body too large', error: 413, message: 'Payload Too Large' }));
+      return;
     }
     const bodyText = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', 'http://emulator');
@@ -469,6 +516,13 @@ export class RestFace {
       });
       return;
     }
+    const oversize = faults.takeOversize('rest');
+    if (oversize !== undefined) {
+      entry.fault = 'oversize';
+      entry.status = 200;
+      await streamOversize(res, oversize);
+      return;
+    }
     const errStatus = faults.takeHttpError();
     let reply: Reply;
     if (errStatus !== undefined) {
@@ -499,6 +553,11 @@ export class RestFace {
           }
         }
       }
+    }
+    const replaced = faults.takeAnswerBody(req.method ?? 'GET');
+    if (replaced !== undefined && reply.status < 300) {
+      entry.fault = 'answer-body';
+      reply = { status: 200, body: replaced };
     }
     if (faults.take('rest', 'malformedJson')) {
       entry.fault = 'malformed-json';

@@ -253,6 +253,11 @@ export class SshFace {
     entry.output = out;
     if (!this.afterCommand(entry, out, ch, sock)) return;
     if (out) ch.write(out);
+    const oversize = this.o.faults.takeOversize('ssh');
+    if (oversize !== undefined) {
+      entry.fault = 'oversize';
+      await writeOversize(ch, oversize, this.eol);
+    }
     ch.exit(0);
     ch.end();
   }
@@ -321,5 +326,24 @@ export class SshFace {
     ch.on('close', () => {
       closed = true;
     });
+  }
+}
+
+/** About `bytes` bytes of comment lines, written as fast as the client reads them. */
+async function writeOversize(ch: ServerChannel, bytes: number, eol: string): Promise<void> {
+  const chunk = `${` ;;; ${'x'.repeat(70)}${eol}`.repeat(800)}`;
+  let sent = 0;
+  let closed = false;
+  ch.once('close', () => {
+    closed = true;
+  });
+  while (sent < bytes && !closed) {
+    if (!ch.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        ch.once('drain', resolve);
+        ch.once('close', resolve);
+      });
+    }
+    sent += chunk.length;
   }
 }

@@ -284,6 +284,61 @@ export class RouterState {
     return item.id;
   }
 
+  /**
+   * Adds an item at `position` in print order (0 = first, default) instead of at the end; returns
+   * its `.id`. With `renumber` below this reproduces "another admin added a rule first".
+   */
+  insert(path: string, props: Record<string, string>, position = 0, opts: WriteOptions = {}): string {
+    const s = this.store(path);
+    const id = this.add(path, props, opts);
+    const idx = s.items.findIndex((i) => i.id === id);
+    const [item] = s.items.splice(idx, 1);
+    const firstUser = s.items.findIndex((i) => i.props.get('default') !== 'true');
+    const base = firstUser < 0 ? s.items.length : firstUser;
+    s.items.splice(Math.min(s.items.length, base + Math.max(0, Math.floor(position))), 0, item!);
+    return id;
+  }
+
+  /**
+   * Reassigns the `.id`s of a list menu in print order, starting again at the menu's first id, as
+   * after a configuration import onto a reset router: an id a client cached may now name another
+   * item. Built-in items (default queue types) keep theirs. Returns old id → new id.
+   */
+  renumber(path: string): Record<string, string> {
+    const s = this.store(path);
+    if (s.def.singleton) return {};
+    const moved: Record<string, string> = {};
+    const keep = new Set(s.items.filter((i) => i.props.get('default') === 'true').map((i) => i.id));
+    let n = s.def.idStart;
+    for (const item of s.items) {
+      if (keep.has(item.id)) continue;
+      while (keep.has(formatId(n))) n++;
+      const next = formatId(n++);
+      if (next !== item.id) moved[item.id] = next;
+      item.id = next;
+    }
+    s.nextId = n;
+    return moved;
+  }
+
+  /**
+   * A router restart as wanctl sees it: every list menu renumbered (unless `renumber: false`),
+   * queue counters back at zero and the given queue tree max-limits reset (by queue name, any
+   * RouterOS rate form, e.g. `{ 'WAN-Download-1': '100M', 'WAN-Upload-1': '5M' }`: a config
+   * saved before autorate's writes). Uptime restarts at `0s`.
+   */
+  reboot(opts: { maxLimits?: Record<string, string>; renumber?: boolean } = {}): void {
+    for (const [name, limit] of Object.entries(opts.maxLimits ?? {})) {
+      this.set('/queue/tree', name, { 'max-limit': limit });
+    }
+    for (const s of this.menus.values()) {
+      if (s.def.singleton) continue;
+      if (opts.renumber !== false) this.renumber(s.def.path);
+      if (s.def.counterFields) for (const item of s.items) this.resetCounters(s.def.path, item.id);
+    }
+    this.store('/system/resource').items[0]!.props.set('uptime', '0s');
+  }
+
   /** Sets properties of one item (by `.id` or name; ignored for singletons). Returns the updated record. */
   set(
     path: string,

@@ -1,6 +1,6 @@
 /**
  * Layout fidelity: the emulator's REST bodies and CLI prints against real RouterOS output in
- * /work/shared/routeros-samples (see its README for where each sample comes from).
+ * fixtures/routeros-samples (see its README for where each sample comes from).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../src/index.js';
 import { lines, rest, sshConnect } from './helpers.js';
 
-const SAMPLES = process.env['ROUTEROS_SAMPLES'] ?? join(__dirname, '../../../../shared/routeros-samples');
+const SAMPLES = process.env['ROUTEROS_SAMPLES'] ?? join(__dirname, '../../../fixtures/routeros-samples');
 const have = existsSync(SAMPLES);
 const sample = (f: string) => readFileSync(join(SAMPLES, f), 'utf8');
 const sampleJson = (f: string) => JSON.parse(sample(`rest/${f}`)) as unknown;

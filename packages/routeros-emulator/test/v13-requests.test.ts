@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixture, type Emulator, startEmulator } from '../src/index.js';
 import { rest } from './helpers.js';
 
-const GOLDEN = process.env['WANCTL_GOLDEN'] ?? join(__dirname, '../../../../shared/golden');
+const GOLDEN = process.env['WANCTL_GOLDEN'] ?? join(__dirname, '../../../fixtures/golden');
 const FILE = join(GOLDEN, 'rest_translation.json');
 
 interface Http {

@@ -37,6 +37,7 @@ export {
   measureWithRetries,
   medianRtt,
   ProbeConfigError,
+  ProbeError,
   type ProbeEvent,
   ProbeUnavailableError,
   type ReflectorHealth,

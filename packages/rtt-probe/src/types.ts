@@ -70,14 +70,26 @@ export interface RttProbe {
   readonly reflectors: readonly string[];
 }
 
-/** The probe cannot run on this host (binary missing, no permission). */
-export class ProbeUnavailableError extends Error {
-  override readonly name = 'ProbeUnavailableError';
+/**
+ * Base of this package's errors; `code` is stable (table in the README). Exit statuses come
+ * from the code (`WANCTL_CONFIG_*` → 2, anything else → 1), see @wanctl/runtime.
+ */
+export class ProbeError extends Error {
+  readonly code: string = 'WANCTL_PROBE_ERROR';
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
 }
 
-/** Bad probe options (empty reflector list, bad `host:port`). */
-export class ProbeConfigError extends Error {
-  override readonly name = 'ProbeConfigError';
+/** The probe cannot run on this host (binary missing, no permission). */
+export class ProbeUnavailableError extends ProbeError {
+  override readonly code: string = 'WANCTL_PROBE_UNAVAILABLE';
+}
+
+/** Bad probe options (empty reflector list, bad `host:port`): a configuration or usage error. */
+export class ProbeConfigError extends ProbeError {
+  override readonly code: string = 'WANCTL_CONFIG_PROBE_INVALID';
 }
 
 /**

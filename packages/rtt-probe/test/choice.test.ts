@@ -45,6 +45,10 @@ describe('probe choice (continuous_monitoring.probe, --udp-reflector override)',
   it('a bad --udp-reflector is a ProbeConfigError (exit 2), not a crash', () => {
     const c = chooseProbe({ method: 'icmp', udpPort: 7 }, ['192.0.2.1'], ['no-port']);
     expect(() => createProbe(c, { periodMs: 50, timeoutMs: 1000 })).toThrow(ProbeConfigError);
+    expect(() => createProbe(c, { periodMs: 50, timeoutMs: 1000 })).toThrow(
+      expect.objectContaining({ code: 'WANCTL_CONFIG_PROBE_INVALID', name: 'ProbeConfigError' }),
+    );
+    expect(new ProbeUnavailableError('x').code).toBe('WANCTL_PROBE_UNAVAILABLE');
   });
 });
 

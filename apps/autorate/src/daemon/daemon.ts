@@ -7,10 +7,10 @@
 import { readFileSync } from 'node:fs';
 import type { AutorateConfig } from '@wanctl/config';
 import {
+  FailoverRouterClient,
   getRouterClientWithFailover,
   type RouterClient,
   routerOptionsFromConfig,
-  type TransportSwitch,
 } from '@wanctl/router-client';
 import {
   chooseProbe,
@@ -259,16 +259,8 @@ export class AutorateDaemon {
       } else {
         log.info('no saved state; starting at the ceilings', { path: cfg.stateFile });
       }
-      if (
-        router instanceof Object &&
-        'on' in router &&
-        typeof (router as { on: unknown }).on === 'function'
-      ) {
-        (router as unknown as { on(ev: 'switch', fn: (e: TransportSwitch) => void): void }).on(
-          'switch',
-          (e) => runner.onTransportSwitch(e),
-        );
-      }
+      // the client logs each switch once; the runner counts it
+      if (router instanceof FailoverRouterClient) router.on('switch', (e) => runner.onTransportSwitch(e));
       this.wans.push({
         cfg,
         log,

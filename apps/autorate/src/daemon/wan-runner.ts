@@ -212,12 +212,10 @@ export class WanRunner {
     this.o.metrics?.overruns.inc();
   }
 
-  /** A router transport switch (from the failover client). */
+  /** A router transport switch (from the failover client, which has logged it already). */
   onTransportSwitch(ev: { from: string; to: string; reason: string; recovered: boolean }): void {
     this.failovers++;
     this.o.metrics?.failover(ev.to);
-    if (ev.recovered) this.log.info(`router transport ${ev.to} is back in use`, { from: ev.from });
-    else this.log.warn(`router transport ${ev.from} failed; writes go over ${ev.to}`, { reason: ev.reason });
   }
 
   /** Applies a write outcome that arrived since the last cycle (deterministic point for record/replay). */
