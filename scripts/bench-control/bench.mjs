@@ -13,10 +13,16 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { controlParamsFromConfig, WanController } from '@wanctl/autorate';
+import {
+  AdaptiveController,
+  adaptiveParamsFromControl,
+  controlParamsFromConfig,
+  WanController,
+} from '@wanctl/autorate';
 import { parseAutorateConfig } from '@wanctl/config';
 import {
   cableEveningTrace,
+  cakeAutorateController,
   constantTrace,
   dslTrace,
   lteTrace,
@@ -204,7 +210,7 @@ export function wanctlController(params) {
   const out = { downBps: 0, upBps: 0 };
   const input = { rtt_ms: 0, router_ok: true };
   return {
-    name: 'wanctl',
+    name: 'v1.3',
     start() {
       ctl = new WanController(params);
     },
@@ -220,7 +226,52 @@ export function wanctlController(params) {
 }
 
 /**
- * The three controllers, as factories of the scenario. `writeBudget` ({maxWrites, windowSec})
+ * wanctl's adaptive law in closed loop: probe RTTs (per reflector when the scenario has several)
+ * and the shaper's achieved rates -> AdaptiveController.cycle -> what its RouterOS write policy
+ * lets through (2 writes/s sustained, bursts of 4), applied at once.
+ */
+export function adaptiveController(params, name = 'adaptive') {
+  let ctl = null;
+  const out = { downBps: 0, upBps: 0 };
+  const input = { rtt_ms: 0, rtts_ms: null, dl_achieved_bps: 0, ul_achieved_bps: 0, router_ok: true };
+  return {
+    name,
+    start() {
+      ctl = new AdaptiveController(params);
+    },
+    onCycle(tS, rttMs, achieved, rtts) {
+      input.rtt_ms = rttMs;
+      input.rtts_ms = rtts ?? null;
+      input.dl_achieved_bps = achieved.downBps;
+      input.ul_achieved_bps = achieved.upBps;
+      const r = ctl.cycle(input, tS);
+      if (!r.write) return null;
+      out.downBps = r.write.dlBps;
+      out.upBps = r.write.ulBps;
+      return out;
+    },
+  };
+}
+
+/**
+ * The cake-autorate-style reference on a wanctl config: min = the lowest floor, max = the
+ * ceiling, base = the green floor (download) and the middle of floor..ceiling (upload, whose
+ * config has one floor).
+ */
+export function cakeReferenceFor(cfg) {
+  const d = cfg.download;
+  const u = cfg.upload;
+  const dMin = Math.min(d.floorRedBps, d.floorSoftRedBps, d.floorYellowBps, d.floorGreenBps);
+  const uMin = Math.min(u.floorRedBps, u.floorYellowBps ?? u.floorRedBps, u.floorGreenBps ?? u.floorRedBps);
+  return cakeAutorateController({
+    name: 'cake-autorate-ref',
+    down: { minBps: dMin, baseBps: Math.max(d.floorGreenBps, dMin), maxBps: d.ceilingBps },
+    up: { minBps: uMin, baseBps: Math.round((uMin + u.ceilingBps) / 2), maxBps: u.ceilingBps },
+  });
+}
+
+/**
+ * The controllers, as factories of the scenario. `writeBudget` ({maxWrites, windowSec})
  * replaces the configs' write budget for wanctl (default: each config's, i.e. 10 per 60 s).
  */
 export function controllerFactories({ writeBudget = null } = {}) {
@@ -232,6 +283,8 @@ export function controllerFactories({ writeBudget = null } = {}) {
   return [
     () => noAutorateController(),
     (sc) => wanctlController(params(sc)),
+    (sc) => adaptiveController(adaptiveParamsFromControl(controlParamsFromConfig(sc.autorateConfig))),
+    (sc) => cakeReferenceFor(sc.autorateConfig),
     () => oracleController({ fraction: 0.95 }),
   ];
 }
