@@ -42,8 +42,10 @@ export interface AdaptiveParams {
   intervalSeconds: number;
   download: AdaptiveDirectionParams;
   upload: AdaptiveDirectionParams;
-  /** Delay over the baseline that counts as bloat, ms. */
+  /** Delay over the baseline that counts as bloat, ms (config `target_bloat_ms`). */
   thresholdMs: number;
+  /** The threshold used is at least this, ms (a v1.3 DSL target of 3 ms is within one packet's wait). */
+  minThresholdMs: number;
   /** Bloat = at least `detectCount` of the last `detectWindow` delays over the threshold. */
   detectWindow: number;
   detectCount: number;
@@ -57,6 +59,8 @@ export interface AdaptiveParams {
   drainS: number;
   /** A direction that does not fill its rate is cut too when the delay has not fallen this long after a cut, s. */
   escalateS: number;
+  /** Both directions loaded: each probes above its estimate in turn, this long at most, s. */
+  turnS: number;
   /** Cut without an achieved rate: fraction of the current rate. */
   blindCutFactor: number;
   /** A direction is loaded (may be raised) when it delivers at least this share of its rate. */
@@ -82,8 +86,11 @@ export interface AdaptiveParams {
 /** Most reflectors tracked (slots of `rtts_ms`). */
 export const MAX_REFLECTORS = 16;
 const BUCKETS = 8;
+/** One full-size packet on the wire (1538 bytes), bits. */
+const PACKET_BITS = 1538 * 8;
 
 export const ADAPTIVE_DEFAULTS = Object.freeze({
+  minThresholdMs: 5,
   detectWindow: 4,
   detectCount: 2,
   refractoryS: 0.6,
@@ -91,6 +98,7 @@ export const ADAPTIVE_DEFAULTS = Object.freeze({
   cutFactorSevere: 0.6,
   drainS: 1,
   escalateS: 0.25,
+  turnS: 3,
   blindCutFactor: 0.85,
   loadedFraction: 0.75,
   idleFraction: 0.2,
@@ -155,6 +163,9 @@ export function validateAdaptiveParams(p: AdaptiveParams): AdaptiveParams {
     }
   }
   pos('thresholdMs', p.thresholdMs);
+  if (!(Number.isFinite(p.minThresholdMs) && p.minThresholdMs >= 0)) {
+    throw new ControlParamsError('minThresholdMs', 'a number >= 0', p.minThresholdMs);
+  }
   if (!(Number.isInteger(p.detectWindow) && p.detectWindow >= 1 && p.detectWindow <= 32)) {
     throw new ControlParamsError('detectWindow', 'an integer 1..32', p.detectWindow);
   }
@@ -175,6 +186,7 @@ export function validateAdaptiveParams(p: AdaptiveParams): AdaptiveParams {
   }
   frac('blindCutFactor', p.blindCutFactor);
   pos('drainS', p.drainS);
+  pos('turnS', p.turnS);
   if (!(Number.isFinite(p.escalateS) && p.escalateS >= 0)) {
     throw new ControlParamsError('escalateS', 'a number >= 0', p.escalateS);
   }
@@ -280,6 +292,10 @@ export class AdaptiveController {
   private lastCutS = Number.NEGATIVE_INFINITY;
   private delayAtCut = 0;
   private bloatSinceS = Number.NaN;
+  private thrMs = 0;
+  /** Whose turn it is to probe above its capacity estimate when both directions are loaded. */
+  private turnUl = false;
+  private turnSinceS = 0;
   private readonly result: AdaptiveResult;
 
   constructor(params: AdaptiveParams) {
@@ -339,12 +355,18 @@ export class AdaptiveController {
     let over = 0;
     let sum = 0;
     let n = 0;
+    // Threshold: the configured one (at least minThresholdMs) plus the wait behind one packet in
+    // each shaper at the router's rates (a ping queues behind it even with no standing queue).
+    const rDl = this.writePolicy.routerDlBps ?? this.dl.rate;
+    const rUl = this.writePolicy.routerUlBps ?? this.ul.rate;
+    const thr = Math.max(p.thresholdMs, p.minThresholdMs) + (PACKET_BITS / rDl + PACKET_BITS / rUl) * 1000;
+    this.thrMs = thr;
     for (let i = 0; i < this.ringFilled; i++) {
       const v = this.ring[i]!;
       if (Number.isNaN(v)) continue;
       n++;
       sum += v;
-      if (v > p.thresholdMs) over++;
+      if (v > thr) over++;
     }
     const meanDelay = n > 0 ? sum / n : 0;
     const bloat = over >= p.detectCount;
@@ -379,7 +401,15 @@ export class AdaptiveController {
         meanDelay >= 0.9 * this.delayAtCut;
       cutDl = dlLoad === 'loaded' || dlLoad === 'unknown' || (dlLoad === 'low' && (!anyLoaded || escalate));
       cutUl = ulLoad === 'loaded' || ulLoad === 'unknown' || (ulLoad === 'low' && (!anyLoaded || escalate));
+      // Both loaded: only the direction whose turn it is probes above its capacity estimate, so
+      // the other one (at or under its estimate) did not cause this; it is cut only on escalation.
+      if (cutDl && cutUl && dlLoad === 'loaded' && ulLoad === 'loaded' && !escalate) {
+        if (this.turnUl && this.dl.rate <= 1.005 * this.dl.capacity) cutDl = false;
+        else if (!this.turnUl && this.ul.rate <= 1.005 * this.ul.capacity) cutUl = false;
+      }
     }
+    const bothLoaded = dlLoad === 'loaded' && ulLoad === 'loaded';
+    if (nowS - this.turnSinceS >= p.turnS) this.passTurn(nowS);
     // How fast the delay grows says how far over the capacity the input is: C = achieved / (1 + slope).
     let slope = 0;
     if (this.ringFilled === this.ring.length && this.ring.length > 1) {
@@ -389,8 +419,27 @@ export class AdaptiveController {
         slope = Math.max(0, (newest - oldest) / 1000 / ((this.ring.length - 1) * p.intervalSeconds));
       }
     }
-    const dlCut = this.decide(this.dl, routerDl, cutDl, slope, meanDelay, nowS, dtS);
-    const ulCut = this.decide(this.ul, routerUl, cutUl, slope, meanDelay, nowS, dtS);
+    const dlCut = this.decide(
+      this.dl,
+      routerDl,
+      cutDl,
+      slope,
+      meanDelay,
+      nowS,
+      dtS,
+      bothLoaded && this.turnUl,
+    );
+    const ulCut = this.decide(
+      this.ul,
+      routerUl,
+      cutUl,
+      slope,
+      meanDelay,
+      nowS,
+      dtS,
+      bothLoaded && !this.turnUl,
+    );
+    if ((dlCut && !this.turnUl) || (ulCut && this.turnUl)) this.passTurn(nowS);
     if (dlCut || ulCut) {
       this.lastCutS = nowS;
       this.delayAtCut = meanDelay;
@@ -404,6 +453,11 @@ export class AdaptiveController {
       r.routerOk = input.router_ok;
     }
     return r;
+  }
+
+  private passTurn(nowS: number): void {
+    this.turnUl = !this.turnUl;
+    this.turnSinceS = nowS;
   }
 
   private updateAchieved(s: DirectionState, a: number): void {
@@ -437,6 +491,7 @@ export class AdaptiveController {
     meanDelay: number,
     nowS: number,
     dtS: number,
+    capAtEstimate: boolean,
   ): boolean {
     const p = this.params;
     const d = s.p;
@@ -460,7 +515,7 @@ export class AdaptiveController {
     } else if (!cut && sinceCut >= p.refractoryS && (s.out.load === 'loaded' || s.out.load === 'unknown')) {
       if (s.out.load === 'loaded' && s.achieved > s.capacity) s.capacity = Math.min(d.ceilingBps, s.achieved);
       // Taper: full speed under a third of the threshold, none at the threshold.
-      const g = clamp01((p.thresholdMs - meanDelay) / ((2 / 3) * p.thresholdMs));
+      const g = clamp01((this.thrMs - meanDelay) / ((2 / 3) * this.thrMs));
       if (g > 0) {
         const ramp = clamp01((sinceCut - p.refractoryS) / p.probeRampS);
         const perS = p.probeMinPerS + (p.probeMaxPerS - p.probeMinPerS) * ramp * ramp;
@@ -468,6 +523,8 @@ export class AdaptiveController {
         // Back to just under the known capacity quickly.
         const known = 0.95 * s.capacity;
         if (s.out.load === 'loaded' && next < known) next = Math.max(next, rate + (known - rate) * 0.3 * g);
+        // Not this direction's turn to probe: stay at the estimate.
+        if (capAtEstimate) next = Math.min(next, Math.max(rate, s.capacity));
         rate = next;
         action = 'raise';
       }
