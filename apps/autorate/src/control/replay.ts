@@ -138,8 +138,7 @@ export function parseReplayInput(raw: unknown, lineNo: number): ReplayInput {
  * output must be written before the next input exists). Blank lines are skipped (return null).
  */
 export class ReplaySession {
-  /** The v1.3 controller (null when the law is adaptive). */
-  readonly controller: WanController | null;
+  private readonly v13: WanController | null;
   /** The adaptive controller (null when the law is v1.3). */
   readonly adaptive: AdaptiveController | null;
   readonly law: ControlLawName;
@@ -152,14 +151,20 @@ export class ReplaySession {
   ) {
     this.law = opts.law ?? 'v1.3';
     if (this.law === 'adaptive') {
-      this.controller = null;
+      this.v13 = null;
       this.adaptive = new AdaptiveController(opts.adaptive ?? adaptiveParamsFromControl(params));
     } else if (this.law === 'v1.3') {
-      this.controller = new WanController(params);
+      this.v13 = new WanController(params);
       this.adaptive = null;
     } else {
       throw new TypeError(`unknown control law "${String(this.law)}" (expected v1.3 or adaptive)`);
     }
+  }
+
+  /** The v1.3 controller. Throws TypeError when the session runs the adaptive law (see `adaptive`). */
+  get controller(): WanController {
+    if (this.v13 === null) throw new TypeError('this replay session runs the adaptive law; use .adaptive');
+    return this.v13;
   }
 
   step(line: unknown): ReplayOutputLine | null {
@@ -197,7 +202,7 @@ export class ReplaySession {
         bad_reflectors: r.badReflectors,
       };
     }
-    const r = this.controller!.cycle(input, t);
+    const r = this.controller.cycle(input, t);
     return {
       i,
       t,
