@@ -14,7 +14,7 @@ const USAGE = `usage: node scripts/bench-control/run.mjs [--out DIR] [--duration
   --out DIR        where results.md, results.json and <trace>.svg go (default: bench-results/control)
   --duration S     simulated seconds per trace (default 300)
   --seed N         seed of traces, flows and probe noise (default 1)
-  --traces LIST    comma-separated subset of: constant,steps,cable-evening,lte,dsl (default all)
+  --traces LIST    comma-separated subset of the traces (default all; see README.md "Benchmark")
   --write-budget N/S
                    wanctl's router write budget: N writes per S seconds (default: each config's, 10/60)
   --quiet          print only the table`;
@@ -67,7 +67,7 @@ for (const t of traces)
 const out = resolve(args.out ?? 'bench-results/control');
 
 const log = args.quiet ? () => {} : (s) => process.stderr.write(`${s}\n`);
-log(`bench-control: ${traces.length} trace(s) x 3 controllers, ${durationS} s simulated each, seed ${seed}`);
+log(`bench-control: ${traces.length} trace(s) x 5 controllers, ${durationS} s simulated each, seed ${seed}`);
 const { table, json, svgs, wallS, results, legend } = runBench({
   durationS,
   seed,
@@ -84,9 +84,12 @@ const budgetText = writeBudget
   : '';
 const footer = `${results.length} runs of ${durationS} s simulated in ${wallS.toFixed(1)} s wall (seed ${seed}${budgetText}).`;
 const about =
-  'Controllers: wanctl = the wanctl-autorate control law (WanController) in closed loop; no-autorate = shaper at ' +
-  'the configured ceiling; oracle = shaper at 95 % of the true capacity. Load: 4 down + 4 up flows, 40 s on, ' +
-  '10 s idle. Added latency = RTT - base RTT while loaded; utilisation = delivered / capacity while loaded; ' +
+  'Controllers: v1.3 = the v1.3 control law (WanController) in closed loop, write budget 10/60 s; adaptive = ' +
+  'control_law: adaptive (AdaptiveController) with its RouterOS write policy (2 writes/s, bursts of 4); ' +
+  'cake-autorate-ref = a cake-autorate-style reference (lynxthecat/cake-autorate 94238be defaults, our code; ' +
+  'packages/link-sim/src/bench/cake-autorate.ts), writes every change; no-autorate = shaper at ' +
+  'the configured ceiling; oracle = shaper at 95 % of the true capacity. Load (unless the trace says otherwise): ' +
+  '4 down + 4 up flows, 40 s on, 10 s idle. Added latency = RTT - base RTT while loaded; utilisation = delivered / capacity while loaded; ' +
   `recovery = time after a capacity drop (>= 30 %) until added latency is under ${results[0]?.latencyTargetMs} ms for 0.5 s.`;
 writeFileSync(join(out, 'results.md'), `${table}\n\n${footer}\n\n${about}\n\nTraces:\n${legend}\n`);
 writeFileSync(join(out, 'results.json'), `${json}\n`);
