@@ -59,6 +59,8 @@ export interface AdaptiveParams {
   drainS: number;
   /** A direction that does not fill its rate is cut too when the delay has not fallen this long after a cut, s. */
   escalateS: number;
+  /** … when the delay is still above this fraction of the delay at that cut (a right cut drains it). */
+  escalateFraction: number;
   /** Both directions loaded: each probes above its estimate in turn, this long at most, s. */
   turnS: number;
   /** Cut without an achieved rate: fraction of the current rate. */
@@ -97,7 +99,8 @@ export const ADAPTIVE_DEFAULTS = Object.freeze({
   cutFactor: 0.9,
   cutFactorSevere: 0.6,
   drainS: 1,
-  escalateS: 0.25,
+  escalateS: 0.4,
+  escalateFraction: 0.7,
   turnS: 3,
   blindCutFactor: 0.85,
   loadedFraction: 0.75,
@@ -187,6 +190,7 @@ export function validateAdaptiveParams(p: AdaptiveParams): AdaptiveParams {
   frac('blindCutFactor', p.blindCutFactor);
   pos('drainS', p.drainS);
   pos('turnS', p.turnS);
+  frac('escalateFraction', p.escalateFraction);
   if (!(Number.isFinite(p.escalateS) && p.escalateS >= 0)) {
     throw new ControlParamsError('escalateS', 'a number >= 0', p.escalateS);
   }
@@ -395,12 +399,21 @@ export class AdaptiveController {
       const anyLoaded =
         dlLoad === 'loaded' || dlLoad === 'unknown' || ulLoad === 'loaded' || ulLoad === 'unknown';
       // Escalate only within one bloat episode: a cut made in it did not bring the delay down.
+      const sinceAnyCut = nowS - this.lastCutS;
       const escalate =
         this.lastCutS >= this.bloatSinceS &&
-        nowS - this.lastCutS >= p.escalateS &&
-        meanDelay >= 0.9 * this.delayAtCut;
-      cutDl = dlLoad === 'loaded' || dlLoad === 'unknown' || (dlLoad === 'low' && (!anyLoaded || escalate));
-      cutUl = ulLoad === 'loaded' || ulLoad === 'unknown' || (ulLoad === 'low' && (!anyLoaded || escalate));
+        sinceAnyCut >= p.escalateS &&
+        delay !== null &&
+        delay > p.escalateFraction * this.delayAtCut;
+      // Right after a cut the window still holds the delays that caused it: only an escalation
+      // may cut another direction within the refractory time.
+      const fresh = sinceAnyCut >= p.refractoryS;
+      cutDl =
+        ((dlLoad === 'loaded' || dlLoad === 'unknown' || (dlLoad === 'low' && !anyLoaded)) && fresh) ||
+        (dlLoad !== 'idle' && escalate);
+      cutUl =
+        ((ulLoad === 'loaded' || ulLoad === 'unknown' || (ulLoad === 'low' && !anyLoaded)) && fresh) ||
+        (ulLoad !== 'idle' && escalate);
       // Both loaded: only the direction whose turn it is probes above its capacity estimate, so
       // the other one (at or under its estimate) did not cause this; it is cut only on escalation.
       if (cutDl && cutUl && dlLoad === 'loaded' && ulLoad === 'loaded' && !escalate) {
@@ -442,7 +455,7 @@ export class AdaptiveController {
     if ((dlCut && !this.turnUl) || (ulCut && this.turnUl)) this.passTurn(nowS);
     if (dlCut || ulCut) {
       this.lastCutS = nowS;
-      this.delayAtCut = meanDelay;
+      this.delayAtCut = delay ?? meanDelay;
     }
 
     // Write policy.
