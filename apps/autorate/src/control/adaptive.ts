@@ -395,6 +395,7 @@ export class AdaptiveController {
     const ulLoad = this.ul.out.load;
     let cutDl = false;
     let cutUl = false;
+    let escalating = false;
     if (bloat) {
       const anyLoaded =
         dlLoad === 'loaded' || dlLoad === 'unknown' || ulLoad === 'loaded' || ulLoad === 'unknown';
@@ -408,6 +409,7 @@ export class AdaptiveController {
       // Right after a cut the window still holds the delays that caused it: only an escalation
       // may cut another direction within the refractory time.
       const fresh = sinceAnyCut >= p.refractoryS;
+      escalating = escalate;
       cutDl =
         ((dlLoad === 'loaded' || dlLoad === 'unknown' || (dlLoad === 'low' && !anyLoaded)) && fresh) ||
         (dlLoad !== 'idle' && escalate);
@@ -436,6 +438,7 @@ export class AdaptiveController {
       this.dl,
       routerDl,
       cutDl,
+      escalating,
       slope,
       meanDelay,
       nowS,
@@ -446,6 +449,7 @@ export class AdaptiveController {
       this.ul,
       routerUl,
       cutUl,
+      escalating,
       slope,
       meanDelay,
       nowS,
@@ -500,6 +504,7 @@ export class AdaptiveController {
     s: DirectionState,
     routerRate: number,
     cut: boolean,
+    escalating: boolean,
     slope: number,
     meanDelay: number,
     nowS: number,
@@ -513,7 +518,8 @@ export class AdaptiveController {
     let rate = s.rate;
     // Deeper with more standing delay: drain it in about `drainS`.
     const f = Math.max(p.cutFactorSevere, p.cutFactor * (1 - meanDelay / 1000 / p.drainS));
-    if (cut && sinceCut >= p.refractoryS) {
+    // A cut waits out the refractory time, unless the delay did not drain after the last cut.
+    if (cut && (sinceCut >= p.refractoryS || escalating)) {
       let target: number;
       if (Number.isNaN(s.achieved)) {
         target = Math.min(rate, routerRate) * p.blindCutFactor * (f / p.cutFactor);
