@@ -538,7 +538,8 @@ export class AdaptiveController {
       if (g > 0) {
         const ramp = clamp01((sinceCut - p.refractoryS) / p.probeRampS);
         const perS = p.probeMinPerS + (p.probeMaxPerS - p.probeMinPerS) * ramp * ramp;
-        let next = rate * (1 + perS * g * dtS);
+        // Relative to the rate, but not slower than relative to a tenth of the ceiling (low rates).
+        let next = rate + perS * g * dtS * Math.max(rate, 0.1 * d.ceilingBps);
         // Back to just under the known capacity quickly.
         const known = 0.95 * s.capacity;
         if (s.out.load === 'loaded' && next < known) next = Math.max(next, rate + (known - rate) * 0.3 * g);
