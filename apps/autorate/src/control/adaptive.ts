@@ -5,22 +5,24 @@
  *
  * Measure: per-reflector baselines (windowed minimum of a lightly smoothed RTT, so a reflector's
  * own path RTT is subtracted and a route change is learned within the window); the cycle's delay
- * is the median of the answering reflectors' deltas. Bufferbloat is `detectCount` of the last
- * `detectWindow` delays over the threshold (config `thresholds.target_bloat_ms`). A reflector
- * that stops answering or drifts away from the others is reported (`badReflectors`) for the probe
- * layer to replace; its samples are left out while it is bad.
+ * is the median of the good answering reflectors' deltas. Bloat = `detectCount` of the last
+ * `detectWindow` delays over the threshold (config `target_bloat_ms`, at least `minThresholdMs`,
+ * plus one packet's serialisation per direction). A reflector that stops answering or drifts
+ * away from the others is reported (`badReflectors`) for the probe layer to replace and left out.
  *
  * Decide, per direction, from what the shaper delivered (`*_achieved_bps`):
- * - bloat, direction active, outside the refractory time: cut to `cutFactor × delivered` (deeper
- *   with more delay), never above the current rate; the delivered rate is the link's capacity
- *   estimate. An idle direction is never cut: with one direction idle the delay is the other's.
- *   Without an achieved rate (absent input) the cut is a fraction of the rate, both directions.
- * - no bloat, direction loaded (delivered ≥ `loadedFraction` of the router's rate): raise — fast
- *   back to the capacity estimate, then a probe that grows the longer no bloat is seen and tapers
- *   as the delay nears the threshold. No raise within `refractoryS` of a cut.
- * - idle: decay towards the base rate (`idleDecayPerS`), base = max(green floor, 0.9 × estimate).
- * Rates stay within [floor, ceiling] (floor = the config's lowest floor).
- * The decided rates pass through the {@link WritePolicy} (budgeted for RouterOS).
+ * - attribution: an idle direction is never cut; loaded directions are cut first, a direction
+ *   that does not fill its rate only when nothing is loaded or when a cut did not drain the delay
+ *   (escalation); with both loaded they probe above their estimates in turns, and the one not
+ *   probing is not blamed;
+ * - cut to what the link delivered (delivered ÷ (1 + delay growth rate) × `cutFactor`, deeper with
+ *   the standing delay), never above the current rate; that is the new capacity estimate; without
+ *   an achieved rate, a fraction of the rate;
+ * - raise only a loaded direction, never within `refractoryS` of its cut: fast back to the estimate,
+ *   then a probe that grows the longer no bloat is seen and tapers as the delay nears the threshold;
+ * - an idle direction decays towards max(green floor, 0.9 × estimate).
+ * Rates stay within [lowest floor, ceiling]. Decided rates pass through the {@link WritePolicy}.
+ * See README.md (this directory) "The adaptive law".
  */
 import { type ControlParams, ControlParamsError } from './params.js';
 import type { WriteRequest } from './wan-controller.js';
