@@ -439,7 +439,7 @@ export function cakeReferenceFor(cfg) {
  * The controllers, as factories of the scenario. `writeBudget` ({maxWrites, windowSec})
  * replaces the configs' write budget for wanctl (default: each config's, i.e. 10 per 60 s).
  */
-export function controllerFactories({ writeBudget = null } = {}) {
+export function controllerFactories({ writeBudget = null, adaptiveOverrides = {} } = {}) {
   const params = (sc) => {
     const p = controlParamsFromConfig(sc.autorateConfig);
     if (!writeBudget) return p;
@@ -448,7 +448,8 @@ export function controllerFactories({ writeBudget = null } = {}) {
   return [
     () => noAutorateController(),
     (sc) => wanctlController(params(sc)),
-    (sc) => adaptiveController(adaptiveParamsFromControl(controlParamsFromConfig(sc.autorateConfig))),
+    (sc) =>
+      adaptiveController(adaptiveParamsFromControl(controlParamsFromConfig(sc.autorateConfig), adaptiveOverrides)),
     (sc) => cakeReferenceFor(sc.autorateConfig),
     () => oracleController({ fraction: 0.95 }),
   ];
@@ -463,13 +464,14 @@ export function runBench({
   seed = 1,
   traces = TRACE_NAMES,
   writeBudget = null,
+  adaptiveOverrides = {},
   onResult,
 } = {}) {
   const t0 = performance.now();
   const scenarios = benchScenarios({ durationS, seed, traces });
   const results = runBenchmarkSuite({
     scenarios,
-    controllers: controllerFactories({ writeBudget }),
+    controllers: controllerFactories({ writeBudget, adaptiveOverrides }),
     seed,
     ...(onResult ? { onResult } : {}),
   });

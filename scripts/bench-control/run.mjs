@@ -17,6 +17,8 @@ const USAGE = `usage: node scripts/bench-control/run.mjs [--out DIR] [--duration
   --traces LIST    comma-separated subset of the traces (default all; see README.md "Benchmark")
   --write-budget N/S
                    wanctl's router write budget: N writes per S seconds (default: each config's, 10/60)
+  --adaptive JSON  overrides of the adaptive law's parameters, e.g. '{"cutFactor":0.92}'
+                   (fields of AdaptiveParams; see apps/autorate/src/control/README.md)
   --quiet          print only the table`;
 
 function fail(msg) {
@@ -33,6 +35,7 @@ try {
       seed: { type: 'string' },
       traces: { type: 'string' },
       'write-budget': { type: 'string' },
+      adaptive: { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -59,6 +62,17 @@ if (args['write-budget'] !== undefined) {
   writeBudget = { maxWrites: Number(m[1]), windowSec: Number(m[2]) };
 }
 
+let adaptiveOverrides = {};
+if (args.adaptive !== undefined) {
+  try {
+    adaptiveOverrides = JSON.parse(args.adaptive);
+  } catch (e) {
+    fail(`--adaptive must be a JSON object (${e.message})`);
+  }
+  if (typeof adaptiveOverrides !== 'object' || adaptiveOverrides === null || Array.isArray(adaptiveOverrides))
+    fail('--adaptive must be a JSON object');
+}
+
 // Imported after the argument check so that --help and bad arguments need no build.
 const { runBench, TRACE_NAMES } = await import('./bench.mjs');
 const traces = args.traces === undefined ? TRACE_NAMES : args.traces.split(',').map((s) => s.trim());
@@ -73,6 +87,7 @@ const { table, json, svgs, wallS, results, legend } = runBench({
   seed,
   traces,
   writeBudget,
+  adaptiveOverrides,
   onResult: (r) =>
     log(
       `  ${r.scenario.padEnd(13)} ${r.controller.padEnd(11)} ${(r.wallMs / 1000).toFixed(1).padStart(5)} s wall (${r.simSecondsPerWallSecond.toFixed(0)}x real time)`,
