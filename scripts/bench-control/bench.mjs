@@ -23,11 +23,11 @@ import { parseAutorateConfig } from '@wanctl/config';
 import {
   cableEveningTrace,
   cakeAutorateController,
+  constantLoad,
   constantTrace,
   dslTrace,
-  lteTrace,
-  constantLoad,
   loadSchedule,
+  lteTrace,
   noAutorateController,
   onOffLoad,
   oracleController,
@@ -151,7 +151,11 @@ function webLoad(seed, durationS) {
   while (t < durationS) {
     const on = 0.3 + rng.next() * 2.7;
     const off = 0.5 + rng.next() * 4.5;
-    phases.push({ durationS: on, downFlows: 1 + Math.floor(rng.next() * 6), upFlows: Math.floor(rng.next() * 3) });
+    phases.push({
+      durationS: on,
+      downFlows: 1 + Math.floor(rng.next() * 6),
+      upFlows: Math.floor(rng.next() * 3),
+    });
     phases.push({ durationS: off, downFlows: 0, upFlows: 0 });
     t += on + off;
   }
@@ -320,7 +324,8 @@ export function benchScenarios({ durationS = 300, seed = 1, traces = TRACE_NAMES
     web: () => ({
       ...steadyCable(),
       load: webLoad(seed, durationS),
-      linkText: '800/30 Mbit/s constant; load: bursts of 0.3-3 s with 1-6 down / 0-2 up flows, pauses 0.5-5 s',
+      linkText:
+        '800/30 Mbit/s constant; load: bursts of 0.3-3 s with 1-6 down / 0-2 up flows, pauses 0.5-5 s',
     }),
     // The probe RTT carries up to 8 ms of jitter that is not queueing.
     jitter: () => ({
@@ -338,7 +343,8 @@ export function benchScenarios({ durationS = 300, seed = 1, traces = TRACE_NAMES
     'far-reflector': () => ({
       ...steadyCable(),
       reflectors: { count: 3, offsetsMs: [0, 60, 5], shifts: [{ slot: 0, atS: 0.4 * durationS, addMs: 80 }] },
-      linkText: '800/30 Mbit/s constant; 3 reflectors: one 60 ms further away, one whose own RTT rises 80 ms at 40 %',
+      linkText:
+        '800/30 Mbit/s constant; 3 reflectors: one 60 ms further away, one whose own RTT rises 80 ms at 40 %',
     }),
   };
   return traces.map((name) => {
@@ -449,7 +455,9 @@ export function controllerFactories({ writeBudget = null, adaptiveOverrides = {}
     () => noAutorateController(),
     (sc) => wanctlController(params(sc)),
     (sc) =>
-      adaptiveController(adaptiveParamsFromControl(controlParamsFromConfig(sc.autorateConfig), adaptiveOverrides)),
+      adaptiveController(
+        adaptiveParamsFromControl(controlParamsFromConfig(sc.autorateConfig), adaptiveOverrides),
+      ),
     (sc) => cakeReferenceFor(sc.autorateConfig),
     () => oracleController({ fraction: 0.95 }),
   ];
