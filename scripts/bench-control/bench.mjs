@@ -13,15 +13,25 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { controlParamsFromConfig, WanController } from '@wanctl/autorate';
+import {
+  AdaptiveController,
+  adaptiveParamsFromControl,
+  controlParamsFromConfig,
+  WanController,
+} from '@wanctl/autorate';
 import { parseAutorateConfig } from '@wanctl/config';
 import {
   cableEveningTrace,
+  cakeAutorateController,
+  constantLoad,
   constantTrace,
   dslTrace,
+  loadSchedule,
   lteTrace,
   noAutorateController,
+  onOffLoad,
   oracleController,
+  Prng,
   renderBenchmarkSvg,
   runBenchmarkSuite,
   stepsTrace,
@@ -34,7 +44,26 @@ export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..
 export const EXAMPLES_DIR = join(REPO_ROOT, 'examples');
 
 /** Every trace the benchmark knows, in table order. */
-export const TRACE_NAMES = ['constant', 'steps', 'cable-evening', 'lte', 'dsl'];
+export const TRACE_NAMES = [
+  'constant',
+  'steps',
+  'cable-evening',
+  'lte',
+  'dsl',
+  // Links like the ones of issue 12's closed-loop figures (capacity at the configured ceiling).
+  'cable-full',
+  'dsl-full',
+  'step-500',
+  'lte-walk',
+  // Traces that stress a law.
+  'upload-only',
+  'bidirectional',
+  'idle-burst',
+  'web',
+  'jitter',
+  'dead-reflector',
+  'far-reflector',
+];
 
 /** Reads an example config as a plain object (the YAML document, before validation). */
 export function readExample(name) {
@@ -101,6 +130,37 @@ export const SCALED_CONFIGS = {
 };
 
 const mbps = (v) => v * 1e6;
+
+/** A steady cable link behind the cable example (ceiling 940/38). */
+function steadyCable(downMbps = 800) {
+  return {
+    trace: constantTrace({ name: 'constant', downBps: mbps(downMbps), upBps: mbps(30) }),
+    baseRttMs: 18,
+    down: { bufferMs: 250 },
+    up: { bufferMs: 600 },
+    config: deriveAutorateConfig('cable.yaml'),
+    configSource: 'examples/cable.yaml',
+  };
+}
+
+/** Web-like load: bursts of 0.3-3 s with 1-6 down / 0-2 up flows, pauses of 0.5-5 s (seeded). */
+function webLoad(seed, durationS) {
+  const rng = new Prng(seed + 7);
+  const phases = [];
+  let t = 0;
+  while (t < durationS) {
+    const on = 0.3 + rng.next() * 2.7;
+    const off = 0.5 + rng.next() * 4.5;
+    phases.push({
+      durationS: on,
+      downFlows: 1 + Math.floor(rng.next() * 6),
+      upFlows: Math.floor(rng.next() * 3),
+    });
+    phases.push({ durationS: off, downFlows: 0, upFlows: 0 });
+    t += on + off;
+  }
+  return loadSchedule(phases);
+}
 
 /**
  * The benchmark scenarios: a trace, the link around it and the wanctl config for it.
@@ -172,6 +232,120 @@ export function benchScenarios({ durationS = 300, seed = 1, traces = TRACE_NAMES
       config: deriveAutorateConfig('dsl.yaml'),
       configSource: 'examples/dsl.yaml',
     }),
+    // The cable example on a cable evening whose nominal capacity is the ceiling (940/38).
+    'cable-full': () => ({
+      trace: cableEveningTrace({ downBps: mbps(940), upBps: mbps(38), durationS, seed }),
+      linkText: '940/38 Mbit/s nominal (= the ceiling), prime time at 55 % with dips',
+      baseRttMs: 18,
+      down: { bufferMs: 250 },
+      up: { bufferMs: 600 },
+      config: deriveAutorateConfig('cable.yaml'),
+      configSource: 'examples/cable.yaml',
+    }),
+    // The DSL example on a steady line at its ceiling (95/18).
+    'dsl-full': () => ({
+      trace: dslTrace({ downBps: mbps(95), upBps: mbps(18), durationS, seed }),
+      linkText: '95/18 Mbit/s steady (= the ceiling)',
+      baseRttMs: 25,
+      down: { bufferMs: 300 },
+      up: { bufferMs: 800 },
+      config: deriveAutorateConfig('dsl.yaml'),
+      configSource: 'examples/dsl.yaml',
+    }),
+    // One drop 500 -> 250 Mbit/s down (30 -> 15 up) and back, behind the cable example.
+    'step-500': () => ({
+      trace: stepsTrace({
+        name: 'step-500',
+        durationS,
+        steps: [
+          { atS: 0, downBps: mbps(500), upBps: mbps(30) },
+          { atS: 0.4 * durationS, downBps: mbps(250), upBps: mbps(15) },
+          { atS: 0.7 * durationS, downBps: mbps(500), upBps: mbps(30) },
+        ],
+      }),
+      linkText: '500/30 -> 250/15 -> 500/30 Mbit/s',
+      baseRttMs: 20,
+      down: { bufferMs: 250 },
+      up: { bufferMs: 600 },
+      config: deriveAutorateConfig('cable.yaml'),
+      configSource: 'examples/cable.yaml',
+    }),
+    // LTE random walk between about 10-80 down and 3-20 up.
+    'lte-walk': () => ({
+      trace: lteTrace({
+        downBps: mbps(35),
+        upBps: mbps(9),
+        durationS,
+        seed: seed + 100,
+        volatility: 0.5,
+        coherenceS: 5,
+        minFraction: 0.3,
+        maxFraction: 2.3,
+        fadesPerMinute: 1,
+      }),
+      linkText: 'random walk, about 10-80 / 3-20 Mbit/s',
+      baseRttMs: 40,
+      down: { bufferMs: 400 },
+      up: { bufferMs: 800 },
+      config: deriveAutorateConfig('cable.yaml', SCALED_CONFIGS.lte),
+      configSource: 'examples/cable.yaml scaled to 120/30 (floors 20/12/8/5 down, 2 up)',
+      configShort: 'cable example scaled to 120/30',
+    }),
+    // Upload saturated, download idle: the download must not be cut for the upload's queue.
+    'upload-only': () => ({
+      ...steadyCable(),
+      load: onOffLoad({ onS: 40, offS: 10, downFlows: 0, upFlows: 4 }),
+      linkText: '800/30 Mbit/s constant; load: 4 upload flows only, 40 s on / 10 s off',
+    }),
+    // Both directions saturated all the time on the DSL example at its ceiling.
+    bidirectional: () => ({
+      trace: dslTrace({ downBps: mbps(95), upBps: mbps(18), durationS, seed }),
+      linkText: '95/18 Mbit/s steady; load: 8 down + 8 up flows, never idle',
+      baseRttMs: 25,
+      down: { bufferMs: 300 },
+      up: { bufferMs: 800 },
+      load: constantLoad(8, 8),
+      config: deriveAutorateConfig('dsl.yaml'),
+      configSource: 'examples/dsl.yaml',
+    }),
+    // Long idle, then a short burst, on a link at 600/30 (under the cable ceiling).
+    'idle-burst': () => ({
+      ...steadyCable(600),
+      load: loadSchedule(
+        [
+          { durationS: 15, downFlows: 0, upFlows: 0 },
+          { durationS: 5, downFlows: 6, upFlows: 2 },
+        ],
+        { repeat: true },
+      ),
+      linkText: '600/30 Mbit/s constant; load: 15 s idle, 5 s burst of 6 down + 2 up flows',
+    }),
+    // Web-like: short bursts of a few flows with pauses (seeded).
+    web: () => ({
+      ...steadyCable(),
+      load: webLoad(seed, durationS),
+      linkText:
+        '800/30 Mbit/s constant; load: bursts of 0.3-3 s with 1-6 down / 0-2 up flows, pauses 0.5-5 s',
+    }),
+    // The probe RTT carries up to 8 ms of jitter that is not queueing.
+    jitter: () => ({
+      ...steadyCable(),
+      probeJitterMs: 8,
+      linkText: '800/30 Mbit/s constant; probe RTTs with 0-8 ms uniform jitter',
+    }),
+    // Three reflectors; the second stops answering at 30 % of the run.
+    'dead-reflector': () => ({
+      ...steadyCable(),
+      reflectors: { count: 3, offsetsMs: [0, 4, 9], silentFromS: [null, 0.3 * durationS, null] },
+      linkText: '800/30 Mbit/s constant; 3 reflectors, the 2nd stops answering at 30 %',
+    }),
+    // Three reflectors; one is 60 ms further away, another's own path gets 80 ms longer at 40 %.
+    'far-reflector': () => ({
+      ...steadyCable(),
+      reflectors: { count: 3, offsetsMs: [0, 60, 5], shifts: [{ slot: 0, atS: 0.4 * durationS, addMs: 80 }] },
+      linkText:
+        '800/30 Mbit/s constant; 3 reflectors: one 60 ms further away, one whose own RTT rises 80 ms at 40 %',
+    }),
   };
   return traces.map((name) => {
     const make = all[name];
@@ -191,6 +365,9 @@ export function benchScenarios({ durationS = 300, seed = 1, traces = TRACE_NAMES
       configSource: s.configSource,
       configShort: s.configShort ?? s.configSource,
       linkText: s.linkText,
+      ...(s.load ? { load: s.load } : {}),
+      ...(s.reflectors ? { reflectors: s.reflectors } : {}),
+      ...(s.probeJitterMs !== undefined ? { probeJitterMs: s.probeJitterMs } : {}),
     };
   });
 }
@@ -204,7 +381,7 @@ export function wanctlController(params) {
   const out = { downBps: 0, upBps: 0 };
   const input = { rtt_ms: 0, router_ok: true };
   return {
-    name: 'wanctl',
+    name: 'v1.3',
     start() {
       ctl = new WanController(params);
     },
@@ -220,10 +397,55 @@ export function wanctlController(params) {
 }
 
 /**
- * The three controllers, as factories of the scenario. `writeBudget` ({maxWrites, windowSec})
+ * wanctl's adaptive law in closed loop: probe RTTs (per reflector when the scenario has several)
+ * and the shaper's achieved rates -> AdaptiveController.cycle -> what its RouterOS write policy
+ * lets through (2 writes/s sustained, bursts of 4), applied at once.
+ */
+export function adaptiveController(params, name = 'adaptive') {
+  let ctl = null;
+  const out = { downBps: 0, upBps: 0 };
+  const input = { rtt_ms: 0, rtts_ms: null, dl_achieved_bps: 0, ul_achieved_bps: 0, router_ok: true };
+  return {
+    name,
+    start() {
+      ctl = new AdaptiveController(params);
+    },
+    onCycle(tS, rttMs, achieved, rtts) {
+      input.rtt_ms = rttMs;
+      input.rtts_ms = rtts ?? null;
+      input.dl_achieved_bps = achieved.downBps;
+      input.ul_achieved_bps = achieved.upBps;
+      const r = ctl.cycle(input, tS);
+      if (!r.write) return null;
+      out.downBps = r.write.dlBps;
+      out.upBps = r.write.ulBps;
+      return out;
+    },
+  };
+}
+
+/**
+ * The cake-autorate-style reference on a wanctl config: min = the lowest floor, max = the
+ * ceiling, base = the green floor (download) and the middle of floor..ceiling (upload, whose
+ * config has one floor).
+ */
+export function cakeReferenceFor(cfg) {
+  const d = cfg.download;
+  const u = cfg.upload;
+  const dMin = Math.min(d.floorRedBps, d.floorSoftRedBps, d.floorYellowBps, d.floorGreenBps);
+  const uMin = Math.min(u.floorRedBps, u.floorYellowBps ?? u.floorRedBps, u.floorGreenBps ?? u.floorRedBps);
+  return cakeAutorateController({
+    name: 'cake-autorate-ref',
+    down: { minBps: dMin, baseBps: Math.max(d.floorGreenBps, dMin), maxBps: d.ceilingBps },
+    up: { minBps: uMin, baseBps: Math.round((uMin + u.ceilingBps) / 2), maxBps: u.ceilingBps },
+  });
+}
+
+/**
+ * The controllers, as factories of the scenario. `writeBudget` ({maxWrites, windowSec})
  * replaces the configs' write budget for wanctl (default: each config's, i.e. 10 per 60 s).
  */
-export function controllerFactories({ writeBudget = null } = {}) {
+export function controllerFactories({ writeBudget = null, adaptiveOverrides = {} } = {}) {
   const params = (sc) => {
     const p = controlParamsFromConfig(sc.autorateConfig);
     if (!writeBudget) return p;
@@ -232,6 +454,11 @@ export function controllerFactories({ writeBudget = null } = {}) {
   return [
     () => noAutorateController(),
     (sc) => wanctlController(params(sc)),
+    (sc) =>
+      adaptiveController(
+        adaptiveParamsFromControl(controlParamsFromConfig(sc.autorateConfig), adaptiveOverrides),
+      ),
+    (sc) => cakeReferenceFor(sc.autorateConfig),
     () => oracleController({ fraction: 0.95 }),
   ];
 }
@@ -245,13 +472,14 @@ export function runBench({
   seed = 1,
   traces = TRACE_NAMES,
   writeBudget = null,
+  adaptiveOverrides = {},
   onResult,
 } = {}) {
   const t0 = performance.now();
   const scenarios = benchScenarios({ durationS, seed, traces });
   const results = runBenchmarkSuite({
     scenarios,
-    controllers: controllerFactories({ writeBudget }),
+    controllers: controllerFactories({ writeBudget, adaptiveOverrides }),
     seed,
     ...(onResult ? { onResult } : {}),
   });

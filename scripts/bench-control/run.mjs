@@ -14,9 +14,11 @@ const USAGE = `usage: node scripts/bench-control/run.mjs [--out DIR] [--duration
   --out DIR        where results.md, results.json and <trace>.svg go (default: bench-results/control)
   --duration S     simulated seconds per trace (default 300)
   --seed N         seed of traces, flows and probe noise (default 1)
-  --traces LIST    comma-separated subset of: constant,steps,cable-evening,lte,dsl (default all)
+  --traces LIST    comma-separated subset of the traces (default all; see README.md "Benchmark")
   --write-budget N/S
                    wanctl's router write budget: N writes per S seconds (default: each config's, 10/60)
+  --adaptive JSON  overrides of the adaptive law's parameters, e.g. '{"cutFactor":0.92}'
+                   (fields of AdaptiveParams; see apps/autorate/src/control/README.md)
   --quiet          print only the table`;
 
 function fail(msg) {
@@ -33,6 +35,7 @@ try {
       seed: { type: 'string' },
       traces: { type: 'string' },
       'write-budget': { type: 'string' },
+      adaptive: { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -59,6 +62,17 @@ if (args['write-budget'] !== undefined) {
   writeBudget = { maxWrites: Number(m[1]), windowSec: Number(m[2]) };
 }
 
+let adaptiveOverrides = {};
+if (args.adaptive !== undefined) {
+  try {
+    adaptiveOverrides = JSON.parse(args.adaptive);
+  } catch (e) {
+    fail(`--adaptive must be a JSON object (${e.message})`);
+  }
+  if (typeof adaptiveOverrides !== 'object' || adaptiveOverrides === null || Array.isArray(adaptiveOverrides))
+    fail('--adaptive must be a JSON object');
+}
+
 // Imported after the argument check so that --help and bad arguments need no build.
 const { runBench, TRACE_NAMES } = await import('./bench.mjs');
 const traces = args.traces === undefined ? TRACE_NAMES : args.traces.split(',').map((s) => s.trim());
@@ -67,12 +81,13 @@ for (const t of traces)
 const out = resolve(args.out ?? 'bench-results/control');
 
 const log = args.quiet ? () => {} : (s) => process.stderr.write(`${s}\n`);
-log(`bench-control: ${traces.length} trace(s) x 3 controllers, ${durationS} s simulated each, seed ${seed}`);
+log(`bench-control: ${traces.length} trace(s) x 5 controllers, ${durationS} s simulated each, seed ${seed}`);
 const { table, json, svgs, wallS, results, legend } = runBench({
   durationS,
   seed,
   traces,
   writeBudget,
+  adaptiveOverrides,
   onResult: (r) =>
     log(
       `  ${r.scenario.padEnd(13)} ${r.controller.padEnd(11)} ${(r.wallMs / 1000).toFixed(1).padStart(5)} s wall (${r.simSecondsPerWallSecond.toFixed(0)}x real time)`,
@@ -84,9 +99,12 @@ const budgetText = writeBudget
   : '';
 const footer = `${results.length} runs of ${durationS} s simulated in ${wallS.toFixed(1)} s wall (seed ${seed}${budgetText}).`;
 const about =
-  'Controllers: wanctl = the wanctl-autorate control law (WanController) in closed loop; no-autorate = shaper at ' +
-  'the configured ceiling; oracle = shaper at 95 % of the true capacity. Load: 4 down + 4 up flows, 40 s on, ' +
-  '10 s idle. Added latency = RTT - base RTT while loaded; utilisation = delivered / capacity while loaded; ' +
+  'Controllers: v1.3 = the v1.3 control law (WanController) in closed loop, write budget 10/60 s; adaptive = ' +
+  'control_law: adaptive (AdaptiveController) with its RouterOS write policy (2 writes/s, bursts of 4); ' +
+  'cake-autorate-ref = a cake-autorate-style reference (lynxthecat/cake-autorate 94238be defaults, our code; ' +
+  'packages/link-sim/src/bench/cake-autorate.ts), writes every change; no-autorate = shaper at ' +
+  'the configured ceiling; oracle = shaper at 95 % of the true capacity. Load (unless the trace says otherwise): ' +
+  '4 down + 4 up flows, 40 s on, 10 s idle. Added latency = RTT - base RTT while loaded; utilisation = delivered / capacity while loaded; ' +
   `recovery = time after a capacity drop (>= 30 %) until added latency is under ${results[0]?.latencyTargetMs} ms for 0.5 s.`;
 writeFileSync(join(out, 'results.md'), `${table}\n\n${footer}\n\n${about}\n\nTraces:\n${legend}\n`);
 writeFileSync(join(out, 'results.json'), `${json}\n`);

@@ -56,19 +56,19 @@ describe('bench-control: node scripts/bench-control/run.mjs', () => {
     expect(d.code).toBe(2);
   });
 
-  it('writes the table, the JSON and one SVG per trace; wanctl beats no-autorate on latency', async (ctx) => {
+  it('writes the table, the JSON and one SVG per trace; the laws beat no-autorate on latency', async (ctx) => {
     if (SKIP_REASON) ctx.skip(SKIP_REASON);
     const out = path.join(dir, 'out');
     const r = await run(['--duration', '60', '--traces', 'constant,steps', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
 
-    // Markdown table on stdout and in results.md: a header and 2 traces x 3 controllers.
+    // Markdown table on stdout and in results.md: a header and 2 traces x 5 controllers.
     const md = fs.readFileSync(path.join(out, 'results.md'), 'utf8');
     const rows = md.split('\n').filter((l) => /^\| (constant|steps) \|/.test(l));
-    expect(rows).toHaveLength(6);
+    expect(rows).toHaveLength(10);
     expect(md).toContain('| trace | controller | added p50 ms | p95 ms | p99 ms |');
     expect(r.stdout).toContain(rows[0]);
-    expect(md).toMatch(/6 runs of 60 s simulated in [\d.]+ s wall/);
+    expect(md).toMatch(/10 runs of 60 s simulated in [\d.]+ s wall/);
 
     const json = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as {
       runs: Run[];
@@ -76,10 +76,14 @@ describe('bench-control: node scripts/bench-control/run.mjs', () => {
     };
     expect(json.runs.map((x) => `${x.scenario}/${x.controller}`)).toEqual([
       'constant/no-autorate',
-      'constant/wanctl',
+      'constant/v1.3',
+      'constant/adaptive',
+      'constant/cake-autorate-ref',
       'constant/oracle',
       'steps/no-autorate',
-      'steps/wanctl',
+      'steps/v1.3',
+      'steps/adaptive',
+      'steps/cake-autorate-ref',
       'steps/oracle',
     ]);
     expect(json.scenarios.find((s) => s.name === 'constant')?.config).toBe('examples/cable.yaml');
@@ -87,8 +91,16 @@ describe('bench-control: node scripts/bench-control/run.mjs', () => {
       json.runs.find((x) => x.scenario === sc && x.controller === c) as Run;
     for (const sc of ['constant', 'steps']) {
       const none = get(sc, 'no-autorate');
-      const wanctl = get(sc, 'wanctl');
+      const wanctl = get(sc, 'v1.3');
+      const adaptive = get(sc, 'adaptive');
+      const cake = get(sc, 'cake-autorate-ref');
       const oracle = get(sc, 'oracle');
+      // The adaptive law: within the issue's p99 goal, no worse than the cake-autorate-style
+      // reference, and within its RouterOS write budget (2 writes/s sustained, bursts of 4).
+      expect(adaptive.addedLatencyMs.p99).toBeLessThan(25);
+      expect(adaptive.addedLatencyMs.p99).toBeLessThanOrEqual(cake.addedLatencyMs.p99);
+      expect(adaptive.routerWrites).toBeLessThanOrEqual(2 * 60 + 4);
+      expect(adaptive.utilisation.down).toBeGreaterThan(0.7); // 60-s runs: the start weighs more
       // Bufferbloat without control (the ceiling is above the link): hundreds of ms.
       expect(none.addedLatencyMs.p95).toBeGreaterThan(200);
       expect(none.routerWrites).toBe(0);
@@ -96,7 +108,7 @@ describe('bench-control: node scripts/bench-control/run.mjs', () => {
       expect(wanctl.addedLatencyMs.p95).toBeLessThan(none.addedLatencyMs.p95 / 3);
       expect(wanctl.routerWrites).toBeGreaterThan(0);
       expect(oracle.addedLatencyMs.p95).toBeLessThan(none.addedLatencyMs.p95);
-      for (const x of [none, wanctl, oracle]) {
+      for (const x of [none, wanctl, adaptive, cake, oracle]) {
         expect(x.addedLatencyMs.samples).toBeGreaterThan(100);
         expect(x.addedLatencyMs.p50).toBeLessThanOrEqual(x.addedLatencyMs.p95);
         expect(x.addedLatencyMs.p95).toBeLessThanOrEqual(x.addedLatencyMs.p99);
@@ -109,14 +121,40 @@ describe('bench-control: node scripts/bench-control/run.mjs', () => {
       expect(oracle.utilisation.down).toBeGreaterThan(0.85);
     }
     // The steps trace has capacity drops, and the benchmark times the recovery.
-    expect(get('steps', 'wanctl').capacityDrops.count).toBeGreaterThan(0);
+    expect(get('steps', 'v1.3').capacityDrops.count).toBeGreaterThan(0);
 
     for (const name of ['constant', 'steps']) {
       const svg = fs.readFileSync(path.join(out, `${name}.svg`), 'utf8');
       expect(svg.startsWith('<svg')).toBe(true);
       expect(svg).toContain('</svg>');
       expect(svg).toContain('<polyline');
-      expect(svg).toContain('wanctl');
+      expect(svg).toContain('adaptive');
+      expect(svg).toContain('cake-autorate-ref');
     }
+  });
+
+  it('stress traces with several reflectors run; a dead reflector does not hurt the adaptive law', async (ctx) => {
+    if (SKIP_REASON) ctx.skip(SKIP_REASON);
+    const out = path.join(dir, 'stress');
+    const r = await run([
+      '--duration',
+      '60',
+      '--traces',
+      'dead-reflector,upload-only',
+      '--out',
+      out,
+      '--quiet',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as { runs: Run[] };
+    const dead = json.runs.find((x) => x.scenario === 'dead-reflector' && x.controller === 'adaptive') as Run;
+    expect(dead.addedLatencyMs.p99).toBeLessThan(25);
+    expect(dead.utilisation.down).toBeGreaterThan(0.8);
+    const up = json.runs.find((x) => x.scenario === 'upload-only' && x.controller === 'adaptive') as Run;
+    expect(up.utilisation.up).toBeGreaterThan(0.85);
+    // --adaptive overrides are applied (a bad one is refused with exit 2).
+    const bad = await run(['--adaptive', '[1]']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--adaptive must be a JSON object');
   });
 });

@@ -164,7 +164,12 @@ async function replayCommand(opts: ReplayOpts): Promise<number> {
   const [cfg] = loadConfigs([opts.config]);
   const params = controlParamsFromConfig(cfg as AutorateConfig);
   try {
-    await runReplay({ params, input: opts.input, output: opts.output });
+    await runReplay({
+      params,
+      law: (cfg as AutorateConfig).controlLaw,
+      input: opts.input,
+      output: opts.output,
+    });
   } catch (e) {
     if (e instanceof ReplayInputError)
       throw new UsageError(`${opts.input === '-' ? '<stdin>' : opts.input}: ${e.message}`);

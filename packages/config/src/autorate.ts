@@ -282,6 +282,7 @@ export function normaliseAutorate(
     baselineRttInitialMs: initial,
     pingHosts,
     useMedianOfThree: useMedian,
+    controlLaw: (strAt(data, `${cm}.control_law`) ?? 'v1.3') as AutorateConfig['controlLaw'],
     probe: {
       method: (strAt(data, `${cm}.probe.method`) ?? 'icmp') as ProbeConfig['method'],
       udpPort: numAt(data, `${cm}.probe.udp_port`) ?? 7,

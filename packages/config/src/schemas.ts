@@ -357,6 +357,10 @@ export const autorateSchema: JsonSchema = {
             default: false,
           }),
           probe: probeSchema('ping_hosts'),
+          control_law: str(
+            'Control law: v1.3 (the v1.3 state machine, bit for bit) or adaptive (load-aware: cuts to what the link delivered, raises only a loaded direction).',
+            { enum: ['v1.3', 'adaptive'], default: 'v1.3' },
+          ),
           cycle_interval_ms: num('Control cycle interval in ms. Alphas from time constants use it.', {
             minimum: 10,
             maximum: 1000,

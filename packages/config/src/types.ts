@@ -167,6 +167,9 @@ export interface ProbeConfig {
   udpPort: number;
 }
 
+/** Which control law the daemon runs (`continuous_monitoring.control_law`). */
+export type ControlLaw = 'v1.3' | 'adaptive';
+
 /** A normalised autorate (one WAN) config. */
 export interface AutorateConfig extends CommonConfig {
   /** Discriminant. */
@@ -185,6 +188,8 @@ export interface AutorateConfig extends CommonConfig {
   useMedianOfThree: boolean;
   /** `continuous_monitoring.probe`: how the reflectors are probed. */
   probe: ProbeConfig;
+  /** `continuous_monitoring.control_law` (default `v1.3`). */
+  controlLaw: ControlLaw;
   /** Download limits (4 states). */
   download: QueueLimits;
   /** Upload limits (3 states; per-state floors honoured, D5). */

@@ -1,6 +1,20 @@
 /** Public API of the pure autorate control law. */
 
 export {
+  ADAPTIVE_DEFAULTS,
+  AdaptiveController,
+  type AdaptiveDirectionParams,
+  type AdaptiveDirectionResult,
+  type AdaptiveInput,
+  type AdaptiveParams,
+  type AdaptiveResult,
+  adaptiveParamsFromControl,
+  type LoadClass,
+  MAX_REFLECTORS,
+  type RateAction,
+  validateAdaptiveParams,
+} from './adaptive.js';
+export {
   type BaselineOutcome,
   type EwmaState,
   ewmaStep,
@@ -34,8 +48,11 @@ export {
 export { DownloadController, type StreakState, UploadController, type Zone } from './queue.js';
 export { enforceRateBounds, RateBoundsError, RateLimiter } from './rate.js';
 export {
+  type ControlLawName,
   parseReplayInput,
+  type ReplayInput,
   ReplayInputError,
+  type ReplayOptions,
   type ReplayOutputLine,
   ReplaySession,
   replay,
@@ -51,3 +68,9 @@ export {
   WanController,
   type WriteRequest,
 } from './wan-controller.js';
+export {
+  validateWritePolicy,
+  WRITE_POLICY_DEFAULTS,
+  WritePolicy,
+  type WritePolicyParams,
+} from './write-policy.js';

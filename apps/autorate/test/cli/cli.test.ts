@@ -182,6 +182,35 @@ describe('wanctl-autorate CLI', () => {
       expect(readFileSync(outFile, 'utf8')).toBe(r.stdout);
     });
 
+    it('control_law: adaptive in the config runs the adaptive law on the achieved rates', async () => {
+      const adaptiveCfg = path.join(dir, 'wan-adaptive.yaml');
+      const text = configText(dir).replace('  enabled: true\n', '  enabled: true\n  control_law: adaptive\n');
+      expect(text).toContain('control_law: adaptive');
+      await writeFile(adaptiveCfg, text);
+      const trace: string[] = [];
+      for (let k = 0; k < 40; k++)
+        trace.push(JSON.stringify({ rtt_ms: 20, dl_achieved_bps: 98e6, ul_achieved_bps: 0 }));
+      for (let k = 0; k < 6; k++)
+        trace.push(JSON.stringify({ rtt_ms: 60, dl_achieved_bps: 50e6, ul_achieved_bps: 0 }));
+      const input = path.join(dir, 'adaptive.jsonl');
+      await writeFile(input, `${trace.join('\n')}\n`);
+      const r = await run(['replay', '--config', adaptiveCfg, '--input', input]);
+      expect(r.code).toBe(0);
+      const out = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(out).toHaveLength(46);
+      expect(out[0]?.['law']).toBe('adaptive');
+      const cut = out.find((o) => o['dl_action'] === 'cut');
+      expect(cut).toBeDefined();
+      expect((cut?.['router_write'] as number[] | undefined)?.[0]).toBeLessThanOrEqual(45e6);
+      expect(cut?.['ul_action']).not.toBe('cut');
+      // The same config without the key replays v1.3 (no law field).
+      const r13 = await run(['replay', '--config', cfgFile, '--input', input]);
+      expect(JSON.parse(r13.stdout.split('\n')[0] ?? '{}')).not.toHaveProperty('law');
+    });
+
     it('--input - streams: each output line arrives before the next input line is written (closed loop)', async () => {
       const child = spawn(process.execPath, [CLI, 'replay', '--config', cfgFile, '--input', '-'], {
         stdio: ['pipe', 'pipe', 'pipe'],

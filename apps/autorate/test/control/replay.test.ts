@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ReplayInputError, ReplaySession, replay, replaySync } from '../../src/control/index.js';
+import {
+  parseReplayInput,
+  ReplayInputError,
+  ReplaySession,
+  replay,
+  replaySync,
+} from '../../src/control/index.js';
 import { loadGolden, paramsFromGoldenHeader } from '../golden/golden.js';
 import { M, v13Params } from './fixtures.js';
 
@@ -100,5 +106,65 @@ describe('replay engine', () => {
     }
     for await (const o of replay(v13Params(), source())) events.push(`out ${o.i}`);
     expect(events).toStrictEqual(['read 0', 'out 0', 'read 1', 'out 1', 'read 2', 'out 2']);
+  });
+});
+
+describe('replay: achieved rates and the adaptive law', () => {
+  it('checks dl_achieved_bps / ul_achieved_bps (number >= 0 or null)', () => {
+    expect(
+      parseReplayInput('{"rtt_ms": 20, "dl_achieved_bps": 5e8, "ul_achieved_bps": null}', 1),
+    ).toStrictEqual({
+      rtt_ms: 20,
+      dl_achieved_bps: 5e8,
+    });
+    expect(() => parseReplayInput('{"rtt_ms": 20, "dl_achieved_bps": -1}', 4)).toThrow(
+      /line 4: "dl_achieved_bps" must be a number >= 0/,
+    );
+    expect(() => parseReplayInput('{"rtt_ms": 20, "ul_achieved_bps": "9"}', 2)).toThrow(ReplayInputError);
+  });
+
+  it('v1.3 ignores the achieved rates: same decisions with and without them', () => {
+    const plain = replaySync(
+      v13Params(),
+      [20, 45, 60, 60, 22].map((r) => ({ rtt_ms: r })),
+    );
+    const withAch = replaySync(
+      v13Params(),
+      [20, 45, 60, 60, 22].map((r) => ({ rtt_ms: r, dl_achieved_bps: 3e8, ul_achieved_bps: 1e6 })),
+    );
+    expect(withAch).toStrictEqual(plain);
+  });
+
+  it('adaptive: cuts the loaded direction to what it delivered, leaves the idle one; router_write after the write policy', () => {
+    const lines: object[] = [];
+    for (let k = 0; k < 40; k++) lines.push({ rtt_ms: 20, dl_achieved_bps: 920 * M, ul_achieved_bps: 0 });
+    for (let k = 0; k < 6; k++) lines.push({ rtt_ms: 50, dl_achieved_bps: 400 * M, ul_achieved_bps: 0 });
+    const out = replaySync(v13Params(), lines, { law: 'adaptive' });
+    expect(out[0]?.router_write).toStrictEqual([940 * M, 38 * M]); // first write: the ceilings
+    expect(out[0]?.law).toBe('adaptive');
+    const cut = out.find((o) => o.dl_action === 'cut');
+    expect(cut?.bloat).toBe(true);
+    expect(cut?.ul_action).not.toBe('cut');
+    expect(cut?.router_write?.[0]).toBeLessThanOrEqual(400 * M * 0.9);
+    expect(cut?.router_write?.[1]).toBeGreaterThan(37 * M); // idle: only a slow decay towards its base
+    // Writes are change-only and within the budget: far fewer than cycles.
+    expect(out.filter((o) => o.router_write !== null).length).toBeLessThanOrEqual(6);
+  });
+
+  it('adaptive without achieved rates still decides (blind cut on bloat)', () => {
+    const out = replaySync(
+      v13Params(),
+      [20, 20, 70, 70, 70, 70].map((r) => ({ rtt_ms: r })),
+      { law: 'adaptive' },
+    );
+    expect(out.at(-1)?.dl_load).toBe('unknown');
+    expect(out.some((o) => o.dl_action === 'cut' && o.ul_action === 'cut')).toBe(true);
+    expect(out.at(-1)?.dl_rate_bps).toBeLessThan(940 * M);
+  });
+
+  it('rejects an unknown law', () => {
+    expect(() => new ReplaySession(v13Params(), { law: 'pid' as 'v1.3' })).toThrow(
+      /unknown control law "pid"/,
+    );
   });
 });

@@ -22,13 +22,19 @@ export interface BenchStartContext {
 /**
  * A rate controller under test. `onCycle` is called every cycle of simulated time with the
  * RTT a probe measured and the rate the shaper passed during the last cycle, and returns
- * the new shaper rates, or null to leave them. A returned value equal to the current rates
+ * the new shaper rates, or null to leave them. With several reflectors (the run's `reflectors`
+ * option) `rtts` holds one RTT per reflector (null: no answer this cycle); it is reused. A returned value equal to the current rates
  * is not a router write. `achieved` is reused between calls: copy it if you keep it.
  */
 export interface BenchController {
   readonly name: string;
   start?(ctx: BenchStartContext): void;
-  onCycle(tS: number, rttMs: number, achieved: Readonly<Rates>): Rates | null;
+  onCycle(
+    tS: number,
+    rttMs: number,
+    achieved: Readonly<Rates>,
+    rtts?: readonly (number | null)[],
+  ): Rates | null;
 }
 
 /** Reference: no autorate. The shaper stays at the configured ceiling; never writes. */

@@ -1,3 +1,4 @@
+export { type CakeAutorateOptions, type CakeAutorateRates, cakeAutorateController } from './cake-autorate.js';
 export {
   type BenchController,
   type BenchStartContext,
@@ -13,6 +14,7 @@ export {
   type ControlBenchmarkResult,
   type LatencySummary,
   percentileSorted,
+  type ReflectorSetup,
   runControlBenchmark,
 } from './run.js';
 export {

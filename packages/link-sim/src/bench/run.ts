@@ -39,8 +39,26 @@ export interface ControlBenchmarkOptions {
   recoveryHoldS?: number;
   /** Uniform noise added to the RTT handed to the controller, ms (probe jitter). Default 0.5. */
   probeJitterMs?: number;
+  /**
+   * Several reflectors: the controller also gets one RTT per reflector (4th argument of onCycle),
+   * each the path RTT plus the reflector's own offset and seeded jitter, null once it has stopped
+   * answering. The 2nd argument stays the first answering reflector's RTT. Default: one reflector,
+   * no per-reflector array.
+   */
+  reflectors?: ReflectorSetup;
   /** Keep per-cycle series for plots. Default true. */
   recordSeries?: boolean;
+}
+
+/** Per-reflector RTT output of the benchmark (see ControlBenchmarkOptions.reflectors). */
+export interface ReflectorSetup {
+  count: number;
+  /** Own extra RTT of each reflector, ms (its path beyond ours). Default 0 each. */
+  offsetsMs?: readonly number[];
+  /** From this time on, s, the reflector no longer answers (null/absent: always answers). */
+  silentFromS?: readonly (number | null)[];
+  /** The reflector's own RTT rises by addMs at atS (its path changed; ours did not). */
+  shifts?: readonly { slot: number; atS: number; addMs: number }[];
 }
 
 /** Per-cycle series (one entry per controller cycle). */
@@ -259,6 +277,11 @@ export function runControlBenchmark(opts: ControlBenchmarkOptions): ControlBench
   let curDown = ceilDown;
   let curUp = ceilUp;
 
+  const refl = opts.reflectors;
+  const rtts: (number | null)[] | undefined = refl
+    ? new Array<number | null>(Math.max(1, Math.floor(refl.count))).fill(null)
+    : undefined;
+
   const t0 = performance.now();
   for (let k = 0; k < cycles; k++) {
     sim.step(cycleS);
@@ -312,8 +335,21 @@ export function runControlBenchmark(opts: ControlBenchmarkOptions): ControlBench
       series.loadOn[k] = loadOn ? 1 : 0;
     }
 
-    const probe = rtt + (jitterMs > 0 ? noise.next() * jitterMs : 0);
-    const cmd = controller.onCycle(t, probe, achieved);
+    let probe = rtt + (jitterMs > 0 ? noise.next() * jitterMs : 0);
+    if (rtts) {
+      let first = Number.NaN;
+      for (let i = 0; i < rtts.length; i++) {
+        const silentAt = refl?.silentFromS?.[i];
+        let v: number | null =
+          rtt + (refl?.offsetsMs?.[i] ?? 0) + (jitterMs > 0 ? noise.next() * jitterMs : 0);
+        for (const sh of refl?.shifts ?? []) if (sh.slot === i && t >= sh.atS) v += sh.addMs;
+        if (silentAt !== undefined && silentAt !== null && t >= silentAt) v = null;
+        rtts[i] = v;
+        if (v !== null && Number.isNaN(first)) first = v;
+      }
+      if (!Number.isNaN(first)) probe = first;
+    }
+    const cmd = controller.onCycle(t, probe, achieved, rtts);
     if (cmd) {
       const d = cmd.downBps;
       const u = cmd.upBps;

@@ -2,7 +2,12 @@ import type { LoadSchedule } from '../load.js';
 import type { DirectionOptions, FlowOptions } from '../sim.js';
 import { type CapacityTrace, cableEveningTrace, dslTrace, lteTrace, stepsTrace } from '../trace.js';
 import { type BenchController, noAutorateController, oracleController } from './controller.js';
-import { type ControlBenchmarkOptions, type ControlBenchmarkResult, runControlBenchmark } from './run.js';
+import {
+  type ControlBenchmarkOptions,
+  type ControlBenchmarkResult,
+  type ReflectorSetup,
+  runControlBenchmark,
+} from './run.js';
 
 /** A trace plus the link around it: what one row group of the benchmark table is about. */
 export interface BenchScenario {
@@ -17,6 +22,10 @@ export interface BenchScenario {
   up?: Omit<DirectionOptions, 'trace' | 'shaperRateBps'>;
   flows?: FlowOptions;
   load?: LoadSchedule;
+  /** Per-reflector RTTs for the controllers (see ControlBenchmarkOptions.reflectors). */
+  reflectors?: ReflectorSetup;
+  /** Probe jitter, ms (default: the run's, 0.5). */
+  probeJitterMs?: number;
 }
 
 /**
@@ -126,6 +135,8 @@ export function runBenchmarkSuite(opts: BenchSuiteOptions): ControlBenchmarkResu
         ...(sc.up ? { up: sc.up } : {}),
         ...(sc.flows ? { flows: sc.flows } : {}),
         ...(sc.load ? { load: sc.load } : {}),
+        ...(sc.reflectors ? { reflectors: sc.reflectors } : {}),
+        ...(sc.probeJitterMs !== undefined ? { probeJitterMs: sc.probeJitterMs } : {}),
         ...(opts.dtS !== undefined ? { dtS: opts.dtS } : {}),
         ...(opts.cycleS !== undefined ? { cycleS: opts.cycleS } : {}),
         ...(opts.recordSeries !== undefined ? { recordSeries: opts.recordSeries } : {}),

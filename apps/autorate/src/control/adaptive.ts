@@ -1,0 +1,691 @@
+/**
+ * The `adaptive` control law (`continuous_monitoring.control_law: adaptive`): load-aware, per
+ * direction, beside the v1.3 law. Pure: no clock, no I/O; time and measurements are arguments.
+ * Allocation-free per cycle (fixed typed arrays, one reused result object).
+ *
+ * Measure: per-reflector baselines (windowed minimum of a lightly smoothed RTT, so a reflector's
+ * own path RTT is subtracted and a route change is learned within the window); the cycle's delay
+ * is the median of the good answering reflectors' deltas. Bloat = `detectCount` of the last
+ * `detectWindow` delays over the threshold (config `target_bloat_ms`, at least `minThresholdMs`,
+ * plus one packet's serialisation per direction). A reflector that stops answering or drifts
+ * away from the others is reported (`badReflectors`) for the probe layer to replace and left out.
+ *
+ * Decide, per direction, from what the shaper delivered (`*_achieved_bps`):
+ * - attribution: an idle direction is never cut; loaded directions are cut first, a direction
+ *   that does not fill its rate only when nothing is loaded or when a cut did not drain the delay
+ *   (escalation); with both loaded they probe above their estimates in turns, and the one not
+ *   probing is not blamed;
+ * - cut to what the link delivered (delivered ÷ (1 + delay growth rate) × `cutFactor`, deeper with
+ *   the standing delay), never above the current rate; that is the new capacity estimate; without
+ *   an achieved rate, a fraction of the rate;
+ * - raise only a loaded direction, never within `refractoryS` of its cut: fast back to the estimate,
+ *   then a probe that grows the longer no bloat is seen and tapers as the delay nears the threshold;
+ * - an idle direction decays towards max(green floor, 0.9 × estimate).
+ * Rates stay within [lowest floor, ceiling]. Decided rates pass through the {@link WritePolicy}.
+ * See README.md (this directory) "The adaptive law".
+ */
+import { type ControlParams, ControlParamsError } from './params.js';
+import type { WriteRequest } from './wan-controller.js';
+import {
+  validateWritePolicy,
+  WRITE_POLICY_DEFAULTS,
+  WritePolicy,
+  type WritePolicyParams,
+} from './write-policy.js';
+
+export interface AdaptiveDirectionParams {
+  floorBps: number;
+  ceilingBps: number;
+  /** Idle decay target (lower bound of it; see the module comment). */
+  baseBps: number;
+}
+
+export interface AdaptiveParams {
+  intervalSeconds: number;
+  download: AdaptiveDirectionParams;
+  upload: AdaptiveDirectionParams;
+  /** Delay over the baseline that counts as bloat, ms (config `target_bloat_ms`). */
+  thresholdMs: number;
+  /** The threshold used is at least this, ms (a v1.3 DSL target of 3 ms is within one packet's wait). */
+  minThresholdMs: number;
+  /** Bloat = at least `detectCount` of the last `detectWindow` delays over the threshold. */
+  detectWindow: number;
+  detectCount: number;
+  /** No raise and no second cut this long after a cut, s. */
+  refractoryS: number;
+  /** Cut to this fraction of the delivered rate at the threshold … */
+  cutFactor: number;
+  /** The cut goes deeper with the standing delay (to drain it in about `drainS`), down to this fraction. */
+  cutFactorSevere: number;
+  /** Seconds to drain the standing delay by a cut. */
+  drainS: number;
+  /** A direction that does not fill its rate is cut too when the delay has not fallen this long after a cut, s. */
+  escalateS: number;
+  /** … when the delay is still above this fraction of the delay at that cut (a right cut drains it). */
+  escalateFraction: number;
+  /** Both directions loaded: each probes above its estimate in turn, this long at most, s. */
+  turnS: number;
+  /** Cut without an achieved rate: fraction of the current rate. */
+  blindCutFactor: number;
+  /** A direction is loaded (may be raised) when it delivers at least this share of its rate. */
+  loadedFraction: number;
+  /** A direction is idle (never cut, decays) under this share of its rate and under half its floor. */
+  idleFraction: number;
+  /** Probe increase per second right after a cut and at most, as fractions of the rate. */
+  probeMinPerS: number;
+  probeMaxPerS: number;
+  /** Seconds without bloat for the probe to go from min to max. */
+  probeRampS: number;
+  /** Idle decay towards the base rate, fraction per second. */
+  idleDecayPerS: number;
+  /** Reflector baseline window, s (windowed minimum). */
+  baselineWindowS: number;
+  /** A reflector is bad when silent this long, s, or this far (ms) off the others' median for `reflectorOutlierS`. */
+  reflectorSilentS: number;
+  reflectorOutlierMs: number;
+  reflectorOutlierS: number;
+  writePolicy: WritePolicyParams;
+}
+
+/** Most reflectors tracked (slots of `rtts_ms`). */
+export const MAX_REFLECTORS = 16;
+const BUCKETS = 8;
+/** One full-size packet on the wire (1538 bytes), bits. */
+const PACKET_BITS = 1538 * 8;
+
+export const ADAPTIVE_DEFAULTS = Object.freeze({
+  minThresholdMs: 5,
+  detectWindow: 4,
+  detectCount: 2,
+  refractoryS: 0.6,
+  cutFactor: 0.9,
+  cutFactorSevere: 0.6,
+  drainS: 1,
+  escalateS: 0.4,
+  escalateFraction: 0.7,
+  turnS: 3,
+  blindCutFactor: 0.85,
+  loadedFraction: 0.75,
+  idleFraction: 0.2,
+  probeMinPerS: 0.03,
+  probeMaxPerS: 0.4,
+  probeRampS: 4,
+  idleDecayPerS: 0.01,
+  baselineWindowS: 20,
+  reflectorSilentS: 2,
+  reflectorOutlierMs: 30,
+  reflectorOutlierS: 5,
+});
+
+/**
+ * Adaptive parameters from the v1.3 ones of the same config: floors/ceilings/threshold carry over
+ * (floor = the lowest configured floor, base = the green floor), the rest are defaults.
+ */
+export function adaptiveParamsFromControl(
+  p: ControlParams,
+  overrides: Partial<Omit<AdaptiveParams, 'download' | 'upload' | 'writePolicy'>> & {
+    writePolicy?: Partial<WritePolicyParams>;
+  } = {},
+): AdaptiveParams {
+  const d = p.download;
+  const u = p.upload;
+  const dlFloor = Math.min(d.floorRedBps, d.floorSoftRedBps, d.floorYellowBps, d.floorGreenBps);
+  const ulFloor = Math.min(
+    u.floorRedBps,
+    u.floorYellowBps ?? u.floorRedBps,
+    u.floorGreenBps ?? u.floorRedBps,
+  );
+  const { writePolicy, ...rest } = overrides;
+  return validateAdaptiveParams({
+    intervalSeconds: p.intervalSeconds,
+    download: { floorBps: dlFloor, ceilingBps: d.ceilingBps, baseBps: d.floorGreenBps },
+    upload: { floorBps: ulFloor, ceilingBps: u.ceilingBps, baseBps: u.floorGreenBps ?? u.floorRedBps },
+    thresholdMs: p.thresholds.targetBloatMs,
+    ...ADAPTIVE_DEFAULTS,
+    ...rest,
+    writePolicy: { ...WRITE_POLICY_DEFAULTS, ...writePolicy },
+  });
+}
+
+/** Checks adaptive parameters; throws ControlParamsError naming the field. */
+export function validateAdaptiveParams(p: AdaptiveParams): AdaptiveParams {
+  const pos = (path: string, v: number) => {
+    if (!(Number.isFinite(v) && v > 0)) throw new ControlParamsError(path, 'a number > 0', v);
+  };
+  const frac = (path: string, v: number) => {
+    if (!(Number.isFinite(v) && v > 0 && v <= 1)) throw new ControlParamsError(path, 'a number in (0, 1]', v);
+  };
+  pos('intervalSeconds', p.intervalSeconds);
+  for (const dir of ['download', 'upload'] as const) {
+    const d = p[dir];
+    pos(`${dir}.floorBps`, d.floorBps);
+    pos(`${dir}.ceilingBps`, d.ceilingBps);
+    if (d.floorBps > d.ceilingBps) {
+      throw new ControlParamsError(`${dir}.floorBps`, `<= ${dir}.ceilingBps (${d.ceilingBps})`, d.floorBps);
+    }
+    if (!(d.baseBps >= d.floorBps && d.baseBps <= d.ceilingBps)) {
+      throw new ControlParamsError(`${dir}.baseBps`, `within [floorBps, ceilingBps]`, d.baseBps);
+    }
+  }
+  pos('thresholdMs', p.thresholdMs);
+  if (!(Number.isFinite(p.minThresholdMs) && p.minThresholdMs >= 0)) {
+    throw new ControlParamsError('minThresholdMs', 'a number >= 0', p.minThresholdMs);
+  }
+  if (!(Number.isInteger(p.detectWindow) && p.detectWindow >= 1 && p.detectWindow <= 32)) {
+    throw new ControlParamsError('detectWindow', 'an integer 1..32', p.detectWindow);
+  }
+  if (!(Number.isInteger(p.detectCount) && p.detectCount >= 1 && p.detectCount <= p.detectWindow)) {
+    throw new ControlParamsError(
+      'detectCount',
+      `an integer 1..detectWindow (${p.detectWindow})`,
+      p.detectCount,
+    );
+  }
+  if (!(Number.isFinite(p.refractoryS) && p.refractoryS >= 0)) {
+    throw new ControlParamsError('refractoryS', 'a number >= 0', p.refractoryS);
+  }
+  frac('cutFactor', p.cutFactor);
+  frac('cutFactorSevere', p.cutFactorSevere);
+  if (p.cutFactorSevere > p.cutFactor) {
+    throw new ControlParamsError('cutFactorSevere', `<= cutFactor (${p.cutFactor})`, p.cutFactorSevere);
+  }
+  frac('blindCutFactor', p.blindCutFactor);
+  pos('drainS', p.drainS);
+  pos('turnS', p.turnS);
+  frac('escalateFraction', p.escalateFraction);
+  if (!(Number.isFinite(p.escalateS) && p.escalateS >= 0)) {
+    throw new ControlParamsError('escalateS', 'a number >= 0', p.escalateS);
+  }
+  frac('loadedFraction', p.loadedFraction);
+  frac('idleFraction', p.idleFraction);
+  if (p.idleFraction >= p.loadedFraction) {
+    throw new ControlParamsError('idleFraction', `< loadedFraction (${p.loadedFraction})`, p.idleFraction);
+  }
+  pos('probeMinPerS', p.probeMinPerS);
+  pos('probeMaxPerS', p.probeMaxPerS);
+  if (p.probeMaxPerS < p.probeMinPerS) {
+    throw new ControlParamsError('probeMaxPerS', `>= probeMinPerS (${p.probeMinPerS})`, p.probeMaxPerS);
+  }
+  pos('probeRampS', p.probeRampS);
+  if (!(Number.isFinite(p.idleDecayPerS) && p.idleDecayPerS >= 0 && p.idleDecayPerS < 1)) {
+    throw new ControlParamsError('idleDecayPerS', 'a number in [0, 1)', p.idleDecayPerS);
+  }
+  pos('baselineWindowS', p.baselineWindowS);
+  pos('reflectorSilentS', p.reflectorSilentS);
+  pos('reflectorOutlierMs', p.reflectorOutlierMs);
+  pos('reflectorOutlierS', p.reflectorOutlierS);
+  validateWritePolicy(p.writePolicy);
+  return p;
+}
+
+/** Input of one adaptive cycle (the v1.3 fields it reads plus what each direction delivered). */
+export interface AdaptiveInput {
+  /** One reflector's RTT (slot 0), or null when it did not answer. */
+  rtt_ms?: number | null | undefined;
+  /** Per-reflector RTTs by slot (null = no answer this cycle); takes precedence over rtt_ms. */
+  rtts_ms?: ArrayLike<number | null> | null | undefined;
+  /** Bits per second the download shaper delivered since the previous cycle; absent = unknown. */
+  dl_achieved_bps?: number | null | undefined;
+  ul_achieved_bps?: number | null | undefined;
+  /** Synchronous write mode (replay): a write issued this cycle is completed with this outcome. */
+  router_ok?: boolean | undefined;
+}
+
+export type LoadClass = 'idle' | 'low' | 'loaded' | 'unknown';
+export type RateAction = 'hold' | 'raise' | 'cut' | 'decay';
+
+export interface AdaptiveDirectionResult {
+  rateBps: number;
+  load: LoadClass;
+  action: RateAction;
+  /** Capacity estimate (delivered rate at the last cut, raised by what is delivered without bloat). */
+  capacityBps: number;
+}
+
+export interface AdaptiveResult {
+  /** Median RTT of the answering good reflectors, ms (null: none answered). */
+  rttMs: number | null;
+  /** Median delay over the reflectors' baselines, ms (null: none answered). */
+  delayMs: number | null;
+  /** Baseline of the median-delay reflector... the mean of the good reflectors' baselines, ms. */
+  baselineMs: number | null;
+  replies: number;
+  bloat: boolean;
+  /** Bit i set: reflector slot i is bad (silent or off the others); the probe layer should replace it. */
+  badReflectors: number;
+  dl: AdaptiveDirectionResult;
+  ul: AdaptiveDirectionResult;
+  /** The write to perform now (reused object), or null. */
+  write: WriteRequest | null;
+  routerOk: boolean;
+}
+
+class DirectionState {
+  rate: number;
+  capacity: number;
+  achieved = Number.NaN;
+  lastCutS = Number.NEGATIVE_INFINITY;
+  idleSinceS = Number.NaN;
+  readonly out: AdaptiveDirectionResult;
+  constructor(readonly p: AdaptiveDirectionParams) {
+    this.rate = p.ceilingBps;
+    this.capacity = p.ceilingBps;
+    this.out = { rateBps: this.rate, load: 'unknown', action: 'hold', capacityBps: this.capacity };
+  }
+}
+
+export class AdaptiveController {
+  readonly params: Readonly<AdaptiveParams>;
+  readonly writePolicy: WritePolicy;
+  private readonly dl: DirectionState;
+  private readonly ul: DirectionState;
+  // Reflectors.
+  private readonly smooth = new Float64Array(MAX_REFLECTORS).fill(Number.NaN);
+  private readonly bucketMin = new Float64Array(MAX_REFLECTORS * BUCKETS).fill(Number.POSITIVE_INFINITY);
+  private readonly lastSeenS = new Float64Array(MAX_REFLECTORS).fill(Number.NaN);
+  private readonly outlierSinceS = new Float64Array(MAX_REFLECTORS).fill(Number.NaN);
+  private readonly sampleNow = new Float64Array(MAX_REFLECTORS);
+  private readonly deltaNow = new Float64Array(MAX_REFLECTORS);
+  private readonly scratch = new Float64Array(MAX_REFLECTORS);
+  private bad = 0;
+  private bucketIndex = -1;
+  private readonly bucketS: number;
+  // Detection ring.
+  private readonly ring: Float64Array;
+  private ringPos = 0;
+  private ringFilled = 0;
+  private lastCycleS = Number.NaN;
+  private lastCutS = Number.NEGATIVE_INFINITY;
+  private delayAtCut = 0;
+  private bloatSinceS = Number.NaN;
+  private thrMs = 0;
+  /** Whose turn it is to probe above its capacity estimate when both directions are loaded. */
+  private turnUl = false;
+  private turnSinceS = 0;
+  private readonly result: AdaptiveResult;
+
+  constructor(params: AdaptiveParams) {
+    this.params = validateAdaptiveParams({ ...params, writePolicy: { ...params.writePolicy } });
+    this.writePolicy = new WritePolicy(this.params.writePolicy);
+    this.dl = new DirectionState(this.params.download);
+    this.ul = new DirectionState(this.params.upload);
+    this.ring = new Float64Array(this.params.detectWindow);
+    this.bucketS = this.params.baselineWindowS / BUCKETS;
+    this.result = {
+      rttMs: null,
+      delayMs: null,
+      baselineMs: null,
+      replies: 0,
+      bloat: false,
+      badReflectors: 0,
+      dl: this.dl.out,
+      ul: this.ul.out,
+      write: null,
+      routerOk: true,
+    };
+  }
+
+  /** Decided rates (what the law wants the router to hold). */
+  get rates(): { dlBps: number; ulBps: number } {
+    return { dlBps: this.dl.rate, ulBps: this.ul.rate };
+  }
+
+  /** The probe layer replaced the reflector in `slot`: forget its baseline and health. */
+  resetReflector(slot: number): void {
+    if (!(slot >= 0 && slot < MAX_REFLECTORS)) return;
+    this.smooth[slot] = Number.NaN;
+    this.bucketMin.fill(Number.POSITIVE_INFINITY, slot * BUCKETS, slot * BUCKETS + BUCKETS);
+    this.lastSeenS[slot] = Number.NaN;
+    this.outlierSinceS[slot] = Number.NaN;
+    this.bad &= ~(1 << slot);
+  }
+
+  /** Outcome of the write last returned in a result (daemon mode). */
+  writeCompleted(ok: boolean): boolean {
+    return this.writePolicy.completed(ok);
+  }
+
+  /** One cycle at time `nowS` (seconds, monotonic). The result object is reused. */
+  cycle(input: AdaptiveInput, nowS: number): AdaptiveResult {
+    const p = this.params;
+    const r = this.result;
+    const dtS = Number.isNaN(this.lastCycleS) ? p.intervalSeconds : Math.max(0, nowS - this.lastCycleS);
+    this.lastCycleS = nowS;
+    this.measure(input, nowS);
+
+    // Detection over the last detectWindow delays (a cycle without a delay counts as not delayed).
+    const delay = r.delayMs;
+    this.ring[this.ringPos] = delay === null ? Number.NaN : delay;
+    this.ringPos = (this.ringPos + 1) % this.ring.length;
+    if (this.ringFilled < this.ring.length) this.ringFilled++;
+    let over = 0;
+    let sum = 0;
+    let n = 0;
+    // Threshold: the configured one (at least minThresholdMs) plus the wait behind one packet in
+    // each shaper at the router's rates (a ping queues behind it even with no standing queue).
+    const rDl = this.writePolicy.routerDlBps ?? this.dl.rate;
+    const rUl = this.writePolicy.routerUlBps ?? this.ul.rate;
+    const thr = Math.max(p.thresholdMs, p.minThresholdMs) + (PACKET_BITS / rDl + PACKET_BITS / rUl) * 1000;
+    this.thrMs = thr;
+    for (let i = 0; i < this.ringFilled; i++) {
+      const v = this.ring[i]!;
+      if (Number.isNaN(v)) continue;
+      n++;
+      sum += v;
+      if (v > thr) over++;
+    }
+    const meanDelay = n > 0 ? sum / n : 0;
+    const bloat = over >= p.detectCount;
+    r.bloat = bloat;
+    if (!bloat) this.bloatSinceS = Number.NaN;
+    else if (Number.isNaN(this.bloatSinceS)) this.bloatSinceS = nowS;
+
+    const achDl = finiteOrNaN(input.dl_achieved_bps);
+    const achUl = finiteOrNaN(input.ul_achieved_bps);
+    this.updateAchieved(this.dl, achDl);
+    this.updateAchieved(this.ul, achUl);
+    const routerDl = this.writePolicy.routerDlBps ?? this.dl.rate;
+    const routerUl = this.writePolicy.routerUlBps ?? this.ul.rate;
+    this.classify(this.dl, routerDl, nowS);
+    this.classify(this.ul, routerUl, nowS);
+
+    // Attribution (an RTT does not say which queue grew): a loaded direction (filling its rate)
+    // is cut first; a direction with some traffic that does not fill its rate is cut only when
+    // no direction is loaded, or when the delay has not fallen `escalateS` after the last cut.
+    // An idle direction is never cut.
+    const dlLoad = this.dl.out.load;
+    const ulLoad = this.ul.out.load;
+    let cutDl = false;
+    let cutUl = false;
+    let escalating = false;
+    if (bloat) {
+      const anyLoaded =
+        dlLoad === 'loaded' || dlLoad === 'unknown' || ulLoad === 'loaded' || ulLoad === 'unknown';
+      // Escalate only within one bloat episode: a cut made in it did not bring the delay down.
+      const sinceAnyCut = nowS - this.lastCutS;
+      const escalate =
+        this.lastCutS >= this.bloatSinceS &&
+        sinceAnyCut >= p.escalateS &&
+        delay !== null &&
+        delay > p.escalateFraction * this.delayAtCut;
+      // Right after a cut the window still holds the delays that caused it: only an escalation
+      // may cut another direction within the refractory time.
+      const fresh = sinceAnyCut >= p.refractoryS;
+      escalating = escalate;
+      cutDl =
+        ((dlLoad === 'loaded' || dlLoad === 'unknown' || (dlLoad === 'low' && !anyLoaded)) && fresh) ||
+        (dlLoad !== 'idle' && escalate);
+      cutUl =
+        ((ulLoad === 'loaded' || ulLoad === 'unknown' || (ulLoad === 'low' && !anyLoaded)) && fresh) ||
+        (ulLoad !== 'idle' && escalate);
+      // Both loaded: only the direction whose turn it is probes above its capacity estimate, so
+      // the other one (at or under its estimate) did not cause this; it is cut only on escalation.
+      if (cutDl && cutUl && dlLoad === 'loaded' && ulLoad === 'loaded' && !escalate) {
+        if (this.turnUl && this.dl.rate <= 1.005 * this.dl.capacity) cutDl = false;
+        else if (!this.turnUl && this.ul.rate <= 1.005 * this.ul.capacity) cutUl = false;
+      }
+    }
+    const bothLoaded = dlLoad === 'loaded' && ulLoad === 'loaded';
+    if (nowS - this.turnSinceS >= p.turnS) this.passTurn(nowS);
+    // How fast the delay grows says how far over the capacity the input is: C = achieved / (1 + slope).
+    let slope = 0;
+    if (this.ringFilled === this.ring.length && this.ring.length > 1) {
+      const newest = this.ring[(this.ringPos + this.ring.length - 1) % this.ring.length]!;
+      const oldest = this.ring[this.ringPos]!;
+      if (!Number.isNaN(newest) && !Number.isNaN(oldest)) {
+        slope = Math.max(0, (newest - oldest) / 1000 / ((this.ring.length - 1) * p.intervalSeconds));
+      }
+    }
+    const dlCut = this.decide(
+      this.dl,
+      routerDl,
+      cutDl,
+      escalating,
+      slope,
+      meanDelay,
+      nowS,
+      dtS,
+      bothLoaded && this.turnUl,
+    );
+    const ulCut = this.decide(
+      this.ul,
+      routerUl,
+      cutUl,
+      escalating,
+      slope,
+      meanDelay,
+      nowS,
+      dtS,
+      bothLoaded && !this.turnUl,
+    );
+    if ((dlCut && !this.turnUl) || (ulCut && this.turnUl)) this.passTurn(nowS);
+    if (dlCut || ulCut) {
+      this.lastCutS = nowS;
+      this.delayAtCut = delay ?? meanDelay;
+    }
+
+    // Write policy.
+    r.routerOk = true;
+    r.write = this.writePolicy.offer(this.dl.rate, this.ul.rate, nowS);
+    if (r.write !== null && input.router_ok !== undefined) {
+      this.writePolicy.completed(input.router_ok);
+      r.routerOk = input.router_ok;
+    }
+    return r;
+  }
+
+  private passTurn(nowS: number): void {
+    this.turnUl = !this.turnUl;
+    this.turnSinceS = nowS;
+  }
+
+  private updateAchieved(s: DirectionState, a: number): void {
+    if (Number.isNaN(a)) {
+      s.achieved = Number.NaN;
+      return;
+    }
+    // Light smoothing (packet granularity at low rates), but follow a fall at once.
+    s.achieved = Number.isNaN(s.achieved) || a < s.achieved ? a : 0.5 * s.achieved + 0.5 * a;
+  }
+
+  private classify(s: DirectionState, routerRate: number, nowS: number): void {
+    const p = this.params;
+    const a = s.achieved;
+    let load: LoadClass;
+    if (Number.isNaN(a)) load = 'unknown';
+    else if (a >= p.loadedFraction * routerRate) load = 'loaded';
+    else if (a < p.idleFraction * routerRate && a < 0.5 * s.p.floorBps) load = 'idle';
+    else load = 'low';
+    if (load === 'idle') {
+      if (Number.isNaN(s.idleSinceS)) s.idleSinceS = nowS;
+    } else s.idleSinceS = Number.NaN;
+    s.out.load = load;
+  }
+
+  private decide(
+    s: DirectionState,
+    routerRate: number,
+    cut: boolean,
+    escalating: boolean,
+    slope: number,
+    meanDelay: number,
+    nowS: number,
+    dtS: number,
+    capAtEstimate: boolean,
+  ): boolean {
+    const p = this.params;
+    const d = s.p;
+    const sinceCut = nowS - s.lastCutS;
+    let action: RateAction = 'hold';
+    let rate = s.rate;
+    // Deeper with more standing delay: drain it in about `drainS`.
+    const f = Math.max(p.cutFactorSevere, p.cutFactor * (1 - meanDelay / 1000 / p.drainS));
+    // A cut waits out the refractory time, unless the delay did not drain after the last cut.
+    if (cut && (sinceCut >= p.refractoryS || escalating)) {
+      let target: number;
+      if (Number.isNaN(s.achieved)) {
+        target = Math.min(rate, routerRate) * p.blindCutFactor * (f / p.cutFactor);
+      } else {
+        const delivered = s.achieved / (1 + slope);
+        target = delivered * f;
+        s.capacity = Math.max(d.floorBps, Math.min(d.ceilingBps, delivered));
+      }
+      rate = Math.min(rate, routerRate, target);
+      s.lastCutS = nowS;
+      action = 'cut';
+    } else if (!cut && sinceCut >= p.refractoryS && (s.out.load === 'loaded' || s.out.load === 'unknown')) {
+      if (s.out.load === 'loaded' && s.achieved > s.capacity) s.capacity = Math.min(d.ceilingBps, s.achieved);
+      // Taper: full speed under a third of the threshold, none at the threshold.
+      const g = clamp01((this.thrMs - meanDelay) / ((2 / 3) * this.thrMs));
+      if (g > 0) {
+        const ramp = clamp01((sinceCut - p.refractoryS) / p.probeRampS);
+        const perS = p.probeMinPerS + (p.probeMaxPerS - p.probeMinPerS) * ramp * ramp;
+        // Relative to the rate, but not slower than relative to a tenth of the ceiling (low rates).
+        let next = rate + perS * g * dtS * Math.max(rate, 0.1 * d.ceilingBps);
+        // Back to just under the known capacity quickly.
+        const known = 0.95 * s.capacity;
+        if (s.out.load === 'loaded' && next < known) next = Math.max(next, rate + (known - rate) * 0.3 * g);
+        // Not this direction's turn to probe: stay at the estimate.
+        if (capAtEstimate) next = Math.min(next, Math.max(rate, s.capacity));
+        rate = next;
+        action = 'raise';
+      }
+    } else if (s.out.load === 'idle' && nowS - s.idleSinceS >= 1) {
+      const base = Math.max(d.baseBps, Math.min(d.ceilingBps, 0.9 * s.capacity));
+      if (rate > base) {
+        rate = Math.max(base, rate * (1 - p.idleDecayPerS * dtS));
+        action = 'decay';
+      } else if (rate < base) {
+        rate = Math.min(base, rate * (1 + p.idleDecayPerS * dtS));
+        action = 'decay';
+      }
+    }
+    rate = Math.round(Math.min(d.ceilingBps, Math.max(d.floorBps, rate)));
+    s.rate = rate;
+    s.out.rateBps = rate;
+    s.out.action = action;
+    s.out.capacityBps = s.capacity;
+    return action === 'cut';
+  }
+
+  /** Per-reflector baselines and the cycle's median delay; sets rttMs/delayMs/baselineMs/replies. */
+  private measure(input: AdaptiveInput, nowS: number): void {
+    const r = this.result;
+    const p = this.params;
+    const arr = input.rtts_ms;
+    let slots = 0;
+    if (arr !== null && arr !== undefined) {
+      slots = Math.min(arr.length, MAX_REFLECTORS);
+      for (let i = 0; i < slots; i++) this.sampleNow[i] = validOrNaN(arr[i]);
+    } else if (input.rtt_ms !== undefined) {
+      slots = 1;
+      this.sampleNow[0] = validOrNaN(input.rtt_ms);
+    }
+    // Advance the baseline buckets.
+    const bi = Math.floor(nowS / this.bucketS);
+    if (bi !== this.bucketIndex) {
+      const steps = this.bucketIndex < 0 ? BUCKETS : Math.min(BUCKETS, bi - this.bucketIndex);
+      for (let k = 1; k <= steps; k++) {
+        const b = (((bi - steps + k) % BUCKETS) + BUCKETS) % BUCKETS;
+        for (let s = 0; s < MAX_REFLECTORS; s++) this.bucketMin[s * BUCKETS + b] = Number.POSITIVE_INFINITY;
+      }
+      this.bucketIndex = bi;
+    }
+    const cur = ((bi % BUCKETS) + BUCKETS) % BUCKETS;
+    let replies = 0;
+    for (let i = 0; i < slots; i++) {
+      const v = this.sampleNow[i]!;
+      if (Number.isNaN(v)) {
+        this.deltaNow[i] = Number.NaN;
+        continue;
+      }
+      replies++;
+      // A reflector back after a silence longer than the window starts afresh.
+      if (!Number.isNaN(this.lastSeenS[i]!) && nowS - this.lastSeenS[i]! > p.baselineWindowS)
+        this.resetReflector(i);
+      this.lastSeenS[i] = nowS;
+      const sm = Number.isNaN(this.smooth[i]!) ? v : 0.5 * this.smooth[i]! + 0.5 * v;
+      this.smooth[i] = sm;
+      const o = i * BUCKETS;
+      if (sm < this.bucketMin[o + cur]!) this.bucketMin[o + cur] = sm;
+      let base = Number.POSITIVE_INFINITY;
+      for (let b = 0; b < BUCKETS; b++) base = Math.min(base, this.bucketMin[o + b]!);
+      this.deltaNow[i] = Math.max(0, v - base);
+      this.scratch[i] = base;
+    }
+    r.replies = replies;
+    // Health: silent slots, and slots far off the others' median delay for a while.
+    let bad = 0;
+    const med = this.medianDelay(slots, 0);
+    for (let i = 0; i < slots; i++) {
+      const seen = this.lastSeenS[i]!;
+      if (Number.isNaN(seen) ? nowS >= p.reflectorSilentS : nowS - seen >= p.reflectorSilentS) {
+        bad |= 1 << i;
+        continue;
+      }
+      const dlt = this.deltaNow[i]!;
+      if (!Number.isNaN(dlt) && med !== null && replies >= 3 && Math.abs(dlt - med) > p.reflectorOutlierMs) {
+        if (Number.isNaN(this.outlierSinceS[i]!)) this.outlierSinceS[i] = nowS;
+      } else if (!Number.isNaN(dlt)) this.outlierSinceS[i] = Number.NaN;
+      if (!Number.isNaN(this.outlierSinceS[i]!) && nowS - this.outlierSinceS[i]! >= p.reflectorOutlierS)
+        bad |= 1 << i;
+    }
+    this.bad = bad;
+    r.badReflectors = bad;
+    // Aggregate over the good answering reflectors (all answering ones if none is good).
+    let useMask = bad;
+    let goodReplies = 0;
+    for (let i = 0; i < slots; i++) if (!Number.isNaN(this.deltaNow[i]!) && !(bad & (1 << i))) goodReplies++;
+    if (goodReplies === 0) useMask = 0;
+    const delay = this.medianDelay(slots, useMask);
+    r.delayMs = delay;
+    if (delay === null) {
+      r.rttMs = null;
+      r.baselineMs = null;
+      return;
+    }
+    let bsum = 0;
+    let rsum = 0;
+    let k = 0;
+    for (let i = 0; i < slots; i++) {
+      if (Number.isNaN(this.deltaNow[i]!) || useMask & (1 << i)) continue;
+      bsum += this.scratch[i]!;
+      rsum += this.sampleNow[i]!;
+      k++;
+    }
+    r.baselineMs = bsum / k;
+    r.rttMs = rsum / k;
+  }
+
+  /** Median of deltaNow over answering slots not in `skip`; null when none. Uses no allocation. */
+  private medianDelay(slots: number, skip: number): number | null {
+    // Insertion sort of at most MAX_REFLECTORS values into a fixed buffer.
+    const buf = this.sortBuf;
+    let n = 0;
+    for (let i = 0; i < slots; i++) {
+      const v = this.deltaNow[i]!;
+      if (Number.isNaN(v) || skip & (1 << i)) continue;
+      let j = n++;
+      while (j > 0 && buf[j - 1]! > v) {
+        buf[j] = buf[j - 1]!;
+        j--;
+      }
+      buf[j] = v;
+    }
+    if (n === 0) return null;
+    return n % 2 === 1 ? buf[(n - 1) >> 1]! : 0.5 * (buf[n / 2 - 1]! + buf[n / 2]!);
+  }
+  private readonly sortBuf = new Float64Array(MAX_REFLECTORS);
+}
+
+function clamp01(x: number): number {
+  return x < 0 ? 0 : x > 1 ? 1 : x;
+}
+
+function finiteOrNaN(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : Number.NaN;
+}
+
+function validOrNaN(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : Number.NaN;
+}

@@ -1,0 +1,315 @@
+/**
+ * Properties of the adaptive law and its write policy, over seeded random inputs.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  AdaptiveController,
+  type AdaptiveInput,
+  type AdaptiveParams,
+  adaptiveParamsFromControl,
+  ControlParamsError,
+  WritePolicy,
+} from '../../src/control/index.js';
+import { M, v13Params } from './fixtures.js';
+
+/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function params(over: Partial<AdaptiveParams> = {}): AdaptiveParams {
+  return { ...adaptiveParamsFromControl(v13Params()), ...over };
+}
+
+const DT = 0.05;
+
+describe('adaptiveParamsFromControl', () => {
+  it('takes floor (lowest configured), ceiling, base (green floor) and threshold from the v1.3 parameters', () => {
+    const p = adaptiveParamsFromControl(v13Params());
+    expect(p.download).toEqual({ floorBps: 200 * M, ceilingBps: 940 * M, baseBps: 550 * M });
+    expect(p.upload).toEqual({ floorBps: 8 * M, ceilingBps: 38 * M, baseBps: 8 * M });
+    expect(p.thresholdMs).toBe(v13Params().thresholds.targetBloatMs);
+    expect(p.writePolicy.writesPerSecond).toBe(2);
+  });
+
+  it('rejects inconsistent parameters with the field named', () => {
+    expect(() => new AdaptiveController(params({ detectCount: 5, detectWindow: 4 }))).toThrow(
+      ControlParamsError,
+    );
+    try {
+      new AdaptiveController(params({ cutFactorSevere: 0.95, cutFactor: 0.9 }));
+      expect.unreachable();
+    } catch (e) {
+      expect((e as ControlParamsError).path).toBe('cutFactorSevere');
+    }
+  });
+});
+
+describe('adaptive law properties (seeded random inputs)', () => {
+  /** A random walk over RTTs, per-reflector answers and achieved rates, some absent. */
+  function randomRun(
+    seed: number,
+    cycles: number,
+    visit: (inp: AdaptiveInput, t: number, c: AdaptiveController) => void,
+  ) {
+    const rnd = prng(seed);
+    const c = new AdaptiveController(params());
+    let delay = 0;
+    const rtts: (number | null)[] = [20, 30, 25];
+    for (let k = 0; k < cycles; k++) {
+      const t = k * DT;
+      delay = Math.max(0, delay + (rnd() - 0.5) * 10 + (rnd() < 0.02 ? 80 : 0) - (rnd() < 0.05 ? delay : 0));
+      for (let i = 0; i < 3; i++) rtts[i] = rnd() < 0.1 ? null : 20 + i * 5 + delay + rnd() * 2;
+      const inp: AdaptiveInput = {
+        rtts_ms: rtts,
+        dl_achieved_bps: rnd() < 0.05 ? null : rnd() * 1000 * M,
+        ul_achieved_bps: rnd() < 0.05 ? undefined : rnd() * 40 * M,
+        router_ok: rnd() > 0.05,
+      };
+      visit(inp, t, c);
+    }
+  }
+
+  it('never leaves [floor, ceiling] and never writes outside it', () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      randomRun(seed, 4000, (inp, t, c) => {
+        const r = c.cycle(inp, t);
+        expect(r.dl.rateBps).toBeGreaterThanOrEqual(200 * M);
+        expect(r.dl.rateBps).toBeLessThanOrEqual(940 * M);
+        expect(r.ul.rateBps).toBeGreaterThanOrEqual(8 * M);
+        expect(r.ul.rateBps).toBeLessThanOrEqual(38 * M);
+        if (r.write) {
+          expect(r.write.dlBps).toBeGreaterThanOrEqual(200 * M);
+          expect(r.write.ulBps).toBeLessThanOrEqual(38 * M);
+        }
+      });
+    }
+  });
+
+  it('never raises a direction within the refractory time after its cut', () => {
+    const refr = params().refractoryS;
+    for (const seed of [11, 12, 13]) {
+      const lastCut = { dl: Number.NEGATIVE_INFINITY, ul: Number.NEGATIVE_INFINITY };
+      let cuts = 0;
+      randomRun(seed, 4000, (inp, t, c) => {
+        const r = c.cycle(inp, t);
+        for (const d of ['dl', 'ul'] as const) {
+          if (r[d].action === 'cut') {
+            cuts++;
+            lastCut[d] = t;
+          } else if (r[d].action === 'raise') {
+            expect(t - lastCut[d], `${d} raised at ${t}`).toBeGreaterThanOrEqual(refr - 1e-9);
+          }
+        }
+      });
+      expect(cuts).toBeGreaterThan(0); // the property was exercised
+    }
+  });
+
+  it('never cuts an idle direction for the other direction’s delay', () => {
+    for (const seed of [21, 22, 23]) {
+      const rnd = prng(seed);
+      const c = new AdaptiveController(params());
+      let dlCuts = 0;
+      for (let k = 0; k < 3000; k++) {
+        const bloat = rnd() < 0.4;
+        const r = c.cycle(
+          {
+            rtt_ms: 20 + (bloat ? 30 + rnd() * 100 : rnd()),
+            dl_achieved_bps: c.rates.dlBps * (0.5 + rnd() * 0.5),
+            ul_achieved_bps: rnd() * 0.05 * M, // idle: well under its floor and rate
+            router_ok: true,
+          },
+          k * DT,
+        );
+        expect(r.ul.load).toBe('idle');
+        expect(r.ul.action).not.toBe('cut');
+        if (r.dl.action === 'cut') dlCuts++;
+      }
+      expect(dlCuts).toBeGreaterThan(0);
+    }
+  });
+
+  it('cuts a loaded direction to what the link delivered, not a fraction of its rate', () => {
+    const c = new AdaptiveController(params());
+    let r = c.cycle({ rtt_ms: 20, dl_achieved_bps: 900 * M, ul_achieved_bps: 0 }, 0);
+    for (let k = 1; k < 40; k++)
+      r = c.cycle({ rtt_ms: 20, dl_achieved_bps: 920 * M, ul_achieved_bps: 0 }, k * DT);
+    // The link falls to 400 Mbit/s: the shaper delivers 400 and the queue grows.
+    let ulCut = false;
+    for (let k = 40; k < 44; k++) {
+      r = c.cycle({ rtt_ms: 45, dl_achieved_bps: 400 * M, ul_achieved_bps: 0 }, k * DT);
+      ulCut ||= r.ul.action === 'cut';
+    }
+    expect(r.dl.action === 'cut' || r.dl.action === 'hold').toBe(true);
+    expect(r.dl.rateBps).toBeLessThanOrEqual(400 * M * 0.9);
+    expect(r.dl.rateBps).toBeGreaterThan(400 * M * 0.6);
+    expect(r.dl.capacityBps).toBeLessThanOrEqual(400 * M);
+    expect(ulCut).toBe(false);
+  });
+
+  it('still acts without achieved rates: cuts on bloat by a fraction of the rate, raises when clear', () => {
+    const c = new AdaptiveController(params());
+    let r = c.cycle({ rtt_ms: 20 }, 0);
+    for (let k = 1; k < 6; k++) r = c.cycle({ rtt_ms: 60 }, k * DT);
+    expect(r.dl.rateBps).toBeLessThan(940 * M);
+    expect(r.ul.rateBps).toBeLessThan(38 * M);
+    const after = r.dl.rateBps;
+    for (let k = 6; k < 200; k++) r = c.cycle({ rtt_ms: 20 }, k * DT);
+    expect(r.dl.rateBps).toBeGreaterThan(after);
+  });
+
+  it('an idle direction decays towards its base rate: max(green floor, 0.9 × capacity estimate)', () => {
+    const c = new AdaptiveController(params());
+    let r = c.cycle({ rtt_ms: 20, dl_achieved_bps: 0, ul_achieved_bps: 0 }, 0);
+    let decays = 0;
+    for (let k = 1; k < 20 * 60; k++) {
+      r = c.cycle({ rtt_ms: 20, dl_achieved_bps: 0, ul_achieved_bps: 0 }, k * DT);
+      if (r.dl.action === 'decay') decays++;
+    }
+    expect(decays).toBeGreaterThan(100);
+    expect(r.dl.rateBps).toBe(Math.round(0.9 * 940 * M));
+    // After a cut taught it the link carries 300 Mbit/s, the base is the green floor (550).
+    for (let k = 0; k < 4; k++)
+      c.cycle({ rtt_ms: 60, dl_achieved_bps: 300 * M, ul_achieved_bps: 0 }, 60 + k * DT);
+    for (let k = 0; k < 20 * 120; k++)
+      r = c.cycle({ rtt_ms: 20, dl_achieved_bps: 0, ul_achieved_bps: 0 }, 61 + k * DT);
+    expect(r.dl.rateBps).toBe(550 * M);
+  });
+});
+
+describe('reflectors', () => {
+  /** Loaded, no bloat, 3 reflectors; `mutate` changes reflector answers. Returns the cuts seen. */
+  function run(mutate: (rtts: (number | null)[], t: number) => void): {
+    cuts: number;
+    bad: number;
+    c: AdaptiveController;
+  } {
+    const c = new AdaptiveController(params());
+    const rnd = prng(7);
+    const rtts: (number | null)[] = [0, 0, 0];
+    let cuts = 0;
+    let bad = 0;
+    for (let k = 0; k < 20 * 60; k++) {
+      const t = k * DT;
+      rtts[0] = 20 + rnd();
+      rtts[1] = 24 + rnd();
+      rtts[2] = 31 + rnd();
+      mutate(rtts, t);
+      const r = c.cycle(
+        { rtts_ms: rtts, dl_achieved_bps: c.rates.dlBps * 0.97, ul_achieved_bps: c.rates.ulBps * 0.97 },
+        t,
+      );
+      if (r.dl.action === 'cut' || r.ul.action === 'cut') cuts++;
+      bad |= r.badReflectors;
+    }
+    return { cuts, bad, c };
+  }
+
+  it('a reflector that stops answering does not move the rate and is reported for replacement', () => {
+    const { cuts, bad, c } = run((rtts, t) => {
+      if (t >= 10) rtts[1] = null;
+    });
+    expect(cuts).toBe(0);
+    expect(bad).toBe(0b010);
+    expect(c.cycle({ rtts_ms: [20, null, 31] }, 60).badReflectors).toBe(0b010);
+    expect(c.rates).toEqual({ dlBps: 940 * M, ulBps: 38 * M });
+  });
+
+  it('a reflector with its own high RTT, or whose own path gets 80 ms longer, does not move the rate', () => {
+    const far = run((rtts) => {
+      rtts[2] = (rtts[2] as number) + 150;
+    });
+    expect(far.cuts).toBe(0);
+    const shifted = run((rtts, t) => {
+      if (t >= 20) rtts[0] = (rtts[0] as number) + 80;
+    });
+    expect(shifted.cuts).toBe(0);
+    expect(shifted.bad).toBe(0b001);
+  });
+
+  it('resetReflector clears a replaced slot', () => {
+    const c = new AdaptiveController(params());
+    for (let k = 0; k < 100; k++) c.cycle({ rtts_ms: [20, k < 10 ? 30 : null, 25] }, k * DT);
+    expect(c.cycle({ rtts_ms: [20, null, 25] }, 5).badReflectors).toBe(0b010);
+    c.resetReflector(1);
+    expect(c.cycle({ rtts_ms: [20, 90, 25] }, 5.05).badReflectors).toBe(0);
+  });
+});
+
+describe('write policy', () => {
+  it('keeps within the budget over every window, and the latest decision always reaches the router', () => {
+    for (const seed of [31, 32, 33, 34]) {
+      const rnd = prng(seed);
+      const wp = new WritePolicy({ writesPerSecond: 2, burst: 4 });
+      const times: number[] = [];
+      let dl = 500 * M;
+      let ul = 20 * M;
+      const N = 20 * 120;
+      for (let k = 0; k < N + 20 * 5; k++) {
+        const t = k * DT;
+        if (k < N) {
+          dl = Math.max(1, dl * (1 + (rnd() - 0.5) * 0.1));
+          ul = Math.max(1, ul * (1 + (rnd() - 0.5) * 0.1));
+        }
+        const w = wp.offer(Math.round(dl), Math.round(ul), t);
+        if (w) {
+          times.push(t);
+          wp.completed(rnd() > 0.1); // some writes fail: they are retried
+        }
+      }
+      // Sustained: at most burst + rate × window in any window.
+      for (let i = 0; i < times.length; i++) {
+        let j = i;
+        while (j < times.length && times[j]! - times[i]! <= 10) j++;
+        expect(j - i).toBeLessThanOrEqual(4 + 2 * 10);
+      }
+      const total = (N + 100) * DT;
+      expect(times.length / total).toBeLessThanOrEqual(2 + 4 / total + 1e-9);
+      // After the decisions stop changing, the router holds the last one.
+      expect(wp.routerDlBps).toBe(Math.round(dl));
+      expect(wp.routerUlBps).toBe(Math.round(ul));
+    }
+  });
+
+  it('lets a decrease through before an increase and a small change only after the hold', () => {
+    const wp = new WritePolicy({ writesPerSecond: 2, burst: 2, reserveForDecrease: 1, deadbandHoldS: 1 });
+    expect(wp.offer(100, 10, 0)).not.toBeNull(); // first write: router unknown
+    wp.completed(true);
+    // One token left: an increase must leave one for a decrease, so it waits...
+    expect(wp.offer(120, 10, 0.01)).toBeNull();
+    // ...but a decrease goes at once.
+    expect(wp.offer(90, 10, 0.02)).toEqual({ dlBps: 90, ulBps: 10 });
+    wp.completed(true);
+    // Small change (< 1 %): not before the hold time, then written.
+    expect(wp.offer(90.5, 10, 2)).toBeNull();
+    expect(wp.offer(90.5, 10, 2.5)).toBeNull();
+    expect(wp.offer(90.5, 10, 3.01)).toEqual({ dlBps: 90.5, ulBps: 10 });
+  });
+
+  it('unlimited (linux-cake) writes every change at once', () => {
+    const wp = new WritePolicy({ mode: 'unlimited' });
+    for (let k = 0; k < 100; k++) {
+      expect(wp.offer(100 + k, 10, k * 0.001)).not.toBeNull();
+      wp.completed(true);
+    }
+    expect(wp.writes).toBe(100);
+  });
+
+  it('one write in flight at a time; a failed write leaves the router rates unchanged', () => {
+    const wp = new WritePolicy();
+    expect(wp.offer(100, 10, 0)).not.toBeNull();
+    expect(wp.offer(90, 10, 0.05)).toBeNull();
+    expect(wp.completed(false)).toBe(true);
+    expect(wp.routerDlBps).toBeNull();
+    expect(wp.completed(true)).toBe(false);
+    expect(wp.offer(90, 10, 0.1)).toEqual({ dlBps: 90, ulBps: 10 });
+  });
+});
