@@ -116,6 +116,21 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   });
 }
 
+/** Calls fn for every complete line of a stream. */
+function lines(stream, fn) {
+  let buf = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (d) => {
+    buf += d;
+    let i = buf.indexOf('\n');
+    while (i !== -1) {
+      fn(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+      i = buf.indexOf('\n');
+    }
+  });
+}
+
 function percentile(sorted, p) {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -297,75 +312,64 @@ async function runVariant(variant, idx) {
       }
       result.qdisc = nsx(n.s, 'tc', 'qdisc', 'show', 'dev', 's0').trim();
     }
-    // RTT: a separate ping, client → server, every 50 ms
-    const ping = start(n.c, 'ping', ['-n', '-i', '0.05', '-W', '2', '10.77.3.2']);
+    // RTT: a separate ping, client → server, every 50 ms. ping's stdout is block-buffered into
+    // the pipe, so each reply carries ping's own time stamp (-D), not its arrival time here.
+    const ping = start(n.c, 'ping', ['-D', '-n', '-i', '0.05', '-W', '2', '10.77.3.2']);
+    const pingClosed = new Promise((r) => ping.stdout.on('close', r));
     const rtts = [];
-    let loadStart = Number.POSITIVE_INFINITY;
-    let lineBuf = '';
-    ping.stdout.on('data', (d) => {
-      lineBuf += d;
-      let i = lineBuf.indexOf('\n');
-      while (i !== -1) {
-        const m = / time=([\d.]+) ms/.exec(lineBuf.slice(0, i));
-        if (m) rtts.push({ t: performance.now(), ms: Number(m[1]) });
-        lineBuf = lineBuf.slice(i + 1);
-        i = lineBuf.indexOf('\n');
-      }
+    lines(ping.stdout, (l) => {
+      const m = /^\[([\d.]+)\].* time=([\d.]+) ms/.exec(l);
+      if (m) rtts.push({ t: Number(m[1]) * 1000, ms: Number(m[2]) });
     });
     await sleep(3000);
-    const idle = rtts.map((r) => r.ms).sort((a, b) => a - b);
-    result.idleRttMs = percentile(idle, 50);
+    const idleEnd = Date.now();
 
-    // load: iperf3 CUBIC, FLOWS each way, both directions at once
+    // load: iperf3 CUBIC, FLOWS each way, both directions at once; per-second [SUM] lines
     const srvDl = start(n.v, 'iperf3', ['-s', '-1', '-p', '5201']);
     const srvUl = start(n.v, 'iperf3', ['-s', '-1', '-p', '5202']);
     await sleep(500);
-    const common = [
-      '-c',
-      '10.77.3.2',
-      '-C',
-      'cubic',
-      '-P',
-      String(FLOWS),
-      '-t',
-      String(DURATION),
-      '-i',
-      '1',
-      '-J',
-    ];
-    const dl = start(n.c, 'iperf3', [...common, '-p', '5201', '-R']);
-    const ul = start(n.c, 'iperf3', [...common, '-p', '5202']);
+    const common = ['-c', '10.77.3.2', '-C', 'cubic', '-P', String(FLOWS), '-t', String(DURATION)];
+    const flags = ['-i', '1', '--forceflush', '-f', 'k'];
+    const dl = start(n.c, 'iperf3', [...common, ...flags, '-p', '5201', '-R']);
+    const ul = start(n.c, 'iperf3', [...common, ...flags, '-p', '5202']);
     const collect = (c) => {
-      let s = '';
-      c.stdout.on('data', (d) => {
-        s += d;
+      const iv = [];
+      lines(c.stdout, (l) => {
+        if (/sender|receiver/.test(l)) return;
+        if (FLOWS > 1 && !l.startsWith('[SUM]')) return;
+        const m = /(\d+\.\d+)-(\d+\.\d+)\s+sec\s+[\d.]+ \w?Bytes\s+([\d.]+) Kbits\/sec/.exec(l);
+        if (m) iv.push({ start: Number(m[1]), end: Number(m[2]), bps: Number(m[3]) * 1000 });
       });
-      return () => s;
+      return iv;
     };
-    const dlOut = collect(dl);
-    const ulOut = collect(ul);
-    loadStart = performance.now();
+    const dlIv = collect(dl);
+    const ulIv = collect(ul);
+    const loadStart = Date.now();
     const cpu0 = daemon ? { ticks: cpuTicks(daemon.pid), t: performance.now() } : null;
     // the capacity step, half-way
     await sleep((DURATION * 1000) / 2);
     tbfLine(n.i, 'i0', LINE.dlBefore * LINE.stepFactor, 'change');
     tbfLine(n.i, 'i1', LINE.ulBefore * LINE.stepFactor, 'change');
-    const stepAt = performance.now();
-    await Promise.race([Promise.all([dl.exited, ul.exited]), sleep((DURATION * 1000) / 2 + 15000)]);
-    const loadEnd = performance.now();
+    const stepAt = Date.now();
+    await Promise.race([Promise.all([dl.exited, ul.exited]), sleep((DURATION * 1000) / 2 + 3000)]);
+    const loadEnd = Math.min(Date.now(), loadStart + DURATION * 1000);
     if (daemon && cpu0) {
       const dt = (performance.now() - cpu0.t) / 1000;
       result.cpuPercent = ((cpuTicks(daemon.pid) - cpu0.ticks) / CLK_TCK / dt) * 100;
       result.cpuSeconds = dt;
     }
     await stop(ping, 'SIGINT');
+    await pingClosed;
     for (const c of [srvDl, srvUl, dl, ul]) await stop(c, 'SIGKILL', 500);
 
+    const idle = rtts.filter((r) => r.t <= idleEnd).map((r) => r.ms);
+    idle.sort((x, y) => x - y);
+    result.idleRttMs = percentile(idle, 50);
     // RTT under load: skip the first 2 s (slow start) of the load
     const loaded = rtts
       .filter((r) => r.t > loadStart + 2000 && r.t <= loadEnd)
       .map((r) => r.ms - result.idleRttMs);
-    loaded.sort((a, b) => a - b);
+    loaded.sort((x, y) => x - y);
     result.samples = loaded.length;
     result.sent = Math.round((loadEnd - loadStart - 2000) / 50);
     result.addedRttMs = {
@@ -374,27 +378,20 @@ async function runVariant(variant, idx) {
       p99: percentile(loaded, 99),
     };
     // throughput as a share of the capacity over the same window (1 s iperf3 intervals)
-    const share = (text, before) => {
-      let j;
-      try {
-        j = JSON.parse(text);
-      } catch {
-        return Number.NaN;
-      }
+    const share = (iv, before) => {
       let bits = 0;
       let cap = 0;
-      for (const iv of j.intervals ?? []) {
-        const s = iv.sum;
-        if (s.start < 2) continue;
-        const mid = loadStart + ((s.start + s.end) / 2) * 1000;
+      for (const x of iv) {
+        if (x.start < 2) continue;
+        const mid = loadStart + ((x.start + x.end) / 2) * 1000;
         const c = mid < stepAt ? before : before * LINE.stepFactor;
-        bits += s.bits_per_second * (s.end - s.start);
-        cap += c * (s.end - s.start);
+        bits += x.bps * (x.end - x.start);
+        cap += c * (x.end - x.start);
       }
       return cap > 0 ? bits / cap : Number.NaN;
     };
-    result.dlShare = share(dlOut(), LINE.dlBefore);
-    result.ulShare = share(ulOut(), LINE.ulBefore);
+    result.dlShare = share(dlIv, LINE.dlBefore);
+    result.ulShare = share(ulIv, LINE.ulBefore);
     if (daemon) {
       result.rates = nsx(n.s, 'tc', '-j', 'qdisc', 'show', 'dev', 's0').trim();
       const r = await stop(daemon, 'SIGTERM', 5000);
