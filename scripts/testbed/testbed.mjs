@@ -329,18 +329,19 @@ async function runVariant(variant, idx) {
     const srvUl = start(n.v, 'iperf3', ['-s', '-1', '-p', '5202']);
     await sleep(500);
     const common = ['-c', '10.77.3.2', '-C', 'cubic', '-P', String(FLOWS), '-t', String(DURATION)];
-    const flags = ['-i', '1', '--forceflush', '-f', 'k'];
+    const flags = ['-i', '0', '-f', 'k'];
     const dl = start(n.c, 'iperf3', [...common, ...flags, '-p', '5201', '-R']);
     const ul = start(n.c, 'iperf3', [...common, ...flags, '-p', '5202']);
+    // the receiver's total at the end ([SUM] ... receiver): what the line delivered (a
+    // sender's per-second figures count bytes queued in its socket, not delivered)
     const collect = (c) => {
-      const iv = [];
+      const got = { bps: Number.NaN, secs: Number.NaN };
       lines(c.stdout, (l) => {
-        if (/sender|receiver/.test(l)) return;
-        if (FLOWS > 1 && !l.startsWith('[SUM]')) return;
+        if (!/receiver/.test(l) || (FLOWS > 1 && !l.startsWith('[SUM]'))) return;
         const m = /(\d+\.\d+)-(\d+\.\d+)\s+sec\s+[\d.]+ \w?Bytes\s+([\d.]+) Kbits\/sec/.exec(l);
-        if (m) iv.push({ start: Number(m[1]), end: Number(m[2]), bps: Number(m[3]) * 1000 });
+        if (m) Object.assign(got, { bps: Number(m[3]) * 1000, secs: Number(m[2]) - Number(m[1]) });
       });
-      return iv;
+      return got;
     };
     const dlIv = collect(dl);
     const ulIv = collect(ul);
@@ -350,8 +351,7 @@ async function runVariant(variant, idx) {
     await sleep((DURATION * 1000) / 2);
     tbfLine(n.i, 'i0', LINE.dlBefore * LINE.stepFactor, 'change');
     tbfLine(n.i, 'i1', LINE.ulBefore * LINE.stepFactor, 'change');
-    const stepAt = Date.now();
-    await Promise.race([Promise.all([dl.exited, ul.exited]), sleep((DURATION * 1000) / 2 + 3000)]);
+    await Promise.race([Promise.all([dl.exited, ul.exited]), sleep((DURATION * 1000) / 2 + 20000)]);
     const loadEnd = Math.min(Date.now(), loadStart + DURATION * 1000);
     if (daemon && cpu0) {
       const dt = (performance.now() - cpu0.t) / 1000;
@@ -377,18 +377,12 @@ async function runVariant(variant, idx) {
       p95: percentile(loaded, 95),
       p99: percentile(loaded, 99),
     };
-    // throughput as a share of the capacity over the same window (1 s iperf3 intervals)
-    const share = (iv, before) => {
-      let bits = 0;
-      let cap = 0;
-      for (const x of iv) {
-        if (x.start < 2) continue;
-        const mid = loadStart + ((x.start + x.end) / 2) * 1000;
-        const c = mid < stepAt ? before : before * LINE.stepFactor;
-        bits += x.bps * (x.end - x.start);
-        cap += c * (x.end - x.start);
-      }
-      return cap > 0 ? bits / cap : Number.NaN;
+    // throughput as a share of the capacity the line offered over the whole load
+    const share = (got, before) => {
+      const secs = Number.isFinite(got.secs) ? got.secs : DURATION;
+      const half = Math.min(secs, DURATION / 2);
+      const cap = before * half + before * LINE.stepFactor * (secs - half);
+      return (got.bps * secs) / cap;
     };
     result.dlShare = share(dlIv, LINE.dlBefore);
     result.ulShare = share(ulIv, LINE.ulBefore);
