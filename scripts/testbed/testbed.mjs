@@ -324,34 +324,36 @@ async function runVariant(variant, idx) {
     await sleep(3000);
     const idleEnd = Date.now();
 
-    // load: iperf3 CUBIC, FLOWS each way, both directions at once; per-second [SUM] lines
-    const srvDl = start(n.v, 'iperf3', ['-s', '-1', '-p', '5201']);
-    const srvUl = start(n.v, 'iperf3', ['-s', '-1', '-p', '5202']);
+    // load: iperf3 CUBIC, FLOWS each way, both directions at once. Throughput is read where
+    // the data arrives, per second as it comes (a sender counts bytes queued in its socket, and
+    // under heavy loss iperf3's closing exchange can take longer than the test): download on
+    // the client (-R), upload on the server.
+    const flags = ['-i', '1', '--forceflush', '-f', 'k'];
+    const srvDl = start(n.v, 'iperf3', ['-s', '-1', '-p', '5201', ...flags]);
+    const srvUl = start(n.v, 'iperf3', ['-s', '-1', '-p', '5202', ...flags]);
     await sleep(500);
     const common = ['-c', '10.77.3.2', '-C', 'cubic', '-P', String(FLOWS), '-t', String(DURATION)];
-    const flags = ['-i', '0', '-f', 'k'];
     const dl = start(n.c, 'iperf3', [...common, ...flags, '-p', '5201', '-R']);
     const ul = start(n.c, 'iperf3', [...common, ...flags, '-p', '5202']);
-    // the receiver's total at the end ([SUM] ... receiver): what the line delivered (a
-    // sender's per-second figures count bytes queued in its socket, not delivered)
     const collect = (c) => {
-      const got = { bps: Number.NaN, secs: Number.NaN };
+      const iv = [];
       lines(c.stdout, (l) => {
-        if (!/receiver/.test(l) || (FLOWS > 1 && !l.startsWith('[SUM]'))) return;
+        if (/sender|receiver/.test(l)) return;
+        if (FLOWS > 1 && !l.startsWith('[SUM]')) return;
         const m = /(\d+\.\d+)-(\d+\.\d+)\s+sec\s+[\d.]+ \w?Bytes\s+([\d.]+) Kbits\/sec/.exec(l);
-        if (m) Object.assign(got, { bps: Number(m[3]) * 1000, secs: Number(m[2]) - Number(m[1]) });
+        if (m) iv.push({ start: Number(m[1]), end: Number(m[2]), bps: Number(m[3]) * 1000 });
       });
-      return got;
+      return iv;
     };
     const dlIv = collect(dl);
-    const ulIv = collect(ul);
+    const ulIv = collect(srvUl);
     const loadStart = Date.now();
     const cpu0 = daemon ? { ticks: cpuTicks(daemon.pid), t: performance.now() } : null;
     // the capacity step, half-way
     await sleep((DURATION * 1000) / 2);
     tbfLine(n.i, 'i0', LINE.dlBefore * LINE.stepFactor, 'change');
     tbfLine(n.i, 'i1', LINE.ulBefore * LINE.stepFactor, 'change');
-    await Promise.race([Promise.all([dl.exited, ul.exited]), sleep((DURATION * 1000) / 2 + 20000)]);
+    await Promise.race([Promise.all([dl.exited, ul.exited]), sleep((DURATION * 1000) / 2 + 1500)]);
     const loadEnd = Math.min(Date.now(), loadStart + DURATION * 1000);
     if (daemon && cpu0) {
       const dt = (performance.now() - cpu0.t) / 1000;
@@ -377,12 +379,17 @@ async function runVariant(variant, idx) {
       p95: percentile(loaded, 95),
       p99: percentile(loaded, 99),
     };
-    // throughput as a share of the capacity the line offered over the whole load
-    const share = (got, before) => {
-      const secs = Number.isFinite(got.secs) ? got.secs : DURATION;
-      const half = Math.min(secs, DURATION / 2);
-      const cap = before * half + before * LINE.stepFactor * (secs - half);
-      return (got.bps * secs) / cap;
+    // throughput as a share of the capacity the line offered, per second from 2 s on
+    const share = (iv, before) => {
+      let bits = 0;
+      let cap = 0;
+      for (const x of iv) {
+        if (x.start < 2 || x.end > DURATION + 0.5) continue;
+        const c = (x.start + x.end) / 2 < DURATION / 2 ? before : before * LINE.stepFactor;
+        bits += x.bps * (x.end - x.start);
+        cap += c * (x.end - x.start);
+      }
+      return cap > 0 ? bits / cap : Number.NaN;
     };
     result.dlShare = share(dlIv, LINE.dlBefore);
     result.ulShare = share(ulIv, LINE.ulBefore);
