@@ -185,7 +185,12 @@ export class TcBatch {
             command: text,
           }),
         );
-        // its state is unknown: kill it; pending groups fail and the next call starts a new child
+        // its state is unknown: detach and kill it; other pending calls fail, the next call
+        // starts a new child
+        if (this.child === child) {
+          this.child = null;
+          this.failAll(new TcUnavailableError(`tc was restarted: an earlier call timed out (${text})`));
+        }
         child.kill('SIGKILL');
       }, deadlineMs);
       const lines = commands.map((c, index) => {
