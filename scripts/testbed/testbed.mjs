@@ -40,6 +40,14 @@ const DURATION = Number(opt('duration', '36'));
 const FLOWS = Number(opt('flows', '4'));
 const JSON_OUT = opt('json', null);
 const CPU_ONLY = args.includes('--cpu'); // one v1.3 run, report the daemon's CPU only
+// the controller's thresholds and the shaper's TBF buffer (a TBF has no flow queueing, so the
+// probes see the shaper's own queue: the buffer is kept short)
+const TUNE = {
+  targetMs: Number(opt('target-ms', '5')),
+  warnMs: Number(opt('warn-ms', '15')),
+  hardRedMs: Number(opt('hard-red-ms', '40')),
+  tbfLatencyMs: Number(opt('tbf-latency-ms', '5')),
+};
 const LINE = {
   dlBefore: Number(opt('dl-mbps', '40')) * 1e6,
   ulBefore: Number(opt('ul-mbps', '10')) * 1e6,
@@ -217,6 +225,7 @@ cake_params:
   upload_interface: s1
   download_qdisc: tbf
   upload_qdisc: tbf
+  tbf_latency_ms: ${TUNE.tbfLatencyMs}
 queues:
   download: WAN-Download
   upload: WAN-Upload
@@ -235,9 +244,9 @@ ${lawLine}  baseline_rtt_initial: 1
     step_up_mbps: ${mbps(LINE.ulBefore) * 0.02}
     factor_down: 0.85
   thresholds:
-    target_bloat_ms: 5
-    warn_bloat_ms: 15
-    hard_red_bloat_ms: 40
+    target_bloat_ms: ${TUNE.targetMs}
+    warn_bloat_ms: ${TUNE.warnMs}
+    hard_red_bloat_ms: ${TUNE.hardRedMs}
     baseline_time_constant_sec: 50
     load_time_constant_sec: 0.1
   fallback_checks:
@@ -455,6 +464,7 @@ async function main() {
   }
   const dl = (b) => `${b / 1e6}`;
   const lines = [
+    `wanctl: target/warn/hard-red ${TUNE.targetMs}/${TUNE.warnMs}/${TUNE.hardRedMs} ms, shaper tbf latency ${TUNE.tbfLatencyMs} ms, 20 Hz`,
     `Line: download ${dl(LINE.dlBefore)} → ${dl(LINE.dlBefore * LINE.stepFactor)} Mbit/s, upload ${dl(LINE.ulBefore)} → ${dl(LINE.ulBefore * LINE.stepFactor)} Mbit/s at ${DURATION / 2} s; TBF buffer ${LINE.bufferMs} ms at capacity; ${FLOWS} CUBIC flows each way, ${DURATION} s`,
     '',
     '| variant | added RTT p50 (ms) | p95 | p99 | download share | upload share | ping replies | daemon CPU |',
@@ -469,7 +479,7 @@ async function main() {
   if (JSON_OUT)
     writeFileSync(
       JSON_OUT,
-      JSON.stringify({ line: LINE, duration: DURATION, flows: FLOWS, results, notes }, null, 2),
+      JSON.stringify({ line: LINE, tune: TUNE, duration: DURATION, flows: FLOWS, results, notes }, null, 2),
     );
 }
 
