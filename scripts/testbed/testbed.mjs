@@ -280,8 +280,20 @@ function configProblem(file) {
   }
 }
 
+function childPids(pid) {
+  return sh('pgrep', ['-P', String(pid)], { allowFail: true })
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
+}
+
 function cpuTicks(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  let stat;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return 0;
+  }
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(f[11]) + Number(f[12]); // utime + stime (fields 14, 15)
 }
@@ -357,7 +369,11 @@ async function runVariant(variant, idx) {
     const dlIv = collect(dl);
     const ulIv = collect(srvUl);
     const loadStart = Date.now();
-    const cpu0 = daemon ? { ticks: cpuTicks(daemon.pid), t: performance.now() } : null;
+    // the daemon itself, and its children (the tc -batch child and fping) beside it
+    const kids = daemon ? childPids(daemon.pid) : [];
+    const cpu0 = daemon
+      ? { ticks: cpuTicks(daemon.pid), kids: kids.map((p) => cpuTicks(p)), t: performance.now() }
+      : null;
     // the capacity step, half-way
     await sleep((DURATION * 1000) / 2);
     tbfLine(n.i, 'i0', LINE.dlBefore * LINE.stepFactor, 'change');
@@ -367,6 +383,9 @@ async function runVariant(variant, idx) {
     if (daemon && cpu0) {
       const dt = (performance.now() - cpu0.t) / 1000;
       result.cpuPercent = ((cpuTicks(daemon.pid) - cpu0.ticks) / CLK_TCK / dt) * 100;
+      const kidTicks = kids.reduce((a, p, i) => a + (cpuTicks(p) - (cpu0.kids[i] ?? 0)), 0);
+      result.childrenCpuPercent = (kidTicks / CLK_TCK / dt) * 100;
+      result.children = kids.map((p) => readFileSync(`/proc/${p}/comm`, 'utf8').trim());
       result.cpuSeconds = dt;
     }
     await stop(ping, 'SIGINT');
@@ -471,7 +490,7 @@ async function main() {
     '|---|---|---|---|---|---|---|---|',
     ...results.map(
       (r) =>
-        `| ${r.variant === 'none' ? 'no wanctl' : `wanctl ${r.variant}`} | ${fmt(r.addedRttMs.p50)} | ${fmt(r.addedRttMs.p95)} | ${fmt(r.addedRttMs.p99)} | ${fmt(r.dlShare * 100, 0)} % | ${fmt(r.ulShare * 100, 0)} % | ${r.samples}/${r.sent} | ${r.cpuPercent === undefined ? '—' : `${fmt(r.cpuPercent, 2)} % of a core over ${fmt(r.cpuSeconds, 0)} s`} |`,
+        `| ${r.variant === 'none' ? 'no wanctl' : `wanctl ${r.variant}`} | ${fmt(r.addedRttMs.p50)} | ${fmt(r.addedRttMs.p95)} | ${fmt(r.addedRttMs.p99)} | ${fmt(r.dlShare * 100, 0)} % | ${fmt(r.ulShare * 100, 0)} % | ${r.samples}/${r.sent} | ${r.cpuPercent === undefined ? '—' : `${fmt(r.cpuPercent, 2)} % of a core (+ ${fmt(r.childrenCpuPercent, 2)} % ${r.children.join('+')}) over ${fmt(r.cpuSeconds, 0)} s`} |`,
     ),
     ...notes.map((n) => `\nNote: ${n}`),
   ];
