@@ -112,6 +112,17 @@ describe('router.transport linux-cake', () => {
     ).toEqual(['router.host', 'router.user']);
   });
 
+  it('examples/linux-cake.yaml loads without a warning', () => {
+    const c = parseAutorateConfig(readFileSync(join(examplesDir, 'linux-cake.yaml'), 'utf8'), opts);
+    expect(c.warnings).toEqual([]);
+    expect(c.cakeParams).toMatchObject({
+      downloadInterface: 'eth1',
+      uploadInterface: 'eth0',
+      overhead: 'ethernet',
+      rttMs: 40,
+    });
+  });
+
   it('is not a steering transport', () => {
     const steering = readFileSync(join(examplesDir, 'steering.yaml'), 'utf8');
     const text = edit(steering, /\ntransport: .*|\n {2}transport: .*/, '\n  transport: linux-cake');
