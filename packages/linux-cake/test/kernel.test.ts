@@ -88,7 +88,7 @@ describe.skipIf(reason !== null)(
 
     it('takes over a root qdisc of another kind; verify mode refuses one', async () => {
       tcIn('qdisc', 'del', 'dev', 'kva', 'root');
-    tcIn('qdisc', 'add', 'dev', 'kva', 'root', 'handle', '1:', 'htb', 'default', '1');
+      tcIn('qdisc', 'add', 'dev', 'kva', 'root', 'handle', '1:', 'htb', 'default', '1');
       const verify = new LinuxCakeClient({ queues, params: P, tcBinary });
       const err = await verify.start({ mode: 'verify' }).catch((e: unknown) => e);
       await verify.close();
