@@ -5,6 +5,7 @@ import { CAKE_OVERHEAD_KEYWORDS } from './schemas.js';
 import type {
   AutorateConfig,
   CakeDiffserv,
+  CakeOptions,
   CakeParamsConfig,
   FallbackConfig,
   LinuxQdiscKind,
@@ -132,30 +133,48 @@ function cakeParams(ctx: Context, data: unknown, transport: RouterTransport): Ca
     });
     return null;
   }
-  const at = (k: string) => getPath(data, `cake_params.${k}`);
-  const overhead = at('overhead');
-  if (typeof overhead === 'string' && !(CAKE_OVERHEAD_KEYWORDS as readonly string[]).includes(overhead)) {
-    ctx.error('cake_params.overhead', 'not a CAKE overhead keyword', {
-      expected: `an integer -64..256 or one of ${CAKE_OVERHEAD_KEYWORDS.join(', ')}`,
-      found: overhead,
-    });
-  }
+  const options = (prefix: string, base?: CakeOptions): CakeOptions => {
+    const at = (k: string) => getPath(data, `${prefix}${k}`);
+    const overhead = at('overhead');
+    if (typeof overhead === 'string' && !(CAKE_OVERHEAD_KEYWORDS as readonly string[]).includes(overhead)) {
+      ctx.error(`${prefix}overhead`, 'not a CAKE overhead keyword', {
+        expected: `an integer -64..256 or one of ${CAKE_OVERHEAD_KEYWORDS.join(', ')}`,
+        found: overhead,
+      });
+    }
+    const pick = <T>(k: string, v: T | undefined, b: T | undefined): T | undefined =>
+      at(k) === undefined ? b : v;
+    return {
+      overhead: pick(
+        'overhead',
+        typeof overhead === 'number' || typeof overhead === 'string' ? overhead : undefined,
+        base?.overhead,
+      ),
+      mpu: pick('mpu', numAt(data, `${prefix}mpu`), base?.mpu),
+      memlimit: pick('memlimit', numAt(data, `${prefix}memlimit`), base?.memlimit),
+      rttMs: pick('rtt', numAt(data, `${prefix}rtt`), base?.rttMs),
+      diffserv: pick(
+        'diffserv',
+        strAt(data, `${prefix}diffserv`) as CakeDiffserv | undefined,
+        base?.diffserv,
+      ),
+      ackFilter: pick('ack_filter', at('ack_filter') as boolean | 'aggressive' | undefined, base?.ackFilter),
+      splitGso: pick('split_gso', boolAt(data, `${prefix}split_gso`), base?.splitGso),
+      ecn: pick('ecn', boolAt(data, `${prefix}ecn`), base?.ecn),
+      nat: pick('nat', boolAt(data, `${prefix}nat`), base?.nat),
+      wash: pick('wash', boolAt(data, `${prefix}wash`), base?.wash),
+      ingress: pick('ingress', boolAt(data, `${prefix}ingress`), base?.ingress),
+    };
+  };
+  const top = options('cake_params.');
   const p: CakeParamsConfig = {
     downloadInterface: strAt(data, 'cake_params.download_interface') ?? '',
     uploadInterface: strAt(data, 'cake_params.upload_interface') ?? '',
     downloadQdisc: (strAt(data, 'cake_params.download_qdisc') ?? 'cake') as LinuxQdiscKind,
     uploadQdisc: (strAt(data, 'cake_params.upload_qdisc') ?? 'cake') as LinuxQdiscKind,
-    overhead: typeof overhead === 'number' || typeof overhead === 'string' ? overhead : undefined,
-    mpu: numAt(data, 'cake_params.mpu'),
-    memlimit: numAt(data, 'cake_params.memlimit'),
-    rttMs: numAt(data, 'cake_params.rtt'),
-    diffserv: strAt(data, 'cake_params.diffserv') as CakeDiffserv | undefined,
-    ackFilter: at('ack_filter') as boolean | 'aggressive' | undefined,
-    splitGso: boolAt(data, 'cake_params.split_gso'),
-    ecn: boolAt(data, 'cake_params.ecn'),
-    nat: boolAt(data, 'cake_params.nat'),
-    wash: boolAt(data, 'cake_params.wash'),
-    ingress: boolAt(data, 'cake_params.ingress'),
+    ...top,
+    download: options('cake_params.download.', top),
+    upload: options('cake_params.upload.', top),
     tbfLatencyMs: numAt(data, 'cake_params.tbf_latency_ms') ?? 5,
   };
   if (p.downloadInterface !== '' && p.downloadInterface === p.uploadInterface) {
@@ -167,13 +186,23 @@ function cakeParams(ctx: Context, data: unknown, transport: RouterTransport): Ca
       },
     );
   }
-  const usesCake = p.downloadQdisc === 'cake' || p.uploadQdisc === 'cake';
-  if (p.ecn === false && usesCake) {
-    ctx.error('cake_params.ecn', 'CAKE cannot turn ECN marking off; false only applies to htb_fq_codel', {
-      expected: 'true or no ecn key with a cake qdisc',
-    });
+  for (const dir of ['download', 'upload'] as const) {
+    const kind = dir === 'download' ? p.downloadQdisc : p.uploadQdisc;
+    const o = p[dir] as CakeOptions;
+    if (o.ecn === false && kind === 'cake') {
+      const path =
+        getPath(data, `cake_params.${dir}.ecn`) !== undefined ? `cake_params.${dir}.ecn` : 'cake_params.ecn';
+      if (ctx.problems.some((x) => x.path === path)) continue;
+      ctx.error(
+        path,
+        `CAKE cannot turn ECN marking off (${dir}_qdisc is cake); false only applies to htb_fq_codel`,
+        {
+          expected: 'true or no ecn key with a cake qdisc',
+        },
+      );
+    }
   }
-  if (!usesCake) {
+  if (p.downloadQdisc !== 'cake' && p.uploadQdisc !== 'cake') {
     const cakeOnly = [
       'overhead',
       'mpu',
@@ -187,7 +216,10 @@ function cakeParams(ctx: Context, data: unknown, transport: RouterTransport): Ca
       'ingress',
     ];
     for (const k of cakeOnly) {
-      if (at(k) !== undefined) ctx.warn(`cake_params.${k}`, `ignored: neither direction uses the cake qdisc`);
+      for (const prefix of ['cake_params.', 'cake_params.download.', 'cake_params.upload.']) {
+        if (getPath(data, `${prefix}${k}`) !== undefined)
+          ctx.warn(`${prefix}${k}`, 'ignored: neither direction uses the cake qdisc');
+      }
     }
   }
   return p;

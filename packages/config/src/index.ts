@@ -34,6 +34,7 @@ export type {
   AutorateConfig,
   AutorateThresholds,
   CakeDiffserv,
+  CakeOptions,
   CakeParamsConfig,
   CommonConfig,
   ConfidenceConfig,

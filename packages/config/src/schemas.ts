@@ -167,19 +167,9 @@ const qdiscKind = (dir: string): JsonSchema =>
     { enum: ['cake', 'htb_fq_codel', 'tbf'], default: 'cake' },
   );
 
-const cakeParamsSchema = obj(
-  'Local Linux shaper (router.transport linux-cake): the egress interfaces and qdisc options. Required with linux-cake, refused with any other transport. An option left out is not passed to tc (kernel default) and not checked on read-back.',
-  {
-    download_interface: str('Interface whose egress carries the download direction (towards the LAN).', {
-      minLength: 1,
-      maxLength: 15,
-    }),
-    upload_interface: str('Interface whose egress carries the upload direction (towards the ISP).', {
-      minLength: 1,
-      maxLength: 15,
-    }),
-    download_qdisc: qdiscKind('download'),
-    upload_qdisc: qdiscKind('upload'),
+/** The CAKE option keys, at the top of cake_params and per direction. */
+function cakeOptions(): Record<string, JsonSchema> {
+  return {
     overhead: {
       type: ['integer', 'string'],
       description: `CAKE per-packet overhead: bytes (tc \`overhead N\`) or a keyword (${CAKE_OVERHEAD_KEYWORDS.join(', ')}).`,
@@ -208,6 +198,31 @@ const cakeParamsSchema = obj(
     nat: bool('CAKE `nat` (true) / `nonat` (false).'),
     wash: bool('CAKE `wash` (true) / `nowash` (false).'),
     ingress: bool('CAKE `ingress` (true) / `egress` (false).'),
+  };
+}
+
+const cakeParamsSchema = obj(
+  'Local Linux shaper (router.transport linux-cake): the egress interfaces and qdisc options. Required with linux-cake, refused with any other transport. An option left out is not passed to tc (kernel default) and not checked on read-back.',
+  {
+    download_interface: str('Interface whose egress carries the download direction (towards the LAN).', {
+      minLength: 1,
+      maxLength: 15,
+    }),
+    upload_interface: str('Interface whose egress carries the upload direction (towards the ISP).', {
+      minLength: 1,
+      maxLength: 15,
+    }),
+    download_qdisc: qdiscKind('download'),
+    upload_qdisc: qdiscKind('upload'),
+    ...cakeOptions(),
+    download: obj(
+      'CAKE options for the download qdisc only, overriding the ones above (e.g. ingress: true).',
+      cakeOptions(),
+    ),
+    upload: obj(
+      'CAKE options for the upload qdisc only, overriding the ones above (e.g. ack_filter: true).',
+      cakeOptions(),
+    ),
     tbf_latency_ms: num('tbf: longest queue, as delay at the current rate, in ms (tc `latency`).', {
       minimum: 1,
       maximum: 1000,

@@ -17,18 +17,8 @@ export type LinuxQdiscKind = 'cake' | 'htb_fq_codel' | 'tbf';
 /** CAKE `diffserv` keyword. */
 export type CakeDiffserv = 'diffserv3' | 'diffserv4' | 'diffserv8' | 'besteffort' | 'precedence';
 
-/**
- * `cake_params` (transport linux-cake): the interfaces whose egress is shaped and the qdisc
- * options. An option left out (`undefined`) is not passed to `tc` (kernel default) and not
- * checked on read-back.
- */
-export interface CakeParamsConfig {
-  /** Egress interface shaping the download direction (towards the LAN). */
-  downloadInterface: string;
-  /** Egress interface shaping the upload direction (towards the ISP). */
-  uploadInterface: string;
-  downloadQdisc: LinuxQdiscKind;
-  uploadQdisc: LinuxQdiscKind;
+/** CAKE (and fq_codel ecn) options; `undefined` = not passed to `tc`, not checked on read-back. */
+export interface CakeOptions {
   /** Per-packet overhead in bytes (-64..256) or a CAKE overhead keyword (`docsis`, `ethernet`...). */
   overhead: number | string | undefined;
   /** Minimum packet size in bytes (CAKE `mpu`). */
@@ -46,6 +36,24 @@ export interface CakeParamsConfig {
   nat: boolean | undefined;
   wash: boolean | undefined;
   ingress: boolean | undefined;
+}
+
+/**
+ * `cake_params` (transport linux-cake): the interfaces whose egress is shaped and the qdisc
+ * options. The top-level options apply to both directions; `download`/`upload` hold each
+ * direction's resolved options (top level overridden by `cake_params.download|upload`).
+ */
+export interface CakeParamsConfig extends CakeOptions {
+  /** Egress interface shaping the download direction (towards the LAN). */
+  downloadInterface: string;
+  /** Egress interface shaping the upload direction (towards the ISP). */
+  uploadInterface: string;
+  downloadQdisc: LinuxQdiscKind;
+  uploadQdisc: LinuxQdiscKind;
+  /** Download options resolved (always set by the loader; absent = the top-level options). */
+  download?: CakeOptions;
+  /** Upload options resolved (always set by the loader; absent = the top-level options). */
+  upload?: CakeOptions;
   /** TBF queue length expressed as delay at the current rate, ms (default 5). */
   tbfLatencyMs: number;
 }

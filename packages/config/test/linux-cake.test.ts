@@ -16,11 +16,7 @@ describe('router.transport linux-cake', () => {
     const c = parseAutorateConfig(linux(BASIC), opts);
     expect(c.router.transport).toBe('linux-cake');
     expect(c.router.fallbackTransport).toBeNull();
-    expect(c.cakeParams).toEqual({
-      downloadInterface: 'eth1',
-      uploadInterface: 'eth0',
-      downloadQdisc: 'cake',
-      uploadQdisc: 'cake',
+    const none = {
       overhead: undefined,
       mpu: undefined,
       memlimit: undefined,
@@ -32,6 +28,15 @@ describe('router.transport linux-cake', () => {
       nat: undefined,
       wash: undefined,
       ingress: undefined,
+    };
+    expect(c.cakeParams).toEqual({
+      downloadInterface: 'eth1',
+      uploadInterface: 'eth0',
+      downloadQdisc: 'cake',
+      uploadQdisc: 'cake',
+      ...none,
+      download: none,
+      upload: none,
       tbfLatencyMs: 5,
     });
     // no write budget on the kernel: a write every 50 ms cycle always fits
@@ -63,6 +68,32 @@ describe('router.transport linux-cake', () => {
     });
     // CAKE-only keys are ignored (with a warning) when no direction uses cake
     expect(c.warnings.map((w) => w.path)).toContain('cake_params.diffserv');
+  });
+
+  it('per-direction options override the shared ones (ingress on download, ack-filter on upload)', () => {
+    const c = parseAutorateConfig(
+      linux(
+        `${BASIC}  diffserv: diffserv4\n  overhead: docsis\n  ack_filter: false\n  download:\n    ingress: true\n  upload:\n    ack_filter: true\n    overhead: 22\n`,
+      ),
+      opts,
+    );
+    expect(c.cakeParams?.download).toMatchObject({
+      diffserv: 'diffserv4',
+      overhead: 'docsis',
+      ackFilter: false,
+      ingress: true,
+    });
+    expect(c.cakeParams?.upload).toMatchObject({
+      diffserv: 'diffserv4',
+      overhead: 22,
+      ackFilter: true,
+      ingress: undefined,
+    });
+    expect(
+      bad(linux(`${BASIC}  upload:\n    overhead: dsl\n    bogus: 1\n`))
+        .map((p) => p.path)
+        .sort(),
+    ).toEqual(['cake_params.upload.bogus', 'cake_params.upload.overhead']);
   });
 
   it('honours an explicit write_budget', () => {

@@ -112,6 +112,12 @@ export class LinuxCakeClient {
     });
   }
 
+  /** cake_params with this direction's own options (cake_params.download|upload) applied. */
+  paramsFor(d: DirectionSpec): CakeParamsConfig {
+    const own = this.o.params[d.direction];
+    return own === undefined ? this.o.params : { ...this.o.params, ...own };
+  }
+
   private direction(name: string): DirectionSpec {
     const d = this.directions.find((x) => x.queue === name);
     if (d === undefined)
@@ -153,7 +159,6 @@ export class LinuxCakeClient {
 
   /** Creates/adopts (`replace`) or only checks (`verify`) both qdiscs; TcMismatchError on a difference. */
   async start(open: OpenOptions): Promise<void> {
-    const p = this.o.params;
     if (open.mode === 'replace') {
       const rates = open.rates;
       if (rates === undefined) throw new TcError('internal: replace needs initial rates');
@@ -173,7 +178,10 @@ export class LinuxCakeClient {
           this.o.logger?.warn(
             `linux-cake: replacing the ${root?.kind} root qdisc on ${d.iface} by ${d.kind}`,
           );
-        return [...del, ...initCommands(d, p, d.direction === 'download' ? rates.download : rates.upload)];
+        return [
+          ...del,
+          ...initCommands(d, this.paramsFor(d), d.direction === 'download' ? rates.download : rates.upload),
+        ];
       });
       await this.batch.run([...cmds, showCommands(this.directions[0])[0] as string[]], this.deadlineMs);
     }
@@ -186,7 +194,7 @@ export class LinuxCakeClient {
             ? open.rates?.download
             : open.rates?.upload
           : undefined;
-      return verifyDirection(d, p, q, c, want);
+      return verifyDirection(d, this.paramsFor(d), q, c, want);
     });
     if (mismatches.length > 0) throw new TcMismatchError(mismatches);
     this.o.logger?.info(
@@ -203,7 +211,9 @@ export class LinuxCakeClient {
   async setQueueLimits(limits: readonly ShaperLimit[], opts: { deadlineMs?: number } = {}): Promise<void> {
     const dirs = limits.map((l) => this.direction(l.name));
     const deadline = opts.deadlineMs ?? this.deadlineMs;
-    const cmds = limits.map((l, i) => rateCommand(dirs[i] as DirectionSpec, this.o.params, l.maxLimitBps));
+    const cmds = limits.map((l, i) =>
+      rateCommand(dirs[i] as DirectionSpec, this.paramsFor(dirs[i] as DirectionSpec), l.maxLimitBps),
+    );
     for (const d of dirs) cmds.push(showCommands(d)[0] as string[]);
     const res = await this.batch.run(cmds, deadline);
     this.writes += limits.length;
@@ -213,7 +223,7 @@ export class LinuxCakeClient {
     await this.readClasses(dirs, out, deadline);
     const mismatches = dirs.flatMap((d, k) => {
       const [q, c] = out[k] as [TcEntry[], TcEntry[] | undefined];
-      return verifyDirection(d, this.o.params, q, c, (limits[k] as ShaperLimit).maxLimitBps).filter(
+      return verifyDirection(d, this.paramsFor(d), q, c, (limits[k] as ShaperLimit).maxLimitBps).filter(
         (m) => m.option === 'rate' || m.option === 'kind',
       );
     });

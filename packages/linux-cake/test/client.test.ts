@@ -112,6 +112,26 @@ describe('LinuxCakeClient over tc -batch', () => {
     expect((err as Error).message).toMatch(/ens17 overhead is 18, expected 38/);
   });
 
+  it('per-direction options: ingress on download, ack-filter on upload, as the capture holds', async () => {
+    const none = { ...P, overhead: undefined, diffserv: undefined };
+    const ok = client(
+      {
+        ...P,
+        download: { ...none, overhead: 'docsis', diffserv: 'diffserv4', ingress: true, ackFilter: false },
+        upload: { ...none, overhead: 'docsis', diffserv: 'diffserv4', ingress: false, ackFilter: true },
+      },
+      fakeTc(),
+    );
+    await ok.start({ mode: 'verify' });
+    // the same options for both directions cannot match both interfaces
+    const flat = client({ ...P, ingress: true, ackFilter: false }, fakeTc());
+    const err = (await flat.start({ mode: 'verify' }).catch((e: unknown) => e)) as TcMismatchError;
+    expect(err.mismatches).toEqual([
+      { iface: 'ens16', option: 'ack-filter', expected: 'disabled', found: 'enabled' },
+      { iface: 'ens16', option: 'ingress', expected: true, found: false },
+    ]);
+  });
+
   it('a write the kernel does not hold afterwards is a mismatch', async () => {
     const c = client(P, fakeTc({ FAKE_TC_FREEZE: 'ens16' }));
     await c.start({ mode: 'verify' });
