@@ -1,7 +1,18 @@
 import { parse as parsePath } from 'node:path';
 import { boolAt, type Context, getPath, isValidHost, numAt, strAt } from './context.js';
 import { endpoint, normaliseRouter, schemaVersionOf } from './router.js';
-import type { AutorateConfig, FallbackConfig, ProbeConfig, QueueLimits } from './types.js';
+import { CAKE_OVERHEAD_KEYWORDS } from './schemas.js';
+import type {
+  AutorateConfig,
+  CakeDiffserv,
+  CakeOptions,
+  CakeParamsConfig,
+  FallbackConfig,
+  LinuxQdiscKind,
+  ProbeConfig,
+  QueueLimits,
+  RouterTransport,
+} from './types.js';
 
 const MBPS = 1_000_000;
 const mbps = (bps: number): string => `${bps / MBPS} Mbps`;
@@ -104,6 +115,114 @@ function limits(ctx: Context, data: unknown, dir: 'download' | 'upload'): QueueL
     factorDownYellow: at('factor_down_yellow') ?? (dir === 'download' ? 0.96 : 0.94),
     greenRequired: at('green_required') ?? 5,
   };
+}
+
+/** `cake_params`: required with linux-cake, refused otherwise (lessons §2.13: never silently unused). */
+function cakeParams(ctx: Context, data: unknown, transport: RouterTransport): CakeParamsConfig | null {
+  const present = getPath(data, 'cake_params') !== undefined;
+  if (transport !== 'linux-cake') {
+    if (present)
+      ctx.error('cake_params', `only used with router.transport "linux-cake" (transport is "${transport}")`, {
+        expected: 'router.transport: linux-cake, or no cake_params',
+      });
+    return null;
+  }
+  if (!present) {
+    ctx.error('cake_params', 'required when router.transport is "linux-cake"', {
+      expected: 'a mapping with download_interface and upload_interface',
+    });
+    return null;
+  }
+  const options = (prefix: string, base?: CakeOptions): CakeOptions => {
+    const at = (k: string) => getPath(data, `${prefix}${k}`);
+    const overhead = at('overhead');
+    if (typeof overhead === 'string' && !(CAKE_OVERHEAD_KEYWORDS as readonly string[]).includes(overhead)) {
+      ctx.error(`${prefix}overhead`, 'not a CAKE overhead keyword', {
+        expected: `an integer -64..256 or one of ${CAKE_OVERHEAD_KEYWORDS.join(', ')}`,
+        found: overhead,
+      });
+    }
+    const pick = <T>(k: string, v: T | undefined, b: T | undefined): T | undefined =>
+      at(k) === undefined ? b : v;
+    return {
+      overhead: pick(
+        'overhead',
+        typeof overhead === 'number' || typeof overhead === 'string' ? overhead : undefined,
+        base?.overhead,
+      ),
+      mpu: pick('mpu', numAt(data, `${prefix}mpu`), base?.mpu),
+      memlimit: pick('memlimit', numAt(data, `${prefix}memlimit`), base?.memlimit),
+      rttMs: pick('rtt', numAt(data, `${prefix}rtt`), base?.rttMs),
+      diffserv: pick(
+        'diffserv',
+        strAt(data, `${prefix}diffserv`) as CakeDiffserv | undefined,
+        base?.diffserv,
+      ),
+      ackFilter: pick('ack_filter', at('ack_filter') as boolean | 'aggressive' | undefined, base?.ackFilter),
+      splitGso: pick('split_gso', boolAt(data, `${prefix}split_gso`), base?.splitGso),
+      ecn: pick('ecn', boolAt(data, `${prefix}ecn`), base?.ecn),
+      nat: pick('nat', boolAt(data, `${prefix}nat`), base?.nat),
+      wash: pick('wash', boolAt(data, `${prefix}wash`), base?.wash),
+      ingress: pick('ingress', boolAt(data, `${prefix}ingress`), base?.ingress),
+    };
+  };
+  const top = options('cake_params.');
+  const p: CakeParamsConfig = {
+    downloadInterface: strAt(data, 'cake_params.download_interface') ?? '',
+    uploadInterface: strAt(data, 'cake_params.upload_interface') ?? '',
+    downloadQdisc: (strAt(data, 'cake_params.download_qdisc') ?? 'cake') as LinuxQdiscKind,
+    uploadQdisc: (strAt(data, 'cake_params.upload_qdisc') ?? 'cake') as LinuxQdiscKind,
+    ...top,
+    download: options('cake_params.download.', top),
+    upload: options('cake_params.upload.', top),
+    tbfLatencyMs: numAt(data, 'cake_params.tbf_latency_ms') ?? 5,
+  };
+  if (p.downloadInterface !== '' && p.downloadInterface === p.uploadInterface) {
+    ctx.error(
+      'cake_params.upload_interface',
+      'must differ from download_interface (one qdisc per direction)',
+      {
+        found: p.uploadInterface,
+      },
+    );
+  }
+  for (const dir of ['download', 'upload'] as const) {
+    const kind = dir === 'download' ? p.downloadQdisc : p.uploadQdisc;
+    const o = p[dir] as CakeOptions;
+    if (o.ecn === false && kind === 'cake') {
+      const path =
+        getPath(data, `cake_params.${dir}.ecn`) !== undefined ? `cake_params.${dir}.ecn` : 'cake_params.ecn';
+      if (ctx.problems.some((x) => x.path === path)) continue;
+      ctx.error(
+        path,
+        `CAKE cannot turn ECN marking off (${dir}_qdisc is cake); false only applies to htb_fq_codel`,
+        {
+          expected: 'true or no ecn key with a cake qdisc',
+        },
+      );
+    }
+  }
+  if (p.downloadQdisc !== 'cake' && p.uploadQdisc !== 'cake') {
+    const cakeOnly = [
+      'overhead',
+      'mpu',
+      'memlimit',
+      'rtt',
+      'diffserv',
+      'ack_filter',
+      'split_gso',
+      'nat',
+      'wash',
+      'ingress',
+    ];
+    for (const k of cakeOnly) {
+      for (const prefix of ['cake_params.', 'cake_params.download.', 'cake_params.upload.']) {
+        if (getPath(data, `${prefix}${k}`) !== undefined)
+          ctx.warn(`${prefix}${k}`, 'ignored: neither direction uses the cake qdisc');
+      }
+    }
+  }
+  return p;
 }
 
 /** Applies the autorate rules to a schema-checked document and builds the normalised config. */
@@ -262,6 +381,7 @@ export function normaliseAutorate(
 
   const sshCommandSec = numAt(data, 'timeouts.ssh_command') ?? 15;
   const router = normaliseRouter(ctx, data, sshCommandSec);
+  const cake = cakeParams(ctx, data, router.transport);
   const lockFile = strAt(data, 'lock_file') ?? '';
   const lp = parsePath(lockFile);
   const derivedState = lockFile === '' ? '' : `${lp.dir === '' ? '.' : lp.dir}/${lp.name}_state.json`;
@@ -304,10 +424,16 @@ export function normaliseAutorate(
       baselineRttMaxMs: bmax,
     },
     fallback,
-    writeBudget: {
-      maxWrites: numAt(data, `${cm}.write_budget.max_writes`) ?? 10,
-      windowSec: numAt(data, `${cm}.write_budget.window_sec`) ?? 60,
-    },
+    // The kernel needs no write budget: by default linux-cake allows a write every cycle
+    // (twice the cycles of a 1 s window, so scheduling jitter never holds one back).
+    writeBudget:
+      router.transport === 'linux-cake' && getPath(data, `${cm}.write_budget`) === undefined
+        ? { maxWrites: 2 * Math.ceil(1000 / cycleIntervalMs) + 1, windowSec: 1 }
+        : {
+            maxWrites: numAt(data, `${cm}.write_budget.max_writes`) ?? 10,
+            windowSec: numAt(data, `${cm}.write_budget.window_sec`) ?? 60,
+          },
+    cakeParams: cake,
     lockFile,
     lockTimeoutSec: numAt(data, 'lock_timeout') ?? 0,
     stateFile: strAt(data, 'state_file') ?? derivedState,

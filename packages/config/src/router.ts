@@ -1,17 +1,25 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: "${VAR}" is wanctl config syntax, not a template
 import { boolAt, type Context, getPath, isValidHost, numAt, strAt } from './context.js';
 import { Secret } from './secret.js';
-import type { EndpointConfig, RouterConfig, Transport } from './types.js';
+import type { EndpointConfig, RouterConfig, RouterTransport, Transport } from './types.js';
 
 /** Normalises `router.*` (shared by both kinds) and checks the transport credential rules. */
 export function normaliseRouter(ctx: Context, data: unknown, sshCommandSec: number): RouterConfig {
-  const transport = (strAt(data, 'router.transport') ?? 'ssh') as Transport;
+  const transport = (strAt(data, 'router.transport') ?? 'ssh') as RouterTransport;
   const passwordRaw = strAt(data, 'router.password');
   const password = passwordRaw === undefined ? null : new Secret(passwordRaw);
   const sshKey = strAt(data, 'router.ssh_key') ?? null;
   const hasRest = password !== null && !password.isEmpty;
   const hasSsh = sshKey !== null;
   const routerPresent = getPath(data, 'router') !== undefined;
+  if (routerPresent && transport !== 'linux-cake') {
+    // the autorate schema leaves these optional for linux-cake; RouterOS needs both
+    for (const k of ['host', 'user']) {
+      const reported = ctx.problems.some((p) => p.path === `router.${k}`);
+      if (getPath(data, `router.${k}`) === undefined && !reported)
+        ctx.error(`router.${k}`, `required when router.transport is "${transport}"`);
+    }
+  }
   if (routerPresent && transport === 'ssh' && !hasSsh && getPath(data, 'router.ssh_key') === undefined) {
     ctx.error('router.ssh_key', 'required when router.transport is "ssh" (the SSH private key file)');
   }
@@ -51,7 +59,16 @@ export function normaliseRouter(ctx: Context, data: unknown, sshCommandSec: numb
     });
   }
   const hostKey = strAt(data, 'router.ssh_host_key_sha256');
-  const fallback: Transport | null = transport === 'rest' ? (hasSsh ? 'ssh' : null) : hasRest ? 'rest' : null;
+  const fallback: Transport | null =
+    transport === 'linux-cake'
+      ? null
+      : transport === 'rest'
+        ? hasSsh
+          ? 'ssh'
+          : null
+        : hasRest
+          ? 'rest'
+          : null;
   const restUsed = transport === 'rest' || fallback === 'rest';
   if (routerPresent && restUsed && scheme === 'https' && !verifyTls && certSha256 === null) {
     ctx.warn(

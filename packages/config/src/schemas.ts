@@ -78,16 +78,22 @@ function probeSchema(hostsKey: string): JsonSchema {
   });
 }
 
-function routerSchema(sshCommandDefault: number): JsonSchema {
+function routerSchema(sshCommandDefault: number, linuxCake = false): JsonSchema {
+  const hostNote = linuxCake ? ' Required unless transport is linux-cake.' : '';
   return obj(
     'How to reach the RouterOS router. The configured transport is primary; the other one is the fallback when its credentials are configured (D1).',
     {
-      host: str('Router address (IP or host name) for REST and SSH.', { minLength: 1 }),
-      user: str('RouterOS user: REST basic-auth user and SSH login.', { minLength: 1 }),
-      transport: str('Primary transport. The other transport is the fallback if its credentials are set.', {
-        enum: ['rest', 'ssh'],
-        default: 'ssh',
-      }),
+      host: str(`Router address (IP or host name) for REST and SSH.${hostNote}`, { minLength: 1 }),
+      user: str(`RouterOS user: REST basic-auth user and SSH login.${hostNote}`, { minLength: 1 }),
+      transport: str(
+        linuxCake
+          ? 'Primary transport. The other transport is the fallback if its credentials are set. linux-cake: shape with the local kernel through `tc` (needs cake_params; no fallback, no credentials).'
+          : 'Primary transport. The other transport is the fallback if its credentials are set.',
+        {
+          enum: linuxCake ? ['rest', 'ssh', 'linux-cake'] : ['rest', 'ssh'],
+          default: 'ssh',
+        },
+      ),
       password: str(
         'REST password. Use ${VAR} to take it from the environment (e.g. "${WANCTL_ROUTER_PASSWORD}"). Required when transport is rest; enables the REST fallback otherwise.',
       ),
@@ -132,9 +138,99 @@ function routerSchema(sshCommandDefault: number): JsonSchema {
         { minimum: 10, maximum: 600000 },
       ),
     },
-    ['host', 'user'],
+    // linux-cake needs neither; normaliseRouter requires them for rest and ssh
+    linuxCake ? [] : ['host', 'user'],
   );
 }
+
+/** CAKE overhead keywords `cake_params.overhead` accepts besides a byte count (tc-cake(8)). */
+export const CAKE_OVERHEAD_KEYWORDS = [
+  'raw',
+  'conservative',
+  'ethernet',
+  'docsis',
+  'ipoa-vcmux',
+  'ipoa-llcsnap',
+  'bridged-vcmux',
+  'bridged-llcsnap',
+  'pppoa-vcmux',
+  'pppoa-llc',
+  'pppoe-vcmux',
+  'pppoe-llcsnap',
+  'pppoe-ptm',
+  'bridged-ptm',
+] as const;
+
+const qdiscKind = (dir: string): JsonSchema =>
+  str(
+    `Root qdisc on the ${dir} interface: cake (tc qdisc cake bandwidth), htb_fq_codel (an HTB class carrying the rate over an fq_codel leaf, for kernels without sch_cake) or tbf (a token bucket with a short buffer, for kernels with neither cake nor fq_codel).`,
+    { enum: ['cake', 'htb_fq_codel', 'tbf'], default: 'cake' },
+  );
+
+/** The CAKE option keys, at the top of cake_params and per direction. */
+function cakeOptions(): Record<string, JsonSchema> {
+  return {
+    overhead: {
+      type: ['integer', 'string'],
+      description: `CAKE per-packet overhead: bytes (tc \`overhead N\`) or a keyword (${CAKE_OVERHEAD_KEYWORDS.join(', ')}).`,
+      minimum: -64,
+      maximum: 256,
+    },
+    mpu: int('CAKE minimum packet unit in bytes (tc `mpu N`).', { minimum: 0, maximum: 256 }),
+    memlimit: int('CAKE memory limit in bytes (tc `memlimit N`).', { minimum: 65536, maximum: 4294967295 }),
+    rtt: num('CAKE rtt in ms (tc `rtt Nus`): the round trip its AQM is tuned for.', {
+      exclusiveMinimum: 0,
+      maximum: 3600000,
+    }),
+    diffserv: str('CAKE priority tins (tc keyword of the same name).', {
+      enum: ['diffserv3', 'diffserv4', 'diffserv8', 'besteffort', 'precedence'],
+    }),
+    ack_filter: {
+      type: ['boolean', 'string'],
+      description:
+        'CAKE ACK filter: true = `ack-filter`, "aggressive" = `ack-filter-aggressive`, false = `no-ack-filter`.',
+      enum: [true, false, 'aggressive'],
+    },
+    split_gso: bool('CAKE `split-gso` (true) / `no-split-gso` (false).'),
+    ecn: bool(
+      'fq_codel `ecn` (true) / `noecn` (false) for htb_fq_codel. CAKE always marks ECN-capable packets, so false is refused with cake.',
+    ),
+    nat: bool('CAKE `nat` (true) / `nonat` (false).'),
+    wash: bool('CAKE `wash` (true) / `nowash` (false).'),
+    ingress: bool('CAKE `ingress` (true) / `egress` (false).'),
+  };
+}
+
+const cakeParamsSchema = obj(
+  'Local Linux shaper (router.transport linux-cake): the egress interfaces and qdisc options. Required with linux-cake, refused with any other transport. An option left out is not passed to tc (kernel default) and not checked on read-back.',
+  {
+    download_interface: str('Interface whose egress carries the download direction (towards the LAN).', {
+      minLength: 1,
+      maxLength: 15,
+    }),
+    upload_interface: str('Interface whose egress carries the upload direction (towards the ISP).', {
+      minLength: 1,
+      maxLength: 15,
+    }),
+    download_qdisc: qdiscKind('download'),
+    upload_qdisc: qdiscKind('upload'),
+    ...cakeOptions(),
+    download: obj(
+      'CAKE options for the download qdisc only, overriding the ones above (e.g. ingress: true).',
+      cakeOptions(),
+    ),
+    upload: obj(
+      'CAKE options for the upload qdisc only, overriding the ones above (e.g. ack_filter: true).',
+      cakeOptions(),
+    ),
+    tbf_latency_ms: num('tbf: longest queue, as delay at the current rate, in ms (tc `latency`).', {
+      minimum: 1,
+      maximum: 1000,
+      default: 5,
+    }),
+  },
+  ['download_interface', 'upload_interface'],
+);
 
 function healthSchema(defaultPort: number): JsonSchema {
   return obj('Health endpoint (JSON over HTTP).', {
@@ -329,7 +425,8 @@ export const autorateSchema: JsonSchema = {
       wan_name: identifier(
         'Name of the WAN: log prefix, metric label, queue type names cake-{down,up}-<lower>.',
       ),
-      router: routerSchema(15),
+      router: routerSchema(15, true),
+      cake_params: cakeParamsSchema,
       queues: obj(
         'RouterOS queue tree entries whose max-limit is controlled.',
         {

@@ -5,8 +5,58 @@
 import type { ConfigProblem } from './errors.js';
 import type { Secret } from './secret.js';
 
-/** A router transport. */
+/** A RouterOS transport. */
 export type Transport = 'rest' | 'ssh';
+
+/** `router.transport`: a RouterOS transport, or `linux-cake` (local `tc`, autorate only). */
+export type RouterTransport = Transport | 'linux-cake';
+
+/** Root qdisc built on a linux-cake interface. */
+export type LinuxQdiscKind = 'cake' | 'htb_fq_codel' | 'tbf';
+
+/** CAKE `diffserv` keyword. */
+export type CakeDiffserv = 'diffserv3' | 'diffserv4' | 'diffserv8' | 'besteffort' | 'precedence';
+
+/** CAKE (and fq_codel ecn) options; `undefined` = not passed to `tc`, not checked on read-back. */
+export interface CakeOptions {
+  /** Per-packet overhead in bytes (-64..256) or a CAKE overhead keyword (`docsis`, `ethernet`...). */
+  overhead: number | string | undefined;
+  /** Minimum packet size in bytes (CAKE `mpu`). */
+  mpu: number | undefined;
+  /** CAKE memory limit in bytes. */
+  memlimit: number | undefined;
+  /** CAKE `rtt` in ms. */
+  rttMs: number | undefined;
+  diffserv: CakeDiffserv | undefined;
+  /** `ack-filter` (true), `ack-filter-aggressive` ('aggressive'), `no-ack-filter` (false). */
+  ackFilter: boolean | 'aggressive' | undefined;
+  splitGso: boolean | undefined;
+  /** fq_codel `ecn`/`noecn` (htb_fq_codel); CAKE always marks ECN-capable packets. */
+  ecn: boolean | undefined;
+  nat: boolean | undefined;
+  wash: boolean | undefined;
+  ingress: boolean | undefined;
+}
+
+/**
+ * `cake_params` (transport linux-cake): the interfaces whose egress is shaped and the qdisc
+ * options. The top-level options apply to both directions; `download`/`upload` hold each
+ * direction's resolved options (top level overridden by `cake_params.download|upload`).
+ */
+export interface CakeParamsConfig extends CakeOptions {
+  /** Egress interface shaping the download direction (towards the LAN). */
+  downloadInterface: string;
+  /** Egress interface shaping the upload direction (towards the ISP). */
+  uploadInterface: string;
+  downloadQdisc: LinuxQdiscKind;
+  uploadQdisc: LinuxQdiscKind;
+  /** Download options resolved (always set by the loader; absent = the top-level options). */
+  download?: CakeOptions;
+  /** Upload options resolved (always set by the loader; absent = the top-level options). */
+  upload?: CakeOptions;
+  /** TBF queue length expressed as delay at the current rate, ms (default 5). */
+  tbfLatencyMs: number;
+}
 
 /** How to reach the router (shared by both daemons). */
 export interface RouterConfig {
@@ -14,8 +64,8 @@ export interface RouterConfig {
   host: string;
   /** RouterOS user (REST basic auth and SSH login). */
   user: string;
-  /** Primary transport (`router.transport`, default `ssh`; honoured, D1). */
-  transport: Transport;
+  /** Primary transport (`router.transport`, default `ssh`; honoured, D1); `linux-cake` = local `tc`. */
+  transport: RouterTransport;
   /**
    * Fallback transport: the other transport when its credentials are configured
    * (REST: a non-empty password; SSH: `ssh_key`), else `null`.
@@ -198,8 +248,10 @@ export interface AutorateConfig extends CommonConfig {
   thresholds: AutorateThresholds;
   /** ICMP failure fallback. */
   fallback: FallbackConfig;
-  /** Router write budget (D3; default 10 writes per 60 s). */
+  /** Router write budget (D3; default 10 writes per 60 s; linux-cake: a write every cycle). */
   writeBudget: { maxWrites: number; windowSec: number };
+  /** `cake_params` (linux-cake transport), else null. */
+  cakeParams: CakeParamsConfig | null;
   /** State file: `state_file` if given (D13), else `<lock dir>/<lock stem>_state.json` (v1.3 rule). */
   stateFile: string;
   /** Timeouts (s): router request (default 15) and per-probe (default 1). */

@@ -4,6 +4,11 @@
  *
  *   wanctl-router probe --config <yaml> [--count N] [--json]
  *   wanctl-router run --config <yaml> [--transport rest|ssh] [--json] '<cli command>'
+ *   wanctl-router get-limits --config <yaml>
+ *   wanctl-router set-limits --config <yaml> --download BPS --upload BPS
+ *
+ * get-limits/set-limits work for every transport (rest, ssh, linux-cake); probe checks the
+ * interfaces and qdiscs for linux-cake.
  *
  * Exit codes: 0 ok; 1 router unreachable or something the config needs is missing;
  * 2 bad config or bad arguments.
@@ -11,6 +16,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, ConfigReadError, type LoadedConfig, loadConfigFile } from '@wanctl/config';
+import { LinuxCakeClient, linuxCakeOptionsFromConfig, TcError, TcMismatchError } from '@wanctl/linux-cake';
 import { Command, CommanderError } from 'commander';
 import { CommandSyntaxError, RouterError, type Transport } from './errors.js';
 import { createRouterClient, getRouterClientWithFailover } from './failover.js';
@@ -141,8 +147,120 @@ async function probeTransport(
   return report;
 }
 
+/** linux-cake: the two interfaces and their qdiscs, checked against cake_params (nothing changed). */
+async function probeLinuxCake(loaded: LoadedConfig, file: string, json: boolean): Promise<number> {
+  if (loaded.kind !== 'autorate') throw new ExitError('linux-cake is an autorate transport', 2);
+  const client = new LinuxCakeClient(linuxCakeOptionsFromConfig(loaded.config));
+  const lines: Array<{ direction: string; queue: string; iface: string; ok: boolean; detail: string }> = [];
+  let error: string | undefined;
+  try {
+    let mismatches: TcMismatchError['mismatches'] = [];
+    try {
+      await client.start({ mode: 'verify' });
+    } catch (err) {
+      if (!(err instanceof TcMismatchError)) throw err;
+      mismatches = err.mismatches;
+    }
+    for (const d of client.directions) {
+      const bad = mismatches.filter((m) => m.iface === d.iface);
+      let detail: string;
+      if (bad.length > 0)
+        detail = bad
+          .map((m) => `${m.option} is ${JSON.stringify(m.found)}, expected ${JSON.stringify(m.expected)}`)
+          .join('; ');
+      else {
+        const [s] = await client.getQueueStats([d.queue]);
+        detail = `${s?.kind} (${d.kind} configured), rate ${s?.maxLimitBps ?? '?'} bit/s, ${s?.packets ?? 0} packets, ${s?.dropped ?? 0} dropped`;
+      }
+      lines.push({ direction: d.direction, queue: d.queue, iface: d.iface, ok: bad.length === 0, detail });
+    }
+  } catch (err) {
+    if (!(err instanceof TcError)) throw err;
+    error = `${err.code}: ${err.message}`;
+  } finally {
+    await client.close();
+  }
+  const ok = error === undefined && lines.every((l) => l.ok);
+  if (json)
+    process.stdout.write(
+      `${JSON.stringify({ ok, transport: 'linux-cake', directions: lines, ...(error ? { error } : {}) })}\n`,
+    );
+  else {
+    process.stdout.write(`linux-cake (autorate config ${file})\n`);
+    for (const l of lines)
+      process.stdout.write(
+        `  ${l.ok ? 'ok      ' : 'MISMATCH'} ${l.direction} "${l.queue}" on ${l.iface}: ${l.detail}\n`,
+      );
+    if (error) process.stdout.write(`  error: ${error}\n`);
+    process.stdout.write(ok ? 'OK\n' : 'FAILED: see the lines above\n');
+  }
+  return ok ? 0 : 1;
+}
+
+/** The two queue names a config controls (autorate: queues; steering: the primary CAKE queues). */
+function queueNames(loaded: LoadedConfig): { download: string; upload: string } {
+  return loaded.kind === 'autorate'
+    ? loaded.config.queues
+    : { download: loaded.config.cakeQueues.primaryDownload, upload: loaded.config.cakeQueues.primaryUpload };
+}
+
+/** get-limits / set-limits over whichever transport the config names. */
+async function limits(file: string, set: { download: number; upload: number } | null): Promise<number> {
+  const loaded = loadConfig(file);
+  const q = queueNames(loaded);
+  if (loaded.kind === 'autorate' && loaded.config.router.transport === 'linux-cake') {
+    const client = new LinuxCakeClient(linuxCakeOptionsFromConfig(loaded.config));
+    try {
+      if (set !== null) {
+        await client.start({ mode: 'verify' }); // never write to a qdisc that is not ours
+        await client.setQueueLimits([
+          { name: q.download, maxLimitBps: set.download },
+          { name: q.upload, maxLimitBps: set.upload },
+        ]);
+      }
+      const l = await client.getLimits();
+      process.stdout.write(
+        `${JSON.stringify({ transport: 'linux-cake', download_bps: l.downloadBps ?? null, upload_bps: l.uploadBps ?? null })}\n`,
+      );
+      return 0;
+    } catch (err) {
+      if (err instanceof TcError) throw new ExitError(`${err.code}: ${err.message}`, 1);
+      throw err;
+    } finally {
+      await client.close();
+    }
+  }
+  const client = getRouterClientWithFailover(routerOptionsFromConfig(loaded.config.router, stderrLogger));
+  try {
+    if (set !== null)
+      await client.setQueueLimits([
+        { name: q.download, maxLimitBps: set.download },
+        { name: q.upload, maxLimitBps: set.upload },
+      ]);
+    const [dl, ul] = await client.getQueueStats([q.download, q.upload]);
+    process.stdout.write(
+      `${JSON.stringify({ transport: client.activeTransport, download_bps: dl?.maxLimitBps ?? null, upload_bps: ul?.maxLimitBps ?? null })}\n`,
+    );
+    return 0;
+  } catch (err) {
+    if (err instanceof RouterError) throw new ExitError(`${err.name}: ${err.message}`, 1);
+    throw err;
+  } finally {
+    await client.close();
+  }
+}
+
+function bps(v: string, flag: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1 || n > 1e12)
+    throw new ExitError(`${flag} must be a whole number of bit/s between 1 and 1e12, got "${v}"`, 2);
+  return n;
+}
+
 async function probe(file: string, count: number, json: boolean): Promise<number> {
   const loaded = loadConfig(file);
+  if (loaded.kind === 'autorate' && loaded.config.router.transport === 'linux-cake')
+    return probeLinuxCake(loaded, file, json);
   const opts = routerOptionsFromConfig(loaded.config.router, stderrLogger);
   const transports: Array<[Transport, 'primary' | 'fallback']> = [[opts.transport, 'primary']];
   const other: Transport = opts.transport === 'rest' ? 'ssh' : 'rest';
@@ -210,7 +328,9 @@ export async function main(argv: string[]): Promise<number> {
   let code = 0;
   program
     .name('wanctl-router')
-    .description('Probe the RouterOS router of a wanctl config, or send it one command')
+    .description(
+      'Probe the shaper of a wanctl config (RouterOS or linux-cake), read or set its rates, or send RouterOS one command',
+    )
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program
@@ -234,6 +354,25 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<cli>', 'command, e.g. \'/queue/tree/print where name="WAN-Download-1"\'')
     .action(async (cli: string, o: { config: string; transport?: string; json?: boolean }) => {
       code = await run(o.config, cli, o.transport, !!o.json);
+    });
+  program
+    .command('get-limits')
+    .description('print the download and upload rates the shaper holds, as JSON (bit/s)')
+    .requiredOption('--config <yaml>', 'wanctl autorate (or steering) config')
+    .action(async (o: { config: string }) => {
+      code = await limits(o.config, null);
+    });
+  program
+    .command('set-limits')
+    .description('set both rates (bit/s), then print what the shaper holds, as JSON')
+    .requiredOption('--config <yaml>', 'wanctl autorate (or steering) config')
+    .requiredOption('--download <bps>', 'download rate, bit/s')
+    .requiredOption('--upload <bps>', 'upload rate, bit/s')
+    .action(async (o: { config: string; download: string; upload: string }) => {
+      code = await limits(o.config, {
+        download: bps(o.download, '--download'),
+        upload: bps(o.upload, '--upload'),
+      });
     });
   try {
     await program.parseAsync(argv, { from: 'user' });

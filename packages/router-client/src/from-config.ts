@@ -2,9 +2,14 @@
  * Mapping from @wanctl/config's normalised `router` section to RouterClientOptions.
  */
 import type { RouterConfig } from '@wanctl/config';
+import { RouterError } from './errors.js';
 import type { RouterClientOptions, RouterLogger } from './types.js';
 
 export function routerOptionsFromConfig(router: RouterConfig, logger?: RouterLogger): RouterClientOptions {
+  if (router.transport === 'linux-cake')
+    throw new RouterError(
+      'router.transport is linux-cake: there is no RouterOS to reach (@wanctl/linux-cake shapes)',
+    );
   const opts: RouterClientOptions = {
     host: router.host,
     transport: router.transport,

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { AutorateConfig } from '@wanctl/config';
+import { openLinuxCake } from '@wanctl/linux-cake';
 import {
   FailoverRouterClient,
   getRouterClientWithFailover,
@@ -48,7 +49,7 @@ import { type FallbackChecks, WanMeasurement } from './measurement.js';
 import { AutorateMetrics } from './metrics.js';
 import { Recorder } from './recorder.js';
 import { assertPlausibleState, restoreBoundsFromParams, validateRestoredState } from './restore-validate.js';
-import { WanRunner } from './wan-runner.js';
+import { type RateWriter, WanRunner } from './wan-runner.js';
 
 /** The package version (from package.json), for health and logs. */
 export const VERSION: string = (() => {
@@ -94,7 +95,8 @@ interface Wan {
   log: Logger;
   lock: PidLock | null;
   measurement: WanMeasurement;
-  router: RouterClient;
+  /** RouterOS client (REST/SSH with failover) or the local linux-cake shaper. */
+  router: RateWriter & { close(): Promise<void> };
   store: StateStore<WanRunner>;
   runner: WanRunner;
   recorder: Recorder | null;
@@ -211,7 +213,9 @@ export class AutorateDaemon {
       });
       const router = this.o.deps?.createRouter
         ? this.o.deps.createRouter(cfg, log)
-        : getRouterClientWithFailover(routerOptionsFromConfig(cfg.router, log));
+        : cfg.router.transport === 'linux-cake'
+          ? await openLinuxCake(cfg, log) // creates/adopts the qdiscs; a mismatch stops the start
+          : getRouterClientWithFailover(routerOptionsFromConfig(cfg.router, log));
       const recorder = this.o.recordFile
         ? new Recorder(this.o.configs.length > 1 ? `${this.o.recordFile}.${cfg.wanName}` : this.o.recordFile)
         : null;
