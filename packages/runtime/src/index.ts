@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 
+export { type JsonLinesOptions, replayProblem, runCommand, runJsonLines } from './cli.js';
 export {
   type EndpointSettings,
   type Endpoints,
@@ -11,21 +12,35 @@ export {
   startEndpoints,
 } from './endpoints.js';
 export {
+  CODE_BY_CLASS_NAME,
+  DaemonStartError,
+  errorCode,
+  exitStatusForCode,
+  FATAL_LABEL_BY_CODE,
+  RuntimeError,
+  UsageError,
+} from './errors.js';
+export {
   type CliIo,
   commanderExitCode,
-  DaemonStartError,
   EXIT_STATUS_HELP,
   type ExitCode,
   exitCodeFor,
-  type FatalClassifier,
   type FatalKind,
   fatalKind,
   processIo,
   type RunCliHooks,
   reportFatal,
   runCli,
-  UsageError,
 } from './exit.js';
+export {
+  DaemonHost,
+  type DaemonHostOptions,
+  type HostContext,
+  type HostedDaemon,
+  type HostedEndpoints,
+  startDaemon,
+} from './host.js';
 export {
   createMetricsRegistry,
   type HealthBody,

@@ -11,6 +11,7 @@ import { createWriteStream, mkdirSync, openSync, type WriteStream } from 'node:f
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import winston from 'winston';
+import { RuntimeError } from './errors.js';
 
 /** Log levels, most severe first. */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -168,13 +169,14 @@ function lineFormat(name: string, format: LogFormat) {
 }
 
 /** A log file cannot be created or opened (directory not creatable, permission denied). */
-export class LogFileError extends Error {
-  override readonly name = 'LogFileError';
+export class LogFileError extends RuntimeError {
+  override name = 'LogFileError';
   constructor(
     readonly path: string,
     override readonly cause: unknown,
   ) {
     super(
+      'WANCTL_LOG_FILE',
       `cannot open log file ${path}: ${(cause as Error)?.message ?? String(cause)} ` +
         '(check logging.main_log / logging.debug_log and that the directory is writable by the daemon user)',
     );
