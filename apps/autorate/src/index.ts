@@ -2,7 +2,7 @@
 
 export * from './config-params.js';
 export * from './control/index.js';
-export { AutorateDaemon, type DaemonOptions, DaemonStartError, VERSION } from './daemon/daemon.js';
+export { AutorateDaemon, type DaemonOptions, startAutorateDaemon, VERSION } from './daemon/daemon.js';
 export {
   type FallbackChecks,
   type MeasurementOptions,
@@ -18,5 +18,5 @@ export {
   WanRunner,
   type WanRunnerOptions,
 } from './daemon/wan-runner.js';
-export { main, normaliseArgv, UsageError } from './main.js';
+export { main, normaliseArgv } from './main.js';
 export { type ReplayRunOptions, runReplay } from './replay-cli.js';

@@ -105,6 +105,7 @@ export {
   type WriteJsonOptions,
   writeJsonAtomic,
 } from './state-file.js';
+export { type RestoredState, readStateObject } from './state-restore.js';
 export {
   type Clock,
   createFakeClock,
