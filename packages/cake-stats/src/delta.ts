@@ -8,7 +8,7 @@
  */
 
 /** The cumulative counters of a CAKE queue. */
-export const CAKE_COUNTERS = ['bytes', 'packets', 'dropped'] as const;
+export const CAKE_COUNTERS = ['dropped', 'packets', 'bytes'] as const;
 export type CakeCounter = (typeof CAKE_COUNTERS)[number];
 
 /** The cumulative counters of one reading. */

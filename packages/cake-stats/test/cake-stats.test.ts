@@ -195,7 +195,7 @@ describe('rates and resets', () => {
         bytes: 0,
         packets: 1,
         dropped: 0,
-        resets: ['bytes', 'dropped'],
+        resets: ['dropped', 'bytes'],
       },
     );
   });
