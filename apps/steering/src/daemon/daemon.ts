@@ -1,15 +1,16 @@
 /**
- * The wanctl-steering daemon shell: the I/O around the pure control law (src/control/).
+ * The wanctl-steering daemon shell: the I/O around the pure control law (src/control/), on the
+ * daemon host of @wanctl/runtime (signals, lock release, health/metrics, systemd notify and
+ * watchdog, the stop sequence).
  *
  * Each cycle (every `measurement.interval_seconds`) it reads, concurrently and each within a
  * deadline: the primary WAN's baseline RTT from its autorate state file, its own RTT (background
  * probe), the CAKE counters of the primary download queue, and (at most every ~2 s) the mangle
  * rule's state on the router. The control law decides; a toggle is written and read back (D7);
- * a rule found in the wrong state (toggled behind our back) is corrected. State is persisted
- * atomically on change (plus a heartbeat), health and metrics are served on loopback, systemd is
- * notified and its watchdog fed (D6), SIGTERM stops cleanly.
+ * a rule found in the wrong state (toggled behind our back) is corrected (rule-sync.ts). State
+ * is restored at start (restore.ts) and persisted atomically on change (plus a heartbeat);
+ * /health is built in health.ts.
  */
-import { stat } from 'node:fs/promises';
 import { CakeStatsReader } from '@wanctl/cake-stats';
 import type { SteeringConfig } from '@wanctl/config';
 import {
@@ -24,49 +25,44 @@ import {
   createProbe,
   type ProbeChoice,
   type ProbeEvent,
-  probeInfo,
   type RttProbe,
 } from '@wanctl/rtt-probe';
 import {
   acquirePidLock,
   createLogger,
-  createSdNotify,
   createTicker,
-  type Endpoints,
-  installSignalHandlers,
+  type DaemonHost,
+  type HostContext,
+  type HostedDaemon,
+  type HostedEndpoints,
   LatencyStats,
   type Logger,
   LogThrottle,
-  type PidLock,
-  readJsonWithRecovery,
   registerSecret,
   type SdNotify,
   StateStore,
-  startEndpoints,
+  startDaemon,
   type Ticker,
-  Watchdog,
 } from '@wanctl/runtime';
-import { type BaselineReading, DEFAULT_BASELINE_STALE_MS, readAutorateBaseline } from './baseline.js';
-import { routerClientOptions, steeringParamsFromConfig } from './config-params.js';
+import { routerClientOptions, steeringParamsFromConfig } from '../config-params.js';
 import {
   type CakeSnapshot,
   SteeringController,
   type SteeringCycleResult,
   type SteeringParams,
   type SteeringStateFile,
-} from './control/index.js';
-import { DaemonStartError } from './errors.js';
+} from '../control/index.js';
+import { VERSION } from '../version.js';
+import { DEFAULT_BASELINE_STALE_MS, readAutorateBaseline } from './baseline.js';
+import { type CycleRecord, type HealthSource, steeringHealthBody, steeringProblems } from './health.js';
 import { SteeringMetrics } from './metrics.js';
-import { type RttMeasurement, RttMeasurer } from './rtt.js';
-import { type RuleState, SteeringRule } from './rule.js';
-import { VERSION } from './version.js';
+import { restoreSteeringState } from './restore.js';
+import { RttMeasurer } from './rtt.js';
+import { SteeringRule } from './rule.js';
+import { RuleSync } from './rule-sync.js';
 
 /** The rule is read from the router at most this often (every cycle at the default 2 s interval). */
 export const RULE_CHECK_PERIOD_MS = 2000;
-/** A persisted DEGRADED decision older than this is not carried over a restart (lessons §2.23). */
-export const STALE_DECISION_MS = 600_000;
-/** Consecutive failed cycles after which /health reports degraded. */
-export const FAILED_CYCLES_DEGRADED = 3;
 
 export interface SteeringDaemonOptions {
   config: SteeringConfig;
@@ -81,11 +77,15 @@ export interface SteeringDaemonOptions {
    */
   udpReflectors?: string[] | null;
   fpingBinary?: string;
+  /** Take the PID lock (default true). */
+  lock?: boolean;
+  /** Start the background probe (default true; `--reset` needs none). */
+  startProbe?: boolean;
   /** Serve health/metrics (default true). */
   serveHttp?: boolean;
   /** A baseline file older than this is reported stale (default 300 s). */
   baselineStaleMs?: number;
-  /** Install SIGTERM/SIGINT/SIGHUP handlers at setup() (default true; in-process tests pass false). */
+  /** Install SIGTERM/SIGINT/SIGHUP handlers (default true; in-process tests pass false). */
   signals?: boolean;
   /** Injected parts (tests). */
   deps?: {
@@ -101,414 +101,324 @@ export interface SteeringDaemonOptions {
   };
 }
 
-interface Transition {
-  from: string;
-  to: string;
-  at: string;
-  reason: string | null;
-}
-
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export class SteeringDaemon {
+/**
+ * Starts the daemon on the runtime's host: lock, router client, probe (started), restored
+ * state, then health and metrics. Throws LockHeldError / LockError / LogFileError /
+ * ProbeUnavailableError (with their codes) after releasing whatever was acquired. `host.run()`
+ * reconciles the rule and starts the cycles; `host.stop()` (or SIGTERM) stops after the current
+ * cycle, state saved.
+ */
+export function startSteeringDaemon(o: SteeringDaemonOptions): Promise<DaemonHost<SteeringDaemon>> {
+  return startDaemon({
+    build: (ctx) => buildSteeringDaemon(o, ctx),
+    http: o.serveHttp ?? true,
+    signals: o.signals !== false,
+    ...(o.deps?.notify ? { notify: o.deps.notify } : {}),
+    stopLine: 'Stopped',
+  });
+}
+
+/** The parts {@link SteeringDaemon} is made of (built by {@link startSteeringDaemon}). */
+interface SteeringParts {
+  config: SteeringConfig;
+  params: SteeringParams;
+  controller: SteeringController;
+  log: Logger;
+  metrics: SteeringMetrics;
+  dryRun: boolean;
+  now: () => number;
+  mono: () => number;
+  callDeadlineMs: number;
+  throttle: LogThrottle;
+  probeChoice: ProbeChoice;
+  client: RouterClient;
+  probe: RttProbe;
+  measurer: RttMeasurer;
+  rule: SteeringRule;
+  cake: CakeStatsReader;
+  store: StateStore<SteeringStateFile>;
+  startedAt: number;
+  stateSince: number;
+  baselineStaleMs: number;
+}
+
+async function buildSteeringDaemon(o: SteeringDaemonOptions, ctx: HostContext): Promise<SteeringDaemon> {
+  const cfg = o.config;
+  const params = o.params ?? steeringParamsFromConfig(cfg);
+  const dryRun = o.dryRun ?? false;
+  const now = o.deps?.now ?? Date.now;
+  const mono = o.deps?.monotonic ?? (() => performance.now());
+  const intervalMs = cfg.measurement.intervalMs;
+  const wan = params.primaryWan.toLowerCase();
+  const log =
+    o.deps?.logger ??
+    createLogger({
+      name: `steering_${wan}`,
+      level: o.debug ? 'debug' : 'info',
+      file: cfg.logging.mainLog,
+      ...(o.debug ? { debugFile: cfg.logging.debugLog } : {}),
+      console: true,
+      consoleLevel: o.debug ? 'debug' : 'info',
+    });
+  if (!o.deps?.logger) ctx.defer('log', () => log.close(), { last: true });
+  for (const w of cfg.warnings) log.warn(`config: ${w.message}`, { path: w.path });
+  if (cfg.router.password) registerSecret(cfg.router.password.reveal());
+  if (o.lock !== false) {
+    const lock = acquirePidLock(cfg.lockFile);
+    ctx.defer('lock', () => lock.release());
+  }
+  // D2 and lessons §2.3: every router call of a cycle has a deadline, and the worst case of a
+  // cycle (RTT, CAKE and rule read in parallel, then one toggle) stays far inside WatchdogSec.
+  const callDeadlineMs = Math.min(cfg.router.callDeadlineMs, Math.max(2000, 2 * intervalMs));
+  const callOptions = (): CallOptions => ({ deadlineMs: callDeadlineMs });
+  const routerLog: RouterLogger = {
+    debug: (m, f) => log.debug(m, f),
+    info: (m, f) => log.info(m, f),
+    warn: (m, f) => log.warn(m, f),
+    error: (m, f) => log.error(m, f),
+  };
+  const client =
+    o.deps?.routerClient ??
+    getRouterClientWithFailover(routerClientOptions(cfg, routerLog, callDeadlineMs), {
+      onSwitch: (ev: TransportSwitch) =>
+        log.warn(`router transport ${ev.from} -> ${ev.to}: ${ev.reason}`, { recovered: ev.recovered }),
+    });
+  ctx.defer('router client', () => client.close());
+  const rule = new SteeringRule(client, cfg.mangleRule.comment, callOptions, now);
+  const cake = new CakeStatsReader(client, { logger: routerLog });
+  const probeChoice = chooseProbe(cfg.measurement.probe, [cfg.measurement.pingHost], o.udpReflectors);
+  const probe = o.deps?.probe ?? makeProbe(cfg, probeChoice, intervalMs, log, o.fpingBinary);
+  ctx.defer('probe', () => probe.stop());
+  const rttBudget = Math.max(50, Math.min(cfg.timeouts.pingTotalSec * 1000, Math.floor(intervalMs * 0.6)));
+  const measurer = new RttMeasurer(probe, {
+    deadlineMs: rttBudget,
+    attemptTimeoutMs: cfg.timeouts.pingSec * 1000,
+    ...(o.deps?.sleep ? { sleep: o.deps.sleep } : {}),
+    onAttemptFailed: (attempt, timeoutMs) =>
+      log.warn(`Ping attempt ${attempt}/3 failed (no reply within ${timeoutMs} ms)`, {
+        reflectors: probe.reflectors.join(','),
+      }),
+  });
+  const controller = new SteeringController(params);
+  const startedAt = now();
+  const since = await restoreSteeringState({ path: cfg.state.file, controller, dryRun, now, log });
+  const store = new StateStore<SteeringStateFile>({
+    path: cfg.state.file,
+    serialize: (v) => ({ ...v, timestamp: iso(now()), ...(dryRun ? { dry_run: true } : {}) }),
+    changeKey: (v) =>
+      JSON.stringify([
+        v.current_state,
+        v.red_count,
+        v.good_count,
+        v.bad_count,
+        v.congestion_state,
+        v.last_transition_time,
+        // 3 failures make /health degraded; counting further is no reason to write every cycle
+        Math.min(v.cake_read_failures, 3),
+        v.baseline_rtt === null ? null : Math.round(v.baseline_rtt),
+      ]),
+    forceIntervalMs: 60_000,
+    minIntervalMs: Math.min(1000, intervalMs),
+    // the daemon's monotonic clock, so the write spacing follows the cycles (and tests' clocks)
+    now: mono,
+    onError: (e) => log.warn(`state file: ${e.message}`),
+  });
+  ctx.defer('state store', () => store.close());
+  // ProbeUnavailableError when fping cannot run
+  if (o.startProbe !== false) await probe.start();
+  const d = new SteeringDaemon(
+    {
+      config: cfg,
+      params,
+      controller,
+      log,
+      // the process series only when /metrics is served (the registry is not exposed otherwise)
+      metrics: new SteeringMetrics(wan, { processMetrics: cfg.metrics.enabled }),
+      dryRun,
+      now,
+      mono,
+      callDeadlineMs,
+      throttle: new LogThrottle(60_000, mono),
+      probeChoice,
+      client,
+      probe,
+      measurer,
+      rule,
+      cake,
+      store,
+      startedAt,
+      stateSince: since ?? startedAt,
+      baselineStaleMs: o.baselineStaleMs ?? DEFAULT_BASELINE_STALE_MS,
+    },
+    ctx,
+  );
+  const r = measurer.retryPlan;
+  log.info(
+    `wanctl-steering ${VERSION}: ${params.primaryWan} -> ${cfg.topology.alternateWan}, rule "${cfg.mangleRule.comment}", ` +
+      `${params.cakeAware ? `CAKE-aware (queue ${cfg.cakeQueues.primaryDownload})` : 'legacy RTT-only'}` +
+      `${params.confidence ? `, confidence scoring${params.confidence.dryRun ? ' (dry run)' : ''}` : ''}` +
+      `, every ${cfg.measurement.intervalSec} s; router ${cfg.router.host} over ${cfg.router.transport}` +
+      `${cfg.router.fallbackTransport ? ` (fallback ${cfg.router.fallbackTransport})` : ''}` +
+      `; probe ${probeChoice.method} (${probeChoice.source}) ${probe.reflectors.join(',')} (${r.attempts} attempts of ${r.timeoutMs} ms)` +
+      `${dryRun ? '; DRY RUN: the rule is never changed' : ''}`,
+  );
+  return d;
+}
+
+function makeProbe(
+  cfg: SteeringConfig,
+  choice: ProbeChoice,
+  intervalMs: number,
+  log: Logger,
+  fpingBinary: string | undefined,
+): RttProbe {
+  const onEvent = (e: ProbeEvent) => {
+    const { kind, ...rest } = e;
+    if (kind === 'reflector-up') log.info(`probe: ${kind}`, rest);
+    else log.warn(`probe: ${kind}`, rest);
+  };
+  // about ping_count replies per cycle (v1.3 pinged ping_count times per cycle)
+  return createProbe(choice, {
+    periodMs: Math.max(10, Math.min(1000, Math.floor(intervalMs / cfg.measurement.pingCount))),
+    timeoutMs: Math.max(10, Math.round(cfg.timeouts.pingSec * 1000)),
+    onEvent,
+    ...(fpingBinary ? { fpingBinary } : {}),
+  });
+}
+
+export class SteeringDaemon implements HostedDaemon, HealthSource {
   readonly config: SteeringConfig;
   readonly params: SteeringParams;
   readonly controller: SteeringController;
   readonly log: Logger;
   readonly metrics: SteeringMetrics;
   readonly dryRun: boolean;
-  private readonly now: () => number;
-  private readonly mono: () => number;
-  private readonly intervalMs: number;
-  private readonly callDeadlineMs: number;
-  private readonly ruleCheckEvery: number;
-  private readonly throttle: LogThrottle;
+  readonly client: RouterClient;
+  readonly probe: RttProbe;
+  readonly store: StateStore<SteeringStateFile>;
   /** Which probe, from `measurement.probe` or `--udp-reflector` (health shows it). */
   readonly probeChoice: ProbeChoice;
-  private lock: PidLock | null = null;
-  private client: RouterClient | null = null;
-  private probe: RttProbe | null = null;
-  private measurer: RttMeasurer | null = null;
-  private rule: SteeringRule | null = null;
-  private cake: CakeStatsReader | null = null;
-  private store: StateStore<SteeringStateFile> | null = null;
-  private endpoints: Endpoints | null = null;
-  private notify: SdNotify | null = null;
-  private watchdog: Watchdog | null = null;
-  private ticker: Ticker | null = null;
-  private readonly cycleMs = new LatencyStats(600);
-  private readonly startedAt: number;
-  // what /health shows
-  private cycles = 0;
-  private consecutiveFailures = 0;
-  private lastCycleAt: number | null = null;
-  private lastResult: SteeringCycleResult | null = null;
-  private lastBaseline: BaselineReading | null = null;
-  private lastRtt: RttMeasurement | null = null;
-  private lastCakeError: string | null = null;
-  private lastTransition: Transition | null = null;
-  private stateSince: number;
-  private corrections = 0;
-  private toggleError: string | null = null;
-  private ruleCheckPending = true;
-  private lastError: string | null = null;
-  private stopping: Promise<void> | null = null;
-  private stopRequested = false;
-  private onStopRequested: (() => void) | null = null;
-  private runResolve: ((code: number) => void) | null = null;
-  private uninstallSignals: (() => void) | null = null;
+  readonly ruleSync: RuleSync;
+  readonly intervalMs: number;
+  readonly startedAt: number;
+  readonly cycleMs = new LatencyStats(600);
+  /** What the cycles leave for /health. */
+  readonly record: CycleRecord;
+  readonly endpoints: HostedEndpoints;
+  private readonly p: SteeringParts;
+  private readonly ruleCheckEvery: number;
+  private readonly ticker: Ticker;
 
-  constructor(private readonly o: SteeringDaemonOptions) {
-    this.config = o.config;
-    this.params = o.params ?? steeringParamsFromConfig(o.config);
-    this.controller = new SteeringController(this.params);
-    this.dryRun = o.dryRun ?? false;
-    this.now = o.deps?.now ?? Date.now;
-    this.mono = o.deps?.monotonic ?? (() => performance.now());
-    this.intervalMs = this.config.measurement.intervalMs;
-    // D2 and lessons §2.3: every router call of a cycle has a deadline, and the worst case of a
-    // cycle (RTT, CAKE and rule read in parallel, then one toggle) stays far inside WatchdogSec.
-    this.callDeadlineMs = Math.min(this.config.router.callDeadlineMs, Math.max(2000, 2 * this.intervalMs));
+  constructor(
+    parts: SteeringParts,
+    private readonly ctx: HostContext,
+  ) {
+    this.p = parts;
+    this.config = parts.config;
+    this.params = parts.params;
+    this.controller = parts.controller;
+    this.log = parts.log;
+    this.metrics = parts.metrics;
+    this.dryRun = parts.dryRun;
+    this.client = parts.client;
+    this.probe = parts.probe;
+    this.store = parts.store;
+    this.probeChoice = parts.probeChoice;
+    this.startedAt = parts.startedAt;
+    this.intervalMs = parts.config.measurement.intervalMs;
     this.ruleCheckEvery = Math.max(1, Math.ceil(RULE_CHECK_PERIOD_MS / this.intervalMs));
-    this.throttle = new LogThrottle(60_000, () => this.mono());
-    this.probeChoice = chooseProbe(
-      this.config.measurement.probe,
-      [this.config.measurement.pingHost],
-      o.udpReflectors,
-    );
-    this.startedAt = this.now();
-    this.stateSince = this.startedAt;
-    const wan = this.params.primaryWan.toLowerCase();
-    this.log =
-      o.deps?.logger ??
-      createLogger({
-        name: `steering_${wan}`,
-        level: o.debug ? 'debug' : 'info',
-        file: this.config.logging.mainLog,
-        ...(o.debug ? { debugFile: this.config.logging.debugLog } : {}),
-        console: true,
-        consoleLevel: o.debug ? 'debug' : 'info',
-      });
-    // the process series only when /metrics is served (the registry is not exposed otherwise)
-    this.metrics = new SteeringMetrics(wan, { processMetrics: this.config.metrics.enabled });
-  }
-
-  private callOptions = (): CallOptions => ({ deadlineMs: this.callDeadlineMs });
-
-  /**
-   * Lock, router client, probe, restored state, health and metrics servers, systemd notifier.
-   * Throws LockHeldError / LockError / DaemonStartError. A health or metrics port that cannot be
-   * bound is a warning naming the key to change (v1.3), not an error.
-   */
-  async setup(opts: { lock?: boolean; http?: boolean } = {}): Promise<void> {
-    const cfg = this.config;
-    if (this.o.signals !== false && this.uninstallSignals === null) {
-      // installed first, so a SIGTERM during start-up is a clean stop too
-      this.uninstallSignals = installSignalHandlers({
-        onStop: (sig) => {
-          this.log.info(`${sig} received: stopping`);
-          this.stopRequested = true;
-          this.onStopRequested?.();
-        },
-        onReload: () => this.log.reopen(),
-      });
-    }
-    for (const w of cfg.warnings) this.log.warn(`config: ${w.message}`, { path: w.path });
-    if (cfg.router.password) registerSecret(cfg.router.password.reveal());
-    if (opts.lock !== false) this.lock = acquirePidLock(cfg.lockFile);
-    const routerLog: RouterLogger = {
-      debug: (m, f) => this.log.debug(m, f),
-      info: (m, f) => this.log.info(m, f),
-      warn: (m, f) => this.log.warn(m, f),
-      error: (m, f) => this.log.error(m, f),
+    this.record = {
+      cycles: 0,
+      consecutiveFailures: 0,
+      lastCycleAt: null,
+      lastResult: null,
+      lastBaseline: null,
+      lastRtt: null,
+      lastCakeError: null,
+      lastTransition: null,
+      stateSince: parts.stateSince,
+      lastError: null,
     };
-    if (this.o.deps?.routerClient) this.client = this.o.deps.routerClient;
-    else {
-      const fc = getRouterClientWithFailover(routerClientOptions(cfg, routerLog, this.callDeadlineMs), {
-        onSwitch: (ev: TransportSwitch) =>
-          this.log.warn(`router transport ${ev.from} -> ${ev.to}: ${ev.reason}`, { recovered: ev.recovered }),
-      });
-      this.client = fc;
-    }
-    this.rule = new SteeringRule(this.client, cfg.mangleRule.comment, this.callOptions, this.now);
-    this.cake = new CakeStatsReader(this.client, { logger: routerLog });
-    this.probe = this.o.deps?.probe ?? this.makeProbe();
-    const rttBudget = Math.max(
-      50,
-      Math.min(cfg.timeouts.pingTotalSec * 1000, Math.floor(this.intervalMs * 0.6)),
-    );
-    this.measurer = new RttMeasurer(this.probe, {
-      deadlineMs: rttBudget,
-      attemptTimeoutMs: cfg.timeouts.pingSec * 1000,
-      ...(this.o.deps?.sleep ? { sleep: this.o.deps.sleep } : {}),
-      onAttemptFailed: (attempt, timeoutMs) =>
-        this.log.warn(`Ping attempt ${attempt}/3 failed (no reply within ${timeoutMs} ms)`, {
-          reflectors: this.probe?.reflectors.join(','),
-        }),
+    this.ruleSync = new RuleSync({
+      rule: parts.rule,
+      controller: parts.controller,
+      metrics: parts.metrics,
+      log: parts.log,
+      throttle: parts.throttle,
+      dryRun: parts.dryRun,
+      stateSince: () => iso(this.record.stateSince),
+      transport: () => parts.client.activeTransport,
     });
-    await this.restoreState();
-    this.store = new StateStore<SteeringStateFile>({
-      path: cfg.state.file,
-      serialize: (v) => ({ ...v, timestamp: iso(this.now()), ...(this.dryRun ? { dry_run: true } : {}) }),
-      changeKey: (v) =>
-        JSON.stringify([
-          v.current_state,
-          v.red_count,
-          v.good_count,
-          v.bad_count,
-          v.congestion_state,
-          v.last_transition_time,
-          // 3 failures make /health degraded; counting further is no reason to write every cycle
-          Math.min(v.cake_read_failures, 3),
-          v.baseline_rtt === null ? null : Math.round(v.baseline_rtt),
-        ]),
-      forceIntervalMs: 60_000,
-      minIntervalMs: Math.min(1000, this.intervalMs),
-      // the daemon's monotonic clock, so the write spacing follows the cycles (and tests' clocks)
-      now: this.mono,
-      onError: (e) => this.log.warn(`state file: ${e.message}`),
-    });
-    if (opts.http ?? this.o.serveHttp ?? true) {
-      // a port that cannot be bound is a warning, as in autorate (v1.3); STATUS= says so
-      this.endpoints = await startEndpoints({
-        file: cfg.file,
-        health: cfg.healthCheck,
-        provider: () => this.healthBody(),
-        metrics: cfg.metrics,
-        registry: cfg.metrics.enabled ? this.metrics.registry : null,
-        metricsOnHealthPort: true,
-        log: this.log,
-      });
-    }
-    this.notify = this.o.deps?.notify ?? createSdNotify({ onError: (e) => this.log.debug(e.message) });
-    this.watchdog = new Watchdog({ notify: this.notify, healthyStatus: this.statusText() });
-    const r = this.measurer.retryPlan;
-    this.log.info(
-      `wanctl-steering ${VERSION}: ${this.params.primaryWan} -> ${cfg.topology.alternateWan}, rule "${cfg.mangleRule.comment}", ` +
-        `${this.params.cakeAware ? `CAKE-aware (queue ${cfg.cakeQueues.primaryDownload})` : 'legacy RTT-only'}` +
-        `${this.params.confidence ? `, confidence scoring${this.params.confidence.dryRun ? ' (dry run)' : ''}` : ''}` +
-        `, every ${cfg.measurement.intervalSec} s; router ${cfg.router.host} over ${cfg.router.transport}` +
-        `${cfg.router.fallbackTransport ? ` (fallback ${cfg.router.fallbackTransport})` : ''}` +
-        `; probe ${this.probeChoice.method} (${this.probeChoice.source}) ${this.probe.reflectors.join(',')} (${r.attempts} attempts of ${r.timeoutMs} ms)` +
-        `${this.dryRun ? '; DRY RUN: the rule is never changed' : ''}`,
-    );
-  }
-
-  private makeProbe(): RttProbe {
-    const cfg = this.config;
-    const onEvent = (e: ProbeEvent) => {
-      const { kind, ...rest } = e;
-      if (kind === 'reflector-up') this.log.info(`probe: ${kind}`, rest);
-      else this.log.warn(`probe: ${kind}`, rest);
+    const cfg = parts.config;
+    this.endpoints = {
+      file: cfg.file,
+      health: cfg.healthCheck,
+      metrics: cfg.metrics,
+      registry: cfg.metrics.enabled ? parts.metrics.registry : null,
+      metricsOnHealthPort: true,
     };
-    // about ping_count replies per cycle (v1.3 pinged ping_count times per cycle)
-    return createProbe(this.probeChoice, {
-      periodMs: Math.max(10, Math.min(1000, Math.floor(this.intervalMs / cfg.measurement.pingCount))),
-      timeoutMs: Math.max(10, Math.round(cfg.timeouts.pingSec * 1000)),
-      onEvent,
-      ...(this.o.fpingBinary ? { fpingBinary: this.o.fpingBinary } : {}),
+    this.ticker = createTicker(this.intervalMs, () => this.loopCycle(), {
+      onRunEnd: (ms) => this.cycleMs.record(ms),
     });
   }
 
-  /** Starts the background probe (ProbeUnavailableError when fping cannot run). */
-  async startProbe(): Promise<void> {
-    await this.probe?.start();
+  get endpointNotes(): readonly string[] {
+    return this.ctx.endpointNotes;
   }
 
-  private async restoreState(): Promise<void> {
-    const path = this.config.state.file;
-    const rec = await readJsonWithRecovery<unknown>(
-      path,
-      (raw) => {
-        if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
-          throw new Error('not a JSON object');
-        return raw;
-      },
-      () => null,
-    );
-    for (const p of rec.problems) this.log.warn(`state file: ${p}`);
-    if (rec.source === 'default') {
-      this.log.info(`No steering state at ${path}: starting ${this.controller.stateGood}`);
-      return;
-    }
-    const { warnings } = this.controller.restore(rec.value);
-    for (const w of warnings) this.log.warn(`state file ${path}: ${w}`);
-    const restored = this.controller.currentState;
-    if (restored !== this.controller.stateGood && restored !== this.controller.stateDegraded) {
-      // v1.3 treated a foreign name as DEGRADED; we do not steer on a decision we cannot read.
-      this.controller.adoptRuleState(false);
-      this.log.warn(
-        `state file ${path}: current_state "${restored}" is neither ${this.controller.stateGood} nor ` +
-          `${this.controller.stateDegraded} (another primary_wan?): starting ${this.controller.stateGood}`,
-      );
-      return;
-    }
-    const raw = rec.value as Record<string, unknown>;
-    if (raw['dry_run'] === true && !this.dryRun && this.controller.steeringEnabled) {
-      // a decision made in --dry-run was never acted on: it is not a decision to act on now
-      this.controller.adoptRuleState(false);
-      this.log.warn(`state file ${path} was written by a --dry-run: starting ${this.controller.stateGood}`);
-      return;
-    }
-    const ltt =
-      typeof raw['last_transition_time'] === 'string' ? Date.parse(raw['last_transition_time']) : Number.NaN;
-    if (Number.isFinite(ltt)) this.stateSince = ltt;
-    // Lessons §2.23: a DEGRADED decision is carried over only if it is recent.
-    if (this.controller.steeringEnabled) {
-      let ageMs = Number.POSITIVE_INFINITY;
-      try {
-        ageMs = this.now() - (await stat(rec.source === 'backup' ? `${path}.bak` : path)).mtimeMs;
-      } catch {
-        /* unknown age: treat as stale */
-      }
-      if (ageMs > STALE_DECISION_MS) {
-        this.controller.adoptRuleState(false);
-        this.stateSince = this.now();
-        this.log.warn(
-          `Persisted state was DEGRADED but is ${Number.isFinite(ageMs) ? `${Math.round(ageMs / 1000)} s` : 'of unknown age'} old: ` +
-            `starting ${this.controller.stateGood} (a steering decision is not carried over a long stop)`,
-        );
-        return;
-      }
-    }
-    this.log.info(`Restored steering state from ${path}: ${this.controller.currentState}`);
+  now(): number {
+    return this.p.now();
   }
 
-  /**
-   * Start-up reconciliation (lessons §2.23): before the first cycle, make the rule on the router
-   * agree with the daemon's decision. If the router cannot be read now, the first cycle does it.
-   */
-  async reconcile(): Promise<void> {
-    const rule = this.rule!;
-    const want = this.controller.steeringEnabled;
-    let seen: RuleState;
-    try {
-      seen = await rule.read();
-    } catch (e) {
-      this.metrics.routerError('rule_read');
-      this.log.error(
-        `Start-up: cannot read the steering rule: ${(e as Error).message}; will retry every cycle`,
-      );
-      this.ruleCheckPending = true;
-      return;
-    }
-    this.metrics.recordRule(seen);
-    this.ruleCheckPending = false;
-    if (seen === 'missing') {
-      this.log.error(
-        `Start-up: no mangle rule with comment "${rule.comment}" on the router: steering cannot act until it exists`,
-      );
-      this.ruleCheckPending = true;
-      return;
-    }
-    if (seen === 'unknown' || (seen === 'enabled') === want) {
-      this.log.info(
-        `Start-up: rule is ${seen} on the router, as the state ${this.controller.currentState} wants`,
-      );
-      return;
-    }
-    await this.correct(seen, 'Start-up');
-  }
-
-  /** Put the rule in the state the decision wants (after it was found otherwise). */
-  private async correct(seen: 'enabled' | 'disabled', when: string): Promise<void> {
-    const want = this.controller.steeringEnabled;
-    const msg =
-      `${when}: rule "${this.config.mangleRule.comment}" is ${seen} on the router but the state is ` +
-      `${this.controller.currentState} (since ${iso(this.stateSince)})`;
-    if (this.dryRun) {
-      if (this.throttle.allow('dry-correct') !== false)
-        this.log.warn(`${msg}: DRY RUN, would ${want ? 'enable' : 'disable'} it`);
-      return;
-    }
-    this.log.warn(`${msg}: ${want ? 'enabling' : 'disabling'} it`);
-    try {
-      await this.rule!.set(want);
-      this.corrections++;
-      this.metrics.correction();
-      this.toggleError = null;
-      this.log.info(`Steering rule ${want ? 'enabled' : 'disabled'} and verified (correction)`);
-    } catch (e) {
-      this.toggleError = (e as Error).message;
-      this.metrics.toggleFailure();
-      this.metrics.routerError('rule_toggle');
-      this.ruleCheckPending = true;
-      this.log.error(`Correcting the steering rule failed: ${(e as Error).message}; will retry next cycle`);
-    }
-    this.metrics.recordRule(this.rule!.observation.state);
+  /** Start-up reconciliation of the rule with the decision (see RuleSync.reconcile). */
+  reconcile(): Promise<void> {
+    return this.ruleSync.reconcile();
   }
 
   private async readCake(): Promise<CakeSnapshot | null> {
     const q = this.config.cakeQueues.primaryDownload;
     try {
-      const r = await this.cake!.readOne(q, this.callOptions());
-      this.lastCakeError = null;
-      const s = r.snapshot;
+      const [s] = await this.p.cake.readSnapshots([q], { deadlineMs: this.p.callDeadlineMs });
+      if (s === undefined) throw new RangeError(`queue "${q}" not in the answer`);
+      this.record.lastCakeError = null;
       return { dropped: s.dropped, queued_packets: s.queuedPackets, packets: s.packets, bytes: s.bytes };
     } catch (e) {
-      this.lastCakeError = (e as Error).message;
+      this.record.lastCakeError = (e as Error).message;
       this.metrics.routerError('cake');
-      if (this.throttle.allow('cake') !== false)
+      if (this.p.throttle.allow('cake') !== false)
         this.log.warn(`CAKE stats of queue "${q}" unavailable: ${(e as Error).message}`);
       return null;
-    }
-  }
-
-  private async readRule(): Promise<RuleState | null> {
-    try {
-      const s = await this.rule!.read();
-      this.metrics.recordRule(s);
-      return s;
-    } catch (e) {
-      this.metrics.routerError('rule_read');
-      if (this.throttle.allow('rule-read') !== false)
-        this.log.warn(`Cannot read the steering rule: ${(e as Error).message}`);
-      return null;
-    }
-  }
-
-  private async toggle(enable: boolean): Promise<boolean> {
-    try {
-      await this.rule!.set(enable);
-      this.toggleError = null;
-      this.log.info(`Steering rule ${enable ? 'enabled' : 'disabled'} and verified`, {
-        transport: this.client?.activeTransport,
-      });
-      return true;
-    } catch (e) {
-      this.toggleError = (e as Error).message;
-      this.metrics.toggleFailure();
-      this.metrics.routerError('rule_toggle');
-      this.ruleCheckPending = true;
-      this.log.error(`Failed to ${enable ? 'enable' : 'disable'} the steering rule: ${(e as Error).message}`);
-      return false;
     }
   }
 
   /** One cycle. Never throws for router, probe or file problems (they are reported). */
   async runCycle(): Promise<SteeringCycleResult> {
     const cfg = this.config;
-    const n = ++this.cycles;
-    const checkRule = this.ruleCheckPending || (n - 1) % this.ruleCheckEvery === 0;
+    const rec = this.record;
+    const sync = this.ruleSync;
+    const n = ++rec.cycles;
+    const checkRule = sync.checkPending || (n - 1) % this.ruleCheckEvery === 0;
     const [baseline, rtt, cake, seen] = await Promise.all([
       readAutorateBaseline(cfg.primaryStateFile, {
-        nowMs: this.now(),
-        staleAfterMs: this.o.baselineStaleMs ?? DEFAULT_BASELINE_STALE_MS,
+        nowMs: this.p.now(),
+        staleAfterMs: this.p.baselineStaleMs,
       }),
-      this.measurer!.measure(),
+      this.p.measurer.measure(),
       this.params.cakeAware ? this.readCake() : Promise.resolve(null),
-      checkRule ? this.readRule() : Promise.resolve(null),
+      checkRule ? sync.read() : Promise.resolve(null),
     ]);
-    if (checkRule && seen !== null && seen !== 'missing') this.ruleCheckPending = false;
-    this.lastBaseline = baseline;
-    this.lastRtt = rtt;
-    if (baseline.problem !== null && this.throttle.allow(`baseline-${baseline.status}`) !== false) {
+    if (checkRule && seen !== null && seen !== 'missing') sync.checkPending = false;
+    rec.lastBaseline = baseline;
+    rec.lastRtt = rtt;
+    if (baseline.problem !== null && this.p.throttle.allow(`baseline-${baseline.status}`) !== false) {
       this.log.warn(baseline.problem);
     }
-    const nowMs = this.now();
+    const nowMs = this.p.now();
     const pend = this.controller.begin(
       { autorateBaselineRttMs: baseline.valueMs, rttMs: rtt.rttMs, cake, timestamp: iso(nowMs) },
-      this.mono() / 1000,
+      this.p.mono() / 1000,
     );
     let ok: boolean | null = null;
     try {
@@ -516,7 +426,7 @@ export class SteeringDaemon {
         if (this.dryRun) {
           this.log.info(`DRY RUN: would ${pend.action} the steering rule (${pend.reason ?? ''})`);
           ok = true;
-        } else ok = await this.toggle(pend.action === 'enable');
+        } else ok = await sync.toggle(pend.action === 'enable');
       }
     } catch (e) {
       ok = false; // never leave the controller between begin() and complete()
@@ -531,20 +441,20 @@ export class SteeringDaemon {
     }
     if (r.summary !== null) this.log.debug(r.summary);
     if (r.stateChanged) {
-      this.stateSince = nowMs;
-      this.lastTransition = { from: r.previousState, to: r.currentState, at: iso(nowMs), reason: r.reason };
+      rec.stateSince = nowMs;
+      rec.lastTransition = { from: r.previousState, to: r.currentState, at: iso(nowMs), reason: r.reason };
       this.metrics.recordTransition(r.previousState, r.currentState);
     } else if (pend.action === null && (seen === 'enabled' || seen === 'disabled')) {
       // The rule was changed behind our back (or a correction is still pending): correct it.
-      if ((seen === 'enabled') !== r.steeringEnabled) await this.correct(seen, 'Drift');
+      if ((seen === 'enabled') !== r.steeringEnabled) await sync.correct(seen, 'Drift');
     }
-    if (seen === 'missing' && this.throttle.allow('rule-missing') !== false) {
+    if (seen === 'missing' && this.p.throttle.allow('rule-missing') !== false) {
       this.log.error(`No mangle rule with comment "${cfg.mangleRule.comment}" on the router`);
     }
-    this.lastResult = r;
-    this.lastCycleAt = nowMs;
-    if (r.ok) this.consecutiveFailures = 0;
-    else this.consecutiveFailures++;
+    rec.lastResult = r;
+    rec.lastCycleAt = nowMs;
+    if (r.ok) rec.consecutiveFailures = 0;
+    else rec.consecutiveFailures++;
     this.metrics.cycle(r.ok ? 'ok' : 'failed');
     this.metrics.recordState(r.steeringEnabled, r.congestionState);
     this.metrics.recordSignals({
@@ -554,230 +464,80 @@ export class SteeringDaemon {
       baselineRttMs: r.baselineRttMs,
       cakeDrops: r.cakeDropsDelta,
     });
-    this.store?.update(this.controller.snapshot());
+    this.store.update(this.controller.snapshot());
     return r;
   }
 
+  /** A ticker's cycle: a throw is a bug (not a measurement problem): counted, and the watchdog told. */
+  private async loopCycle(): Promise<void> {
+    try {
+      await this.runCycle();
+      this.record.lastError = null;
+      this.ctx.watchdog.cycleSucceeded();
+    } catch (e) {
+      this.record.lastError = (e as Error).message;
+      this.record.consecutiveFailures++;
+      this.metrics.cycle('error');
+      this.log.error(`Cycle failed: ${(e as Error).stack ?? String(e)}`);
+      this.ctx.watchdog.cycleFailed((e as Error).message);
+    }
+  }
+
   /** The systemd STATUS= text while healthy. */
-  private statusText(): string {
-    const notes = this.endpoints?.notes ?? [];
+  statusText(): string {
+    const notes = this.ctx.endpointNotes;
     return `Steering ${this.params.primaryWan}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`;
   }
 
   /** What is wrong now, one sentence each (empty = healthy). */
   problems(): string[] {
-    const p: string[] = [];
-    if (this.consecutiveFailures >= FAILED_CYCLES_DEGRADED) {
-      p.push(
-        `${this.consecutiveFailures} consecutive cycles could not decide (${this.lastResult?.failure ?? 'error'})`,
-      );
-    }
-    if (this.lastError !== null) p.push(`cycle error: ${this.lastError}`);
-    const b = this.lastBaseline;
-    if (b !== null && b.problem !== null) p.push(b.problem);
-    const obs = this.rule?.observation;
-    if (obs?.state === 'missing')
-      p.push(`mangle rule "${this.config.mangleRule.comment}" not found on the router`);
-    if (obs && obs.error !== null) p.push(`router: ${obs.error}`);
-    if (this.toggleError !== null && !this.dryRun) p.push(`rule toggle failing: ${this.toggleError}`);
-    if (this.params.cakeAware && (this.lastResult?.cakeReadFailures ?? 0) >= 3) {
-      p.push(`CAKE stats unavailable (${this.lastCakeError ?? 'read failed'}): RED cannot be detected`);
-    }
-    if (this.lastRtt?.source === 'none') p.push('no RTT reply this cycle (using the last RTT)');
-    return p;
+    return steeringProblems(this);
   }
 
   /** The /health document. */
   healthBody(): Record<string, unknown> & { status: string } {
-    const r = this.lastResult;
-    const obs = this.rule?.observation ?? { state: 'unknown', at: null, error: null };
-    const problems = this.problems();
-    const want = this.controller.steeringEnabled;
-    const b = this.lastBaseline;
-    const ruleInSync =
-      obs.state === 'enabled' || obs.state === 'disabled' ? (obs.state === 'enabled') === want : null;
-    return {
-      status: problems.length === 0 ? 'healthy' : 'degraded',
-      version: VERSION,
-      uptime_seconds: Math.round((this.now() - this.startedAt) / 100) / 10,
-      wan: this.params.primaryWan,
-      alternate_wan: this.config.topology.alternateWan,
-      state: this.controller.currentState,
-      state_since: iso(this.stateSince),
-      steering_enabled: want,
-      dry_run: this.dryRun,
-      congestion_state: r?.congestionState ?? null,
-      mode: this.params.cakeAware
-        ? this.params.confidence
-          ? 'cake_aware+confidence'
-          : 'cake_aware'
-        : 'legacy_rtt',
-      last_transition: this.lastTransition,
-      counters: r ? { red_count: r.redCount, good_count: r.goodCount, bad_count: r.badCount } : null,
-      signals: {
-        baseline_rtt_ms: r?.baselineRttMs ?? null,
-        baseline_source: r?.baselineSource ?? null,
-        rtt_ms: r?.currentRttMs ?? null,
-        rtt_source: r?.rttSource ?? null,
-        delta_ms: r?.deltaMs ?? null,
-        rtt_delta_ewma_ms: r?.rttDeltaEwmaMs ?? null,
-        queue_ewma_packets: r?.queueEwmaPackets ?? null,
-        cake_drops_delta: r?.cakeDropsDelta ?? null,
-        cake_queued_packets: r?.cakeQueuedPackets ?? null,
-        cake_read_ok: r?.cakeReadOk ?? null,
-        cake_read_failures: r?.cakeReadFailures ?? 0,
-        confidence: r?.confidence
-          ? { score: r.confidence.score, contributors: r.confidence.contributors }
-          : null,
-      },
-      baseline_file: {
-        path: this.config.primaryStateFile,
-        status: b?.status ?? null,
-        age_seconds: b?.ageMs == null ? null : Math.round(b.ageMs / 1000),
-        problem: b?.problem ?? null,
-      },
-      rule: {
-        comment: this.config.mangleRule.comment,
-        on_router: obs.state,
-        checked_at: obs.at === null ? null : iso(obs.at),
-        in_sync: ruleInSync,
-        corrections: this.corrections,
-        last_error: obs.error ?? this.toggleError,
-      },
-      router: {
-        host: this.config.router.host,
-        transport: this.client?.activeTransport ?? this.config.router.transport,
-        configured_transport: this.config.router.transport,
-        fallback_transport: this.config.router.fallbackTransport,
-      },
-      state_file: {
-        path: this.config.state.file,
-        writes: this.store?.stats.writes ?? 0,
-        last_error: this.store?.stats.lastError ?? null,
-      },
-      probe: {
-        ...probeInfo(this.probeChoice),
-        kind: this.probeChoice.kind,
-        reflectors: this.probe?.reflectors ?? [],
-        last_source: this.lastRtt?.source ?? null,
-      },
-      cycles: {
-        count: this.cycles,
-        interval_ms: this.intervalMs,
-        consecutive_failures: this.consecutiveFailures,
-        last_at: this.lastCycleAt === null ? null : iso(this.lastCycleAt),
-        duration_ms:
-          this.cycleMs.count > 0
-            ? { p50: this.cycleMs.p50(), p99: this.cycleMs.p99(), max: this.cycleMs.max() }
-            : null,
-      },
-      problems,
-      /** Endpoints the config enables that could not be served (port in use): not degraded, v1.3. */
-      endpoint_problems: this.endpoints?.notes ?? [],
-    };
+    return steeringHealthBody(this);
   }
 
-  /** --once: one cycle, state saved. */
+  /** --once: the rule reconciled, one cycle, state saved. */
   async runOnce(): Promise<SteeringCycleResult> {
-    await this.reconcile();
+    await this.ruleSync.reconcile();
     const r = await this.runCycle();
-    await this.store?.flush(this.controller.snapshot());
+    await this.store.flush(this.controller.snapshot());
     return r;
   }
 
   /** --reset: default state saved, rule disabled and read back. Returns whether the rule is off. */
   async reset(): Promise<boolean> {
     this.controller.restore({});
-    await this.store?.flush(this.controller.snapshot());
+    await this.store.flush(this.controller.snapshot());
     this.log.info(`State reset to ${this.controller.stateGood} (${this.config.state.file})`);
-    if (this.dryRun) {
-      this.log.info('DRY RUN: would disable the steering rule');
-      return true;
-    }
+    return this.ruleSync.disableNow();
+  }
+
+  /** The rule reconciled, then the cycles (the host sends READY=1). */
+  async start(): Promise<void> {
+    await this.ruleSync.reconcile();
+    // Replies measured while start-up kept the event loop busy are not a cycle's RTT.
+    this.probe.latest();
+    this.ticker.start();
+  }
+
+  /** The ticker stops after the running cycle. */
+  halt(): Promise<void> {
+    return this.ticker.stop();
+  }
+
+  /** The state saved (a failure is logged). */
+  async drain(): Promise<void> {
     try {
-      await this.rule!.set(false);
-      this.log.info('Steering rule disabled and verified');
-      return true;
-    } catch (e) {
-      this.log.error(`Failed to disable the steering rule: ${(e as Error).message}`);
-      return false;
-    }
-  }
-
-  /** Runs until SIGTERM/SIGINT; resolves with the exit code (0). */
-  async run(): Promise<number> {
-    if (!this.stopRequested) await this.reconcile();
-    return new Promise<number>((resolve) => {
-      this.runResolve = resolve;
-      this.onStopRequested = () => {
-        void this.stop();
-      };
-      if (this.stopRequested) {
-        this.onStopRequested();
-        return;
-      }
-      // Replies measured while start-up kept the event loop busy are not a cycle's RTT.
-      this.probe?.latest();
-      this.ticker = createTicker(
-        this.intervalMs,
-        async () => {
-          try {
-            await this.runCycle();
-            this.lastError = null;
-            this.watchdog?.cycleSucceeded();
-          } catch (e) {
-            // A bug, not a measurement problem (those are reported by runCycle): count it.
-            this.lastError = (e as Error).message;
-            this.consecutiveFailures++;
-            this.metrics.cycle('error');
-            this.log.error(`Cycle failed: ${(e as Error).stack ?? String(e)}`);
-            this.watchdog?.cycleFailed((e as Error).message);
-          }
-        },
-        { onRunEnd: (ms) => this.cycleMs.record(ms) },
-      );
-      this.ticker.start();
-      void this.notify?.ready(this.statusText());
-    });
-  }
-
-  /** Stops the loop, saves the state, releases everything. Safe to call twice. */
-  stop(): Promise<void> {
-    this.stopping ??= this.doStop();
-    return this.stopping;
-  }
-
-  private async doStop(): Promise<void> {
-    await this.ticker?.stop();
-    await this.notify?.stopping();
-    try {
-      await this.store?.flush(this.controller.snapshot());
+      await this.store.flush(this.controller.snapshot());
     } catch (e) {
       this.log.error(`Saving the state failed: ${(e as Error).message}`);
     }
-    await this.release('Stopped');
-    this.runResolve?.(0);
   }
 
-  /** Releases what setup() took, after a failed start. */
-  abort(): Promise<void> {
-    return this.release(null);
-  }
-
-  /** Closes the state store, probe, router client and endpoints; releases the lock and signals. */
-  private async release(lastLine: string | null): Promise<void> {
-    this.store?.close();
-    await Promise.allSettled([this.probe?.stop(), this.client?.close(), this.endpoints?.close()]);
-    this.lock?.release();
-    this.uninstallSignals?.();
-    if (lastLine !== null) this.log.info(lastLine);
-    if (!this.o.deps?.logger) await this.log.close();
-  }
-
-  /** True once SIGTERM/SIGINT was received. */
-  get stopWasRequested(): boolean {
-    return this.stopRequested;
+  reopenLogs(): void {
+    this.log.reopen();
   }
 }
-
-export { DaemonStartError };
