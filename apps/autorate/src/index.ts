@@ -9,7 +9,7 @@ export {
   type SampleInfo,
   WanMeasurement,
 } from './daemon/measurement.js';
-export { AutorateMetrics, type WanMetrics, zoneValue } from './daemon/metrics.js';
+export { AutorateMetrics, type WanMetrics } from './daemon/metrics.js';
 export { Recorder } from './daemon/recorder.js';
 export {
   type MeasurementSource,

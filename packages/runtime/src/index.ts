@@ -118,3 +118,4 @@ export {
   type TickerStats,
   type TickInfo,
 } from './ticker.js';
+export { ZONE_VALUE, type ZoneName, zoneValue } from './zones.js';

@@ -7,14 +7,14 @@
 import type { CallOptions, QueueLimit } from '@wanctl/router-client';
 import type { ReflectorHealth } from '@wanctl/rtt-probe';
 import type { Logger, StateStore } from '@wanctl/runtime';
-import { LatencyStats, LogThrottle } from '@wanctl/runtime';
+import { LatencyStats, LogThrottle, zoneValue } from '@wanctl/runtime';
 import {
   type ControllerSnapshot,
   type ControlParams,
   type CycleInput,
   WanController,
 } from '../control/index.js';
-import { type WanMetrics, zoneValue } from './metrics.js';
+import type { WanMetrics } from './metrics.js';
 import type { Recorder } from './recorder.js';
 
 /** What the runner needs from the router client. */
