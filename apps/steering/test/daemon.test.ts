@@ -5,12 +5,13 @@
 import { readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DaemonHost } from '@wanctl/runtime';
+import { FakeNotify, FakeProbe, FakeRouter, memoryLogger } from '@wanctl/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RULE_CHECK_PERIOD_MS, type SteeringDaemon, startSteeringDaemon } from '../src/daemon/daemon.js';
 import { STALE_DECISION_MS } from '../src/daemon/restore.js';
 import { retryPlan } from '../src/daemon/rtt.js';
+import { COMMENT, testConfig } from './helpers/config.js';
 import { tempDir, writeAutorateState } from './helpers/e2e.js';
-import { COMMENT, FakeNotify, FakeProbe, FakeRouter, memoryLogger, testConfig } from './helpers/fakes.js';
 
 let tmp: { dir: string; cleanup(): Promise<void> };
 let router: FakeRouter;
@@ -31,7 +32,7 @@ function stop(d: SteeringDaemon): Promise<number> {
 beforeEach(async () => {
   tmp = await tempDir();
   router = new FakeRouter(COMMENT);
-  probe = new FakeProbe();
+  probe = new FakeProbe({ next: 1 });
   notify = new FakeNotify();
   log = memoryLogger();
   wall = Date.parse('2026-11-27T03:00:00Z');
@@ -470,12 +471,12 @@ describe('the loop (real ticker, injected fakes)', () => {
     const d = host.daemon;
     hosts.set(d, host);
     const done = host.run();
-    const count = (m: string) => notify.messages.filter((x) => x.startsWith(m)).length;
+    const count = (m: string) => notify.texts().filter((x) => x.startsWith(m)).length;
     const until = async (what: string, f: () => boolean) => {
       const end = Date.now() + 20_000;
       while (!f()) {
         if (Date.now() > end)
-          throw new Error(`timed out: ${what}; messages ${notify.messages.slice(-10).join(' | ')}`);
+          throw new Error(`timed out: ${what}; messages ${notify.texts().slice(-10).join(' | ')}`);
         await new Promise((r) => setTimeout(r, 20));
       }
     };
@@ -485,7 +486,7 @@ describe('the loop (real ticker, injected fakes)', () => {
     await until('watchdog fed during the blackout', () => count('WATCHDOG=1') >= before + 3);
     probe.throwOnLatest = true; // now every cycle breaks
     await until('STATUS=Degraded after 3 broken cycles', () =>
-      notify.messages.some((m) => m.startsWith('STATUS=Degraded')),
+      notify.texts().some((m) => m.startsWith('STATUS=Degraded')),
     );
     expect(d.healthBody()).toMatchObject({ status: 'degraded' });
     const fedBefore = count('WATCHDOG=1');
@@ -494,7 +495,7 @@ describe('the loop (real ticker, injected fakes)', () => {
     await until('watchdog fed again after recovery', () => count('WATCHDOG=1') > fedBefore);
     await stop(d);
     expect(await done).toBe(0);
-    expect(notify.messages.at(-1)).toBe('STOPPING=1');
+    expect(notify.texts().at(-1)).toBe('STOPPING=1');
   });
 });
 

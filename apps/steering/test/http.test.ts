@@ -1,10 +1,11 @@
 /** Health and metrics over real HTTP on 127.0.0.1 (the daemon in-process with typed fakes). */
 import { join } from 'node:path';
 import type { DaemonHost } from '@wanctl/runtime';
+import { FakeNotify, FakeProbe, FakeRouter, memoryLogger } from '@wanctl/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type SteeringDaemon, startSteeringDaemon } from '../src/daemon/daemon.js';
+import { COMMENT, testConfig } from './helpers/config.js';
 import { freePort, getJson, tempDir, writeAutorateState } from './helpers/e2e.js';
-import { COMMENT, FakeNotify, FakeProbe, FakeRouter, memoryLogger, testConfig } from './helpers/fakes.js';
 
 let tmp: { dir: string; cleanup(): Promise<void> };
 let host: DaemonHost<SteeringDaemon> | null = null;
@@ -24,7 +25,7 @@ describe('health and metrics endpoints', () => {
     const hp = await freePort();
     const mp = await freePort();
     const router = new FakeRouter(COMMENT);
-    const probe = new FakeProbe();
+    const probe = new FakeProbe({ next: 1 });
     host = await startSteeringDaemon({
       config: testConfig(tmp.dir, {
         red: 1,

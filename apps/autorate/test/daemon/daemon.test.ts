@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAutorateConfig } from '@wanctl/config';
 import type { RouterClient } from '@wanctl/router-client';
-import type { DaemonHost, SdNotify } from '@wanctl/runtime';
+import type { DaemonHost } from '@wanctl/runtime';
+import { FakeNotify, FakeProbe, FakeRouter, freePort, waitFor } from '@wanctl/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AutorateDaemon, startAutorateDaemon } from '../../src/daemon/daemon.js';
-import { freePort, waitFor } from '../e2e/harness.js';
-import { configText, FakeProbe, FakeRouter } from './fakes.js';
+import { configText } from './config.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -21,33 +21,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
 });
-
-class FakeNotify implements SdNotify {
-  readonly enabled = true;
-  readonly socketPath = '/run/fake-notify';
-  readonly watchdogUsec = 200_000;
-  readonly watchdogIntervalMs = 100;
-  readonly stats = { sent: 0, failed: 0, coalesced: 0 };
-  messages: Array<Record<string, string>> = [];
-  async ready(status?: string) {
-    this.messages.push({ READY: '1', ...(status ? { STATUS: status } : {}) });
-  }
-  async watchdog() {
-    this.messages.push({ WATCHDOG: '1' });
-  }
-  async status(text: string) {
-    this.messages.push({ STATUS: text });
-  }
-  async stopping(status?: string) {
-    this.messages.push({ STOPPING: '1', ...(status ? { STATUS: status } : {}) });
-  }
-  async notify(fields: Record<string, string>) {
-    this.messages.push(fields);
-  }
-  count(key: string): number {
-    return this.messages.filter((m) => key in m).length;
-  }
-}
 
 interface Built {
   host: DaemonHost<AutorateDaemon>;
@@ -70,13 +43,16 @@ async function build(feed: () => Array<number | null> = () => [20, 20, 20]): Pro
   );
   let probe: FakeProbe | null = null;
   const router = new FakeRouter();
-  const notify = new FakeNotify();
+  const notify = new FakeNotify(100);
   const lines: string[] = [];
   const host = await startAutorateDaemon({
     configs: [cfg],
     deps: {
       createProbe: () => {
-        probe = new FakeProbe(['192.0.2.1', '192.0.2.2', '192.0.2.3'], () => performance.now());
+        probe = new FakeProbe({
+          reflectors: ['192.0.2.1', '192.0.2.2', '192.0.2.3'],
+          now: () => performance.now(),
+        });
         const p = probe;
         const orig = p.latest.bind(p);
         p.latest = () => {
