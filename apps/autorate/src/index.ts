@@ -14,7 +14,6 @@ export { Recorder } from './daemon/recorder.js';
 export {
   type MeasurementSource,
   type RateWriter,
-  stateChangeKey,
   WanRunner,
   type WanRunnerOptions,
 } from './daemon/wan-runner.js';

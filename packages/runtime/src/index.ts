@@ -108,9 +108,7 @@ export {
 export { type RestoredState, readStateObject } from './state-restore.js';
 export {
   type Clock,
-  createFakeClock,
   createTicker,
-  type FakeClock,
   LatencyStats,
   systemClock,
   type Ticker,
