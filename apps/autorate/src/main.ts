@@ -3,23 +3,19 @@
  * 2 bad config or arguments, 1 any other fatal error.
  */
 import { type AutorateConfig, ConfigError, ConfigReadError, loadAutorateConfig } from '@wanctl/config';
-import { probeErrorKind } from '@wanctl/rtt-probe';
 import {
   type CliIo,
-  commanderExitCode,
   EXIT_STATUS_HELP,
   processIo,
-  reportFatal as reportFatalAs,
+  replayProblem,
+  runCommand as runCommandLine,
   UsageError,
 } from '@wanctl/runtime';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { controlParamsFromConfig } from './config-params.js';
 import { ControlParamsError } from './control/index.js';
-import { AutorateDaemon, VERSION } from './daemon/daemon.js';
-import { ReplayInputError, runReplay } from './replay-cli.js';
-
-/** A usage or config problem: exit 2 (from @wanctl/runtime, shared with steering). */
-export { UsageError };
+import { startAutorateDaemon, VERSION } from './daemon/daemon.js';
+import { runReplay } from './replay-cli.js';
 
 const SUBCOMMANDS = new Set(['run', 'replay', 'help']);
 
@@ -133,25 +129,22 @@ async function runCommand(opts: RunOpts, io: Io): Promise<number> {
   }
   const configs = loadConfigs(files);
   const udp = opts.udpReflector?.flatMap((s) => s.split(',')).filter((s) => s !== '') ?? null;
-  const daemon = new AutorateDaemon({
+  const host = await startAutorateDaemon({
     configs,
     debug: opts.debug ?? false,
     recordFile: opts.record ?? null,
     udpReflectors: udp,
     ...(opts.fping ? { fpingBinary: opts.fping } : {}),
   });
-  try {
-    await daemon.setup({ locks: true });
-    await daemon.startProbes();
-  } catch (e) {
-    await daemon.abort();
-    throw e;
-  }
   if (opts.once) {
-    await daemon.runOnce();
+    try {
+      await host.daemon.runOnce();
+    } finally {
+      await host.dispose();
+    }
     return 0;
   }
-  return daemon.run();
+  return host.run();
 }
 
 interface ReplayOpts {
@@ -171,11 +164,7 @@ async function replayCommand(opts: ReplayOpts): Promise<number> {
       output: opts.output,
     });
   } catch (e) {
-    if (e instanceof ReplayInputError)
-      throw new UsageError(`${opts.input === '-' ? '<stdin>' : opts.input}: ${e.message}`);
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new UsageError(`cannot read ${opts.input}: ${(e as Error).message}`);
-    throw e;
+    throw replayProblem(opts.input, e);
   }
   return 0;
 }
@@ -249,20 +238,8 @@ export async function main(args: string[], io: Io = processIo): Promise<number> 
       result = replayCommand(opts);
     });
 
-  try {
+  return runCommandLine('wanctl-autorate', io, async () => {
     await program.parseAsync(normaliseArgv(args), { from: 'user' });
-    return await result;
-  } catch (e) {
-    // --help / --version: 0; help shown because no subcommand was given, bad arguments: 2
-    if (e instanceof CommanderError) return commanderExitCode(e);
-    return reportFatal(e, io);
-  }
-}
-
-/**
- * Prints a fatal error on stderr and returns its exit code (the mapping of @wanctl/runtime's
- * `reportFatal`: 2 usage/config, 1 anything else; the RTT probe's errors by `probeErrorKind`).
- */
-export function reportFatal(e: unknown, io: Io): number {
-  return reportFatalAs('wanctl-autorate', e, (t) => io.err(t), probeErrorKind);
+    return result;
+  });
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSteeringConfig } from '@wanctl/config';
 import { createLogger } from '@wanctl/runtime';
-import { resolveSteeringParams, SteeringController, SteeringDaemon } from '../dist/index.js';
+import { resolveSteeringParams, SteeringController, startSteeringDaemon } from '../dist/index.js';
 
 function stats(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -126,13 +126,14 @@ lock_timeout: 300
     async notify() {},
   };
   const logger = createLogger({ name: 'bench', level: 'info', console: false, sink: () => {} });
-  const d = new SteeringDaemon({
+  const host = await startSteeringDaemon({
     config: cfg,
     signals: false,
     serveHttp: false,
+    lock: false,
     deps: { logger, routerClient: router, probe, notify },
   });
-  await d.setup({ lock: false, http: false });
+  const d = host.daemon;
   await d.reconcile();
   const times = [];
   const htimes = [];
@@ -155,6 +156,6 @@ lock_timeout: 300
   console.log(
     `RSS ${(process.memoryUsage().rss / 1e6).toFixed(1)} MB (start of loop ${(rss0 / 1e6).toFixed(1)} MB)`,
   );
-  await d.stop();
+  await host.stop();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -3,20 +3,19 @@
  * 2 bad config or arguments, 1 any other fatal error.
  */
 import { ConfigError, ConfigReadError, loadSteeringConfig, type SteeringConfig } from '@wanctl/config';
-import { probeErrorKind } from '@wanctl/rtt-probe';
 import {
   type CliIo,
-  commanderExitCode,
   EXIT_STATUS_HELP,
   processIo,
-  reportFatal as reportFatalAs,
+  replayProblem,
+  runCommand as runCommandLine,
+  UsageError,
 } from '@wanctl/runtime';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { steeringParamsFromConfig } from './config-params.js';
 import { StateThresholdsError, type SteeringParams, SteeringParamsError } from './control/index.js';
-import { SteeringDaemon } from './daemon.js';
-import { UsageError } from './errors.js';
-import { openInput, ReplayInputError, runReplayStream } from './replay-cli.js';
+import { startSteeringDaemon } from './daemon/daemon.js';
+import { runReplay } from './replay-cli.js';
 import { VERSION } from './version.js';
 
 const SUBCOMMANDS = new Set(['run', 'replay', 'help']);
@@ -99,42 +98,35 @@ async function runCommand(opts: RunOpts, io: Io): Promise<number> {
   }
   const { config, params } = loadConfig(opts.config);
   const udp = opts.udpReflector?.flatMap((s) => s.split(',')).filter((s) => s !== '') ?? null;
-  const daemon = new SteeringDaemon({
+  const base = {
     config,
     params,
     debug: opts.debug ?? false,
     dryRun: opts.dryRun ?? false,
     udpReflectors: udp,
     ...(opts.fping ? { fpingBinary: opts.fping } : {}),
-  });
+  };
   if (opts.reset) {
-    try {
-      await daemon.setup({ lock: true, http: false });
-    } catch (e) {
-      await daemon.abort();
-      throw e;
-    }
-    const ok = await daemon.reset();
-    await daemon.stop();
+    const host = await startSteeringDaemon({ ...base, serveHttp: false, startProbe: false });
+    const ok = await host.daemon.reset();
+    await host.stop();
     return ok ? 0 : 1;
   }
-  try {
-    await daemon.setup({ lock: true, http: !opts.once });
-    await daemon.startProbe();
-  } catch (e) {
-    await daemon.abort();
-    throw e;
-  }
+  const host = await startSteeringDaemon({ ...base, serveHttp: !opts.once });
   if (opts.once) {
-    const r = await daemon.runOnce();
-    await daemon.stop();
+    let r: Awaited<ReturnType<typeof host.daemon.runOnce>>;
+    try {
+      r = await host.daemon.runOnce();
+    } finally {
+      await host.stop();
+    }
     if (!r.ok) {
       io.err(`wanctl-steering: the cycle could not decide (${r.failure})\n`);
       return 1;
     }
     return 0;
   }
-  return daemon.run();
+  return host.run();
 }
 
 interface ReplayOpts {
@@ -155,22 +147,15 @@ async function replayCommand(opts: ReplayOpts): Promise<number> {
   const { params } = loadConfig(opts.config);
   const t0 = parseNumberOpt('--t0', opts.t0);
   const dt = parseNumberOpt('--dt', opts.dt);
-  const input = openInput(opts.input);
   try {
-    await runReplayStream({
+    await runReplay({
       params,
-      input,
-      output: process.stdout,
+      input: opts.input,
       ...(t0 !== undefined ? { t0 } : {}),
       ...(dt !== undefined ? { dt } : {}),
     });
   } catch (e) {
-    const name = opts.input === '-' ? '<stdin>' : opts.input;
-    if (e instanceof ReplayInputError) throw new UsageError(`${name}: ${e.message}`);
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR')
-      throw new UsageError(`cannot read ${name}: ${(e as Error).message}`);
-    throw e;
+    throw replayProblem(opts.input, e);
   }
   return 0;
 }
@@ -249,20 +234,8 @@ export async function main(args: string[], io: Io = processIo): Promise<number> 
       result = replayCommand(opts);
     });
 
-  try {
+  return runCommandLine('wanctl-steering', io, async () => {
     await program.parseAsync(normaliseArgv(args), { from: 'user' });
-    return await result;
-  } catch (e) {
-    // --help / --version: 0; help shown because no subcommand was given, bad arguments: 2
-    if (e instanceof CommanderError) return commanderExitCode(e);
-    return reportFatal(e, io);
-  }
-}
-
-/**
- * Prints a fatal error on stderr and returns its exit code (the mapping of @wanctl/runtime's
- * `reportFatal`: 2 usage/config, 1 anything else; the RTT probe's errors by `probeErrorKind`).
- */
-export function reportFatal(e: unknown, io: Io): number {
-  return reportFatalAs('wanctl-steering', e, (t) => io.err(t), probeErrorKind);
+    return result;
+  });
 }

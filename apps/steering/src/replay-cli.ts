@@ -1,52 +1,48 @@
 /**
  * `wanctl-steering replay`: streams JSON lines (the golden steering_daemon input format) through
  * the control law and writes one JSON line per input line as soon as it is computed, so it can
- * sit in a pipe (`simulator | wanctl-steering replay --input - | ...`).
+ * sit in a pipe (`simulator | wanctl-steering replay --input - | ...`). The plumbing (input,
+ * output, line numbers) is @wanctl/runtime's runJsonLines, shared with autorate.
  */
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { runJsonLines } from '@wanctl/runtime';
 import { ReplayInputError, type SteeringParams, SteeringReplay, toReplayInput } from './control/index.js';
-
-export { ReplayInputError };
 
 export interface ReplayRunOptions {
   params: SteeringParams;
-  input: Readable;
-  output: Writable;
+  /** A file path, or `-` for standard input. */
+  input: string;
+  /** A file path; default standard output. */
+  output?: string | undefined;
+  /** Virtual time of the first cycle and step per cycle (seconds). */
   t0?: number;
   dt?: number;
+  stdin?: Readable;
+  /** Synchronous writer for standard output (default: fd 1). */
+  writeStdout?: (text: string) => void;
 }
 
 /** Resolves with the number of cycles replayed. Throws ReplayInputError (line number, field). */
-export async function runReplayStream(o: ReplayRunOptions): Promise<number> {
+export function runReplay(o: ReplayRunOptions): Promise<number> {
   const rp = new SteeringReplay(o.params, {
     ...(o.t0 !== undefined ? { t0: o.t0 } : {}),
     ...(o.dt !== undefined ? { dt: o.dt } : {}),
   });
-  const rl = createInterface({ input: o.input, crlfDelay: Number.POSITIVE_INFINITY });
-  let lineNo = 0;
-  let n = 0;
-  for await (const raw of rl) {
-    lineNo++;
-    const line = raw.trim();
-    if (line === '') continue;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(line);
-    } catch (e) {
-      throw new ReplayInputError(lineNo, `not valid JSON (${(e as Error).message})`);
-    }
-    const row = rp.step(toReplayInput(obj, lineNo));
-    n++;
-    if (!o.output.write(`${JSON.stringify(row)}\n`)) {
-      await new Promise<void>((r) => o.output.once('drain', () => r()));
-    }
-  }
-  return n;
-}
-
-/** Opens `input` (a path, or `-` for stdin). */
-export function openInput(input: string): Readable {
-  return input === '-' ? process.stdin : createReadStream(input, { encoding: 'utf8' });
+  return runJsonLines({
+    input: o.input,
+    output: o.output,
+    step: (raw, lineNo) => {
+      const line = raw.trim();
+      if (line === '') return null;
+      let obj: unknown;
+      try {
+        obj = JSON.parse(line);
+      } catch (e) {
+        throw new ReplayInputError(lineNo, `not valid JSON (${(e as Error).message})`);
+      }
+      return rp.step(toReplayInput(obj, lineNo));
+    },
+    ...(o.stdin ? { stdin: o.stdin } : {}),
+    ...(o.writeStdout ? { writeStdout: o.writeStdout } : {}),
+  });
 }

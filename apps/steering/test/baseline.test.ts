@@ -5,7 +5,7 @@
 import { copyFile, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readAutorateBaseline } from '../src/baseline.js';
+import { readAutorateBaseline } from '../src/daemon/baseline.js';
 import { AUTORATE_STATE_FIXTURE, tempDir } from './helpers/e2e.js';
 
 let tmp: { dir: string; cleanup(): Promise<void> };

@@ -4,11 +4,14 @@
  */
 import { readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DaemonHost } from '@wanctl/runtime';
+import { FakeNotify, FakeProbe, FakeRouter, memoryLogger } from '@wanctl/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RULE_CHECK_PERIOD_MS, STALE_DECISION_MS, SteeringDaemon } from '../src/daemon.js';
-import { retryPlan } from '../src/rtt.js';
+import { RULE_CHECK_PERIOD_MS, type SteeringDaemon, startSteeringDaemon } from '../src/daemon/daemon.js';
+import { STALE_DECISION_MS } from '../src/daemon/restore.js';
+import { retryPlan } from '../src/daemon/rtt.js';
+import { COMMENT, testConfig } from './helpers/config.js';
 import { tempDir, writeAutorateState } from './helpers/e2e.js';
-import { COMMENT, FakeNotify, FakeProbe, FakeRouter, memoryLogger, testConfig } from './helpers/fakes.js';
 
 let tmp: { dir: string; cleanup(): Promise<void> };
 let router: FakeRouter;
@@ -17,12 +20,19 @@ let notify: FakeNotify;
 let log: ReturnType<typeof memoryLogger>;
 let wall: number;
 let mono: number;
-const daemons: SteeringDaemon[] = [];
+const hosts = new Map<SteeringDaemon, DaemonHost<SteeringDaemon>>();
+
+/** Stops a daemon made by make() (its host: the stop sequence, state saved). */
+function stop(d: SteeringDaemon): Promise<number> {
+  const h = hosts.get(d);
+  if (h === undefined) throw new Error('not a daemon of this test');
+  return h.stop();
+}
 
 beforeEach(async () => {
   tmp = await tempDir();
   router = new FakeRouter(COMMENT);
-  probe = new FakeProbe();
+  probe = new FakeProbe({ next: 1 });
   notify = new FakeNotify();
   log = memoryLogger();
   wall = Date.parse('2026-11-27T03:00:00Z');
@@ -31,7 +41,8 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  for (const d of daemons.splice(0)) await d.stop();
+  for (const h of hosts.values()) await h.stop();
+  hosts.clear();
   await tmp.cleanup();
 });
 
@@ -41,11 +52,12 @@ async function make(
   o: Cfg & { dryRun?: boolean; lock?: boolean; comment?: string } = {},
 ): Promise<SteeringDaemon> {
   if (o.comment) router.comment = o.comment;
-  const d = new SteeringDaemon({
+  const host = await startSteeringDaemon({
     config: testConfig(tmp.dir, o),
     dryRun: o.dryRun ?? false,
     signals: false,
     serveHttp: false,
+    lock: o.lock ?? false,
     baselineStaleMs: 300_000,
     deps: {
       logger: log.logger,
@@ -57,9 +69,8 @@ async function make(
       sleep: async () => {},
     },
   });
-  daemons.push(d);
-  await d.setup({ lock: o.lock ?? false, http: false });
-  return d;
+  hosts.set(host.daemon, host);
+  return host.daemon;
 }
 
 /** One cycle with the router's counters moved first (congested or not), clocks stepped by 2 s. */
@@ -351,7 +362,7 @@ describe('lessons after v1.3 (reference/lessons-after-v1.3.md §2)', () => {
     await d.reconcile();
     for (let i = 0; i < 100; i++) await cycle(d, i % 16 < 3);
     expect(log.lines.filter((l) => l.includes('State transition:')).length).toBeGreaterThan(5);
-    await d.stop();
+    await stop(d);
     const st = JSON.parse(await readFile(join(tmp.dir, 'steering_state.json'), 'utf8'));
     for (const k of [
       'history_rtt',
@@ -450,21 +461,22 @@ describe('lessons after v1.3 (reference/lessons-after-v1.3.md §2)', () => {
 describe('the loop (real ticker, injected fakes)', () => {
   it('D6 / lesson 4: the watchdog is fed through an RTT blackout, stops after 3 broken cycles, and is fed again at once when they recover', async () => {
     notify = new FakeNotify(1); // feed at most every 1 ms: every successful cycle
-    const d = new SteeringDaemon({
+    const host = await startSteeringDaemon({
       config: testConfig(tmp.dir, { interval: 0.05 }),
       signals: false,
       serveHttp: false,
+      lock: false,
       deps: { logger: log.logger, routerClient: router, probe, notify, sleep: async () => {} },
     });
-    daemons.push(d);
-    await d.setup({ lock: false, http: false });
-    const done = d.run();
-    const count = (m: string) => notify.messages.filter((x) => x.startsWith(m)).length;
+    const d = host.daemon;
+    hosts.set(d, host);
+    const done = host.run();
+    const count = (m: string) => notify.texts().filter((x) => x.startsWith(m)).length;
     const until = async (what: string, f: () => boolean) => {
       const end = Date.now() + 20_000;
       while (!f()) {
         if (Date.now() > end)
-          throw new Error(`timed out: ${what}; messages ${notify.messages.slice(-10).join(' | ')}`);
+          throw new Error(`timed out: ${what}; messages ${notify.texts().slice(-10).join(' | ')}`);
         await new Promise((r) => setTimeout(r, 20));
       }
     };
@@ -474,16 +486,16 @@ describe('the loop (real ticker, injected fakes)', () => {
     await until('watchdog fed during the blackout', () => count('WATCHDOG=1') >= before + 3);
     probe.throwOnLatest = true; // now every cycle breaks
     await until('STATUS=Degraded after 3 broken cycles', () =>
-      notify.messages.some((m) => m.startsWith('STATUS=Degraded')),
+      notify.texts().some((m) => m.startsWith('STATUS=Degraded')),
     );
     expect(d.healthBody()).toMatchObject({ status: 'degraded' });
     const fedBefore = count('WATCHDOG=1');
     probe.throwOnLatest = false;
     probe.next = 21;
     await until('watchdog fed again after recovery', () => count('WATCHDOG=1') > fedBefore);
-    await d.stop();
+    await stop(d);
     expect(await done).toBe(0);
-    expect(notify.messages.at(-1)).toBe('STOPPING=1');
+    expect(notify.texts().at(-1)).toBe('STOPPING=1');
   });
 });
 
@@ -496,7 +508,7 @@ describe('lessons after v1.3: persistence and log volume', () => {
     expect(steady).toBeLessThanOrEqual(2);
     await cycle(d, true);
     await cycle(d, true);
-    await d.stop();
+    await stop(d);
     const st = JSON.parse(await readFile(join(tmp.dir, 'steering_state.json'), 'utf8'));
     expect(st.current_state).toBe('WAN1_DEGRADED');
   });
@@ -505,7 +517,7 @@ describe('lessons after v1.3: persistence and log volume', () => {
     const d = await make();
     await d.reconcile();
     // every write the store decided on is finished before the next cycle: counts are exact
-    const settle = () => (d as unknown as { store: { flush(): Promise<void> } }).store.flush();
+    const settle = () => d.store.flush();
     const writes = () => (d.healthBody()['state_file'] as { writes: number }).writes;
     await cycle(d, false);
     await settle();

@@ -1,20 +1,22 @@
 /** Health and metrics over real HTTP on 127.0.0.1 (the daemon in-process with typed fakes). */
 import { join } from 'node:path';
+import type { DaemonHost } from '@wanctl/runtime';
+import { FakeNotify, FakeProbe, FakeRouter, memoryLogger } from '@wanctl/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SteeringDaemon } from '../src/daemon.js';
+import { type SteeringDaemon, startSteeringDaemon } from '../src/daemon/daemon.js';
+import { COMMENT, testConfig } from './helpers/config.js';
 import { freePort, getJson, tempDir, writeAutorateState } from './helpers/e2e.js';
-import { COMMENT, FakeNotify, FakeProbe, FakeRouter, memoryLogger, testConfig } from './helpers/fakes.js';
 
 let tmp: { dir: string; cleanup(): Promise<void> };
-let d: SteeringDaemon | null = null;
+let host: DaemonHost<SteeringDaemon> | null = null;
 
 beforeEach(async () => {
   tmp = await tempDir();
   await writeAutorateState(join(tmp.dir, 'wan1_state.json'), 20);
 });
 afterEach(async () => {
-  await d?.stop();
-  d = null;
+  await host?.stop();
+  host = null;
   await tmp.cleanup();
 });
 
@@ -23,8 +25,8 @@ describe('health and metrics endpoints', () => {
     const hp = await freePort();
     const mp = await freePort();
     const router = new FakeRouter(COMMENT);
-    const probe = new FakeProbe();
-    d = new SteeringDaemon({
+    const probe = new FakeProbe({ next: 1 });
+    host = await startSteeringDaemon({
       config: testConfig(tmp.dir, {
         red: 1,
         extra: `health_check: { enabled: true, port: ${hp} }\nmetrics: { enabled: true, port: ${mp} }\n`,
@@ -32,7 +34,7 @@ describe('health and metrics endpoints', () => {
       signals: false,
       deps: { logger: memoryLogger().logger, routerClient: router, probe, notify: new FakeNotify() },
     });
-    await d.setup({ lock: true });
+    const d = host.daemon;
     await d.reconcile();
     router.congest(false);
     await d.runCycle();

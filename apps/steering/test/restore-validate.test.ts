@@ -5,16 +5,18 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DaemonHost } from '@wanctl/runtime';
+import { FakeNotify, FakeProbe, FakeRouter, memoryLogger } from '@wanctl/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SteeringDaemon } from '../src/daemon.js';
+import { type SteeringDaemon, startSteeringDaemon } from '../src/daemon/daemon.js';
 import {
   assertPlausibleState,
   MAX_RESTORED_QUEUE_PACKETS,
   MAX_RESTORED_RTT_MS,
   validateRestoredState,
-} from '../src/restore-validate.js';
+} from '../src/daemon/restore-validate.js';
+import { COMMENT, testConfig } from './helpers/config.js';
 import { tempDir, writeAutorateState } from './helpers/e2e.js';
-import { COMMENT, FakeNotify, FakeProbe, FakeRouter, memoryLogger, testConfig } from './helpers/fakes.js';
 
 const B = { baselineRttMinMs: 10, baselineRttMaxMs: 60 };
 
@@ -110,23 +112,24 @@ describe('validateRestoredState (steering)', () => {
 describe('the daemon restores through the check', () => {
   let tmp: { dir: string; cleanup(): Promise<void> };
   let log: ReturnType<typeof memoryLogger>;
-  const daemons: SteeringDaemon[] = [];
+  const hosts: DaemonHost<SteeringDaemon>[] = [];
   beforeEach(async () => {
     tmp = await tempDir();
     log = memoryLogger();
     await writeAutorateState(join(tmp.dir, 'wan1_state.json'), 20);
   });
   afterEach(async () => {
-    for (const d of daemons.splice(0)) await d.stop();
+    for (const h of hosts.splice(0)) await h.stop();
     await tmp.cleanup();
   });
 
   async function make(): Promise<SteeringDaemon> {
-    const d = new SteeringDaemon({
+    const host = await startSteeringDaemon({
       config: testConfig(tmp.dir),
       dryRun: false,
       signals: false,
       serveHttp: false,
+      lock: false,
       baselineStaleMs: 300_000,
       deps: {
         logger: log.logger,
@@ -138,9 +141,8 @@ describe('the daemon restores through the check', () => {
         sleep: async () => {},
       },
     });
-    daemons.push(d);
-    await d.setup({ lock: false, http: false });
-    return d;
+    hosts.push(host);
+    return host.daemon;
   }
 
   it('impossible values are dropped with a warning each; the saved state and the .bak never carry them', async () => {

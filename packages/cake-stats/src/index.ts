@@ -1,8 +1,9 @@
 /**
  * @wanctl/cake-stats: CAKE queue counters read through a RouterClient (REST JSON or SSH
  * console text, both to the same typed snapshot), and deltas between snapshots (DESIGN D8):
- * the first read only sets the reference; a counter that goes backwards is a reset, counted
- * from zero and logged, never a negative delta; per-second rates use the snapshots' times.
+ * the first read only sets the reference; a counter that goes backwards is a reset (increase 0,
+ * the new reference), logged, never a negative delta (the rule: delta.ts); per-second rates use
+ * the snapshots' times.
  */
 import {
   type CallOptions,
@@ -15,6 +16,15 @@ import {
   type RouterLogger,
   silentLogger,
 } from '@wanctl/router-client';
+import { counterDeltas } from './delta.js';
+
+export {
+  CAKE_COUNTERS,
+  type CakeCounter,
+  type CakeCounters,
+  type CounterDeltas,
+  counterDeltas,
+} from './delta.js';
 
 /** Queue names wanctl accepts (v1.3 `validate_identifier`: letters, digits, `_ . -`, at most 64). */
 export const QUEUE_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -144,21 +154,13 @@ export function snapshotFromCli(text: string, at: number, queue?: string): CakeS
   return snapshotFromStats(queueStatsFromMap(rec, 'ssh'), at);
 }
 
-const COUNTERS = ['bytes', 'packets', 'dropped'] as const;
-
 /**
- * Delta from `prev` to `cur`. A counter below its previous value is a reset: the increase is
- * counted from zero (the current value).
+ * Delta from `prev` to `cur` by the D8 rule ({@link counterDeltas}): a counter below its
+ * previous value is a reset, its increase 0 (the new value is the next reference).
  */
 export function computeDelta(prev: CakeSnapshot, cur: CakeSnapshot): CakeDelta {
-  let reset = false;
-  const inc = { bytes: 0, packets: 0, dropped: 0 };
-  for (const f of COUNTERS) {
-    if (cur[f] < prev[f]) {
-      reset = true;
-      inc[f] = cur[f];
-    } else inc[f] = cur[f] - prev[f];
-  }
+  const { resets, ...inc } = counterDeltas(prev, cur);
+  const reset = resets.length > 0;
   const intervalMs = Math.max(0, cur.at - prev.at);
   const perSec = (n: number) => (intervalMs > 0 ? (n * 1000) / intervalMs : 0);
   return {
@@ -236,6 +238,18 @@ export class CakeStatsReader {
       const snapshot = snapshotFromStats(s, at);
       return { snapshot, delta: this.tracker.update(snapshot) };
     });
+  }
+
+  /**
+   * Read the named queues' counters in one router call without computing deltas (a caller that
+   * keeps its own reference, like the steering control law, which applies the same
+   * {@link counterDeltas} rule). Throws like {@link read}.
+   */
+  async readSnapshots(queues: readonly string[], opts?: CallOptions): Promise<CakeSnapshot[]> {
+    for (const q of queues) assertQueueName(q);
+    const stats = await this.client.getQueueStats(queues, opts);
+    const at = this.now();
+    return stats.map((s) => snapshotFromStats(s, at));
   }
 
   async readOne(queue: string, opts?: CallOptions): Promise<CakeRead> {

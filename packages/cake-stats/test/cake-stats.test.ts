@@ -19,6 +19,7 @@ import {
   CakeStatsError,
   CakeStatsReader,
   computeDelta,
+  counterDeltas,
   InvalidQueueNameError,
   snapshotFromCli,
   snapshotFromRest,
@@ -81,7 +82,7 @@ describe('golden cake_stats.json', () => {
     );
   });
 
-  it('delta_sequence: parity except the first read (reference only) and the reset (from zero), D8', () => {
+  it('delta_sequence: parity except the first read (reference only) and the reset (increase 0), D8', () => {
     const log = logger();
     const t = new CakeDeltaTracker(log);
     const steps: Array<{ current: V13; returned: V13 }> = GOLDEN.delta_sequence.steps;
@@ -111,13 +112,13 @@ describe('golden cake_stats.json', () => {
         queued_bytes: d!.queuedBytes,
       };
       if (st.returned.dropped < 0) {
-        // D8: v1.3 returned negative deltas after a reset; ours counts from zero and logs
+        // D8: v1.3 returned negative deltas after a reset; ours is a reset (increase 0), logged
         expect(d!.reset).toBe(true);
         expect(got).toEqual({
           ...st.returned,
-          packets: st.current.packets,
-          bytes: st.current.bytes,
-          dropped: st.current.dropped,
+          packets: Math.max(0, st.returned.packets),
+          bytes: Math.max(0, st.returned.bytes),
+          dropped: 0,
         });
         expect(log.warns).toHaveLength(1);
         expect(log.warns[0]).toContain('went backwards');
@@ -189,6 +190,18 @@ describe('rates and resets', () => {
       reset: false,
     });
   });
+  it('D8: a counter that went backwards is a reset of that counter only (increase 0), never negative', () => {
+    const d = computeDelta(snap(0, 1000, 100, 10), snap(2000, 1500, 40, 12));
+    expect(d).toMatchObject({ bytes: 500, packets: 0, dropped: 2, reset: true, packetsPerSec: 0 });
+    expect(counterDeltas({ bytes: 5, packets: 5, dropped: 5 }, { bytes: 1, packets: 6, dropped: 0 })).toEqual(
+      {
+        bytes: 0,
+        packets: 1,
+        dropped: 0,
+        resets: ['dropped', 'bytes'],
+      },
+    );
+  });
   it('zero interval gives zero rates, not Infinity', () => {
     expect(computeDelta(snap(5, 0, 0, 0), snap(5, 10, 1, 1)).dropsPerSec).toBe(0);
   });
@@ -244,7 +257,7 @@ describe.each<Transport>(['rest', 'ssh'])('CakeStatsReader over %s against the e
     return client;
   }
 
-  it('first read sets the reference; then deltas and rates; a reset counts from zero', async () => {
+  it('first read sets the reference; then deltas and rates; a reset is an increase of 0 and the new reference', async () => {
     let now = 10_000;
     const log = logger();
     const reader = new CakeStatsReader(make(), { now: () => now, logger: log });
@@ -282,8 +295,13 @@ describe.each<Transport>(['rest', 'ssh'])('CakeStatsReader over %s against the e
     model().add('WAN-Download-1', { bytes: 500, packets: 5, dropped: 1 });
     now = 14_000;
     const third = await reader.readOne('WAN-Download-1');
-    expect(third.delta).toMatchObject({ bytes: 500, packets: 5, dropped: 1, reset: true });
+    expect(third.delta).toMatchObject({ bytes: 0, packets: 0, dropped: 0, dropsPerSec: 0, reset: true });
     expect(log.warns).toHaveLength(1);
+    // the reset value is the new reference: the next read counts from it
+    model().add('WAN-Download-1', { bytes: 100, packets: 1, dropped: 2 });
+    now = 16_000;
+    const fourth = await reader.readOne('WAN-Download-1');
+    expect(fourth.delta).toMatchObject({ bytes: 100, packets: 1, dropped: 2, reset: false });
   });
 
   it('an unknown queue is RouterNotFoundError; a bad name is refused locally', async () => {

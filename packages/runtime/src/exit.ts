@@ -4,9 +4,7 @@
  * Shared by both daemons' command lines so they agree.
  */
 import { fstatSync } from 'node:fs';
-import { HttpBindError } from './http.js';
-import { LockError, LockHeldError } from './lock.js';
-import { LogFileError } from './logger.js';
+import { DaemonStartError, errorCode, exitStatusForCode, FATAL_LABEL_BY_CODE, UsageError } from './errors.js';
 
 /** 0 clean stop, 1 any other fatal error, 2 bad config or bad arguments. */
 export type ExitCode = 0 | 1 | 2;
@@ -15,57 +13,30 @@ export type ExitCode = 0 | 1 | 2;
 export const EXIT_STATUS_HELP =
   'Exit status: 0 clean stop; 2 bad config or arguments; 1 any other fatal error.';
 
-/** Bad arguments or a bad config: exit status 2. The message names the file, the key and what was expected. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { DaemonStartError, UsageError };
 
-/** The daemon cannot start (probe unavailable, router unusable, ...): exit status 1. */
-export class DaemonStartError extends Error {
-  override readonly name = 'DaemonStartError';
-  constructor(
-    message: string,
-    override readonly cause?: unknown,
-  ) {
-    super(message);
-  }
-}
-
-/** How a fatal error is told: its exit status and the words put before its message (if any). */
+/** How a fatal error is told: its code, its exit status and the words put before its message (if any). */
 export interface FatalKind {
+  /** The error's `WANCTL_` code. */
+  errorCode: string;
   code: 1 | 2;
   label?: string;
 }
 
 /**
- * Recognises errors of other packages (e.g. the RTT probe's) before the built-in rules; returns
- * undefined for errors it does not know.
+ * The kind of a fatal error, from its `WANCTL_` code ({@link errorCode}), or undefined for an
+ * unexpected error (no code: exit 1, told with its stack).
  */
-export type FatalClassifier = (e: unknown) => FatalKind | undefined;
-
-/**
- * The kind of a fatal error, or undefined for an unexpected one (exit 1, told with its stack).
- * Built-in: {@link UsageError} → 2; `LockHeldError` → 1 "another instance is running, refusing
- * to start"; `LockError`, {@link DaemonStartError}, `HttpBindError`, `LogFileError` → 1.
- */
-export function fatalKind(e: unknown, classify?: FatalClassifier): FatalKind | undefined {
-  const k = classify?.(e);
-  if (k !== undefined) return k;
-  if (e instanceof UsageError) return { code: 2 };
-  if (e instanceof LockHeldError) return { code: 1, label: 'another instance is running, refusing to start' };
-  if (
-    e instanceof LockError ||
-    e instanceof DaemonStartError ||
-    e instanceof HttpBindError ||
-    e instanceof LogFileError
-  )
-    return { code: 1 };
-  return undefined;
+export function fatalKind(e: unknown): FatalKind | undefined {
+  const c = errorCode(e);
+  if (c === undefined) return undefined;
+  const label = FATAL_LABEL_BY_CODE[c];
+  return { errorCode: c, code: exitStatusForCode(c), ...(label !== undefined ? { label } : {}) };
 }
 
-/** The exit status for an error that ended a command: 2 for usage/config problems, else 1. */
-export function exitCodeFor(e: unknown, classify?: FatalClassifier): 1 | 2 {
-  return fatalKind(e, classify)?.code ?? 1;
+/** The exit status for an error that ended a command, derived from its code: 2 usage/config, else 1. */
+export function exitCodeFor(e: unknown): 1 | 2 {
+  return exitStatusForCode(errorCode(e));
 }
 
 /** True for a failed write to a pipe or socket whose reader has gone away (EPIPE). */
@@ -94,14 +65,9 @@ function stdoutIsPipe(): boolean {
  * @example
  * try { ... } catch (e) { return reportFatal('wanctl-steering', e, (t) => process.stderr.write(t)); }
  */
-export function reportFatal(
-  program: string,
-  e: unknown,
-  write: (text: string) => void,
-  classify?: FatalClassifier,
-): ExitCode {
+export function reportFatal(program: string, e: unknown, write: (text: string) => void): ExitCode {
   if (isBrokenPipe(e) && stdoutIsPipe()) return 0;
-  const k = fatalKind(e, classify);
+  const k = fatalKind(e);
   if (k === undefined) {
     write(`${program}: fatal: ${(e as Error)?.stack ?? String(e)}\n`);
     return 1;

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 
+export { type JsonLinesOptions, replayProblem, runCommand, runJsonLines } from './cli.js';
 export {
   type EndpointSettings,
   type Endpoints,
@@ -11,13 +12,20 @@ export {
   startEndpoints,
 } from './endpoints.js';
 export {
+  CODE_BY_CLASS_NAME,
+  DaemonStartError,
+  errorCode,
+  exitStatusForCode,
+  FATAL_LABEL_BY_CODE,
+  RuntimeError,
+  UsageError,
+} from './errors.js';
+export {
   type CliIo,
   commanderExitCode,
-  DaemonStartError,
   EXIT_STATUS_HELP,
   type ExitCode,
   exitCodeFor,
-  type FatalClassifier,
   type FatalKind,
   fatalKind,
   guardBrokenPipes,
@@ -26,8 +34,15 @@ export {
   type RunCliHooks,
   reportFatal,
   runCli,
-  UsageError,
 } from './exit.js';
+export {
+  DaemonHost,
+  type DaemonHostOptions,
+  type HostContext,
+  type HostedDaemon,
+  type HostedEndpoints,
+  startDaemon,
+} from './host.js';
 export {
   createMetricsRegistry,
   DEFAULT_IDLE_TIMEOUT_MS,
@@ -99,11 +114,10 @@ export {
   type WriteJsonOptions,
   writeJsonAtomic,
 } from './state-file.js';
+export { type RestoredState, readStateObject } from './state-restore.js';
 export {
   type Clock,
-  createFakeClock,
   createTicker,
-  type FakeClock,
   LatencyStats,
   systemClock,
   type Ticker,
@@ -111,3 +125,4 @@ export {
   type TickerStats,
   type TickInfo,
 } from './ticker.js';
+export { ZONE_VALUE, type ZoneName, zoneValue } from './zones.js';

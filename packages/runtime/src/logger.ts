@@ -11,6 +11,7 @@ import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import winston from 'winston';
+import { RuntimeError } from './errors.js';
 import { ensureDirSync } from './state-file.js';
 
 /** Log levels, most severe first. */
@@ -191,13 +192,14 @@ function logFileReason(path: string, cause: unknown): string {
 }
 
 /** A log file cannot be created or opened (directory not creatable, permission denied). */
-export class LogFileError extends Error {
-  override readonly name = 'LogFileError';
+export class LogFileError extends RuntimeError {
+  override name = 'LogFileError';
   constructor(
     readonly path: string,
     override readonly cause: unknown,
   ) {
     super(
+      'WANCTL_LOG_FILE',
       `cannot open log file ${path}: ${logFileReason(path, cause)} ` +
         '(check logging.main_log / logging.debug_log and that the directory is writable by the daemon user)',
     );

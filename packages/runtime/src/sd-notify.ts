@@ -14,13 +14,17 @@
  * (with `Type=notify`). Without NOTIFY_SOCKET every call is a no-op (tests, CI, foreground runs).
  */
 import { spawn } from 'node:child_process';
+import { RuntimeError } from './errors.js';
 
 /** Sends one notification message (newline-separated `KEY=value` lines) to `socketPath`. */
 export type NotifyTransport = (socketPath: string, message: string) => Promise<void>;
 
 /** The notify transport failed (binary missing, rejected). */
-export class SdNotifyError extends Error {
-  override readonly name = 'SdNotifyError';
+export class SdNotifyError extends RuntimeError {
+  override name = 'SdNotifyError';
+  constructor(message: string) {
+    super('WANCTL_SD_NOTIFY', message);
+  }
 }
 
 /**
@@ -186,8 +190,8 @@ export interface WatchdogOptions {
   failureThreshold?: number;
   /** Monotonic ms. Default `performance.now()`. */
   now?: () => number;
-  /** Status text while healthy. Default `Running`. */
-  healthyStatus?: string;
+  /** Status text while healthy (or a function giving it when needed). Default `Running`. */
+  healthyStatus?: string | (() => string);
 }
 
 /**
@@ -239,7 +243,11 @@ export class Watchdog {
       this.degraded = false;
       this.lastFedAt = now;
       this.feeds++;
-      void this.opts.notify.notify({ WATCHDOG: '1', STATUS: this.opts.healthyStatus ?? 'Running' });
+      const h = this.opts.healthyStatus;
+      void this.opts.notify.notify({
+        WATCHDOG: '1',
+        STATUS: (typeof h === 'function' ? h() : h) ?? 'Running',
+      });
       return true;
     }
     if (now - this.lastFedAt >= this.intervalMs) {

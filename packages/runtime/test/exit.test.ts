@@ -4,35 +4,33 @@ import {
   commanderExitCode,
   DaemonStartError,
   EXIT_STATUS_HELP,
+  errorCode,
   exitCodeFor,
-  type FatalClassifier,
+  exitStatusForCode,
   HttpBindError,
   LockError,
   LockHeldError,
+  RuntimeError,
   reportFatal,
   runCli,
+  StateWriteError,
   UsageError,
 } from '../src/index.js';
 
-class ProbeLikeError extends Error {}
-class ReflectorLikeError extends Error {}
-const probeRules: FatalClassifier = (e) =>
-  e instanceof ReflectorLikeError
-    ? { code: 2, label: 'bad reflector' }
-    : e instanceof ProbeLikeError
-      ? { code: 1, label: 'cannot probe RTT' }
-      : undefined;
+/** Errors of other packages, known by their class name only (no code of their own yet). */
+class ProbeUnavailableError extends Error {}
+class ProbeConfigError extends Error {}
+class ConfigError extends Error {}
+/** An error of another package that carries its own code. */
+class RouterishError extends Error {
+  readonly code = 'WANCTL_ROUTER_TIMEOUT';
+}
 
-function report(e: unknown, classify?: FatalClassifier): { code: number; text: string } {
+function report(e: unknown): { code: number; text: string } {
   let text = '';
-  const code = reportFatal(
-    'wanctl-x',
-    e,
-    (t) => {
-      text += t;
-    },
-    classify,
-  );
+  const code = reportFatal('wanctl-x', e, (t) => {
+    text += t;
+  });
   return { code, text };
 }
 
@@ -77,18 +75,55 @@ describe('exitCodeFor / reportFatal', () => {
     expect(report(undefined)).toEqual({ code: 1, text: 'wanctl-x: fatal: undefined\n' });
   });
 
-  it('a classifier decides first for the errors it knows, the built-in rules for the rest', () => {
-    expect(exitCodeFor(new ReflectorLikeError('x'))).toBe(1); // unknown without the classifier
-    expect(exitCodeFor(new ReflectorLikeError('x'), probeRules)).toBe(2);
-    expect(report(new ReflectorLikeError('"a:b" has no port'), probeRules)).toEqual({
+  it('the exit status follows the code: WANCTL_USAGE and WANCTL_CONFIG_* are 2, any other code 1', () => {
+    expect(exitStatusForCode('WANCTL_USAGE')).toBe(2);
+    expect(exitStatusForCode('WANCTL_CONFIG_INVALID')).toBe(2);
+    expect(exitStatusForCode('WANCTL_CONFIG_PROBE')).toBe(2);
+    expect(exitStatusForCode('WANCTL_LOCK_HELD')).toBe(1);
+    expect(exitStatusForCode(undefined)).toBe(1);
+    // an error with its own code: the code decides, whatever its class
+    expect(errorCode(new RouterishError('x'))).toBe('WANCTL_ROUTER_TIMEOUT');
+    expect(exitCodeFor(new RuntimeError('WANCTL_CONFIG_STATE', 'x'))).toBe(2);
+    expect(exitCodeFor(new RuntimeError('WANCTL_STATE_READ', 'x'))).toBe(1);
+    expect(report(new RouterishError('router did not answer within 2000 ms'))).toEqual({
+      code: 1,
+      text: 'wanctl-x: router did not answer within 2000 ms\n',
+    });
+    // a code that is not of the WANCTL_ form (an errno) is not taken for one
+    expect(errorCode(new HttpBindError('127.0.0.1', 9101, 'EADDRINUSE'))).toBe('WANCTL_HTTP_BIND');
+    expect(errorCode(new StateWriteError('/x', new Error('ENOSPC')))).toBe('WANCTL_STATE_WRITE');
+  });
+
+  it('errors of other packages without a code are known by class name, with their labels', () => {
+    expect(errorCode(new ConfigError('x'))).toBe('WANCTL_CONFIG_INVALID');
+    expect(exitCodeFor(new ConfigError('x'))).toBe(2);
+    expect(report(new ProbeConfigError('"a:b" has no port'))).toEqual({
       code: 2,
       text: 'wanctl-x: bad reflector: "a:b" has no port\n',
     });
-    expect(report(new ProbeLikeError('fping not found'), probeRules)).toEqual({
+    expect(report(new ProbeUnavailableError('fping not found'))).toEqual({
       code: 1,
       text: 'wanctl-x: cannot probe RTT: fping not found\n',
     });
-    expect(exitCodeFor(new UsageError('u'), probeRules)).toBe(2);
+    // a subclass of a known class is known too
+    class MyConfigError extends ConfigError {}
+    expect(errorCode(new MyConfigError('x'))).toBe('WANCTL_CONFIG_INVALID');
+    expect(errorCode(new Error('x'))).toBeUndefined();
+    expect(errorCode('WANCTL_USAGE')).toBeUndefined();
+  });
+
+  it('every error class of this package has a WANCTL_ code', () => {
+    for (const e of [
+      new UsageError('x'),
+      new DaemonStartError('x'),
+      new LockHeldError('/l', 1),
+      new LockError('/l', new Error('x')),
+      new HttpBindError('h', 1, 'EACCES'),
+      new StateWriteError('/s', new Error('x')),
+    ])
+      expect(errorCode(e)).toMatch(/^WANCTL_[A-Z_]+$/);
+    expect(new UsageError('x').code).toBe('WANCTL_USAGE');
+    expect(new DaemonStartError('x').code).toBe('WANCTL_DAEMON_START');
   });
 });
 

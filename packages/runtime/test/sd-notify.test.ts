@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFakeClock, createSdNotify, type NotifyTransport, Watchdog } from '../src/index.js';
+import { createSdNotify, type NotifyTransport, Watchdog } from '../src/index.js';
+import { createFakeClock } from './fake-clock.js';
 
 const HAVE = (bin: string) => (process.env['PATH'] ?? '').split(':').some((d) => existsSync(join(d, bin)));
 const canReceive = HAVE('python3') && HAVE('systemd-notify');

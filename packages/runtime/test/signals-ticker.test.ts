@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { createFakeClock, createTicker, installSignalHandlers, LatencyStats } from '../src/index.js';
+import { createTicker, installSignalHandlers, LatencyStats } from '../src/index.js';
+import { createFakeClock } from './fake-clock.js';
 
 describe('installSignalHandlers', () => {
   it('SIGTERM/SIGINT call onStop once, a second one forces exit, SIGHUP reloads, uninstall removes', () => {

@@ -2,13 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  createFakeClock,
-  readJsonWithRecovery,
-  StateStore,
-  StateWriteError,
-  writeJsonAtomic,
-} from '../src/index.js';
+import { readJsonWithRecovery, StateStore, StateWriteError, writeJsonAtomic } from '../src/index.js';
+import { createFakeClock } from './fake-clock.js';
 
 let dir: string;
 beforeEach(async () => {

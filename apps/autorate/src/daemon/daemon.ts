@@ -1,8 +1,8 @@
 /**
  * The wanctl-autorate daemon: one or several WANs in one process. Per WAN: a PID lock, the
  * state file (restored at start, written on change), a background probe, the router client with
- * failover, and a drift-free ticker running the control cycle. Process-wide: health, metrics,
- * systemd notify/watchdog and signals.
+ * failover, and a drift-free ticker running the control cycle. Process-wide (the daemon host of
+ * @wanctl/runtime): health, metrics, systemd notify/watchdog, signals, the start/stop sequence.
  */
 import { readFileSync } from 'node:fs';
 import type { AutorateConfig } from '@wanctl/config';
@@ -27,22 +27,21 @@ import {
   acquirePidLock,
   createLogger,
   createMetricsRegistry,
-  createSdNotify,
   createTicker,
+  type DaemonHost,
   DaemonStartError,
-  type Endpoints,
-  installSignalHandlers,
+  type HostContext,
+  type HostedDaemon,
+  type HostedEndpoints,
   LatencyStats,
   type Logger,
   LogThrottle,
-  type PidLock,
-  readJsonWithRecovery,
+  readStateObject,
   registerSecret,
   type SdNotify,
   StateStore,
-  startEndpoints,
+  startDaemon,
   type Ticker,
-  Watchdog,
 } from '@wanctl/runtime';
 import { controlParamsFromConfig } from '../config-params.js';
 import { type FallbackChecks, WanMeasurement } from './measurement.js';
@@ -62,9 +61,6 @@ export const VERSION: string = (() => {
     return '0.0.0';
   }
 })();
-
-/** A fatal startup problem that is not a config error (exit 1); from @wanctl/runtime. */
-export { DaemonStartError };
 
 export interface DaemonOptions {
   configs: AutorateConfig[];
@@ -90,19 +86,21 @@ export interface DaemonOptions {
   };
 }
 
-interface Wan {
+/** One WAN's parts, all acquired and started. */
+interface WanParts {
   cfg: AutorateConfig;
   log: Logger;
-  lock: PidLock | null;
   measurement: WanMeasurement;
   /** RouterOS client (REST/SSH with failover) or the local linux-cake shaper. */
   router: RateWriter & { close(): Promise<void> };
   store: StateStore<WanRunner>;
   runner: WanRunner;
-  recorder: Recorder | null;
   probeKind: 'fping' | 'udp';
   probeInfo: ProbeInfo;
-  ticker: Ticker | null;
+}
+
+interface Wan extends WanParts {
+  ticker: Ticker;
   /** Consecutive cycles that threw. */
   errors: number;
 }
@@ -115,257 +113,225 @@ const PROBE_EVENT_TEXT: Record<ProbeEvent['kind'], string> = {
   error: 'probe error',
 };
 
-export class AutorateDaemon {
-  readonly wans: Wan[] = [];
-  private readonly o: DaemonOptions;
+/**
+ * Starts the daemon on the runtime's host: per WAN, in config order, the logger, the PID lock,
+ * the restored state, the probe (started), the router client and the cycle runner; then health
+ * and metrics. Throws LockHeldError / LockError / LogFileError / ProbeUnavailableError /
+ * DaemonStartError (with their codes) after releasing whatever was acquired. `host.run()` starts
+ * the cycles; `host.stop()` (or SIGTERM) stops within one cycle, state saved.
+ */
+export function startAutorateDaemon(o: DaemonOptions): Promise<DaemonHost<AutorateDaemon>> {
+  return startDaemon({
+    build: (ctx) => buildAutorateDaemon(o, ctx),
+    signals: o.deps?.installSignals !== false,
+    ...(o.deps?.notify ? { notify: o.deps.notify } : {}),
+    stoppingStatus: 'Stopping',
+    stopLine: 'shutdown complete',
+  });
+}
+
+/** The factory: every WAN's parts, acquired in order, each release registered with the host. */
+async function buildAutorateDaemon(o: DaemonOptions, ctx: HostContext): Promise<AutorateDaemon> {
+  if (o.configs.length === 0) throw new DaemonStartError('no WAN config given');
+  const debug = o.debug ?? false;
+  const first = o.configs[0] as AutorateConfig;
+  const metrics = first.metrics.enabled ? new AutorateMetrics(createMetricsRegistry()) : null;
+  let daemon: AutorateDaemon | undefined;
+  const wans: WanParts[] = [];
+  for (const cfg of o.configs) {
+    const log = createLogger({
+      name: cfg.wanName,
+      level: 'info',
+      file: cfg.logging.mainLog,
+      ...(debug ? { debugFile: cfg.logging.debugLog } : {}),
+      console: o.deps?.logToConsole ?? true,
+      consoleLevel: debug ? 'debug' : 'info',
+      ...(o.deps?.logSink ? { sink: o.deps.logSink } : {}),
+    });
+    ctx.defer(`${cfg.wanName} log`, () => log.close(), { last: true });
+    if (cfg.router.password) registerSecret(cfg.router.password.reveal());
+    for (const w of cfg.warnings) log.warn(`config: ${w.message}`, { path: w.path });
+    const params = controlParamsFromConfig(cfg);
+    const lock = acquirePidLock(cfg.lockFile, {
+      staleAfterMs: cfg.lockTimeoutSec * 1000,
+      onTakeover: (m) => log.warn(m),
+    });
+    ctx.defer(`${cfg.wanName} lock`, () => lock.release());
+    // state: primary, then backup, then defaults (each problem logged)
+    const restored = await readStateObject(cfg.stateFile, (p) =>
+      log.warn(`state file: ${p}`, { path: cfg.stateFile }),
+    );
+    // impossible values (a 0.5 ms baseline, a 1e300 rate) are dropped loudly, never used (issue 16.5)
+    const bounds = restoreBoundsFromParams(params);
+    const checked = restored.value === null ? null : validateRestoredState(restored.value, bounds);
+    for (const p of checked?.problems ?? []) log.warn(`state file: ${p.message}`, { path: cfg.stateFile });
+    const problems = new LogThrottle(60_000, () => performance.now(), { burst: 3 });
+    const { probe, kind, info: probeDesc } = makeProbe(o, cfg, log);
+    const checks: FallbackChecks = o.deps?.checks ?? {
+      gateway: (host, timeoutMs) =>
+        gatewayCheck(host, { timeoutMs, ...(o.fpingBinary ? { binary: o.fpingBinary } : {}) }),
+      tcp: (targets, timeoutMs) => tcpFallbackCheck(targets, timeoutMs),
+    };
+    const measurement = new WanMeasurement({
+      probe,
+      probeKind: kind,
+      medianOfThree: cfg.useMedianOfThree && probe.reflectors.length >= 3,
+      holdMs: replyHoldMs(cfg),
+      fallback: {
+        enabled: cfg.fallback.enabled,
+        checkGateway: cfg.fallback.checkGateway,
+        checkTcp: cfg.fallback.checkTcp,
+        gatewayIp: cfg.fallback.gatewayIp,
+        tcpTargets: cfg.fallback.tcpTargets.map((t) => [t.host, t.port] as const),
+      },
+      pingTimeoutMs: cfg.timeouts.pingSec * 1000,
+      checks,
+      now: () => performance.now(),
+      onProblem: (m) => {
+        const n = problems.allow(m);
+        if (n !== false) log.warn(m, n > 0 ? { suppressed: n } : {});
+      },
+    });
+    ctx.defer(`${cfg.wanName} probe`, () => measurement.stop());
+    const router = o.deps?.createRouter
+      ? o.deps.createRouter(cfg, log)
+      : cfg.router.transport === 'linux-cake'
+        ? await openLinuxCake(cfg, log) // creates/adopts the qdiscs; a mismatch stops the start
+        : getRouterClientWithFailover(routerOptionsFromConfig(cfg.router, log));
+    ctx.defer(`${cfg.wanName} router client`, () => router.close());
+    const recorder = o.recordFile
+      ? new Recorder(o.configs.length > 1 ? `${o.recordFile}.${cfg.wanName}` : o.recordFile)
+      : null;
+    if (recorder) ctx.defer(`${cfg.wanName} recorder`, () => recorder.close());
+    const store = new StateStore<WanRunner>({
+      path: cfg.stateFile,
+      serialize: (r) => r.stateBody(),
+      changeKey: (r) => r.stateChangeKey(),
+      forceIntervalMs: 60_000,
+      minIntervalMs: 1000,
+      write: { backup: true, mode: 0o644, validateBackup: (raw) => assertPlausibleState(raw, bounds) },
+      onError: (e) => log.warn(`could not save state: ${e.message}`, { path: cfg.stateFile }),
+    });
+    ctx.defer(`${cfg.wanName} state store`, () => store.close());
+    const runner = new WanRunner({
+      name: cfg.wanName,
+      params,
+      queues: cfg.queues,
+      measurement,
+      probeKind: kind,
+      probeInfo: probeDesc,
+      router,
+      writeDeadlineMs: cfg.router.callDeadlineMs,
+      logger: log,
+      now: () => performance.now(),
+      store,
+      recorder,
+      metrics: metrics ? metrics.forWan(cfg.wanName.toLowerCase()) : null,
+      onDegradedChange: () => daemon?.updateStatus(),
+    });
+    if (checked?.state) {
+      // The router may have changed while the daemon was away (router reboot, manual edit): the
+      // last written rates are not trusted across a restart, so the first cycle writes the
+      // restored rates once (v1.3 restored them and skipped that write).
+      const ignored = runner.restore({
+        ...checked.state,
+        last_applied: { dl_rate: null, ul_rate: null },
+      });
+      const s = runner.controller.snapshot();
+      log.info(`state restored from ${restored.source === 'backup' ? 'backup of ' : ''}${cfg.stateFile}`, {
+        dl_bps: s.download.current_rate,
+        ul_bps: s.upload.current_rate,
+        baseline_ms: s.ewma.baseline_rtt,
+        ...(ignored.length > 0 ? { ignored } : {}),
+      });
+      if (restored.source === 'primary' && checked.problems.length === 0) store.markPersisted(runner);
+    } else {
+      log.info('no saved state; starting at the ceilings', { path: cfg.stateFile });
+    }
+    // the client logs each switch once; the runner counts it
+    if (router instanceof FailoverRouterClient) router.on('switch', (e) => runner.onTransportSwitch(e));
+    wans.push({ cfg, log, measurement, router, store, runner, probeKind: kind, probeInfo: probeDesc });
+  }
+  // every probe (ProbeUnavailableError when fping is missing)
+  for (const w of wans) await w.measurement.start();
+  daemon = new AutorateDaemon(wans, metrics, ctx);
+  return daemon;
+}
+
+function makeProbe(
+  o: DaemonOptions,
+  cfg: AutorateConfig,
+  log: Logger,
+): { probe: RttProbe; kind: 'fping' | 'udp'; info: ProbeInfo } {
+  const hosts =
+    cfg.useMedianOfThree && cfg.pingHosts.length >= 3 ? cfg.pingHosts.slice(0, 3) : cfg.pingHosts.slice(0, 1);
+  // --udp-reflector overrides continuous_monitoring.probe (median of three: the first three)
+  const choice = chooseProbe(cfg.probe, hosts, o.udpReflectors, cfg.useMedianOfThree ? 3 : 1);
+  if (o.deps?.createProbe) {
+    const injected = o.deps.createProbe(cfg);
+    return { ...injected, info: probeInfo(choice) };
+  }
+  const onEvent = (e: ProbeEvent) => {
+    const { kind, ...rest } = e;
+    if (kind === 'reflector-up') log.info(PROBE_EVENT_TEXT[kind], rest);
+    else log.warn(PROBE_EVENT_TEXT[kind], rest);
+  };
+  const probe = createProbe(choice, {
+    periodMs: Math.max(10, cfg.cycleIntervalMs),
+    timeoutMs: Math.round(cfg.timeouts.pingSec * 1000),
+    onEvent,
+    ...(o.fpingBinary ? { fpingBinary: o.fpingBinary } : {}),
+  });
+  return { probe, kind: choice.kind, info: probeInfo(choice) };
+}
+
+/** The running daemon's parts and its cycle, health and stop steps (the host runs them). */
+export class AutorateDaemon implements HostedDaemon {
+  readonly wans: Wan[];
+  readonly log: Logger;
+  readonly endpoints: HostedEndpoints;
   private readonly startedAt = performance.now();
-  private endpoints: Endpoints | null = null;
-  private metrics: AutorateMetrics | null = null;
-  private notify: SdNotify | null = null;
-  private watchdog: Watchdog | null = null;
-  private uninstallSignals: (() => void) | null = null;
-  private stopping: Promise<number> | null = null;
-  private resolveDone: ((code: number) => void) | null = null;
   private lastStatus = '';
-  private pendingLock: PidLock | null = null;
   /** Work per cycle over all WANs (ms) and cycle duration from its slot (lateness + work). */
   readonly cycleWork = new LatencyStats(1200);
   readonly cycleDuration = new LatencyStats(1200);
   /** Process CPU time spent inside each cycle (ms; getrusage, so a descheduled cycle is not counted). */
   readonly cycleCpu = new LatencyStats(1200);
 
-  constructor(opts: DaemonOptions) {
-    if (opts.configs.length === 0) throw new DaemonStartError('no WAN config given');
-    this.o = opts;
-  }
-
-  private get first(): AutorateConfig {
-    return this.o.configs[0] as AutorateConfig;
-  }
-
-  /** Logger, params, lock, state, probe, router, runner for each WAN. Throws on fatal problems. */
-  async setup(opts: { locks: boolean }): Promise<void> {
-    const debug = this.o.debug ?? false;
-    if (this.first.metrics.enabled) {
-      this.metrics = new AutorateMetrics(createMetricsRegistry());
-    }
-    for (const cfg of this.o.configs) {
-      const log = createLogger({
-        name: cfg.wanName,
-        level: 'info',
-        file: cfg.logging.mainLog,
-        ...(debug ? { debugFile: cfg.logging.debugLog } : {}),
-        console: this.o.deps?.logToConsole ?? true,
-        consoleLevel: debug ? 'debug' : 'info',
-        ...(this.o.deps?.logSink ? { sink: this.o.deps.logSink } : {}),
-      });
-      if (cfg.router.password) registerSecret(cfg.router.password.reveal());
-      for (const w of cfg.warnings) log.warn(`config: ${w.message}`, { path: w.path });
-      const params = controlParamsFromConfig(cfg);
-      let lock: PidLock | null = null;
-      if (opts.locks)
-        lock = acquirePidLock(cfg.lockFile, {
-          staleAfterMs: cfg.lockTimeoutSec * 1000,
-          onTakeover: (m) => log.warn(m),
-        });
-      this.pendingLock = lock; // released by abort() if the rest of this WAN's setup fails
-      // state: primary, then backup, then defaults (each problem logged)
-      const restored = await readJsonWithRecovery<unknown>(
-        cfg.stateFile,
-        (raw) => {
-          if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-            throw new Error('not a JSON object');
-          return raw;
-        },
-        () => null,
-      );
-      for (const p of restored.problems) log.warn(`state file: ${p}`, { path: cfg.stateFile });
-      // impossible values (a 0.5 ms baseline, a 1e300 rate) are dropped loudly, never used (issue 16.5)
-      const bounds = restoreBoundsFromParams(params);
-      const checked = restored.value === null ? null : validateRestoredState(restored.value, bounds);
-      for (const p of checked?.problems ?? []) log.warn(`state file: ${p.message}`, { path: cfg.stateFile });
-      const problems = new LogThrottle(60_000, () => performance.now(), { burst: 3 });
-      const { probe, kind, info: probeDesc } = this.createProbe(cfg, log);
-      const checks: FallbackChecks = this.o.deps?.checks ?? {
-        gateway: (host, timeoutMs) =>
-          gatewayCheck(host, { timeoutMs, ...(this.o.fpingBinary ? { binary: this.o.fpingBinary } : {}) }),
-        tcp: (targets, timeoutMs) => tcpFallbackCheck(targets, timeoutMs),
-      };
-      const measurement = new WanMeasurement({
-        probe,
-        probeKind: kind,
-        medianOfThree: cfg.useMedianOfThree && probe.reflectors.length >= 3,
-        holdMs: replyHoldMs(cfg),
-        fallback: {
-          enabled: cfg.fallback.enabled,
-          checkGateway: cfg.fallback.checkGateway,
-          checkTcp: cfg.fallback.checkTcp,
-          gatewayIp: cfg.fallback.gatewayIp,
-          tcpTargets: cfg.fallback.tcpTargets.map((t) => [t.host, t.port] as const),
-        },
-        pingTimeoutMs: cfg.timeouts.pingSec * 1000,
-        checks,
-        now: () => performance.now(),
-        onProblem: (m) => {
-          const n = problems.allow(m);
-          if (n !== false) log.warn(m, n > 0 ? { suppressed: n } : {});
+  constructor(
+    parts: WanParts[],
+    metrics: AutorateMetrics | null,
+    private readonly ctx: HostContext,
+  ) {
+    this.wans = parts.map((p) => {
+      const interval = p.cfg.cycleIntervalMs;
+      let w: Wan;
+      const ticker = createTicker(interval, () => this.runOne(w), {
+        onRunEnd: (ms, info) => {
+          this.cycleDuration.record(ms + info.lateMs);
+          if (ms > interval) p.runner.countOverrun();
         },
       });
-      const router = this.o.deps?.createRouter
-        ? this.o.deps.createRouter(cfg, log)
-        : cfg.router.transport === 'linux-cake'
-          ? await openLinuxCake(cfg, log) // creates/adopts the qdiscs; a mismatch stops the start
-          : getRouterClientWithFailover(routerOptionsFromConfig(cfg.router, log));
-      const recorder = this.o.recordFile
-        ? new Recorder(this.o.configs.length > 1 ? `${this.o.recordFile}.${cfg.wanName}` : this.o.recordFile)
-        : null;
-      const store = new StateStore<WanRunner>({
-        path: cfg.stateFile,
-        serialize: (r) => r.stateBody(),
-        changeKey: (r) => r.stateChangeKey(),
-        forceIntervalMs: 60_000,
-        minIntervalMs: 1000,
-        write: { backup: true, mode: 0o644, validateBackup: (raw) => assertPlausibleState(raw, bounds) },
-        onError: (e) => log.warn(`could not save state: ${e.message}`, { path: cfg.stateFile }),
-      });
-      const runner = new WanRunner({
-        name: cfg.wanName,
-        params,
-        queues: cfg.queues,
-        measurement,
-        probeKind: kind,
-        probeInfo: probeDesc,
-        router,
-        writeDeadlineMs: cfg.router.callDeadlineMs,
-        logger: log,
-        now: () => performance.now(),
-        store,
-        recorder,
-        metrics: this.metrics ? this.metrics.forWan(cfg.wanName.toLowerCase()) : null,
-        onDegradedChange: () => this.updateStatus(),
-      });
-      if (checked?.state) {
-        // The router may have changed while the daemon was away (router reboot, manual edit): the
-        // last written rates are not trusted across a restart, so the first cycle writes the
-        // restored rates once (v1.3 restored them and skipped that write).
-        const ignored = runner.restore({
-          ...checked.state,
-          last_applied: { dl_rate: null, ul_rate: null },
-        });
-        const s = runner.controller.snapshot();
-        log.info(`state restored from ${restored.source === 'backup' ? 'backup of ' : ''}${cfg.stateFile}`, {
-          dl_bps: s.download.current_rate,
-          ul_bps: s.upload.current_rate,
-          baseline_ms: s.ewma.baseline_rtt,
-          ...(ignored.length > 0 ? { ignored } : {}),
-        });
-        if (restored.source === 'primary' && checked.problems.length === 0) store.markPersisted(runner);
-      } else {
-        log.info('no saved state; starting at the ceilings', { path: cfg.stateFile });
-      }
-      // the client logs each switch once; the runner counts it
-      if (router instanceof FailoverRouterClient) router.on('switch', (e) => runner.onTransportSwitch(e));
-      this.wans.push({
-        cfg,
-        log,
-        lock,
-        measurement,
-        router,
-        store,
-        runner,
-        recorder,
-        probeKind: kind,
-        probeInfo: probeDesc,
-        ticker: null,
-        errors: 0,
-      });
-      this.pendingLock = null;
-    }
-  }
-
-  private createProbe(
-    cfg: AutorateConfig,
-    log: Logger,
-  ): { probe: RttProbe; kind: 'fping' | 'udp'; info: ProbeInfo } {
-    const hosts =
-      cfg.useMedianOfThree && cfg.pingHosts.length >= 3
-        ? cfg.pingHosts.slice(0, 3)
-        : cfg.pingHosts.slice(0, 1);
-    // --udp-reflector overrides continuous_monitoring.probe (median of three: the first three)
-    const choice = chooseProbe(cfg.probe, hosts, this.o.udpReflectors, cfg.useMedianOfThree ? 3 : 1);
-    if (this.o.deps?.createProbe) {
-      const injected = this.o.deps.createProbe(cfg);
-      return { ...injected, info: probeInfo(choice) };
-    }
-    const onEvent = (e: ProbeEvent) => {
-      const { kind, ...rest } = e;
-      if (kind === 'reflector-up') log.info(PROBE_EVENT_TEXT[kind], rest);
-      else log.warn(PROBE_EVENT_TEXT[kind], rest);
-    };
-    const probe = createProbe(choice, {
-      periodMs: Math.max(10, cfg.cycleIntervalMs),
-      timeoutMs: Math.round(cfg.timeouts.pingSec * 1000),
-      onEvent,
-      ...(this.o.fpingBinary ? { fpingBinary: this.o.fpingBinary } : {}),
+      w = { ...p, errors: 0, ticker };
+      return w;
     });
-    return { probe, kind: choice.kind, info: probeInfo(choice) };
-  }
-
-  /** Starts every probe (ProbeUnavailableError when fping is missing). */
-  async startProbes(): Promise<void> {
-    for (const w of this.wans) await w.measurement.start();
-  }
-
-  /** Runs the daemon until SIGTERM/SIGINT (or {@link stop}); resolves with the exit code. */
-  async run(): Promise<number> {
-    const done = new Promise<number>((res) => {
-      this.resolveDone = res;
-    });
-    const log = (this.wans[0] as Wan).log;
-    const first = this.first;
-    // health and metrics first: a port that cannot be bound is a warning (v1.3), and the
-    // systemd STATUS= line says so
-    this.endpoints = await startEndpoints({
+    const first = (parts[0] as WanParts).cfg;
+    this.log = (parts[0] as WanParts).log;
+    // health and metrics: a port that cannot be bound is a warning (v1.3), and STATUS= says so
+    this.endpoints = {
       file: first.file,
       health: first.healthCheck,
-      provider: () => this.healthBody(),
       metrics: first.metrics,
-      registry: this.metrics?.registry ?? null,
-      log,
-    });
-    this.notify =
-      this.o.deps?.notify ?? createSdNotify({ onError: (e) => log.debug(`sd_notify: ${e.message}`) });
-    this.watchdog = new Watchdog({ notify: this.notify, healthyStatus: this.statusText() });
-    if (this.o.deps?.installSignals !== false) {
-      this.uninstallSignals = installSignalHandlers({
-        onStop: (sig) => {
-          log.info(`${sig} received; stopping`);
-          void this.stop();
-        },
-        onReload: () => {
-          for (const w of this.wans) w.log.reopen();
-          log.info('SIGHUP: log files reopened');
-        },
-      });
-    }
+      registry: metrics?.registry ?? null,
+    };
+  }
+
+  /** Starts every WAN's ticker (the host then sends READY=1). */
+  start(): void {
     for (const w of this.wans) {
-      const interval = w.cfg.cycleIntervalMs;
-      w.ticker = createTicker(
-        interval,
-        () => {
-          this.runOne(w);
-        },
-        {
-          onRunEnd: (ms, info) => {
-            const d = ms + info.lateMs;
-            this.cycleDuration.record(d);
-            if (ms > interval) w.runner.countOverrun();
-          },
-        },
-      );
       w.ticker.start();
       w.log.info('started', {
-        cycle_ms: interval,
+        cycle_ms: w.cfg.cycleIntervalMs,
         probe: w.probeKind,
         probe_method: w.probeInfo.method,
         probe_source: w.probeInfo.source,
@@ -375,8 +341,11 @@ export class AutorateDaemon {
         version: VERSION,
       });
     }
-    void this.notify.ready(this.statusText());
-    return done;
+  }
+
+  reopenLogs(): void {
+    for (const w of this.wans) w.log.reopen();
+    this.log.info('SIGHUP: log files reopened');
   }
 
   private runOne(w: Wan): void {
@@ -397,32 +366,31 @@ export class AutorateDaemon {
     // Watchdog (D6): fed while every WAN's loop runs; only repeated internal errors (which a
     // restart may fix) stop it. A blackout or an unreachable router is degraded health, not a
     // reason to be killed (lessons-after-v1.3 §2.4).
-    const wd = this.watchdog;
-    if (wd) {
-      let broken: Wan | null = null;
-      for (const x of this.wans) {
-        if (x.errors >= 3) {
-          broken = x;
-          break;
-        }
+    let broken: Wan | null = null;
+    for (const x of this.wans) {
+      if (x.errors >= 3) {
+        broken = x;
+        break;
       }
-      if (broken) wd.cycleFailed(`${broken.cfg.wanName}: cycle errors`);
-      else wd.cycleSucceeded();
     }
+    if (broken) this.ctx.watchdog.cycleFailed(`${broken.cfg.wanName}: cycle errors`);
+    else this.ctx.watchdog.cycleSucceeded();
   }
 
-  private statusText(): string {
+  statusText(): string {
     const deg = this.wans.filter((w) => w.runner.degraded);
-    const notes = this.endpoints?.notes.length ? `; ${this.endpoints.notes.join('; ')}` : '';
-    if (deg.length === 0) return `Running - ${this.wans.length} WAN(s) healthy${notes}`;
-    return `Degraded - ${deg.map((w) => `${w.cfg.wanName}: ${w.runner.reasons.join(', ')}`).join('; ')}${notes}`;
+    const notes = this.ctx.endpointNotes;
+    const tail = notes.length ? `; ${notes.join('; ')}` : '';
+    if (deg.length === 0) return `Running - ${this.wans.length} WAN(s) healthy${tail}`;
+    return `Degraded - ${deg.map((w) => `${w.cfg.wanName}: ${w.runner.reasons.join(', ')}`).join('; ')}${tail}`;
   }
 
-  private updateStatus(): void {
+  /** Sends STATUS= when it changed (a WAN became degraded or recovered). */
+  updateStatus(): void {
     const s = this.statusText();
-    if (s === this.lastStatus || !this.notify) return;
+    if (s === this.lastStatus) return;
     this.lastStatus = s;
-    void this.notify.status(s);
+    void this.ctx.notify.status(s);
   }
 
   /** The /health document: v1.3's fields, then ours. */
@@ -461,15 +429,15 @@ export class AutorateDaemon {
           p99: r3(this.cycleDuration.p99()),
           max: r3(this.cycleDuration.max()),
         },
-        overruns: this.wans.reduce((a, w) => a + (w.ticker?.stats.overruns ?? 0), 0),
-        skipped_ticks: this.wans.reduce((a, w) => a + (w.ticker?.stats.skippedTicks ?? 0), 0),
+        overruns: this.wans.reduce((a, w) => a + w.ticker.stats.overruns, 0),
+        skipped_ticks: this.wans.reduce((a, w) => a + w.ticker.stats.skippedTicks, 0),
       },
       // endpoints the config enables that could not be served (port in use): not degraded, v1.3
-      endpoint_problems: this.endpoints?.notes ?? [],
+      endpoint_problems: this.ctx.endpointNotes,
       watchdog: {
-        degraded: this.watchdog?.isDegraded ?? false,
-        feeds: this.watchdog?.feeds ?? 0,
-        systemd: this.notify?.enabled ?? false,
+        degraded: this.ctx.watchdog.isDegraded,
+        feeds: this.ctx.watchdog.feeds,
+        systemd: this.ctx.notify.enabled,
       },
       process: {
         pid: process.pid,
@@ -481,28 +449,21 @@ export class AutorateDaemon {
     };
   }
 
-  /**
-   * Stops within one cycle: tickers stop (the running cycle finishes), writes in flight get a
-   * short grace, state is force-saved, everything is closed and the locks are released.
-   */
-  stop(): Promise<number> {
-    this.stopping ??= this.doStop();
-    return this.stopping;
+  /** Tickers stop; the running cycle finishes. */
+  async halt(): Promise<void> {
+    await Promise.all(this.wans.map((w) => w.ticker.stop()));
   }
 
-  private async doStop(): Promise<number> {
-    await Promise.all(this.wans.map((w) => w.ticker?.stop()));
-    void this.notify?.stopping('Stopping');
+  /** Writes in flight get a short grace, then every WAN's state is force-saved. */
+  async drain(): Promise<void> {
     await Promise.all(this.wans.map((w) => w.runner.settle(Math.min(2000, w.cfg.router.callDeadlineMs))));
     await this.saveAll(true);
-    await this.release('shutdown complete');
-    this.resolveDone?.(0);
-    return 0;
   }
 
   /**
    * `--once`: wait (bounded by the ping timeout) for the first replies, run one cycle per WAN,
-   * wait for the writes, save state. v1.3 exits 0 even when the cycle failed.
+   * wait for the writes, save state. v1.3 exits 0 even when the cycle failed. The caller then
+   * releases the parts (`host.dispose()`).
    */
   async runOnce(): Promise<void> {
     const deadline =
@@ -518,12 +479,6 @@ export class AutorateDaemon {
       const h = w.runner.health() as { download: unknown; upload: unknown; status: string };
       w.log.info('one cycle done', { download: h.download, upload: h.upload, status: h.status });
     }
-    await this.release(null);
-  }
-
-  /** Releases whatever setup() acquired (startup failure path). */
-  abort(): Promise<void> {
-    return this.release(null);
   }
 
   /** Saves every WAN's state now (a failure is logged, never thrown). */
@@ -536,26 +491,6 @@ export class AutorateDaemon {
         w.log.error(`${final ? 'final ' : ''}state save failed: ${(e as Error).message}`);
       }
     }
-  }
-
-  /**
-   * Closes state stores, recorders, probes, router clients and endpoints, releases the locks and
-   * signal handlers, logs `lastLine` and closes the logs.
-   */
-  private async release(lastLine: string | null): Promise<void> {
-    this.pendingLock?.release();
-    this.pendingLock = null;
-    for (const w of this.wans) {
-      w.store.close();
-      w.recorder?.close();
-    }
-    await Promise.allSettled(this.wans.map((w) => w.measurement.stop()));
-    await Promise.allSettled(this.wans.map((w) => w.router.close()));
-    await this.endpoints?.close();
-    this.uninstallSignals?.();
-    for (const w of this.wans) w.lock?.release();
-    if (lastLine !== null) this.wans[0]?.log.info(lastLine);
-    await Promise.allSettled(this.wans.map((w) => w.log.close()));
   }
 }
 

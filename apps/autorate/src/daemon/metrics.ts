@@ -9,13 +9,6 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
-const STATE_VALUE: Record<string, number> = { GREEN: 1, YELLOW: 2, SOFT_RED: 3, RED: 4 };
-
-/** Maps a zone to v1.3's gauge value (unknown = 0). */
-export function zoneValue(zone: string | null): number {
-  return zone === null ? 0 : (STATE_VALUE[zone] ?? 0);
-}
-
 /** A gauge's latest value, copied into its series at scrape time (no series before the first set). */
 export class LazyGauge {
   value = Number.NaN;

@@ -7,14 +7,14 @@
 import type { CallOptions, QueueLimit } from '@wanctl/router-client';
 import type { ReflectorHealth } from '@wanctl/rtt-probe';
 import type { Logger, StateStore } from '@wanctl/runtime';
-import { LatencyStats, LogThrottle } from '@wanctl/runtime';
+import { LatencyStats, LogThrottle, zoneValue } from '@wanctl/runtime';
 import {
   type ControllerSnapshot,
   type ControlParams,
   type CycleInput,
   WanController,
 } from '../control/index.js';
-import { type WanMetrics, zoneValue } from './metrics.js';
+import type { WanMetrics } from './metrics.js';
 import type { Recorder } from './recorder.js';
 
 /** What the runner needs from the router client. */
@@ -81,11 +81,6 @@ function localIsoTimestamp(d: Date): string {
   );
 }
 
-/** Change key of the state file: rates, last applied, rounded baseline (not load RTT, not streaks). */
-export function stateChangeKey(s: ControllerSnapshot): string {
-  return `${s.download.current_rate}|${s.upload.current_rate}|${s.last_applied.dl_rate}|${s.last_applied.ul_rate}|${s.ewma.baseline_rtt.toFixed(1)}`;
-}
-
 export class WanRunner {
   readonly name: string;
   readonly controller: WanController;
@@ -106,7 +101,8 @@ export class WanRunner {
   private prevUlZone: string | null = null;
   private degradedReasons: string[] = [];
   private routerDownSince: number | null = null;
-  // state change key, rebuilt only when one of its parts changed (see stateChangeKey())
+  // state change key (rates, last applied, baseline to 0.1 ms; not load RTT, not streaks),
+  // rebuilt only when one of its parts changed
   private keyDl = Number.NaN;
   private keyUl = Number.NaN;
   private keyLastDl: number | null = Number.NaN;
@@ -181,7 +177,7 @@ export class WanRunner {
   }
 
   /**
-   * The state file's change key now: the same string as `stateChangeKey(controller.snapshot())`,
+   * The state file's change key now: `dl|ul|applied dl|applied ul|baseline (0.1 ms)` of the controller's snapshot,
    * without building a snapshot; the string is rebuilt only when one of its parts changed.
    */
   stateChangeKey(): string {

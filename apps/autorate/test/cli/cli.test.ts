@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlParamsFromConfig } from '../../src/config-params.js';
 import { ReplaySession } from '../../src/control/index.js';
 import { normaliseArgv } from '../../src/main.js';
-import { configText } from '../daemon/fakes.js';
+import { configText } from '../daemon/config.js';
 import { CLI } from '../e2e/harness.js';
 
 function run(args: string[], opts: { input?: string; env?: Record<string, string> } = {}) {

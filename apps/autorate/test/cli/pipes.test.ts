@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configText } from '../daemon/fakes.js';
+import { configText } from '../daemon/config.js';
 import { CLI } from '../e2e/harness.js';
 
 let dir: string;

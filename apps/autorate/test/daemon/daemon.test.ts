@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAutorateConfig } from '@wanctl/config';
 import type { RouterClient } from '@wanctl/router-client';
-import type { SdNotify } from '@wanctl/runtime';
+import type { DaemonHost } from '@wanctl/runtime';
+import { FakeNotify, FakeProbe, FakeRouter, freePort, waitFor } from '@wanctl/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AutorateDaemon } from '../../src/daemon/daemon.js';
-import { freePort, waitFor } from '../e2e/harness.js';
-import { configText, FakeProbe, FakeRouter } from './fakes.js';
+import { type AutorateDaemon, startAutorateDaemon } from '../../src/daemon/daemon.js';
+import { configText } from './config.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -22,34 +22,8 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
 });
 
-class FakeNotify implements SdNotify {
-  readonly enabled = true;
-  readonly socketPath = '/run/fake-notify';
-  readonly watchdogUsec = 200_000;
-  readonly watchdogIntervalMs = 100;
-  readonly stats = { sent: 0, failed: 0, coalesced: 0 };
-  messages: Array<Record<string, string>> = [];
-  async ready(status?: string) {
-    this.messages.push({ READY: '1', ...(status ? { STATUS: status } : {}) });
-  }
-  async watchdog() {
-    this.messages.push({ WATCHDOG: '1' });
-  }
-  async status(text: string) {
-    this.messages.push({ STATUS: text });
-  }
-  async stopping(status?: string) {
-    this.messages.push({ STOPPING: '1', ...(status ? { STATUS: status } : {}) });
-  }
-  async notify(fields: Record<string, string>) {
-    this.messages.push(fields);
-  }
-  count(key: string): number {
-    return this.messages.filter((m) => key in m).length;
-  }
-}
-
 interface Built {
+  host: DaemonHost<AutorateDaemon>;
   daemon: AutorateDaemon;
   probe: FakeProbe;
   router: FakeRouter;
@@ -69,13 +43,16 @@ async function build(feed: () => Array<number | null> = () => [20, 20, 20]): Pro
   );
   let probe: FakeProbe | null = null;
   const router = new FakeRouter();
-  const notify = new FakeNotify();
+  const notify = new FakeNotify(100);
   const lines: string[] = [];
-  const daemon = new AutorateDaemon({
+  const host = await startAutorateDaemon({
     configs: [cfg],
     deps: {
       createProbe: () => {
-        probe = new FakeProbe(['192.0.2.1', '192.0.2.2', '192.0.2.3'], () => performance.now());
+        probe = new FakeProbe({
+          reflectors: ['192.0.2.1', '192.0.2.2', '192.0.2.3'],
+          now: () => performance.now(),
+        });
         const p = probe;
         const orig = p.latest.bind(p);
         p.latest = () => {
@@ -91,10 +68,17 @@ async function build(feed: () => Array<number | null> = () => [20, 20, 20]): Pro
       logSink: (l) => lines.push(l),
     },
   });
-  await daemon.setup({ locks: true });
-  await daemon.startProbes();
-  const done = daemon.run();
-  return { daemon, probe: probe as unknown as FakeProbe, router, notify, lines, healthPort, done };
+  const done = host.run();
+  return {
+    host,
+    daemon: host.daemon,
+    probe: probe as unknown as FakeProbe,
+    router,
+    notify,
+    lines,
+    healthPort,
+    done,
+  };
 }
 
 async function health(port: number): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -123,7 +107,7 @@ describe('AutorateDaemon (in-process, fakes)', () => {
     expect(h.status).toBe(200);
     expect(h.body).toMatchObject({ status: 'healthy', wan_count: 1, consecutive_failures: 0 });
     expect(typeof h.body['version']).toBe('string');
-    expect(await b.daemon.stop()).toBe(0);
+    expect(await b.host.stop()).toBe(0);
     expect(await b.done).toBe(0);
     expect(existsSync(path.join(dir, 'wan1.lock'))).toBe(false);
     const state = JSON.parse(await readFile(path.join(dir, 'wan1_state.json'), 'utf8')) as Record<
@@ -181,7 +165,7 @@ describe('AutorateDaemon (in-process, fakes)', () => {
       10_000,
     );
     expect(b.lines.filter((l) => l.includes('cycle error')).length).toBeGreaterThan(0);
-    await b.daemon.stop();
+    await b.host.stop();
   });
 
   it('lessons §2.24 telemetry that lied: /health answers JSON even when building a WAN section throws (503 with the error)', async () => {
@@ -199,7 +183,7 @@ describe('AutorateDaemon (in-process, fakes)', () => {
     // the daemon itself keeps running
     const cycles = b.daemon.wans[0]?.runner.cycles ?? 0;
     await waitFor('cycles continue', () => (b.daemon.wans[0]?.runner.cycles ?? 0) > cycles + 5, 10_000);
-    await b.daemon.stop();
+    await b.host.stop();
   });
 
   it('state file: a corrupt primary falls back to the backup (logged); both bad -> defaults (logged)', async () => {
@@ -222,7 +206,7 @@ describe('AutorateDaemon (in-process, fakes)', () => {
     expect(b.router.writes[0]).toEqual({ dl: 33_000_000, ul: 7_000_000 });
     expect(b.lines.some((l) => l.includes('state file:') && l.includes('WARN'))).toBe(true);
     expect(b.lines.some((l) => l.includes('state restored from backup'))).toBe(true);
-    await b.daemon.stop();
+    await b.host.stop();
 
     await writeFile(stateFile, 'garbage');
     await writeFile(`${stateFile}.bak`, '[1,2');
@@ -232,7 +216,7 @@ describe('AutorateDaemon (in-process, fakes)', () => {
       ulBps: 20_000_000,
     });
     expect(b2.lines.some((l) => l.includes('no saved state'))).toBe(true);
-    await b2.daemon.stop();
+    await b2.host.stop();
   });
 
   it('an overlong cycle is counted, never stacked (missed slots are skipped)', async () => {
@@ -266,7 +250,7 @@ describe('AutorateDaemon (in-process, fakes)', () => {
     expect(ran).toBeLessThanOrEqual(slots + 2);
     const w = (b.daemon.healthBody()['wans'] as Array<{ overruns: number }>)[0];
     expect(w?.overruns).toBeGreaterThanOrEqual(5);
-    await b.daemon.stop();
+    await b.host.stop();
   });
 
   it('a stale lock left by a dead process is replaced at start', async () => {
@@ -275,7 +259,7 @@ describe('AutorateDaemon (in-process, fakes)', () => {
     await writeFile(path.join(dir, 'wan1.lock'), `${dead.stdout.toString()}\n`);
     const b = await build();
     expect((await readFile(path.join(dir, 'wan1.lock'), 'utf8')).trim()).toBe(String(process.pid));
-    await b.daemon.stop();
+    await b.host.stop();
     expect(existsSync(path.join(dir, 'wan1.lock'))).toBe(false);
   });
 });

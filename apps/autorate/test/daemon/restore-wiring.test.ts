@@ -9,18 +9,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAutorateConfig } from '@wanctl/config';
 import type { RouterClient } from '@wanctl/router-client';
+import type { DaemonHost } from '@wanctl/runtime';
+import { FakeProbe, FakeRouter } from '@wanctl/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AutorateDaemon } from '../../src/daemon/daemon.js';
-import { configText, FakeProbe, FakeRouter } from './fakes.js';
+import { type AutorateDaemon, startAutorateDaemon } from '../../src/daemon/daemon.js';
+import { configText } from './config.js';
 
 let dir: string;
-let daemon: AutorateDaemon | null = null;
+let host: DaemonHost<AutorateDaemon> | null = null;
 beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'autorate-restore-'));
 });
 afterEach(async () => {
-  await daemon?.abort();
-  daemon = null;
+  await host?.dispose();
+  host = null;
   await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
 });
 
@@ -29,22 +31,20 @@ const M = 1_000_000;
 async function setUp(): Promise<{ d: AutorateDaemon; lines: string[]; stateFile: string }> {
   const cfg = parseAutorateConfig(configText(dir), { file: path.join(dir, 'wan1.yaml') });
   const lines: string[] = [];
-  const d = new AutorateDaemon({
+  host = await startAutorateDaemon({
     configs: [cfg],
     deps: {
       createProbe: () => ({
-        probe: new FakeProbe(['192.0.2.1', '192.0.2.2', '192.0.2.3'], () => 0),
+        probe: new FakeProbe({ reflectors: ['192.0.2.1', '192.0.2.2', '192.0.2.3'], now: () => 0 }),
         kind: 'fping',
       }),
       createRouter: () => new FakeRouter() as unknown as RouterClient,
       installSignals: false,
       logToConsole: false,
-      logSink: (l) => lines.push(l),
+      logSink: (l: string) => lines.push(l),
     },
   });
-  daemon = d;
-  await d.setup({ locks: false });
-  return { d, lines, stateFile: cfg.stateFile };
+  return { d: host.daemon, lines, stateFile: cfg.stateFile };
 }
 
 function stateWith(baseline: number, dlRate: number) {

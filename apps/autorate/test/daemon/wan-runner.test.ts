@@ -7,14 +7,23 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createMetricsRegistry, StateStore } from '@wanctl/runtime';
+import { FakeProbe, FakeRouter, manualClock, memoryLogger } from '@wanctl/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { controlParamsFromConfig } from '../../src/config-params.js';
-import { ReplaySession } from '../../src/control/index.js';
+import { type ControllerSnapshot, ReplaySession } from '../../src/control/index.js';
 import { type FallbackChecks, WanMeasurement } from '../../src/daemon/measurement.js';
 import { AutorateMetrics, type WanMetrics } from '../../src/daemon/metrics.js';
 import { Recorder } from '../../src/daemon/recorder.js';
-import { stateChangeKey, WanRunner } from '../../src/daemon/wan-runner.js';
-import { config, FakeProbe, FakeRouter, manualClock, memoryLogger } from './fakes.js';
+import { WanRunner } from '../../src/daemon/wan-runner.js';
+import { config } from './config.js';
+
+/**
+ * The state file's change key, the reference the runner's incremental key must equal: rates,
+ * last applied, baseline rounded to 0.1 ms (not load RTT, not streaks).
+ */
+function stateChangeKey(s: ControllerSnapshot): string {
+  return `${s.download.current_rate}|${s.upload.current_rate}|${s.last_applied.dl_rate}|${s.last_applied.ul_rate}|${s.ewma.baseline_rtt.toFixed(1)}`;
+}
 
 let dir: string;
 beforeEach(async () => {
@@ -48,9 +57,9 @@ async function rig(
 ): Promise<Rig> {
   const cfg = config(dir, { fallback: String(opts.fallback ?? false) });
   const clock = manualClock();
-  const probe = new FakeProbe(['192.0.2.1', '192.0.2.2', '192.0.2.3'], clock.now);
+  const probe = new FakeProbe({ reflectors: ['192.0.2.1', '192.0.2.2', '192.0.2.3'], now: clock.now });
   const router = new FakeRouter();
-  const { logger, lines } = memoryLogger();
+  const { logger, lines } = memoryLogger('wan1', 'info');
   const measurement = new WanMeasurement({
     probe,
     probeKind: 'fping',

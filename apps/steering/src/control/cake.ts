@@ -4,8 +4,10 @@
  * D8: the first snapshot only sets the reference (its cumulative counters are not "new" drops;
  * v1.3 reported them as the first delta), and a counter that goes backwards (router reboot,
  * reset-counters, queue recreated) is a reset: that counter's delta is 0 and the new value becomes
- * the reference (v1.3 reported a negative delta).
+ * the reference (v1.3 reported a negative delta). The rule is @wanctl/cake-stats' (one owner for
+ * every consumer); this module keeps the reference of the replay-format snapshots.
  */
+import { type CakeCounter, counterDeltas } from '@wanctl/cake-stats/delta';
 
 /** Cumulative counters of one CAKE queue as read from the router. */
 export interface CakeSnapshot {
@@ -32,7 +34,7 @@ export interface CakeDelta {
   /** True when this snapshot only set the reference (first read): deltas are 0. */
   firstRead: boolean;
   /** Counters that went backwards and were treated as a reset. */
-  resets: ('dropped' | 'packets' | 'bytes')[];
+  resets: CakeCounter[];
 }
 
 /** Returns a reason text when the snapshot is unusable (missing or non-numeric, negative or non-finite fields). */
@@ -90,18 +92,7 @@ export class CakeDeltaTracker {
         resets: [],
       };
     }
-    const resets: CakeDelta['resets'] = [];
-    const step = (k: 'dropped' | 'packets' | 'bytes'): number => {
-      const d = current[k] - prev[k];
-      if (d < 0) {
-        resets.push(k);
-        return 0;
-      }
-      return d;
-    };
-    const dropped = step('dropped');
-    const packets = step('packets');
-    const bytes = step('bytes');
+    const { dropped, packets, bytes, resets } = counterDeltas(prev, current);
     return {
       dropped,
       packets,

@@ -17,16 +17,16 @@
  * always bounded by `historySize` and always recorded (v1.3 quirk: with a fresh state file the RTT
  * history stayed empty, so the ping fallback never worked, and the CAKE histories grew unbounded).
  */
-import { assessCongestionState, type CongestionState } from './assessment.js';
-import { CakeDeltaTracker, type CakeSnapshot, checkCakeSnapshot } from './cake.js';
+import type { CongestionState } from './assessment.js';
+import { CakeDeltaTracker, type CakeSnapshot } from './cake.js';
 import { ConfidenceController, type ConfidenceEvaluation, type ConfidenceTimerState } from './confidence.js';
+import { confidenceStep, hysteresisStep } from './decide.js';
 import { ControllerUsageError } from './errors.js';
-import { calculateDelta, updateEwmaSmoothing } from './ewma.js';
+import { baselineStep, cakeStep, rttStep } from './measure.js';
 import { type SteeringParams, stateNames } from './params.js';
 import { pyFixed } from './pyfmt.js';
+import { historyStep, pushBounded, smoothStep } from './smooth.js';
 
-/** Change in baseline (ms) above which the baseline update is logged at INFO (v1.3 constant). */
-export const BASELINE_CHANGE_THRESHOLD_MS = 5.0;
 /** Length of the CAKE assessment history fed to the confidence scorer (v1.3). */
 export const CAKE_STATE_HISTORY_LEN = 10;
 /** v1.3 state names that also count as GOOD whatever the primary WAN is called. */
@@ -152,28 +152,36 @@ export interface RestoreReport {
   warnings: string[];
 }
 
+/** The result being built by begin() (complete() adds the outcome of the toggle and the state). */
+export type CycleDraft = Omit<
+  SteeringCycleResult,
+  | 'stateChanged'
+  | 'routerOk'
+  | 'transitionLogLine'
+  | 'currentState'
+  | 'steeringEnabled'
+  | 'redCount'
+  | 'badCount'
+  | 'goodCount'
+  | 'congestionState'
+  | 'historyRttLen'
+  | 'cakeStateHistory'
+  | 'rttDeltaEwmaMs'
+  | 'queueEwmaPackets'
+  | 'cakeReadFailures'
+>;
+
+/** Counter values to persist when the toggle succeeds / fails (hysteresis path). */
+export interface CounterOutcome {
+  degrade: number;
+  recover: number;
+}
+
 interface Stash {
   pending: PendingCycle;
-  partial: Omit<
-    SteeringCycleResult,
-    | 'stateChanged'
-    | 'routerOk'
-    | 'transitionLogLine'
-    | 'currentState'
-    | 'steeringEnabled'
-    | 'redCount'
-    | 'badCount'
-    | 'goodCount'
-    | 'congestionState'
-    | 'historyRttLen'
-    | 'cakeStateHistory'
-    | 'rttDeltaEwmaMs'
-    | 'queueEwmaPackets'
-    | 'cakeReadFailures'
-  >;
-  /** Counter values to persist when the toggle succeeds / fails (hysteresis path). */
-  countersOnSuccess: { degrade: number; recover: number } | null;
-  countersOnFailure: { degrade: number; recover: number } | null;
+  partial: CycleDraft;
+  countersOnSuccess: CounterOutcome | null;
+  countersOnFailure: CounterOutcome | null;
   /** Counter values from before this cycle (recorded in the transition). */
   prevBad: number;
   prevGood: number;
@@ -199,11 +207,6 @@ function defaultState(good: string): SteeringStateFile {
     congestion_state: 'GREEN',
     cake_read_failures: 0,
   };
-}
-
-function pushBounded<T>(arr: T[], v: T, cap: number): void {
-  arr.push(v);
-  while (arr.length > cap) arr.shift();
 }
 
 export class SteeringController {
@@ -265,352 +268,100 @@ export class SteeringController {
     return true;
   }
 
-  /** Decide this cycle. Must be followed by complete() before the next begin(). */
+  /**
+   * Decide this cycle. Must be followed by complete() before the next begin(). The steps are
+   * v1.3's, in its order: 1 baseline, 2 CAKE counters, 3 RTT (measure.ts); 4/5 delta and EWMAs,
+   * 6 history (smooth.ts); 7a confidence scoring, else 7b hysteresis (decide.ts).
+   */
   begin(m: CycleMeasurements, nowSeconds: number): PendingCycle {
     if (this.stash !== null) throw new ControllerUsageError('begin() called again before complete()');
     const p = this.params;
     const st = this.st;
-    const events: CycleEvent[] = [];
     const previousState = st.current_state;
-    const prevBad = st.bad_count;
-    const prevGood = st.good_count;
-    const noAction: PendingCycle = {
+    const draft: CycleDraft = {
+      ok: false,
+      failure: null,
+      baselineRttMs: st.baseline_rtt,
+      baselineSource: 'none',
+      baselineRejected: null,
+      currentRttMs: null,
+      rttSource: null,
+      deltaMs: null,
+      cakeDropsDelta: 0,
+      cakeQueuedPackets: 0,
+      cakeReadOk: null,
+      cakeFirstRead: false,
+      cakeCounterResets: [],
+      assessment: null,
+      previousState,
       action: null,
       actionSource: null,
       reason: null,
-      fromState: previousState,
-      toState: null,
-    };
-    const base = {
-      ok: false,
-      failure: null as SteeringCycleResult['failure'],
-      baselineRttMs: st.baseline_rtt,
-      baselineSource: 'none' as SteeringCycleResult['baselineSource'],
-      baselineRejected: null as SteeringCycleResult['baselineRejected'],
-      currentRttMs: null as number | null,
-      rttSource: null as SteeringCycleResult['rttSource'],
-      deltaMs: null as number | null,
-      cakeDropsDelta: 0,
-      cakeQueuedPackets: 0,
-      cakeReadOk: null as boolean | null,
-      cakeFirstRead: false,
-      cakeCounterResets: [] as string[],
-      assessment: null as CongestionState | null,
-      previousState,
-      action: null as RuleAction | null,
-      actionSource: null as PendingCycle['actionSource'],
-      reason: null as string | null,
-      confidence: null as ConfidenceEvaluation | null,
+      confidence: null,
       clamped: { rttDelta: false, queue: false },
-      summary: null as string | null,
-      events,
+      summary: null,
+      events: [],
     };
-    const finishEarly = (failure: 'no_baseline' | 'no_rtt'): PendingCycle => {
-      base.failure = failure;
-      this.stash = {
-        pending: noAction,
-        partial: base,
-        countersOnSuccess: null,
-        countersOnFailure: null,
-        prevBad,
-        prevGood,
-        timestamp: m.timestamp ?? null,
-      };
-      return noAction;
+    const stash: Stash = {
+      pending: {
+        action: null,
+        actionSource: null,
+        reason: null,
+        fromState: previousState,
+        toState: null,
+      },
+      partial: draft,
+      countersOnSuccess: null,
+      countersOnFailure: null,
+      prevBad: st.bad_count,
+      prevGood: st.good_count,
+      timestamp: m.timestamp ?? null,
     };
-
+    // (the stash is set only when begin() returns: a throw leaves the controller ready)
     // 1. Baseline from the autorate state file (bounds inclusive).
-    const b = m.autorateBaselineRttMs;
-    let fresh: number | null = null;
-    if (b === null || b === undefined) {
-      base.baselineRejected = 'missing';
-    } else if (typeof b !== 'number' || !Number.isFinite(b)) {
-      base.baselineRejected = 'not_a_number';
-      events.push({ level: 'error', message: `Failed to load baseline RTT: not a number (${String(b)})` });
-    } else if (b >= p.baselineRttMinMs && b <= p.baselineRttMaxMs) {
-      fresh = b;
-    } else {
-      base.baselineRejected = 'out_of_bounds';
-      events.push({
-        level: 'warning',
-        message:
-          `Baseline RTT out of bounds [${pyFixed(p.baselineRttMinMs, 1)}-${pyFixed(p.baselineRttMaxMs, 1)}ms]: ` +
-          `${pyFixed(b, 2)}ms, ignoring (possible autorate compromise)`,
-      });
+    if (!baselineStep(st, m.autorateBaselineRttMs, p, draft)) {
+      draft.failure = 'no_baseline';
+      this.stash = stash;
+      return stash.pending;
     }
-    if (fresh !== null) {
-      const old = st.baseline_rtt;
-      st.baseline_rtt = fresh;
-      base.baselineSource = 'fresh';
-      if (old === null) {
-        events.push({ level: 'info', message: `Initialized baseline RTT: ${pyFixed(fresh, 2)}ms` });
-      } else if (Math.abs(fresh - old) > BASELINE_CHANGE_THRESHOLD_MS) {
-        events.push({
-          level: 'info',
-          message: `Baseline RTT updated: ${pyFixed(old, 2)}ms -> ${pyFixed(fresh, 2)}ms`,
-        });
-      }
-    } else if (st.baseline_rtt === null) {
-      events.push({ level: 'error', message: 'No baseline RTT available, cannot make steering decisions' });
-      return finishEarly('no_baseline');
-    } else {
-      base.baselineSource = 'cached';
-    }
-    base.baselineRttMs = st.baseline_rtt;
-
-    // 2. CAKE counters (CAKE-aware mode only).
-    let drops = 0;
-    let queued = 0;
-    if (p.cakeAware) {
-      const problem = m.cake === null || m.cake === undefined ? 'read failed' : checkCakeSnapshot(m.cake);
-      if (problem === null && m.cake) {
-        const d = this.cakeTracker.update(m.cake);
-        drops = d.dropped;
-        queued = d.queued_packets;
-        base.cakeReadOk = true;
-        base.cakeFirstRead = d.firstRead;
-        base.cakeCounterResets = d.resets;
-        if (d.resets.length > 0) {
-          events.push({
-            level: 'warning',
-            message: `CAKE counters went backwards (${d.resets.join(', ')}): treated as a counter reset, not as drops`,
-          });
-        }
-        st.cake_read_failures = 0;
-        pushBounded(st.cake_drops_history, drops, p.historySize);
-        pushBounded(st.queue_depth_history, queued, p.historySize);
-      } else {
-        base.cakeReadOk = false;
-        st.cake_read_failures += 1;
-        if (st.cake_read_failures === 1) {
-          events.push({
-            level: 'warning',
-            message: `CAKE stats read failed (${problem}), using RTT-only decisions (failure 1)`,
-          });
-        } else if (st.cake_read_failures === 3) {
-          events.push({
-            level: 'error',
-            message: 'CAKE stats unavailable after 3 attempts, entering degraded mode (RTT-only decisions)',
-          });
-        }
-      }
-    }
-    base.cakeDropsDelta = drops;
-    base.cakeQueuedPackets = queued;
-
+    // 2. CAKE counters (CAKE-aware mode only): draft.cakeDropsDelta / cakeQueuedPackets.
+    if (p.cakeAware) cakeStep(st, m.cake, p, this.cakeTracker, draft);
     // 3. RTT, falling back to the last measured RTT.
-    let rtt: number;
-    const r = m.rttMs;
-    if (typeof r === 'number' && Number.isFinite(r) && r >= 0) {
-      rtt = r;
-      base.rttSource = 'measured';
-    } else if (st.history_rtt.length > 0) {
-      rtt = st.history_rtt[st.history_rtt.length - 1]!;
-      base.rttSource = 'fallback';
-      events.push({ level: 'warning', message: `Using last known RTT from state: ${pyFixed(rtt, 1)}ms` });
-    } else {
-      events.push({
-        level: 'warning',
-        message: 'Ping failed after retries and no fallback available, skipping cycle',
-      });
-      return finishEarly('no_rtt');
+    const rtt = rttStep(st, m.rttMs, draft);
+    if (rtt === null) {
+      draft.failure = 'no_rtt';
+      this.stash = stash;
+      return stash.pending;
     }
-    base.currentRttMs = rtt;
-
-    // 4./5. Delta and EWMAs.
-    const delta = calculateDelta(rtt, st.baseline_rtt);
-    base.deltaMs = delta;
-    let ewmaForSignals = delta;
-    if (p.cakeAware) {
-      const e = updateEwmaSmoothing(
-        { rttDeltaEwma: st.rtt_delta_ewma, queueEwma: st.queue_ewma },
-        delta,
-        queued,
-        p.rttEwmaAlpha,
-        p.queueEwmaAlpha,
-      );
-      st.rtt_delta_ewma = e.rttDeltaEwma;
-      st.queue_ewma = e.queueEwma;
-      ewmaForSignals = e.rttDeltaEwma;
-      base.clamped = { rttDelta: e.rttClamped, queue: e.queueClamped };
-      if (e.rttClamped) {
-        events.push({
-          level: 'warning',
-          message: `RTT delta ${pyFixed(delta, 1)}ms out of range: clamped to 1000ms`,
-        });
-      }
-      if (e.queueClamped) {
-        events.push({
-          level: 'warning',
-          message: `Queue depth ${queued} out of range: clamped to 10000 packets`,
-        });
-      }
-    }
-
-    // 6. History (always recorded, always bounded).
-    pushBounded(st.history_rtt, rtt, p.historySize);
-    pushBounded(st.history_delta, delta, p.historySize);
-    base.ok = true;
-
+    // 4./5. Delta and EWMAs; 6. history (always recorded, always bounded).
+    const signal = smoothStep(st, rtt, p, draft);
+    historyStep(st, rtt, p, draft);
+    const delta = draft.deltaMs as number;
     const wan = p.primaryWan.toUpperCase();
     const suffix = st.current_state.split('_').pop() ?? st.current_state;
-    const sig = `rtt=${pyFixed(delta, 1)}ms ewma=${pyFixed(ewmaForSignals, 1)}ms drops=${drops} q=${queued}`;
-    base.summary = p.cakeAware
+    const sig = `rtt=${pyFixed(delta, 1)}ms ewma=${pyFixed(signal, 1)}ms drops=${draft.cakeDropsDelta} q=${draft.cakeQueuedPackets}`;
+    draft.summary = p.cakeAware
       ? `[${wan}_${suffix}] ${sig} | congestion=${st.congestion_state}`
-      : `[${wan}_${suffix}] RTT=${pyFixed(rtt, 1)}ms, baseline=${pyFixed(st.baseline_rtt!, 1)}ms, ` +
+      : `[${wan}_${suffix}] RTT=${pyFixed(rtt, 1)}ms, baseline=${pyFixed(st.baseline_rtt as number, 1)}ms, ` +
         `delta=${pyFixed(delta, 1)}ms | bad_count=${st.bad_count}/${p.badSamples}, good_count=${st.good_count}/${p.goodSamples}`;
 
     // 7a. Confidence scoring (sees the previous cycle's assessment, as v1.3).
-    if (this.conf) {
-      const ev = this.conf.evaluate(
-        {
-          cakeState: st.congestion_state,
-          rttDeltaMs: delta,
-          dropsPerSec: drops,
-          queueDepthPct: queued,
-          cakeStateHistory: st.cake_state_history,
-          dropsHistory: st.cake_drops_history,
-          queueHistory: st.queue_depth_history,
-        },
-        st.current_state,
-        nowSeconds,
-      );
-      base.confidence = ev;
-      for (const msg of ev.events) {
-        events.push({
-          level: msg.includes('ENGAGED') || msg.includes('WOULD_ENABLE') ? 'warning' : 'info',
-          message: msg,
-        });
-      }
-      if (ev.decision !== null) {
-        const enable = ev.decision === 'ENABLE_STEERING';
-        const pending: PendingCycle = {
-          action: enable ? 'enable' : 'disable',
-          actionSource: 'confidence',
-          reason:
-            `confidence=${ev.score} ${enable ? `>= ${ev.effectiveSteerThreshold}` : `<= ${this.conf.params.recoveryThreshold}`} ` +
-            `sustained ${enable ? this.conf.params.sustainDurationSec : this.conf.params.recoverySustainSec}s ` +
-            `signals=[${ev.contributors.join(', ')}]`,
-          fromState: st.current_state,
-          toState: enable ? this.stateDegraded : this.stateGood,
-        };
-        base.action = pending.action;
-        base.actionSource = 'confidence';
-        base.reason = pending.reason;
-        this.stash = {
-          pending,
-          partial: base,
-          countersOnSuccess: null,
-          countersOnFailure: null,
-          prevBad,
-          prevGood,
-          timestamp: m.timestamp ?? null,
-        };
-        return pending;
-      }
-    }
-
-    // 7b. Hysteresis (v1.3 _update_state_machine_unified).
-    let isDegraded: boolean;
-    let isRecovered: boolean;
-    let isWarning = false;
-    if (p.cakeAware) {
-      const a = assessCongestionState(ewmaForSignals, drops, queued, p.thresholds);
-      base.assessment = a;
-      st.congestion_state = a;
-      isDegraded = a === 'RED';
-      isRecovered = a === 'GREEN';
-      isWarning = a === 'YELLOW';
+    const names = { good: this.stateGood, degraded: this.stateDegraded };
+    const byConfidence = this.conf ? confidenceStep(this.conf, st, draft, names, nowSeconds) : null;
+    if (byConfidence !== null) {
+      stash.pending = byConfidence;
     } else {
-      isDegraded = delta > p.badThresholdMs;
-      isRecovered = delta < p.recoveryThresholdMs;
+      // 7b. Hysteresis (v1.3 _update_state_machine_unified).
+      const h = hysteresisStep(st, p, draft, signal, sig, names, this.isGood(st.current_state));
+      stash.pending = h.pending;
+      stash.countersOnSuccess = h.onSuccess;
+      stash.countersOnFailure = h.onFailure;
     }
-    const degradeThreshold = p.cakeAware ? p.thresholds.red_samples_required : p.badSamples;
-    const recoverThreshold = p.cakeAware ? p.thresholds.green_samples_required : p.goodSamples;
-    let degrade = p.cakeAware ? st.red_count : st.bad_count;
-    let recover = st.good_count;
-    let pending: PendingCycle = noAction;
-    const label = base.assessment ?? (isDegraded ? 'BAD' : isRecovered ? 'OK' : 'HOLD');
-    if (this.isGood(st.current_state)) {
-      st.current_state = this.stateGood;
-      recover = 0;
-      if (isDegraded) {
-        degrade += 1;
-        events.push({
-          level: p.cakeAware ? 'info' : 'debug',
-          message: `[${wan}_GOOD] [${label}] ${sig} | ${p.cakeAware ? 'red_count' : 'bad_count'}=${degrade}/${degradeThreshold}`,
-        });
-        if (degrade >= degradeThreshold) {
-          const reason = p.cakeAware
-            ? `${wan} DEGRADED detected - ${sig} (sustained ${degrade} samples)`
-            : `${wan} DEGRADED detected (delta=${pyFixed(delta, 1)}ms sustained for ${degrade} samples)`;
-          pending = {
-            action: 'enable',
-            actionSource: 'hysteresis',
-            reason,
-            fromState: this.stateGood,
-            toState: this.stateDegraded,
-          };
-        }
-      } else {
-        degrade = 0;
-        if (isWarning) {
-          events.push({
-            level: 'info',
-            message: `[${wan}_GOOD] [${label}] ${sig} | early warning, no action`,
-          });
-        }
-      }
-      this.stash = {
-        pending,
-        partial: base,
-        countersOnSuccess: { degrade: 0, recover },
-        countersOnFailure: { degrade, recover },
-        prevBad,
-        prevGood,
-        timestamp: m.timestamp ?? null,
-      };
-    } else {
-      st.current_state = this.stateDegraded;
-      degrade = 0;
-      if (isRecovered) {
-        recover += 1;
-        events.push({
-          level: p.cakeAware ? 'info' : 'debug',
-          message: `[${wan}_DEGRADED] [${label}] ${sig} | good_count=${recover}/${recoverThreshold}`,
-        });
-        if (recover >= recoverThreshold) {
-          const reason = p.cakeAware
-            ? `${wan} RECOVERED - ${sig} (sustained ${recover} samples)`
-            : `${wan} RECOVERED (delta=${pyFixed(delta, 1)}ms sustained for ${recover} samples)`;
-          pending = {
-            action: 'disable',
-            actionSource: 'hysteresis',
-            reason,
-            fromState: this.stateDegraded,
-            toState: this.stateGood,
-          };
-        }
-      } else {
-        recover = 0;
-        if (p.cakeAware) {
-          events.push({ level: 'info', message: `[${wan}_DEGRADED] [${label}] ${sig} | still degraded` });
-        }
-      }
-      this.stash = {
-        pending,
-        partial: base,
-        countersOnSuccess: { degrade, recover: 0 },
-        countersOnFailure: { degrade, recover },
-        prevBad,
-        prevGood,
-        timestamp: m.timestamp ?? null,
-      };
-    }
-    base.action = pending.action;
-    base.actionSource = pending.actionSource;
-    base.reason = pending.reason;
-    return pending;
+    draft.action = stash.pending.action;
+    draft.actionSource = stash.pending.actionSource;
+    draft.reason = stash.pending.reason;
+    this.stash = stash;
+    return stash.pending;
   }
 
   /**

@@ -19,7 +19,6 @@ export {
   DEFAULT_CONFIDENCE_PARAMS,
 } from './confidence.js';
 export {
-  BASELINE_CHANGE_THRESHOLD_MS,
   CAKE_STATE_HISTORY_LEN,
   type CycleEvent,
   type CycleInput,
@@ -49,6 +48,7 @@ export {
   RTT_EWMA_MAX_MS,
   updateEwmaSmoothing,
 } from './ewma.js';
+export { BASELINE_CHANGE_THRESHOLD_MS } from './measure.js';
 export {
   resolveSteeringParams,
   type SteeringParams,

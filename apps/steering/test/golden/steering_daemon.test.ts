@@ -5,7 +5,8 @@
  * behaviour asserted. Once rows diverge for a named reason, later rows follow from a different
  * history and are no longer compared.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   type ReplayInputLine,
@@ -16,7 +17,14 @@ import {
 } from '../../src/control/index.js';
 import { GOLDEN_DIR, loadVectors } from './vectors.js';
 
-const files = readdirSync(GOLDEN_DIR).filter((f) => /^steering_daemon_.+\.json$/.test(f));
+/** The files, flat in the golden folder or in its `steering-daemon/` sub-folder (the fixtures layout). */
+const files = ['', 'steering-daemon']
+  .filter((sub) => existsSync(join(GOLDEN_DIR, sub)))
+  .flatMap((sub) =>
+    readdirSync(join(GOLDEN_DIR, sub))
+      .filter((f) => /^steering_daemon_.+\.json$/.test(f))
+      .map((f) => (sub === '' ? f : `${sub}/${f}`)),
+  );
 
 type Row = Record<string, unknown> & { i: number; input: unknown };
 interface DaemonFile {

@@ -1,9 +1,7 @@
 /** Helpers for end-to-end tests: temp dirs, configs, free ports, the daemon as a child process. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,25 +12,7 @@ export function assertBuilt(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npx tsc -b\` in apps/steering first`);
 }
 
-export async function tempDir(
-  prefix = 'wanctl-steering-',
-): Promise<{ dir: string; cleanup(): Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
-}
-
-/** A free TCP port on 127.0.0.1 (bound and released; fine for tests that bind it right after). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort, tempDir, waitFor } from '@wanctl/testkit';
 
 /**
  * The state file layout wanctl-autorate writes, pinned by autorate's own test against its real
@@ -162,33 +142,6 @@ export function startDaemon(args: string[], env: Record<string, string> = {}): D
       return r;
     },
   };
-}
-
-/** Polls `fn` until it returns a truthy value (returned) or the deadline passes (throws with `what`). */
-export async function waitFor<T>(
-  what: string,
-  fn: () => T | Promise<T>,
-  opts: { timeoutMs?: number; intervalMs?: number; detail?: () => string } = {},
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})${
-          opts.detail ? `\n${opts.detail()}` : ''
-        }`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
-  }
 }
 
 /** GET a JSON document; resolves with status and body. */

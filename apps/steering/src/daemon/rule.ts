@@ -4,7 +4,7 @@
  * /health can show the rule's real state.
  */
 import { type CallOptions, type RouterClient, RouterNotFoundError } from '@wanctl/router-client';
-import { RuleVerifyError } from './errors.js';
+import { RuleVerifyError } from '../errors.js';
 
 /** What the router said about the rule. */
 export type RuleState = 'enabled' | 'disabled' | 'missing' | 'unknown';

@@ -4,10 +4,8 @@
  * RED=4, unknown=0), `wanctl_steering_transitions_total{wan,from,to}`; and ours for the signals,
  * the rule on the router, cycles and router errors.
  */
-import { createMetricsRegistry } from '@wanctl/runtime';
+import { createMetricsRegistry, zoneValue } from '@wanctl/runtime';
 import { Counter, Gauge, type Registry } from 'prom-client';
-
-export const CONGESTION_STATE_VALUE: Record<string, number> = { GREEN: 1, YELLOW: 2, SOFT_RED: 3, RED: 4 };
 
 export class SteeringMetrics {
   readonly registry: Registry;
@@ -85,7 +83,7 @@ export class SteeringMetrics {
 
   recordState(enabled: boolean, congestionState: string): void {
     this.enabled.set({ wan: this.wan }, enabled ? 1 : 0);
-    this.congestion.set({ wan: this.wan }, CONGESTION_STATE_VALUE[congestionState] ?? 0);
+    this.congestion.set({ wan: this.wan }, zoneValue(congestionState));
   }
 
   recordTransition(from: string, to: string): void {
