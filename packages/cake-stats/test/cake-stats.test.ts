@@ -22,9 +22,9 @@ import {
 } from '../src/index.js';
 
 const GOLDEN = JSON.parse(
-  readFileSync(join(import.meta.dirname, '../../../../shared/golden/cake_stats.json'), 'utf8'),
+  readFileSync(join(import.meta.dirname, '../../../fixtures/golden/cake_stats.json'), 'utf8'),
 );
-const SAMPLES = join(import.meta.dirname, '../../../../shared/routeros-samples');
+const SAMPLES = join(import.meta.dirname, '../../../fixtures/routeros-samples');
 
 function logger(): RouterLogger & { warns: string[] } {
   const warns: string[] = [];

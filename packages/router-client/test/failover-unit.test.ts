@@ -82,7 +82,7 @@ function outcome(s: string): Outcome {
 
 describe('failover.json replay (FailoverRouterClient semantics)', () => {
   const g = JSON.parse(
-    readFileSync(join(import.meta.dirname, '../../../../shared/golden/failover.json'), 'utf8'),
+    readFileSync(join(import.meta.dirname, '../../../fixtures/golden/failover.json'), 'utf8'),
   );
 
   it.each(

@@ -1,5 +1,5 @@
 /**
- * Golden vectors recorded from wanctl v1.3 (../shared/golden): parity where the behaviour is
+ * Golden vectors recorded from wanctl v1.3 (fixtures/golden): parity where the behaviour is
  * the same, and the DESIGN "D" item named where ours differs on purpose.
  */
 import { readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import {
   RouterNotFoundError,
 } from '../src/index.js';
 
-const GOLDEN = join(import.meta.dirname, '../../../../shared/golden');
+const GOLDEN = join(import.meta.dirname, '../../../fixtures/golden');
 const golden = (f: string) => JSON.parse(readFileSync(join(GOLDEN, f), 'utf8'));
 
 describe('parsing_misc.json rule_status (mangle print parsing)', () => {

@@ -13,7 +13,7 @@ import {
   resourceFromMap,
 } from '../src/index.js';
 
-const SAMPLES = join(import.meta.dirname, '../../../../shared/routeros-samples');
+const SAMPLES = join(import.meta.dirname, '../../../fixtures/routeros-samples');
 const cli = (f: string) => readFileSync(join(SAMPLES, 'cli', f), 'utf8');
 const rest = (f: string) => JSON.parse(readFileSync(join(SAMPLES, 'rest', f), 'utf8'));
 

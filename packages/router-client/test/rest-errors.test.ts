@@ -16,7 +16,7 @@ import {
   RouterNotFoundError,
 } from '../src/index.js';
 
-const REST = join(import.meta.dirname, '../../../../shared/routeros-samples/rest');
+const REST = join(import.meta.dirname, '../../../fixtures/routeros-samples/rest');
 
 describe('REST error envelopes from real routers', () => {
   let server: http.Server;
