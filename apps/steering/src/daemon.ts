@@ -63,7 +63,10 @@ import { VERSION } from './version.js';
 
 /** The rule is read from the router at most this often (every cycle at the default 2 s interval). */
 export const RULE_CHECK_PERIOD_MS = 2000;
-/** A persisted DEGRADED decision older than this is not carried over a restart (lessons §2.23). */
+/**
+ * A persisted DEGRADED decision older than this is not carried over a restart (after v1.3, a clean
+ * restart with an old DEGRADED state and a pre-enabled rule steered traffic with no decision).
+ */
 export const STALE_DECISION_MS = 600_000;
 /** Consecutive failed cycles after which /health reports degraded. */
 export const FAILED_CYCLES_DEGRADED = 3;
@@ -166,7 +169,7 @@ export class SteeringDaemon {
     this.now = o.deps?.now ?? Date.now;
     this.mono = o.deps?.monotonic ?? (() => performance.now());
     this.intervalMs = this.config.measurement.intervalMs;
-    // D2 and lessons §2.3: every router call of a cycle has a deadline, and the worst case of a
+    // docs/decisions.md#d2: every router call of a cycle has a deadline, and the worst case of a
     // cycle (RTT, CAKE and rule read in parallel, then one toggle) stays far inside WatchdogSec.
     this.callDeadlineMs = Math.min(this.config.router.callDeadlineMs, Math.max(2000, 2 * this.intervalMs));
     this.ruleCheckEvery = Math.max(1, Math.ceil(RULE_CHECK_PERIOD_MS / this.intervalMs));
@@ -353,7 +356,7 @@ export class SteeringDaemon {
     const ltt =
       typeof raw['last_transition_time'] === 'string' ? Date.parse(raw['last_transition_time']) : Number.NaN;
     if (Number.isFinite(ltt)) this.stateSince = ltt;
-    // Lessons §2.23: a DEGRADED decision is carried over only if it is recent.
+    // A DEGRADED decision is carried over only if it is recent (see STALE_DECISION_MS).
     if (this.controller.steeringEnabled) {
       let ageMs = Number.POSITIVE_INFINITY;
       try {
@@ -375,7 +378,7 @@ export class SteeringDaemon {
   }
 
   /**
-   * Start-up reconciliation (lessons §2.23): before the first cycle, make the rule on the router
+   * Start-up reconciliation: before the first cycle, make the rule on the router
    * agree with the daemon's decision. If the router cannot be read now, the first cycle does it.
    */
   async reconcile(): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * @wanctl/cake-stats: CAKE queue counters read through a RouterClient (REST JSON or SSH
- * console text, both to the same typed snapshot), and deltas between snapshots (DESIGN D8):
+ * console text, both to the same typed snapshot), and deltas between snapshots (docs/decisions.md#d8):
  * the first read only sets the reference; a counter that goes backwards is a reset, counted
  * from zero and logged, never a negative delta; per-second rates use the snapshots' times.
  */

@@ -42,7 +42,7 @@ const sources = goldenJson().flatMap((f) => {
   return [[f, kind, mutated(h.source_config_yaml, h.config_mutations)] as const];
 });
 
-// v1.3 canonical "all keys" example (reference/autorate-v1.3.md §3.3).
+// v1.3 canonical "all keys" example (every key v1.3 reads, with its example values).
 const CANONICAL = `schema_version: "1.0"
 wan_name: "cable"
 router:

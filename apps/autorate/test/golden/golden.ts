@@ -68,10 +68,10 @@ function req(o: Record<string, number>, key: string, where: string): number {
 
 /** Options that a golden header cannot express. */
 export interface HeaderOptions {
-  /** DESIGN D4 confirmation count (not in v1.3's params). */
+  /** docs/decisions.md#d4 confirmation count (not in v1.3's params). */
   accelConfirmCycles?: number;
   /**
-   * Upload per-state floors (DESIGN D5). 'given' maps the header's upload floor_green/yellow;
+   * Upload per-state floors (docs/decisions.md#d5). 'given' maps the header's upload floor_green/yellow;
    * 'v1.3' omits them so that only floor_red applies, as v1.3 did.
    */
   uploadFloors?: 'given' | 'v1.3';
