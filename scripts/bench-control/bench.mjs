@@ -36,7 +36,11 @@ export const EXAMPLES_DIR = join(REPO_ROOT, 'examples');
 /** Every trace the benchmark knows, in table order. */
 export const TRACE_NAMES = ['constant', 'steps', 'cable-evening', 'lte', 'dsl'];
 
-/** Reads an example config as a plain object (the YAML document, before validation). */
+/**
+ * Reads an example config as a plain object (the YAML document, before validation).
+ * @param {string} name
+ * @returns {Record<string, any>}
+ */
 export function readExample(name) {
   return yaml.load(readFileSync(join(EXAMPLES_DIR, name), 'utf8'));
 }
@@ -239,6 +243,9 @@ export function controllerFactories({ writeBudget = null } = {}) {
 /**
  * Runs the benchmark: every controller on every trace. Returns the results, the markdown table
  * and the JSON report text, plus the SVG text per trace, and the wall time.
+ * @param {{ durationS?: number, seed?: number, traces?: string[],
+ *   writeBudget?: { maxWrites: number, windowSec: number } | null,
+ *   onResult?: (result: any) => void }} [options] `onResult` is called after each run.
  */
 export function runBench({
   durationS = 300,
