@@ -12,7 +12,10 @@ let missing = 0;
 const workspaces = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).workspaces;
 const dirs = workspaces.flatMap((w) =>
   w.endsWith('/*')
-    ? fs.readdirSync(path.join(root, w.slice(0, -2))).sort().map((d) => `${w.slice(0, -2)}/${d}`)
+    ? fs
+        .readdirSync(path.join(root, w.slice(0, -2)))
+        .sort()
+        .map((d) => `${w.slice(0, -2)}/${d}`)
     : [w],
 );
 {

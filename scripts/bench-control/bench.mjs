@@ -65,7 +65,11 @@ export const TRACE_NAMES = [
   'far-reflector',
 ];
 
-/** Reads an example config as a plain object (the YAML document, before validation). */
+/**
+ * Reads an example config as a plain object (the YAML document, before validation).
+ * @param {string} name
+ * @returns {Record<string, any>}
+ */
 export function readExample(name) {
   return yaml.load(readFileSync(join(EXAMPLES_DIR, name), 'utf8'));
 }
@@ -466,6 +470,11 @@ export function controllerFactories({ writeBudget = null, adaptiveOverrides = {}
 /**
  * Runs the benchmark: every controller on every trace. Returns the results, the markdown table
  * and the JSON report text, plus the SVG text per trace, and the wall time.
+ * @param {{ durationS?: number, seed?: number, traces?: string[],
+ *   writeBudget?: { maxWrites: number, windowSec: number } | null,
+ *   adaptiveOverrides?: Record<string, unknown>,
+ *   onResult?: (result: any) => void }} [options] `onResult` is called after each run;
+ *   `adaptiveOverrides` replaces parameters of the adaptive law (the `--adaptive` option).
  */
 export function runBench({
   durationS = 300,

@@ -62,6 +62,7 @@ if (args['write-budget'] !== undefined) {
   writeBudget = { maxWrites: Number(m[1]), windowSec: Number(m[2]) };
 }
 
+/** @type {Record<string, unknown>} */
 let adaptiveOverrides = {};
 if (args.adaptive !== undefined) {
   try {

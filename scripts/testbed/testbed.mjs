@@ -185,7 +185,7 @@ function topology(tag) {
   const addr = (ns, dev, a) => {
     nsx(ns, 'ip', 'addr', 'add', a, 'dev', dev);
     nsx(ns, 'ip', 'link', 'set', dev, 'up');
-    // GSO/TSO would hand the shapers 64 KB super-packets (lessons §2.15)
+    // GSO/TSO would hand the shapers 64 KB super-packets, which a token bucket cannot pace
     sh('ip', ['netns', 'exec', ns, 'ethtool', '-K', dev, 'tso', 'off', 'gso', 'off', 'gro', 'off'], {
       allowFail: true,
     });

@@ -2,7 +2,7 @@
 // Micro-benchmark of one autorate control cycle (the pure law, no I/O).
 // Build first:   (cd apps/autorate && npx tsc -b)
 // Run:           node apps/autorate/bench/cycle-bench.mjs [cycles]   (add --expose-gc for heap figures)
-// Prints per-cycle time median / p99 / max against the DESIGN budget (median < 0.2 ms, p99 < 2 ms).
+// Prints per-cycle time median / p99 / max against the project's budget (median < 0.2 ms, p99 < 2 ms).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

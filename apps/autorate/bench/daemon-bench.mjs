@@ -7,7 +7,8 @@
 // Prints per-cycle CPU time (median, p99; getrusage around each cycle's synchronous work, from
 // /health) and its wall time, cycle
 // duration p99 (from its scheduled slot to its end), process CPU % of one core (from /proc) and
-// resident memory, beside the DESIGN budgets. The daemon runs as `node $BENCH_NODE_FLAGS dist/cli.js`
+// resident memory, beside the project's budgets (< 2 % of one core at 20 Hz, RSS < 80 MB).
+// The daemon runs as `node $BENCH_NODE_FLAGS dist/cli.js`
 // (default `--max-semi-space-size=1`, as the systemd unit should set; `BENCH_NODE_FLAGS=` for none). The link alternates idle and congested phases so
 // that the daemon also writes to the router.
 import { execSync, spawn } from 'node:child_process';

@@ -8,7 +8,7 @@ import { CONTROL_DEFAULTS, type ControlParams, validateControlParams } from './c
 
 /**
  * The control parameters for one WAN config. Upload per-state floors are passed only when the
- * config gave per-state floor keys (DESIGN D5); with the legacy `floor_mbps` the upload has its
+ * config gave per-state floor keys (docs/decisions.md#d5); with the legacy `floor_mbps` the upload has its
  * single floor, as in v1.3. Throws `ControlParamsError` if the result is inconsistent.
  */
 export function controlParamsFromConfig(cfg: AutorateConfig): ControlParams {

@@ -36,7 +36,7 @@ const files = [...goldenFiles('wan_controller_'), ...goldenFiles('queue_controll
 );
 
 describe('controlParamsFromConfig against the golden headers', () => {
-  it('has golden files to check (a missing /work/shared/golden fails here instead of skipping)', () => {
+  it('has golden files to check (a missing fixtures/golden fails here instead of skipping)', () => {
     expect(files.length).toBeGreaterThan(0);
   });
 

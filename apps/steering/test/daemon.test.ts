@@ -277,7 +277,7 @@ describe('modes wired through the daemon', () => {
   });
 });
 
-describe('lessons after v1.3 (reference/lessons-after-v1.3.md §2)', () => {
+describe('failure modes seen in production after v1.3 (lesson N: the number its authors gave it)', () => {
   it('lesson 1: the rule is found and toggled by its exact comment, whatever the words (no "ADAPTIVE" needed)', async () => {
     const d = await make({ red: 1, comment: 'Steer VoIP to wan2' });
     await d.reconcile();

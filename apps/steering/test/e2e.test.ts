@@ -292,7 +292,7 @@ describe.each<Transport>(['rest', 'ssh'])('wanctl-steering end to end, %s primar
     expect(debugLog).toMatch(/\[WAN1_/); // the per-cycle summary line, debug only
   });
 
-  it('starts by reconciling a pre-enabled rule with a fresh state (lessons §2.23), then --reset disables it', async () => {
+  it('starts by reconciling a pre-enabled rule with a fresh state, then --reset disables it', async () => {
     const id = emu.state.find(MANGLE, { comment: COMMENT })[0]!['.id']!;
     emu.state.set(MANGLE, id, { disabled: 'false' });
     const d = start();

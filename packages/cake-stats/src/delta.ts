@@ -1,5 +1,5 @@
 /**
- * The CAKE counter delta rule (DESIGN D8), owned here for every wanctl consumer (the CAKE stats
+ * The CAKE counter delta rule (docs/decisions.md#d8), owned here for every wanctl consumer (the CAKE stats
  * reader below, and the steering control law through the `@wanctl/cake-stats/delta` subpath,
  * which imports nothing else): a counter's increase since the reference; a counter that went
  * backwards (router reboot, reset-counters, queue recreated) is a reset, its increase is 0 and

@@ -1,6 +1,6 @@
 /**
  * @wanctl/cake-stats: CAKE queue counters read through a RouterClient (REST JSON or SSH
- * console text, both to the same typed snapshot), and deltas between snapshots (DESIGN D8):
+ * console text, both to the same typed snapshot), and deltas between snapshots (docs/decisions.md#d8):
  * the first read only sets the reference; a counter that goes backwards is a reset (increase 0,
  * the new reference), logged, never a negative delta (the rule: delta.ts); per-second rates use
  * the snapshots' times.

@@ -117,7 +117,7 @@ function limits(ctx: Context, data: unknown, dir: 'download' | 'upload'): QueueL
   };
 }
 
-/** `cake_params`: required with linux-cake, refused otherwise (lessons §2.13: never silently unused). */
+/** `cake_params`: required with linux-cake, refused otherwise (a key that is silently unused cost v1.3 users days). */
 function cakeParams(ctx: Context, data: unknown, transport: RouterTransport): CakeParamsConfig | null {
   const present = getPath(data, 'cake_params') !== undefined;
   if (transport !== 'linux-cake') {

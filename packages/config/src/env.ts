@@ -1,5 +1,5 @@
 /**
- * `${VAR}` expansion in every string value (DESIGN D10).
+ * `${VAR}` expansion in every string value (docs/decisions.md#d10).
  */
 import { joinPath } from './yaml.js';
 

@@ -6,9 +6,9 @@ import { ConfigError, type ConfigProblem } from '../src/index.js';
 
 export const here = dirname(fileURLToPath(import.meta.url));
 export const examplesDir = join(here, '..', '..', '..', 'examples');
-/** Golden vectors recorded from v1.3 (../shared/golden beside the repo, or WANCTL_GOLDEN_DIR). */
+/** Golden vectors recorded from v1.3 (fixtures/golden in the repository, or WANCTL_GOLDEN_DIR). */
 export const goldenDir =
-  process.env['WANCTL_GOLDEN_DIR'] ?? join(here, '..', '..', '..', '..', 'shared', 'golden');
+  process.env['WANCTL_GOLDEN_DIR'] ?? join(here, '..', '..', '..', 'fixtures', 'golden');
 export const ENV = { WANCTL_ROUTER_PASSWORD: 's3cret-pw' };
 
 export function example(name: string): string {

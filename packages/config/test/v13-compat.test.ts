@@ -6,17 +6,43 @@ import { parseAutorateConfig, parseConfigText } from '../src/index.js';
 import { goldenDir } from './helpers.js';
 
 // The golden headers hold v1.3's example configs exactly as parsed; every v1.3 config must
-// keep loading unchanged (password "${ROUTER_PASSWORD}" as in v1.3).
-const sources = readdirSync(goldenDir)
-  .filter((f) => f.endsWith('.json'))
-  .flatMap((f) => {
-    const g = JSON.parse(readFileSync(join(goldenDir, f), 'utf8')) as {
-      header?: { source_config_yaml?: unknown };
-    };
-    return g.header?.source_config_yaml === undefined ? [] : [[f, g.header.source_config_yaml] as const];
-  });
+// keep loading unchanged (password "${ROUTER_PASSWORD}" as in v1.3). The steering_daemon vectors
+// (golden/steering-daemon/) carry the steering example, with header.config_mutations applied.
+type Kind = 'autorate' | 'steering';
+interface GoldenHeader {
+  source_config_yaml?: unknown;
+  config_mutations?: Record<string, unknown>;
+}
+function goldenJson(): string[] {
+  const top = readdirSync(goldenDir).filter((f) => f.endsWith('.json'));
+  const daemon = readdirSync(join(goldenDir, 'steering-daemon'))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => join('steering-daemon', f));
+  return [...top, ...daemon];
+}
+/** header.config_mutations: `{"a.b.c": value}` set on a copy of the parsed YAML. */
+function mutated(doc: unknown, mutations: Record<string, unknown> | undefined): unknown {
+  const out = structuredClone(doc) as Record<string, unknown>;
+  for (const [dotted, value] of Object.entries(mutations ?? {})) {
+    const parts = dotted.split('.');
+    let cur = out;
+    for (const p of parts.slice(0, -1)) {
+      if (cur[p] === null || typeof cur[p] !== 'object') cur[p] = {};
+      cur = cur[p] as Record<string, unknown>;
+    }
+    cur[parts[parts.length - 1]!] = value;
+  }
+  return out;
+}
+const sources = goldenJson().flatMap((f) => {
+  const g = JSON.parse(readFileSync(join(goldenDir, f), 'utf8')) as { kind?: string; header?: GoldenHeader };
+  const h = g.header;
+  if (h?.source_config_yaml === undefined) return [];
+  const kind: Kind = g.kind === 'steering_daemon' ? 'steering' : 'autorate';
+  return [[f, kind, mutated(h.source_config_yaml, h.config_mutations)] as const];
+});
 
-// v1.3 canonical "all keys" example (reference/autorate-v1.3.md §3.3).
+// v1.3 canonical "all keys" example (every key v1.3 reads, with its example values).
 const CANONICAL = `schema_version: "1.0"
 wan_name: "cable"
 router:
@@ -64,14 +90,15 @@ metrics: {enabled: false, host: "127.0.0.1", port: 9100}
 `;
 
 describe('v1.3 configs load unchanged', () => {
-  it('the golden headers carry v1.3 example configs', () => {
-    expect(sources.length).toBeGreaterThanOrEqual(2);
+  it('the golden headers carry v1.3 example configs of both kinds', () => {
+    expect(sources.filter(([, kind]) => kind === 'autorate').length).toBeGreaterThanOrEqual(2);
+    expect(sources.filter(([, kind]) => kind === 'steering').length).toBeGreaterThanOrEqual(2);
   });
 
-  it.each(sources)('%s source_config_yaml', (_file, parsed) => {
+  it.each(sources)('%s source_config_yaml loads as a %s config', (_file, kind, parsed) => {
     const text = yaml.dump(parsed);
     const r = parseConfigText(text, { file: 'v13.yaml', env: { ROUTER_PASSWORD: 'pw' } });
-    expect(r.kind).toBe('autorate');
+    expect(r.kind).toBe(kind);
   });
 
   it('the v1.3 canonical all-keys example (with its flow mappings)', () => {

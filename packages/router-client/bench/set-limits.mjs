@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Set-limits round trip (both queues, one batched call) against a local emulator running in a
 // child process: p50/p99 for REST (HTTPS with keep-alive, and plain HTTP) and SSH (persistent
-// connection), beside the DESIGN budgets (REST p50 < 3 ms, SSH p50 < 5 ms), and the client
+// connection), beside the project's budgets (REST p50 < 3 ms, SSH p50 < 5 ms), and the client
 // process's CPU time per call (user + system; steadier than wall-clock figures on a busy machine).
 // `--op queue-stats` measures getQueueStats of both queues instead (one REST GET with .proplist;
 // one SSH exec of `print detail` + `print stats detail`).

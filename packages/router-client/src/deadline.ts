@@ -1,5 +1,5 @@
 /**
- * Deadlines and bounded, jittered retries (DESIGN D2). Every router call runs under a
+ * Deadlines and bounded, jittered retries (docs/decisions.md#d2). Every router call runs under a
  * Deadline; retries never start an attempt or a back-off sleep that would outlast it.
  */
 

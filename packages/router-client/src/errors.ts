@@ -3,7 +3,7 @@
  * the transport, the host, the command (when there was one) and, for RouterOS answers, the
  * router's own message.
  *
- * Classification used by the failover wrapper (DESIGN D1):
+ * Classification used by the failover wrapper (docs/decisions.md#d1):
  * - transport failures (the transport could not deliver the call): RouterConnectionError
  *   (and its subclass RouterHostVerificationError), RouterTimeoutError, RouterAuthError;
  * - RouterOS answers (the router received and refused the call): RouterNotFoundError,

@@ -1,6 +1,6 @@
 /**
  * Failover between the configured transport (primary) and the other one (fallback)
- * (DESIGN D1, D2):
+ * (docs/decisions.md#d1, #d2):
  * - a transport failure (connection error, timeout, auth refused) moves the SAME call to the
  *   other transport, within the call's deadline; RouterOS answers (no such item, syntax
  *   error) are returned as they are;

@@ -45,7 +45,7 @@ const REQUIRED_STATS = ['bytes', 'packets', 'dropped', 'queued-bytes', 'queued-p
 
 /**
  * Queue stats from a queue tree record. Missing counters are an error, never a silent 0
- * (a silent 0 reads as a healthy queue; see reference §4.3).
+ * (a silent 0 reads as a healthy queue;).
  */
 export function queueStatsFromMap(
   m: Record<string, string>,

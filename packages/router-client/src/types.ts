@@ -159,7 +159,7 @@ export interface SshOptions {
 
 export interface RouterClientOptions {
   host: string;
-  /** Primary transport (DESIGN D1). */
+  /** Primary transport (docs/decisions.md#d1). */
   transport: Transport;
   rest?: RestOptions;
   ssh?: SshOptions;

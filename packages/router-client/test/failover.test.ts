@@ -1,5 +1,5 @@
 /**
- * Failover against the emulator's faults over real sockets (DESIGN D1, D2).
+ * Failover against the emulator's faults over real sockets (docs/decisions.md#d1, #d2).
  */
 import type { Emulator } from '@wanctl/routeros-emulator';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

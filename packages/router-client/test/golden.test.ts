@@ -1,6 +1,6 @@
 /**
  * Golden vectors recorded from wanctl v1.3 (fixtures/golden): parity where the behaviour is
- * the same, and the DESIGN "D" item named where ours differs on purpose.
+ * the same, and the docs/decisions.md "D" item named where ours differs on purpose.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';

@@ -3,7 +3,7 @@
  * (`/queue tree set`, `/queue/tree/set`), `[find …]`, `where …`, `print` modifiers, `;`-joined
  * commands, and RouterOS's error texts. A whole line is parsed before anything runs (a syntax error
  * runs nothing); runtime errors stop the rest of the line.
- * Sources: reference/peers-routeros-node.md B.6; reference/steering-and-router-v1.3.md §4;
+ * Sources (EMULATION.md): REF-B.6 (MikroTik's Scripting and console pages); the commands v1.3 sends;
  * routeros-samples/README.md "CLI" 5–7 and cli/error_*.txt.
  */
 import { RouterOsError } from './errors.js';

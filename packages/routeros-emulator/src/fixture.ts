@@ -54,7 +54,7 @@ export interface FixtureOptions {
 /**
  * The fixture wanctl expects: CAKE queue types `cake-down-<wan>`/`cake-up-<wan>`, a download queue
  * tree parented to `bridge1` and an upload tree parented to `global`, and the steering mangle rule
- * with its comment (reference/steering-and-router-v1.3.md §4.1; peers B.5, B.7).
+ * with its comment (the commands v1.3 sends; EMULATION.md REF-B.5).
  */
 export function buildFixture(opts: FixtureOptions = {}): Fixture {
   const wan = (opts.wan ?? 'wan1').toLowerCase();

@@ -1,6 +1,6 @@
 /**
  * The REST face: `/rest/<menu path>` over node:http or node:https with Basic auth.
- * Sources: reference/peers-routeros-node.md B.2, B.3, B.8; routeros-samples/rest/*.json and
+ * Sources (EMULATION.md): REF-B.2, B.3, B.8 (MikroTik's REST API and Queues pages); routeros-samples/rest/*.json and
  * README "REST" 1–8.
  */
 import { timingSafeEqual } from 'node:crypto';
@@ -229,8 +229,8 @@ export function handleRest(
           for (const [k, v] of query) {
             if (k.startsWith('.') && k !== '.id') continue;
             if (k === 'comment' && commentQuery !== 'exact' && SPECIAL_COMMENT.test(v)) {
-              // Field report (reference/lessons-after-v1.3.md §2.1, upstream 20b5c5ee): RouterOS
-              // REST does not filter on comments with special characters such as ':'.
+              // Field report by wanctl's authors after v1.3 (their fix 20b5c5ee): RouterOS REST
+              // does not filter on comments with special characters such as ':'.
               if (commentQuery === 'empty') return json(200, []);
               continue;
             }

@@ -1,6 +1,6 @@
 /**
  * Menu definitions: which properties each emulated RouterOS menu has, their types, defaults,
- * print order and flags. Sources: reference/peers-routeros-node.md B.3, routeros-samples/ (REST
+ * print order and flags. Sources (EMULATION.md): REF-B.3 (MikroTik's Queues page), routeros-samples/ (REST
  * item keys; CLI field order in `queue_tree_print_cake_ros7.14_mktxp-issue152.txt`,
  * `queue_tree_print_stats_doc.txt`, mangle/filter prints, `queue_type_print_doc_v7.txt`).
  */

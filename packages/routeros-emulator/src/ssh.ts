@@ -1,7 +1,7 @@
 /**
  * The SSH face: an ssh2 Server with password and public-key auth, an exec channel per command and
  * an interactive shell, all running the console subset in console.ts against the shared state.
- * Sources: reference/peers-routeros-node.md B.6, C.6; routeros-samples/README.md "CLI" 6–7.
+ * Sources (EMULATION.md): REF-B.6 (MikroTik's console login page), the ssh2 docs; routeros-samples/README.md "CLI" 6–7.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';

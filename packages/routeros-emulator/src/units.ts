@@ -1,7 +1,7 @@
 /**
  * RouterOS value formats: rates (`100M`, `100000000`, `100M/50M`), booleans (`yes`/`no` on the CLI,
  * `"true"`/`"false"` over REST), durations (`15s`, `2d20h12m20s`) and sizes (`32.0MiB`).
- * Sources: reference/peers-routeros-node.md B.4; routeros-samples/README.md "CLI" 4–5.
+ * Sources (EMULATION.md): REF-B.4 (MikroTik's Queues page, units); routeros-samples/README.md "CLI" 4–5.
  */
 
 const RATE_RE = /^(\d+(?:\.\d+)?)\s*([kKmMgG]?)(?:bps)?$/;

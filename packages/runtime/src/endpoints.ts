@@ -1,7 +1,7 @@
 /**
  * The health and metrics endpoints of a daemon, started the v1.3 way: a port that cannot be bound
  * (typically two WAN processes of the systemd template both on the default 9101) is a WARNING and
- * the daemon runs on without that endpoint (autorate-v1.3.md §5.1, §9 item 10). The warning names
+ * the daemon runs on without that endpoint (v1.3's `health_check.py` did the same). The warning names
  * the config key to change; the systemd STATUS= line carries it too (see {@link Endpoints.notes}).
  * A running server never takes the daemon down (later socket errors are absorbed by the server).
  * Shared by both daemons (autorate and steering).

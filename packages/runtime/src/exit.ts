@@ -1,5 +1,5 @@
 /**
- * The exit status contract of the wanctl commands (DESIGN "Contracts"): 0 clean stop, 2 bad
+ * The exit status contract of the wanctl commands (README, "Exit codes"): 0 clean stop, 2 bad
  * config or bad arguments, 1 any other fatal error; and how a fatal error is told on stderr.
  * Shared by both daemons' command lines so they agree.
  */

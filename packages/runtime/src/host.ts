@@ -27,7 +27,7 @@ import { type HandledSignal, installSignalHandlers, type SignalHandlerOptions } 
 export interface HostContext {
   /** The systemd notifier (a no-op outside systemd). */
   readonly notify: SdNotify;
-  /** Fed by the daemon's cycles (DESIGN D6); its healthy STATUS= is the daemon's `statusText()`. */
+  /** Fed by the daemon's cycles (docs/decisions.md#d6); its healthy STATUS= is the daemon's `statusText()`. */
   readonly watchdog: Watchdog;
   /**
    * One sentence per endpoint the config enables that could not be served; filled when the

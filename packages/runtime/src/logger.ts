@@ -351,7 +351,7 @@ export interface LogThrottleOptions {
 }
 
 /**
- * Limits repeated log lines (lessons §2.20: 20 identical warnings a second hide everything
+ * Limits repeated log lines (20 identical warnings a second hide everything
  * else). Per key, at most `burst` events (default 1) are allowed in each window of `intervalMs`,
  * the first event always; the next allowed call learns how many were suppressed in between.
  *

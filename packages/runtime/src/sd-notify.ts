@@ -195,7 +195,7 @@ export interface WatchdogOptions {
 }
 
 /**
- * Feeds the systemd watchdog from the control loop (DESIGN D6).
+ * Feeds the systemd watchdog from the control loop (docs/decisions.md#d6).
  *
  * - {@link Watchdog.cycleSucceeded} after each healthy cycle: sends WATCHDOG=1 at most once per
  *   interval (no 20 Hz flood).

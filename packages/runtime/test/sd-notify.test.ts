@@ -121,7 +121,7 @@ describe('createSdNotify', () => {
   );
 });
 
-describe('Watchdog (DESIGN D6)', () => {
+describe('Watchdog (docs/decisions.md#d6)', () => {
   function setup() {
     const clock = createFakeClock();
     const sent: string[] = [];

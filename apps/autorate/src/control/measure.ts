@@ -5,7 +5,7 @@
  */
 import type { FallbackParams } from './params.js';
 
-/** A reply usable as an RTT sample: a finite number >= 0 (DESIGN D12: others are dropped, flagged). */
+/** A reply usable as an RTT sample: a finite number >= 0 (docs/decisions.md#d12: others are dropped, flagged). */
 export function isValidRtt(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0;
 }

@@ -31,9 +31,9 @@ export interface UploadParams {
   factorDownYellow: number;
   greenRequired: number;
   floorRedBps: number;
-  /** DESIGN D5: honoured when given (v1.3 ignored it). Omit for the legacy single floor. */
+  /** docs/decisions.md#d5: honoured when given (v1.3 ignored it). Omit for the legacy single floor. */
   floorGreenBps?: number | undefined;
-  /** DESIGN D5: honoured when given (v1.3 ignored it). Omit for the legacy single floor. */
+  /** docs/decisions.md#d5: honoured when given (v1.3 ignored it). Omit for the legacy single floor. */
   floorYellowBps?: number | undefined;
 }
 
@@ -47,7 +47,7 @@ export interface ThresholdParams {
   baselineUpdateThresholdMs: number;
   /** A load-EWMA jump greater than this (strict) is a spike. v1.3 default 15.0. */
   accelThresholdMs: number;
-  /** DESIGN D4: this many consecutive spikes force RED (default 3). */
+  /** docs/decisions.md#d4: this many consecutive spikes force RED (default 3). */
   accelConfirmCycles: number;
   /** Inclusive bounds for a baseline candidate (v1.3 defaults 10 / 60). */
   baselineRttMinMs: number;
@@ -87,13 +87,13 @@ export interface ControlParams {
   fallback: FallbackParams;
   writeBudget: WriteBudgetParams;
   /**
-   * DESIGN D12: an RTT sample more than this above the baseline is clamped to
+   * docs/decisions.md#d12: an RTT sample more than this above the baseline is clamped to
    * `baseline + maxRttDeltaMs` and flagged. Default 1000 ms.
    */
   maxRttDeltaMs: number;
 }
 
-/** Constants v1.3 hard-codes or defaults (autorate-v1.3.md §2.1). */
+/** Constants v1.3 hard-codes or defaults (its `autorate_continuous.py` constants). */
 export const CONTROL_DEFAULTS = {
   intervalSeconds: 0.05,
   baselineUpdateThresholdMs: 3.0,
@@ -156,8 +156,9 @@ function ordered(pathLo: string, lo: number, pathHi: string, hi: number, strict:
 }
 
 /**
- * Checks every field and every cross-field rule the law relies on (lessons-after-v1.3 §2.9:
- * constraints are enforced on every path that builds params, not only in the config loader).
+ * Checks every field and every cross-field rule the law relies on (constraints are
+ * enforced on every path that builds params, not only in the config loader: after v1.3 a tuner
+ * set a target below the deadband and recovery became impossible).
  * Throws {@link ControlParamsError}; returns the same object on success.
  */
 export function validateControlParams(p: ControlParams): ControlParams {

@@ -27,7 +27,7 @@ export class DownloadController implements StreakState {
 
   /**
    * One cycle. `d = load - baseline`; GREEN `d <= T`, YELLOW `T < d <= W`, SOFT_RED `W < d <= H`,
-   * RED `d > H`. `forceRed` (DESIGN D4: confirmed spike) classifies the cycle as RED whatever d is.
+   * RED `d > H`. `forceRed` (docs/decisions.md#d4: confirmed spike) classifies the cycle as RED whatever d is.
    */
   adjust(
     baselineMs: number,
@@ -98,7 +98,7 @@ export class UploadController implements StreakState {
 
   constructor(readonly p: UploadParams) {
     this.currentRateBps = p.ceilingBps;
-    // DESIGN D5: per-state floors honoured when given; v1.3 always clamped to floor_red.
+    // docs/decisions.md#d5: per-state floors honoured when given; v1.3 always clamped to floor_red.
     this.floorYellow = p.floorYellowBps ?? p.floorRedBps;
     this.floorGreen = p.floorGreenBps ?? this.floorYellow;
   }

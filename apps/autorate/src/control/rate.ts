@@ -29,7 +29,7 @@ export function enforceRateBounds(rate: number, floor: number | null, ceiling: n
  *
  * Storage is a fixed ring of `maxChanges` timestamps: only the newest `maxChanges` entries can
  * ever decide `canChange`, so dropping older ones is exact and memory stays bounded even when
- * writes are recorded over budget (DESIGN D3 decreases).
+ * writes are recorded over budget (docs/decisions.md#d3 decreases).
  */
 export class RateLimiter {
   readonly maxChanges: number;
@@ -91,7 +91,7 @@ export class RateLimiter {
     return this.len;
   }
 
-  /** Capacity of the internal ring (constant; lessons §2.21: every buffer is bounded). */
+  /** Capacity of the internal ring (constant: every buffer is bounded; unbounded histories grew at cycle rate after v1.3). */
   get capacity(): number {
     return this.ring.length;
   }

@@ -56,14 +56,14 @@ export interface CycleResult {
   failure: CycleFailure | null;
   /** Fallback freeze: nothing but the ICMP counter moved this cycle (zones/rates are null). */
   frozen: boolean;
-  /** The sample was not a fresh ICMP measurement (re-fed load EWMA) or the cycle froze/failed (lessons §2.6). */
+  /** The sample was not a fresh ICMP measurement (re-fed load EWMA) or the cycle froze/failed (a cycle with no reply is never presented as a fresh one). */
   stale: boolean;
   sampleSource: SampleSource | null;
-  /** Valid ICMP replies this cycle (quorum; lessons §2.6). */
+  /** Valid ICMP replies this cycle (the quorum, exposed so that 0 of 3 is visibly stale). */
   replies: number;
-  /** Entries dropped as invalid (NaN, negative, non-numeric) this cycle (DESIGN D12). */
+  /** Entries dropped as invalid (NaN, negative, non-numeric) this cycle (docs/decisions.md#d12). */
   invalidSamples: number;
-  /** The sample exceeded baseline + maxRttDeltaMs and was clamped (DESIGN D12). */
+  /** The sample exceeded baseline + maxRttDeltaMs and was clamped (docs/decisions.md#d12). */
   clamped: boolean;
   /** ICMP came back after fallback cycles this cycle (v1.3 logs "ICMP recovered"). */
   icmpRecovered: boolean;
@@ -79,7 +79,7 @@ export interface CycleResult {
   accelSpike: boolean;
   /** Consecutive spikes so far. */
   spikeStreak: number;
-  /** DESIGN D4: spikeStreak reached accelConfirmCycles, download forced to RED. */
+  /** docs/decisions.md#d4: spikeStreak reached accelConfirmCycles, download forced to RED. */
   forcedRed: boolean;
   dlZone: Zone | null;
   dlRateBps: number | null;
@@ -93,7 +93,7 @@ export interface CycleResult {
   ulRedStreak: number;
   /** The write to perform now, or null. Reused object: valid until the next write is issued. */
   write: WriteRequest | null;
-  /** A decrease (or first write) issued although the budget is spent (DESIGN D3). */
+  /** A decrease (or first write) issued although the budget is spent (docs/decisions.md#d3). */
   writeOverBudget: boolean;
   /** Outcome of a synchronous write (input.router_ok given), else null. */
   routerOk: boolean | null;
@@ -289,7 +289,7 @@ export class WanController {
       }
     }
 
-    // DESIGN D12: an absurd sample is clamped (and flagged), never fed raw into the EWMAs.
+    // docs/decisions.md#d12: an absurd sample is clamped (and flagged), never fed raw into the EWMAs.
     const maxSample = this.ewma.baselineRttMs + p.maxRttDeltaMs;
     if (measured > maxSample) {
       measured = maxSample;
@@ -312,7 +312,7 @@ export class WanController {
     const baseline = this.ewma.baselineRttMs;
 
     // 4. Spike detector. v1.3 resets the download streaks on every spike (kept for parity);
-    // DESIGN D4: accelConfirmCycles consecutive spikes force RED.
+    // docs/decisions.md#d4: accelConfirmCycles consecutive spikes force RED.
     const accel = load - this.previousLoadRttMs;
     if (accel > t.accelThresholdMs) {
       r.accelSpike = true;
@@ -344,7 +344,7 @@ export class WanController {
     return this.fill();
   }
 
-  /** A frozen or failed cycle: no new rates, but a pending write still goes out (DESIGN D3). */
+  /** A frozen or failed cycle: no new rates, but a pending write still goes out (docs/decisions.md#d3). */
   private finishIdle(now: number, routerOk: boolean | undefined): CycleResult {
     this.decideWrite(now, routerOk);
     return this.fill();
@@ -476,7 +476,8 @@ export class WanController {
    * and a missing key keeps its default; unlike v1.3, a value of the wrong type or a non-finite or
    * negative number is ignored (reported) instead of breaking every later cycle. Rates are taken as
    * they are and clamped by the first cycle. Restoring is a cold boundary: the write in flight,
-   * spike streak, ICMP counter and write budget are reset (lessons §2.25).
+   * spike streak, ICMP counter and write budget are reset (a cold start keeps no derived state:
+   * after v1.3, state kept across a re-enable drove decisions from stale snapshots).
    */
   restore(state: unknown): RestoreReport {
     const ignored: string[] = [];

@@ -365,7 +365,7 @@ export class AutorateDaemon implements HostedDaemon {
     this.cycleCpu.record((c.user + c.system) / 1000);
     // Watchdog (D6): fed while every WAN's loop runs; only repeated internal errors (which a
     // restart may fix) stop it. A blackout or an unreachable router is degraded health, not a
-    // reason to be killed (lessons-after-v1.3 §2.4).
+    // reason to be killed (docs/decisions.md#d6).
     let broken: Wan | null = null;
     for (const x of this.wans) {
       if (x.errors >= 3) {

@@ -1,4 +1,4 @@
-/** Parameter sets for unit tests: the defaults of autorate-v1.3.md §11 (a cable-like WAN). */
+/** Parameter sets for unit tests: v1.3's defaults for a cable-like WAN. */
 import type { ControlParams, CycleInput, CycleResult, WanController } from '../../src/control/index.js';
 
 export const M = 1_000_000;

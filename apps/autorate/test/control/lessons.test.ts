@@ -1,6 +1,6 @@
 /**
- * One test per failure mode of lessons-after-v1.3.md §2 that applies to the pure control law,
- * named after it. (The others — transports, watchdog plumbing, storage, logging, steering,
+ * One test per failure mode seen in production after v1.3 that applies to the pure control law,
+ * named after it (§n is the number the reference's authors gave it). (The others — transports, watchdog plumbing, storage, logging, steering,
  * deployment — belong to the daemon shell and the other workspaces.)
  */
 import { describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import {
 import { loadGolden } from '../golden/golden.js';
 import { copy, M, run, v13Params, withParams } from './fixtures.js';
 
-describe('lessons-after-v1.3 §2', () => {
+describe('failure modes seen after v1.3', () => {
   it('§2.4 watchdog restarts during WAN blackouts: a blackout holds the rates, reports failure, never throws, and recovery re-arms', () => {
     const c = new WanController(v13Params());
     run(c, { rtt_ms: 24, router_ok: true }, 20, 0);

@@ -104,7 +104,7 @@ describe('download 4-state and upload 3-state (v1.3 §2.7-2.8, §11)', () => {
     expect([r.dlZone, r.dlRateBps, r.ulRateBps]).toStrictEqual(['YELLOW', 902_400_000, 35_720_000]);
   });
 
-  it('DESIGN D4: accel_confirm_cycles consecutive spikes force RED; the count restarts after a calm cycle', () => {
+  it('docs/decisions.md#d4: accel_confirm_cycles consecutive spikes force RED; the count restarts after a calm cycle', () => {
     const c = at(v13Params(), { baseline: 24, load: 24 });
     const zones: (string | null)[] = [];
     const forced: boolean[] = [];
@@ -123,7 +123,7 @@ describe('download 4-state and upload 3-state (v1.3 §2.7-2.8, §11)', () => {
     expect(r.spikeStreak).toBe(0);
   });
 
-  it('DESIGN D4: accel_confirm_cycles is a parameter', () => {
+  it('docs/decisions.md#d4: accel_confirm_cycles is a parameter', () => {
     const c = at(
       withParams((p) => (p.thresholds.accelConfirmCycles = 1)),
       {},
@@ -133,7 +133,7 @@ describe('download 4-state and upload 3-state (v1.3 §2.7-2.8, §11)', () => {
     expect(r.dlRateBps).toBe(799_000_000);
   });
 
-  it('#24 / DESIGN D5: upload floor_yellow is honoured when given (v1.3 gave 19.74 M)', () => {
+  it('#24 / docs/decisions.md#d5: upload floor_yellow is honoured when given (v1.3 gave 19.74 M)', () => {
     const legacy = at(
       withParams((p) => (p.upload.floorRedBps = 10 * M)),
       { ul: 21 * M, load: 44, baseline: 24 },
@@ -222,7 +222,7 @@ describe('ICMP failure fallback (v1.3 §2.4, §11 #33-#35)', () => {
   });
 });
 
-describe('DESIGN D3: writes under the budget', () => {
+describe('docs/decisions.md#d3: writes under the budget', () => {
   it('the first cycle writes (nothing applied yet); unchanged rates are never rewritten (flash wear)', () => {
     const c = new WanController(v13Params());
     const first = copy(c.cycle({ rtt_ms: 24, router_ok: true }, 0));

@@ -91,7 +91,7 @@ describe('AutorateDaemon (in-process, fakes)', () => {
     const b = await build();
     await waitFor('a few watchdog feeds', () => b.notify.count('WATCHDOG') >= 2, 10_000);
     expect(b.notify.messages[0]).toMatchObject({ READY: '1' });
-    // lessons §2.4 (B15): notifications are rate limited (WATCHDOG=1 at half WatchdogSec, not per cycle)
+    // after v1.3 a surrendered daemon sent a notification every cycle: notifications are rate limited (WATCHDOG=1 at half WatchdogSec, not per cycle)
     const feeds0 = b.notify.count('WATCHDOG');
     const cycles0 = b.daemon.wans[0]?.runner.cycles ?? 0;
     const t0 = performance.now();
@@ -119,7 +119,7 @@ describe('AutorateDaemon (in-process, fakes)', () => {
     expect(b.router.closed).toBe(true);
   });
 
-  it('lessons §2.4 / D6: blackout keeps the watchdog fed with STATUS=Degraded; internal cycle errors stop it and recovery re-arms at once', async () => {
+  it('D6: blackout keeps the watchdog fed with STATUS=Degraded; internal cycle errors stop it and recovery re-arms at once', async () => {
     let mode: 'ok' | 'blackout' = 'ok';
     const b = await build(() => (mode === 'ok' ? [20, 20, 20] : [null, null, null]));
     await waitFor('healthy', () => b.notify.count('WATCHDOG') >= 1, 10_000);
@@ -168,7 +168,7 @@ describe('AutorateDaemon (in-process, fakes)', () => {
     await b.host.stop();
   });
 
-  it('lessons §2.24 telemetry that lied: /health answers JSON even when building a WAN section throws (503 with the error)', async () => {
+  it('telemetry that lied: /health answers JSON even when building a WAN section throws (503 with the error)', async () => {
     const b = await build();
     await waitFor('running', () => b.notify.count('WATCHDOG') >= 1, 10_000);
     const m = b.daemon.wans[0]?.measurement;

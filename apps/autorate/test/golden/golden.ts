@@ -1,5 +1,5 @@
 /** Helpers shared by the golden replays: locating the vectors and mapping header params. */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONTROL_DEFAULTS, type ControlParams } from '../../src/control/index.js';
@@ -7,12 +7,12 @@ import { CONTROL_DEFAULTS, type ControlParams } from '../../src/control/index.js
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 /**
- * The golden vectors live in `../shared/golden` beside the repository clone
- * (apps/autorate/test/golden -> repo root is four levels up, its parent one more).
+ * The golden vectors live in `fixtures/golden` in the repository
+ * (apps/autorate/test/golden -> repo root is four levels up).
  * WANCTL_GOLDEN_DIR overrides (acceptance runs other profiles from elsewhere).
  */
 export const GOLDEN_DIR =
-  process.env['WANCTL_GOLDEN_DIR'] ?? path.resolve(here, '../../../../../shared/golden');
+  process.env['WANCTL_GOLDEN_DIR'] ?? path.resolve(here, '../../../../fixtures/golden');
 
 export function goldenPath(file: string): string {
   return path.join(GOLDEN_DIR, file);
@@ -20,7 +20,6 @@ export function goldenPath(file: string): string {
 
 /** Golden files matching a prefix (so held-back profiles dropped in the folder replay too). */
 export function goldenFiles(prefix: string): string[] {
-  if (!existsSync(GOLDEN_DIR)) return [];
   return readdirSync(GOLDEN_DIR)
     .filter((f) => f.startsWith(prefix) && f.endsWith('.json'))
     .sort();
@@ -69,10 +68,10 @@ function req(o: Record<string, number>, key: string, where: string): number {
 
 /** Options that a golden header cannot express. */
 export interface HeaderOptions {
-  /** DESIGN D4 confirmation count (not in v1.3's params). */
+  /** docs/decisions.md#d4 confirmation count (not in v1.3's params). */
   accelConfirmCycles?: number;
   /**
-   * Upload per-state floors (DESIGN D5). 'given' maps the header's upload floor_green/yellow;
+   * Upload per-state floors (docs/decisions.md#d5). 'given' maps the header's upload floor_green/yellow;
    * 'v1.3' omits them so that only floor_red applies, as v1.3 did.
    */
   uploadFloors?: 'given' | 'v1.3';

@@ -26,7 +26,7 @@ describe('golden queue_controller', () => {
 
   for (const file of files) {
     const g = loadGolden(file);
-    // DESIGN D5: v1.3 ignored upload floor_green/floor_yellow. When a profile sets them apart from
+    // docs/decisions.md#d5: v1.3 ignored upload floor_green/floor_yellow. When a profile sets them apart from
     // floor_red, parity is checked with v1.3's single floor and D5 is asserted separately below.
     const d5 = uploadFloorsDiffer(g);
     const params = paramsFromGoldenHeader(g.header, { uploadFloors: d5 ? 'v1.3' : 'given' });
@@ -65,7 +65,7 @@ describe('golden queue_controller', () => {
         });
       }
       if (d5) {
-        it('DESIGN D5: upload per-state floors are honoured (v1.3 ignored them)', () => {
+        it('docs/decisions.md#d5: upload per-state floors are honoured (v1.3 ignored them)', () => {
           const p5 = paramsFromGoldenHeader(g.header, { uploadFloors: 'given' });
           for (const sc of g.scenarios) {
             const ul = new UploadController(p5.upload);

@@ -2,7 +2,7 @@
  * Golden replay: wan_controller_<profile>.json — the whole v1.3 cycle (RTT aggregation, ICMP/TCP
  * fallback, EWMAs, spike detector, state machines, flash-wear skip, write budget, router writes).
  *
- * Parity is exact (===) on every field of every cycle, except where a DESIGN "D" item changes the
+ * Parity is exact (===) on every field of every cycle, except where a docs/decisions.md "D" item changes the
  * outcome; there the test names the item and asserts our intended behaviour instead:
  *  - D3 (router writes never lost): from the first cycle where our write decision differs from
  *    v1.3's, `router_write`, `router_ok`, `throttled`, `last_applied_*` (and `ok` when it only
@@ -235,13 +235,13 @@ describe('golden wan_controller', () => {
         });
       }
 
-      it('DESIGN D3: decreases are written at once although the budget is spent', () => {
+      it('docs/decisions.md#d3: decreases are written at once although the budget is spent', () => {
         let n = 0;
         for (const o of outcomes.values()) n += o.overBudgetDecreases;
         expect(n).toBeGreaterThan(0);
       });
 
-      it('DESIGN D3: throttled increases are written later, and the router ends at the controller rate', () => {
+      it('docs/decisions.md#d3: throttled increases are written later, and the router ends at the controller rate', () => {
         const o = outcomes.get('congestion_then_long_recovery');
         expect(o).toBeDefined();
         if (!o) return;
@@ -254,7 +254,7 @@ describe('golden wan_controller', () => {
         }
       });
 
-      it('DESIGN D4: three consecutive spikes force RED where v1.3 only logged', () => {
+      it('docs/decisions.md#d4: three consecutive spikes force RED where v1.3 only logged', () => {
         let forced = 0;
         for (const o of outcomes.values()) forced += o.forcedRedRows;
         const spikeRuns = g.scenarios.some((s) => {

@@ -172,7 +172,7 @@ async function buildSteeringDaemon(o: SteeringDaemonOptions, ctx: HostContext): 
     });
     ctx.defer('lock', () => lock.release());
   }
-  // D2 and lessons §2.3: every router call of a cycle has a deadline, and the worst case of a
+  // docs/decisions.md#d2: every router call of a cycle has a deadline, and the worst case of a
   // cycle (RTT, CAKE and rule read in parallel, then one toggle) stays far inside WatchdogSec.
   const callDeadlineMs = Math.min(cfg.router.callDeadlineMs, Math.max(2000, 2 * intervalMs));
   const callOptions = (): CallOptions => ({ deadlineMs: callDeadlineMs });

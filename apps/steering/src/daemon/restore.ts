@@ -1,7 +1,8 @@
 /**
  * The steering state at start: the state file (primary, then backup, then defaults) restored
  * into the controller, and the decisions that must not be carried over a restart dropped
- * (lessons-after-v1.3 §2.23): a foreign state name, a decision made in --dry-run, and a DEGRADED
+ * (after v1.3, a clean restart with an old DEGRADED state and a pre-enabled rule steered traffic with
+ * no decision): a foreign state name, a decision made in --dry-run, and a DEGRADED
  * decision older than {@link STALE_DECISION_MS}.
  */
 import { stat } from 'node:fs/promises';
@@ -9,7 +10,10 @@ import { type Logger, readStateObject } from '@wanctl/runtime';
 import type { SteeringController, SteeringParams } from '../control/index.js';
 import { validateRestoredState } from './restore-validate.js';
 
-/** A persisted DEGRADED decision older than this is not carried over a restart (lessons §2.23). */
+/**
+ * A persisted DEGRADED decision older than this is not carried over a restart (after v1.3, a clean
+ * restart with an old DEGRADED state and a pre-enabled rule steered traffic with no decision).
+ */
 export const STALE_DECISION_MS = 600_000;
 
 export interface RestoreOptions {
@@ -62,7 +66,7 @@ export async function restoreSteeringState(o: RestoreOptions): Promise<number | 
   const ltt =
     typeof raw['last_transition_time'] === 'string' ? Date.parse(raw['last_transition_time']) : Number.NaN;
   let since = Number.isFinite(ltt) ? ltt : null;
-  // Lessons §2.23: a DEGRADED decision is carried over only if it is recent.
+  // A DEGRADED decision is carried over only if it is recent (see STALE_DECISION_MS).
   if (controller.steeringEnabled) {
     let ageMs = Number.POSITIVE_INFINITY;
     try {

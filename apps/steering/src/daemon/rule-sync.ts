@@ -1,5 +1,5 @@
 /**
- * The mangle rule kept in step with the decision: start-up reconciliation (lessons §2.23), the
+ * The mangle rule kept in step with the decision: start-up reconciliation (a pre-enabled rule must not steer without a decision), the
  * periodic read, the toggle the control law asks for (read back, D7), and the correction of a
  * rule found in the wrong state (toggled behind our back). Router problems are logged
  * (throttled), counted in the metrics and shown on /health; nothing here throws.
@@ -38,7 +38,7 @@ export class RuleSync {
   }
 
   /**
-   * Start-up reconciliation (lessons §2.23): before the first cycle, make the rule on the router
+   * Start-up reconciliation: before the first cycle, make the rule on the router
    * agree with the daemon's decision. If the router cannot be read now, the first cycle does it.
    */
   async reconcile(): Promise<void> {

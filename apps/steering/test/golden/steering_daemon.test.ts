@@ -1,12 +1,13 @@
 /**
- * Replays any `steering_daemon_<variant>.json` golden file present (they are held back until
- * acceptance; none may be here). Row by row, every field must equal v1.3's, except where a DESIGN
- * "D" item or a v1.3 steering quirk changes the outcome; such a row is named and our intended
- * behaviour asserted. Once rows diverge for a named reason, later rows follow from a different
- * history and are no longer compared.
+ * Replays every `steering_daemon_<variant>.json` in fixtures/golden/steering-daemon/ (two variants
+ * are in the repository; acceptance adds the held-back ones there). Row by row, every field must
+ * equal v1.3's, except where a decision of docs/decisions.md (D8, D9) or a v1.3 steering quirk
+ * (fixtures/golden/README.md, "Caveats") changes the outcome; such a row is named and our
+ * intended behaviour asserted. Once decisions diverge for a named reason, later rows follow from a
+ * different history and are no longer compared.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   type ReplayInputLine,
@@ -17,14 +18,19 @@ import {
 } from '../../src/control/index.js';
 import { GOLDEN_DIR, loadVectors } from './vectors.js';
 
-/** The files, flat in the golden folder or in its `steering-daemon/` sub-folder (the fixtures layout). */
-const files = ['', 'steering-daemon']
+/**
+ * fixtures/golden/steering-daemon/ holds two variants; held-back ones may be added there or flat in
+ * the golden folder, so both places are read.
+ */
+const DAEMON_DIR = 'steering-daemon';
+const files = ['', DAEMON_DIR]
   .filter((sub) => existsSync(join(GOLDEN_DIR, sub)))
   .flatMap((sub) =>
     readdirSync(join(GOLDEN_DIR, sub))
       .filter((f) => /^steering_daemon_.+\.json$/.test(f))
       .map((f) => (sub === '' ? f : `${sub}/${f}`)),
-  );
+  )
+  .sort();
 
 type Row = Record<string, unknown> & { i: number; input: unknown };
 interface DaemonFile {
@@ -124,30 +130,56 @@ function mismatches(want: Row, got: ReplayOutputLine): string[] {
   return out;
 }
 
-/** Replay one steering_daemon file; returns how many rows matched exactly and the named divergence. */
-function runDaemonVectors(v: DaemonFile): { compared: number; named: string | null } {
+/** v1.3 stepped the confidence timers by this, whatever the configured interval (D9). */
+const V13_TIMER_STEP_S = 0.05;
+const TIMER_FIELDS = ['confidence.degrade_timer', 'confidence.hold_down_timer', 'confidence.recovery_timer'];
+
+interface DaemonResult {
+  /** Rows whose every field equals v1.3's (D8 first-read delta and quirk 11 aside, see below). */
+  compared: number;
+  /** Of those, rows where only the confidence timers differ, and a replay stepping them by 0.05 s matches. */
+  d9TimerRows: number;
+  /** The first row whose decision differs for a named reason; later rows are not compared. */
+  named: string | null;
+}
+
+/**
+ * Replay one steering_daemon file. With confidence scoring and an interval other than 0.05 s, a
+ * second replay runs in lockstep with the timers stepped by 0.05 s as v1.3 did: a row where ours
+ * differs and that one does not is explained by D9 (docs/decisions.md#d9), and by nothing else.
+ */
+function runDaemonVectors(v: DaemonFile): DaemonResult {
   const params = steeringParamsFromV13Config(configFromHeader(v.header));
   const clock = v.header['clock'] as { t0_s?: number; dt_s?: number } | undefined;
-  const rp = new SteeringReplay(params, { t0: clock?.t0_s ?? 1000.0, dt: clock?.dt_s ?? 0.05 });
+  const opts = { t0: clock?.t0_s ?? 1000.0, dt: clock?.dt_s ?? 0.05 };
+  const rp = new SteeringReplay(params, opts);
+  const rp13 =
+    params.confidence !== null && params.intervalSeconds !== V13_TIMER_STEP_S
+      ? new SteeringReplay({ ...params, intervalSeconds: V13_TIMER_STEP_S }, opts)
+      : null;
   const inputs: ReplayInputLine[] = v.cycles.map((c, k) => toReplayInput(c.input, k + 1));
   let freshStateQuirk = false;
   let softD8 = false;
   let cakeReads = 0;
   let compared = 0;
+  let d9TimerRows = 0;
   for (let k = 0; k < v.cycles.length; k++) {
     const want = v.cycles[k]!;
     const input = inputs[k]!;
     const got = rp.step(input);
+    const got13 = rp13?.step(input) ?? null;
     expect(got.i).toBe(want.i);
     if (clock && typeof want['t'] === 'number') expect(got.t).toBe(want['t']);
     const readThisCycle = params.cakeAware && input.cake !== null && got.baseline_rtt_ms !== null;
     const firstRead = readThisCycle && cakeReads === 0 && got.cake_read_failures === 0;
     if (readThisCycle && got.cake_read_failures === 0) cakeReads++;
     let diff = mismatches(want, got);
+    let diff13 = got13 === null ? null : mismatches(want, got13);
     // v1.3 quirk 11 (fresh state file: RTT history never recorded); ours always records it.
     if (diff.includes('history_rtt_len') && want['history_rtt_len'] === 0) {
       freshStateQuirk = true;
       diff = diff.filter((f) => f !== 'history_rtt_len');
+      diff13 = diff13?.filter((f) => f !== 'history_rtt_len') ?? null;
     }
     const wd = want['cake_drops_delta'];
     if (firstRead && diff.length === 1 && diff[0] === 'cake_drops_delta' && typeof wd === 'number') {
@@ -157,35 +189,66 @@ function runDaemonVectors(v: DaemonFile): { compared: number; named: string | nu
       softD8 = true;
       diff = [];
     }
+    const d9Explains = diff13 !== null && diff13.length === 0;
+    if (diff.length > 0 && d9Explains && diff.every((f) => TIMER_FIELDS.includes(f))) {
+      // D9: only the timers differ (ours step by the configured interval) and no decision does;
+      // stepped by 0.05 s they equal v1.3's, so keep comparing.
+      d9TimerRows++;
+      diff = [];
+    }
     if (diff.length === 0) {
       compared++;
       continue;
     }
     let reason: string | null = null;
-    if (softD8 && diff.every((f) => f.startsWith('confidence.'))) {
+    if (d9Explains) {
+      reason = 'D9 (confidence timers step by the configured interval; stepped by 0.05 s the row matches)';
+    } else if (softD8 && diff.every((f) => f.startsWith('confidence.'))) {
       reason = 'D8 (the drops history differs since the first read)';
     } else if (diff.includes('cake_drops_delta') && typeof wd === 'number' && got.cake_drops_delta === 0) {
       if (wd < 0) reason = 'D8 (counter went backwards: a reset, never negative drops)';
       else if (firstRead) reason = 'D8 (the first read only sets the reference)';
     } else if (freshStateQuirk && want['ok'] === false && got.ok) {
       reason = 'quirk 11 (fresh state file: our ping fallback works)';
-    } else if (diff.every((f) => f.startsWith('confidence.'))) {
-      if (params.intervalSeconds !== 0.05) reason = 'D9 (confidence timers step by the configured interval)';
-      else if (got.confidence?.flap_penalty_active) reason = 'quirk 9 (the flap penalty is applied)';
+    } else if (diff.every((f) => f.startsWith('confidence.')) && got.confidence?.flap_penalty_active) {
+      reason = 'quirk 9 (the flap penalty is applied)';
     }
     if (reason === null) {
       expect({ row: want.i, mismatched: diff, got }).toEqual({ row: want.i, mismatched: [], got: want });
     }
-    return { compared, named: `row ${want.i}: ${reason} [${diff.join(', ')}]` };
+    return { compared, d9TimerRows, named: `row ${want.i}: ${reason} [${diff.join(', ')}]` };
   }
-  return { compared, named: null };
+  return { compared, d9TimerRows, named: null };
 }
 
-describe.skipIf(files.length === 0)('golden steering_daemon_*.json (held back until acceptance)', () => {
+/**
+ * What the two in-repo variants must give (held-back variants added at acceptance only need to
+ * compare rows and name any divergence): legacy_rtt_only matches v1.3 on every row;
+ * confidence_dry_run on every row too, its confidence timers differing by D9 alone.
+ */
+const EXPECTED: Record<string, (r: DaemonResult, rows: number) => void> = {
+  'steering_daemon_legacy_rtt_only.json': (r, rows) => {
+    expect(r).toEqual({ compared: rows, d9TimerRows: 0, named: null });
+  },
+  'steering_daemon_confidence_dry_run.json': (r, rows) => {
+    expect(r.named).toBeNull();
+    expect(r.compared).toBe(rows);
+    expect(r.d9TimerRows).toBeGreaterThan(0);
+  },
+};
+
+describe('golden steering_daemon_*.json (fixtures/golden/steering-daemon)', () => {
+  it('has the in-repo variants (a missing file fails instead of skipping)', () => {
+    for (const f of Object.keys(EXPECTED)) expect(files).toContain(`${DAEMON_DIR}/${f}`);
+  });
+
   for (const file of files) {
     it(`${file}: every cycle, D items named where v1.3 differs`, () => {
-      const r = runDaemonVectors(loadVectors<DaemonFile>(file));
-      expect(r.compared > 0 || r.named !== null).toBe(true);
+      const v = loadVectors<DaemonFile>(file);
+      const r = runDaemonVectors(v);
+      // A file that compares nothing proves nothing.
+      expect(r.compared).toBeGreaterThan(0);
+      EXPECTED[basename(file)]?.(r, v.cycles.length);
       if (r.named) console.info(`${file}: exact for ${r.compared} rows, then ${r.named}`);
     });
   }
@@ -233,19 +296,39 @@ describe('steering_daemon harness helpers', () => {
   };
 
   it('a file equal to our rows matches every row', () => {
-    expect(runDaemonVectors({ header, cycles: ours() })).toEqual({ compared: 2, named: null });
+    expect(runDaemonVectors({ header, cycles: ours() })).toEqual({
+      compared: 2,
+      d9TimerRows: 0,
+      named: null,
+    });
   });
 
   it('v1.3 reporting cumulative drops on the first read is named as D8', () => {
     const rows = ours();
     rows[0]!['cake_drops_delta'] = 900;
     // only that field differs: the row is named D8 and the comparison goes on
-    expect(runDaemonVectors({ header, cycles: rows })).toEqual({ compared: 2, named: null });
+    expect(runDaemonVectors({ header, cycles: rows })).toEqual({ compared: 2, d9TimerRows: 0, named: null });
     // when the inflated first delta changed more than the delta, the row is a named stop
     rows[0]!['congestion_state'] = 'RED';
     const r = runDaemonVectors({ header, cycles: rows });
     expect(r.compared).toBe(0);
     expect(r.named).toContain('D8 (the first read only sets the reference)');
+  });
+
+  it('confidence_dry_run: a changed decision or a timer that D9 does not explain fails', () => {
+    const file = join(DAEMON_DIR, 'steering_daemon_confidence_dry_run.json');
+    const v = loadVectors<DaemonFile>(file);
+    const k = v.cycles.findIndex(
+      (c) => (c['confidence'] as { recovery_timer: unknown }).recovery_timer !== null,
+    );
+    expect(k).toBeGreaterThan(0);
+    const bad = structuredClone(v);
+    (bad.cycles[k]!['confidence'] as { recovery_timer: number }).recovery_timer = 1.5;
+    expect(() => runDaemonVectors(bad)).toThrow();
+    const flipped = loadVectors<DaemonFile>(file);
+    const row = flipped.cycles[k + 5]!;
+    row['current_state'] = row['current_state'] === 'WAN1_GOOD' ? 'WAN1_DEGRADED' : 'WAN1_GOOD';
+    expect(() => runDaemonVectors(flipped)).toThrow();
   });
 
   it('an unexplained difference fails', () => {

@@ -2,13 +2,10 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/**
- * The golden vectors: WANCTL_GOLDEN_DIR (as autorate's tests), else `../shared/golden` beside the
- * repo root (repo root is 4 levels above this folder).
- */
+/** fixtures/golden in the repository (its root is 4 levels above this folder), or WANCTL_GOLDEN_DIR. */
 export const GOLDEN_DIR =
   process.env['WANCTL_GOLDEN_DIR'] ??
-  resolve(dirname(fileURLToPath(import.meta.url)), '../../../../../shared/golden');
+  resolve(dirname(fileURLToPath(import.meta.url)), '../../../../fixtures/golden');
 
 /** Load a golden vector file; the strings "NaN", "Infinity", "-Infinity" become numbers. */
 export function loadVectors<T = Record<string, unknown>>(file: string): T {
