@@ -10,7 +10,8 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, ConfigReadError, type LoadedConfig, loadConfigFile } from '@wanctl/config';
+// Types only: @wanctl/config is an optional peer dependency, loaded when a command needs a config.
+import type { LoadedConfig } from '@wanctl/config';
 import { Command, CommanderError } from 'commander';
 import { CommandSyntaxError, RouterError, type Transport } from './errors.js';
 import { createRouterClient, getRouterClientWithFailover } from './failover.js';
@@ -33,7 +34,26 @@ class ExitError extends Error {
   }
 }
 
-function loadConfig(file: string): LoadedConfig {
+type ConfigLib = typeof import('@wanctl/config');
+
+/** @wanctl/config, imported on first use: the library part of this package works without it. */
+async function configLib(): Promise<ConfigLib> {
+  try {
+    return await import('@wanctl/config');
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && /@wanctl\/config/.test((err as Error).message)) {
+      throw new ExitError(
+        'reading a wanctl config needs the package @wanctl/config, which is not installed; install it next to @wanctl/router-client (npm install @wanctl/config), or run wanctl-router from a wanctl installation',
+        1,
+      );
+    }
+    throw err;
+  }
+}
+
+async function loadConfig(file: string): Promise<LoadedConfig> {
+  const { ConfigError, ConfigReadError, loadConfigFile } = await configLib();
   try {
     return loadConfigFile(file);
   } catch (err) {
@@ -142,7 +162,7 @@ async function probeTransport(
 }
 
 async function probe(file: string, count: number, json: boolean): Promise<number> {
-  const loaded = loadConfig(file);
+  const loaded = await loadConfig(file);
   const opts = routerOptionsFromConfig(loaded.config.router, stderrLogger);
   const transports: Array<[Transport, 'primary' | 'fallback']> = [[opts.transport, 'primary']];
   const other: Transport = opts.transport === 'rest' ? 'ssh' : 'rest';
@@ -173,7 +193,7 @@ async function probe(file: string, count: number, json: boolean): Promise<number
 }
 
 async function run(file: string, cli: string, transport: string | undefined, json: boolean): Promise<number> {
-  const loaded = loadConfig(file);
+  const loaded = await loadConfig(file);
   const opts = routerOptionsFromConfig(loaded.config.router, stderrLogger);
   if (transport !== undefined && transport !== 'rest' && transport !== 'ssh') {
     throw new ExitError(`--transport must be rest or ssh, got "${transport}"`, 2);

@@ -2,7 +2,7 @@ export * from './command.js';
 export * from './deadline.js';
 export * from './errors.js';
 export * from './failover.js';
-export { routerOptionsFromConfig } from './from-config.js';
+export { type RouterConfigSection, routerOptionsFromConfig } from './from-config.js';
 export * from './parse.js';
 export * from './records.js';
 export type { RestClientOptions } from './rest.js';
