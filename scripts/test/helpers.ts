@@ -121,6 +121,7 @@ export function makeFakeBundle(dir: string, missingQueue?: string): string {
   for (const f of [
     'systemd/wanctl-autorate@.service',
     'systemd/wanctl-steering.service',
+    'systemd/wanctl-autorate@.service.d/linux-cake.conf',
     'tmpfiles.d/wanctl.conf',
     'logrotate/wanctl',
   ]) {
