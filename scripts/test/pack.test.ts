@@ -11,6 +11,18 @@ const BUILT = fs.existsSync(path.join(PKG, 'dist', 'index.js'));
 const EMULATOR = path.join(REPO, 'packages', 'routeros-emulator', 'dist', 'index.js');
 const TSC = path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
 
+// npm as a user runs it in an empty project: without what "npm test -w ..." or "npm exec"
+// hand down to child processes (workspace selection, --offline, --global, --dry-run).
+const NPM_ENV = Object.fromEntries(
+  Object.entries(process.env).filter(
+    ([k]) =>
+      !/^npm_(package_|lifecycle_)/i.test(k) &&
+      !/^npm_config_(workspaces?|include_workspace_root|global|offline|prefer_online|prefer_offline|dry_run)$/i.test(
+        k,
+      ),
+  ),
+);
+
 interface PackResult {
   filename: string;
   files: Array<{ path: string }>;
@@ -33,7 +45,7 @@ describe.skipIf(!BUILT || !fs.existsSync(EMULATOR))(
 
     beforeAll(async () => {
       work = tempDir('pack');
-      const p = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: PKG });
+      const p = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: PKG, env: NPM_ENV });
       if (p.code !== 0) throw new Error(`npm pack failed: ${p.stderr}`);
       packed = (JSON.parse(p.stdout) as PackResult[])[0]!;
       project = path.join(work, 'project');
@@ -42,17 +54,20 @@ describe.skipIf(!BUILT || !fs.existsSync(EMULATOR))(
         path.join(project, 'package.json'),
         '{"name":"consumer","version":"1.0.0","private":true}\n',
       );
-      // From npm's cache when it has everything (after npm ci it does), else from the registry.
+      // From npm's cache when it has everything, else from the registry (after "npm ci" alone the
+      // cache has the tarballs but may lack the registry metadata a range needs).
       // --ignore-scripts: ssh2's optional native crypto is not built; it uses its JavaScript code.
       const tarball = path.join(work, packed.filename);
       const flags = ['--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock'];
       let i = await run('npm', ['install', '--offline', ...flags, tarball], {
         cwd: project,
+        env: NPM_ENV,
         timeoutMs: 180_000,
       });
       if (i.code !== 0) {
         i = await run('npm', ['install', '--prefer-offline', ...flags, tarball], {
           cwd: project,
+          env: NPM_ENV,
           timeoutMs: 180_000,
         });
       }
