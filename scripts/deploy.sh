@@ -209,8 +209,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step "checking configs"
-check_configs_locally
+if [ "$ROLLBACK" = 0 ]; then
+  step "checking configs"
+  check_configs_locally
+fi
 
 if [ "$DRY_RUN" = 1 ] && [ "$ROLLBACK" = 1 ]; then
   step "dry run: nothing sent"

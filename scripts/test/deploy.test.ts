@@ -308,6 +308,12 @@ describe.skipIf(!SSHD || !CONFIG_LIB_BUILT)('deploy.sh to a real OpenSSH server 
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('dry run: nothing built, nothing sent');
     expect(r.stdout).toContain('would enable wanctl-autorate@cable.service wanctl-steering.service');
+
+    const rb = await run('bash', [DEPLOY, 'root@192.0.2.1', '--rollback', '--dry-run']);
+    expect(rb.stderr).toBe('');
+    expect(rb.code).toBe(0);
+    expect(rb.stdout).toContain('would run there: install.sh --rollback');
+    expect(rb.stdout).toContain('would restart every running wanctl unit');
   });
 
   it('an unreachable host is a clear error', async () => {
