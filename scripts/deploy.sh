@@ -13,6 +13,7 @@ usage() {
   cat <<'EOF'
 Usage: deploy.sh <host> [--wan NAME ...] [--with-steering] [--dry-run]
                  [--strict] [options]
+       deploy.sh <host> --rollback [--wan NAME ...] [options]
 
 Deploys wanctl to <host> ([user@]host; root, or a user with passwordless sudo):
   1. builds the checkout (npm run build) and stages a bundle: the built apps
@@ -30,7 +31,14 @@ Deploys wanctl to <host> ([user@]host; root, or a user with passwordless sudo):
   5. enables the selected units and restarts only those whose files changed
      (code, unit file or config) or that are not running, then checks that
      they came up and answer on their health endpoints.
-It prints each thing it did.
+It prints each thing it did. The host keeps the release a deploy replaced
+as /opt/wanctl.prev.
+
+With --rollback it builds and ships nothing: it swaps /opt/wanctl and
+/opt/wanctl.prev on the host (install.sh --rollback: code, units, tmpfiles
+and logrotate entries; configs and secrets stay), validates, and restarts
+every running wanctl unit (and enables and starts those selected with --wan
+and --with-steering). A second --rollback rolls forward again.
 
 Options:
   --wan NAME         deploy wanctl-autorate@NAME with <config-dir>/NAME.yaml
@@ -38,6 +46,7 @@ Options:
   --with-steering    deploy wanctl-steering with <config-dir>/steering.yaml
   --config-dir DIR   where the site configs are (default: $WANCTL_CONFIG_DIR,
                      else ./configs in the checkout). Keep them out of git.
+  --rollback         restore the previous release on the host (see above)
   --dry-run          print what would be done; build nothing, touch no host
   --strict           validation warnings or errors block the (re)start
   --no-build         do not run npm run build (use what is built)
@@ -61,6 +70,7 @@ invalid config.
 Examples:
   scripts/deploy.sh root@shaper --wan cable --wan dsl --with-steering
   scripts/deploy.sh admin@10.0.0.2 --wan fiber --strict -i ~/.ssh/shaper
+  scripts/deploy.sh root@shaper --rollback
 EOF
 }
 
@@ -75,6 +85,7 @@ WANS=()
 STEERING=0
 DRY_RUN=0
 STRICT=0
+ROLLBACK=0
 BUILD=1
 BUNDLE=""
 CONFIG_DIR="${WANCTL_CONFIG_DIR:-$REPO/configs}"
@@ -88,6 +99,7 @@ while [ $# -gt 0 ]; do
     --with-steering) STEERING=1; shift ;;
     --config-dir) [ $# -ge 2 ] || usage_error "--config-dir needs a directory"; CONFIG_DIR="$2"; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
+    --rollback) ROLLBACK=1; shift ;;
     --strict) STRICT=1; shift ;;
     --no-build) BUILD=0; shift ;;
     --bundle) [ $# -ge 2 ] || usage_error "--bundle needs a directory"; BUNDLE="$2"; shift 2 ;;
@@ -111,6 +123,9 @@ for w in "${WANS[@]}"; do
   [ "$w" != steering ] || usage_error "--wan steering: steering.yaml is deployed with --with-steering"
 done
 if [ -n "$TARGET_ROOT" ] && [[ "$TARGET_ROOT" != /* ]]; then usage_error "--target-root must be an absolute path"; fi
+if [ "$ROLLBACK" = 1 ] && { [ -n "$BUNDLE" ] || [ "$BUILD" = 0 ]; }; then
+  usage_error "--rollback ships nothing: it takes no --bundle or --no-build"
+fi
 
 # ---------------------------------------------------------------- helpers
 # Quote one word for the remote POSIX shell.
@@ -142,8 +157,14 @@ if [ "$STEERING" = 1 ]; then
   UNITS+=(wanctl-steering.service)
   CONFIG_FILES+=("$CONFIG_DIR/steering.yaml")
 fi
+# A rollback ships no config: the host's configs stay, and the validation checks them all.
+if [ "$ROLLBACK" = 1 ]; then CONFIG_FILES=(); fi
 
-step "deploy to $HOST${TARGET_ROOT:+ (target root $TARGET_ROOT)}: ${UNITS[*]:-code and units only}"
+if [ "$ROLLBACK" = 1 ]; then
+  step "rollback on $HOST${TARGET_ROOT:+ (target root $TARGET_ROOT)}: the previous release${UNITS[*]:+, then ${UNITS[*]}}"
+else
+  step "deploy to $HOST${TARGET_ROOT:+ (target root $TARGET_ROOT)}: ${UNITS[*]:-code and units only}"
+fi
 
 # Fail closed on a missing site config: never fall back to an example.
 for f in "${CONFIG_FILES[@]}"; do
@@ -188,9 +209,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step "checking configs"
-check_configs_locally
+if [ "$ROLLBACK" = 0 ]; then
+  step "checking configs"
+  check_configs_locally
+fi
 
+if [ "$DRY_RUN" = 1 ] && [ "$ROLLBACK" = 1 ]; then
+  step "dry run: nothing sent"
+  say "would connect: ssh ${SSH_ARGS[*]} $HOST"
+  say "would run there: install.sh --rollback${TARGET_ROOT:+ --root $TARGET_ROOT} (swap /opt/wanctl and /opt/wanctl.prev, reinstall their units)"
+  say "would run there: validate-deployment.sh on every /etc/wanctl/*.yaml (report printed; $([ "$STRICT" = 1 ] && echo "blocks on any finding" || echo "warns, does not block"))"
+  say "would restart every running wanctl unit${UNITS[*]:+, and enable and start ${UNITS[*]}}"
+  exit 0
+fi
 if [ "$DRY_RUN" = 1 ]; then
   step "dry run: nothing built, nothing sent"
   if [ -n "$BUNDLE" ]; then say "would ship the bundle $BUNDLE"; else
@@ -205,7 +236,9 @@ if [ "$DRY_RUN" = 1 ]; then
 fi
 
 # ---------------------------------------------------------------- build
-if [ -z "$BUNDLE" ]; then
+if [ "$ROLLBACK" = 1 ]; then
+  : # nothing to build or ship
+elif [ -z "$BUNDLE" ]; then
   if [ "$BUILD" = 1 ]; then
     step "building (npm run build)"
     (cd "$REPO" && npm run build --silent) >"$TMP_LOCAL/build.log" 2>&1 || {
@@ -219,7 +252,9 @@ if [ -z "$BUNDLE" ]; then
 else
   [ -f "$BUNDLE/.wanctl-bundle" ] || die "--bundle $BUNDLE is not a wanctl bundle (no .wanctl-bundle; make one with install.sh --stage-only)"
 fi
-say "    bundle: $(sed -n 's/^commit: //p' "$BUNDLE/.wanctl-bundle" 2>/dev/null || true) ($(du -sh "$BUNDLE" | cut -f1))"
+if [ "$ROLLBACK" = 0 ]; then
+  say "    bundle: $(sed -n 's/^commit: //p' "$BUNDLE/.wanctl-bundle" 2>/dev/null || true) ($(du -sh "$BUNDLE" | cut -f1))"
+fi
 
 # ---------------------------------------------------------------- connect
 step "connecting to $HOST"
@@ -233,25 +268,36 @@ if [ "${out##*$'\n'}" != 0 ]; then
 fi
 REMOTE_TMP="$(remote_raw 'mktemp -d /tmp/wanctl-deploy.XXXXXX')" || die "$HOST: cannot create a temporary directory"
 
-step "sending the bundle and configs"
-mkdir -p "$TMP_LOCAL/configs"
-for f in "${CONFIG_FILES[@]}"; do cp "$f" "$TMP_LOCAL/configs/"; done
-tar -C "$TMP_LOCAL" -czf - configs -C "$BUNDLE" . |
-  remote_raw "mkdir -p $(q "$REMOTE_TMP/bundle") && tar -C $(q "$REMOTE_TMP/bundle") -xzf - && mv $(q "$REMOTE_TMP/bundle/configs") $(q "$REMOTE_TMP/configs")" ||
-  die "sending to $HOST failed"
-
-# ---------------------------------------------------------------- install
-step "installing on $HOST"
-install_args=("$REMOTE_TMP/bundle/scripts/install.sh" --from "$REMOTE_TMP/bundle" --changes-file "$REMOTE_TMP/changes")
-[ -z "$TARGET_ROOT" ] || install_args+=(--root "$TARGET_ROOT")
-for f in "${CONFIG_FILES[@]}"; do install_args+=(--config "$REMOTE_TMP/configs/$(basename "$f")"); done
-irc=0
-remote bash "${install_args[@]}" 2>&1 | sed 's/^/    /' || irc=$?
-[ "$irc" = 0 ] || die "install.sh failed on $HOST (exit $irc, output above)"
-# Changes a --strict deploy installed but did not act on are still pending: merge them in.
 PENDING="$TARGET_ROOT/var/lib/wanctl/deploy-pending-changes"
-# shellcheck disable=SC2016  # expanded on the host
-mapfile -t CHANGES < <(remote sh -c 'if [ -f "$1" ]; then cat "$1" >>"$2" && sort -u -o "$2" "$2"; fi; cat "$2"' sh "$PENDING" "$REMOTE_TMP/changes")
+if [ "$ROLLBACK" = 1 ]; then
+  # ---------------------------------------------------------------- rollback
+  step "rolling back on $HOST"
+  rollback_args=("$TARGET_ROOT/opt/wanctl/scripts/install.sh" --rollback --changes-file "$REMOTE_TMP/changes")
+  [ -z "$TARGET_ROOT" ] || rollback_args+=(--root "$TARGET_ROOT")
+  rrc=0
+  remote bash "${rollback_args[@]}" 2>&1 | sed 's/^/    /' || rrc=$?
+  [ "$rrc" = 0 ] || die "install.sh --rollback failed on $HOST (exit $rrc, output above); nothing was restarted"
+  mapfile -t CHANGES < <(remote cat "$REMOTE_TMP/changes")
+else
+  step "sending the bundle and configs"
+  mkdir -p "$TMP_LOCAL/configs"
+  for f in "${CONFIG_FILES[@]}"; do cp "$f" "$TMP_LOCAL/configs/"; done
+  tar -C "$TMP_LOCAL" -czf - configs -C "$BUNDLE" . |
+    remote_raw "mkdir -p $(q "$REMOTE_TMP/bundle") && tar -C $(q "$REMOTE_TMP/bundle") -xzf - && mv $(q "$REMOTE_TMP/bundle/configs") $(q "$REMOTE_TMP/configs")" ||
+    die "sending to $HOST failed"
+
+  # ---------------------------------------------------------------- install
+  step "installing on $HOST"
+  install_args=("$REMOTE_TMP/bundle/scripts/install.sh" --from "$REMOTE_TMP/bundle" --changes-file "$REMOTE_TMP/changes")
+  [ -z "$TARGET_ROOT" ] || install_args+=(--root "$TARGET_ROOT")
+  for f in "${CONFIG_FILES[@]}"; do install_args+=(--config "$REMOTE_TMP/configs/$(basename "$f")"); done
+  irc=0
+  remote bash "${install_args[@]}" 2>&1 | sed 's/^/    /' || irc=$?
+  [ "$irc" = 0 ] || die "install.sh failed on $HOST (exit $irc, output above)"
+  # Changes a --strict deploy installed but did not act on are still pending: merge them in.
+  # shellcheck disable=SC2016  # expanded on the host
+  mapfile -t CHANGES < <(remote sh -c 'if [ -f "$1" ]; then cat "$1" >>"$2" && sort -u -o "$2" "$2"; fi; cat "$2"' sh "$PENDING" "$REMOTE_TMP/changes")
+fi
 has_change() { printf '%s\n' "${CHANGES[@]}" | grep -qx -- "$1"; }
 
 # ---------------------------------------------------------------- validate
@@ -266,13 +312,16 @@ for f in "${CONFIG_FILES[@]}"; do
   fi
 done
 BLOCKED=0
-if [ "${#CONFIG_FILES[@]}" -gt 0 ]; then
+VALIDATE=0
+if [ "${#CONFIG_FILES[@]}" -gt 0 ] || [ "$ROLLBACK" = 1 ]; then VALIDATE=1; fi
+if [ "$VALIDATE" = 1 ]; then
   step "validating on $HOST (before starting)"
   vrc=0
   remote bash "$VALIDATOR" "${validate_args[@]}" --skip units,health 2>&1 | sed 's/^/    /' || vrc=$?
   case "$vrc" in
     0) say "    validation passed" ;;
-    2) say "    validation found warnings: review them above" ;;
+    3) say "    validation found warnings: review them above" ;;
+    2) say "    the validator refused its arguments (exit 2): the host's validate-deployment.sh does not match this deploy.sh" ;;
     *) say "    validation found errors: review them above" ;;
   esac
   if [ "$vrc" != 0 ] && [ "$STRICT" = 1 ]; then BLOCKED=1; fi
@@ -315,6 +364,7 @@ for u in "${all[@]}"; do
   case "$u" in
     wanctl-autorate@*.service)
       if has_change "unit:wanctl-autorate@.service"; then reasons+=("unit file changed"); fi
+      if has_change "unit:$u"; then reasons+=("drop-in changed"); fi
       inst="${u#wanctl-autorate@}"
       if has_change "config:${inst%.service}.yaml"; then reasons+=("config changed"); fi ;;
     wanctl-steering.service)
@@ -355,7 +405,7 @@ if [ "${#UNITS[@]}" -gt 0 ] || has_change code; then
   [ -z "$unit_out" ] || printf '%s\n' "$unit_out" | sed 's/^/    /'
   [ "$urc" = 0 ] || die "managing the units on $HOST failed (exit $urc, output above)"
   mapfile -t RESTARTED < <(printf '%s\n' "$unit_out" | sed -n 's/^restarted \([^ ]*\) .*/\1/p')
-  if [ "${#RESTARTED[@]}" -gt 0 ] && [ "${#CONFIG_FILES[@]}" -gt 0 ]; then
+  if [ "${#RESTARTED[@]}" -gt 0 ] && [ "$VALIDATE" = 1 ]; then
     step "checking the units came up on $HOST"
     prc=0
     remote bash "$VALIDATOR" "${validate_args[@]}" --only units,health --wait 20 2>&1 | sed 's/^/    /' || prc=$?
@@ -369,6 +419,6 @@ fi
 step "done: $HOST"
 if [ "${#CHANGES[@]}" -eq 0 ]; then say "    nothing changed on the host"; else say "    changed: ${CHANGES[*]}"; fi
 say "    restarted: ${RESTARTED[*]:-none}"
-if [ "${#CONFIG_FILES[@]}" -gt 0 ] && [ "${vrc:-0}" != 0 ]; then
+if [ "$VALIDATE" = 1 ] && [ "${vrc:-0}" != 0 ]; then
   say "    validation reported findings (above); the deploy went ahead because --strict was not given"
 fi

@@ -8,6 +8,8 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly SCRIPT_DIR
 readonly SERVICE_USER=wanctl
 readonly NODE_MIN_MAJOR=20
+# The drop-in that gives one autorate instance what router.transport linux-cake needs.
+readonly DROPIN_NAME=linux-cake.conf
 
 usage() {
   cat <<'EOF'
@@ -19,9 +21,13 @@ Installs wanctl on this host (Debian or Ubuntu, as root):
   - creates /etc/wanctl (0750 root:wanctl) with a secrets template (0640),
     /var/lib/wanctl, /var/log/wanctl and /run/wanctl (owned by wanctl),
   - installs the built apps under /opt/wanctl with production dependencies
-    only, wrappers in /opt/wanctl/bin (linked from /usr/local/bin),
+    only, wrappers in /opt/wanctl/bin (linked from /usr/local/bin); the
+    release it replaces is kept as /opt/wanctl.prev (see --rollback),
   - installs the systemd units wanctl-autorate@.service and
-    wanctl-steering.service, a tmpfiles.d entry and a logrotate entry.
+    wanctl-steering.service, a tmpfiles.d entry and a logrotate entry,
+  - for each /etc/wanctl/<wan>.yaml with router.transport linux-cake, the
+    drop-in wanctl-autorate@<wan>.service.d/linux-cake.conf (CAP_NET_ADMIN
+    for tc); RouterOS instances keep the tighter unit.
 It never overwrites an existing config or secrets file, and it does not
 start, stop or enable any service (deploy.sh or you do that).
 
@@ -30,8 +36,8 @@ Options:
                       npm run build", or a bundle made by --stage-only
                       (default: the directory above this script)
   --root DIR          install under DIR instead of / (DESTDIR-style, for tests
-                      and image builds): the host's users, packages and
-                      services are not touched
+                      and image builds; created when missing): the host's
+                      users, packages and services are not touched
   --config FILE       also install FILE as /etc/wanctl/<name of FILE>
                       (root:wanctl 0640). An existing config with other content
                       is kept as <name>.<timestamp>.bak first. Repeatable.
@@ -40,6 +46,11 @@ Options:
   --skip-packages     do not install missing Debian packages (fping)
   --stage-only DIR    do not install: write the /opt/wanctl tree (a bundle,
                       production dependencies only) into DIR and stop
+  --rollback          swap /opt/wanctl and /opt/wanctl.prev (the release the
+                      last code change replaced) and reinstall the units,
+                      tmpfiles and logrotate entries of the restored release.
+                      Restart the running units afterwards (deploy.sh
+                      --rollback does). A second --rollback rolls forward.
   --uninstall         stop and disable the units, remove the code, units,
                       tmpfiles and logrotate entries and /run/wanctl; keep
                       /etc/wanctl, /var/lib/wanctl, /var/log/wanctl and the user
@@ -54,6 +65,7 @@ Examples:
   sudo scripts/install.sh                         # from a built checkout
   sudo scripts/install.sh --config ~/cable.yaml   # and install a config
   scripts/install.sh --root /tmp/img --skip-packages
+  sudo /opt/wanctl/scripts/install.sh --rollback
   sudo /opt/wanctl/scripts/install.sh --uninstall
 EOF
 }
@@ -74,6 +86,7 @@ CHANGES_FILE=""
 SKIP_PACKAGES=0
 STAGE_ONLY=""
 UNINSTALL=0
+ROLLBACK=0
 PURGE=0
 
 while [ $# -gt 0 ]; do
@@ -85,6 +98,7 @@ while [ $# -gt 0 ]; do
     --skip-packages) SKIP_PACKAGES=1; shift ;;
     --stage-only) [ $# -ge 2 ] || usage_error "--stage-only needs a directory"; STAGE_ONLY="$2"; shift 2 ;;
     --uninstall) UNINSTALL=1; shift ;;
+    --rollback) ROLLBACK=1; shift ;;
     --purge) PURGE=1; shift ;;
     -q | --quiet) QUIET=1; shift ;;
     -h | --help) usage; exit 0 ;;
@@ -92,9 +106,15 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ "$PURGE" = 0 ] || [ "$UNINSTALL" = 1 ] || usage_error "--purge only goes with --uninstall"
+[ "$((UNINSTALL + ROLLBACK + (${#STAGE_ONLY} > 0)))" -le 1 ] || usage_error "--rollback, --uninstall and --stage-only exclude each other"
+if [ "$ROLLBACK" = 1 ] && [ "${#CONFIGS[@]}" -gt 0 ]; then usage_error "--rollback restores code and units only; it takes no --config"; fi
 
 if [ "$ROOT" != / ]; then
-  [ -d "$ROOT" ] || die "--root $ROOT: no such directory"
+  [ -z "$ROOT" ] && usage_error "--root needs a directory"
+  if [ ! -d "$ROOT" ]; then
+    [ ! -e "$ROOT" ] || die "--root $ROOT exists and is not a directory"
+    mkdir -p "$ROOT" || die "--root $ROOT: cannot create it"
+  fi
   ROOT="$(cd "$ROOT" && pwd)"
 fi
 # R is prepended to every absolute target path: empty for the real root.
@@ -164,14 +184,14 @@ install_file() {
 NODE_BIN=""
 find_node() {
   NODE_BIN="$(command -v node || true)"
-  [ -n "$NODE_BIN" ] || die "Node.js $NODE_MIN_MAJOR or newer is required and 'node' is not on PATH. On Debian/Ubuntu install it from your distribution (Debian 13, Ubuntu 24.04) or from NodeSource, then rerun."
+  [ -n "$NODE_BIN" ] || die "Node.js $NODE_MIN_MAJOR or newer is required and 'node' is not on PATH. Debian 13 ships it (apt-get install nodejs); Debian 12 and Ubuntu 24.04 ship Node 18, so install Node 20 from NodeSource's apt repository or the nodejs.org tarball (deploy/README.md, section 2), then rerun."
   NODE_BIN="$(readlink -f "$NODE_BIN")"
   local v major
   v="$("$NODE_BIN" --version)"
   major="${v#v}"
   major="${major%%.*}"
   if ! [ "$major" -ge "$NODE_MIN_MAJOR" ] 2>/dev/null; then
-    die "Node.js $NODE_MIN_MAJOR or newer is required; $NODE_BIN is $v. Install a newer Node.js, then rerun."
+    die "Node.js $NODE_MIN_MAJOR or newer is required; $NODE_BIN is $v. Install Node 20 or newer (deploy/README.md, section 2: NodeSource's apt repository or the nodejs.org tarball), then rerun."
   fi
   note "node: $NODE_BIN ($v)"
 }
@@ -190,7 +210,7 @@ stage_tree() {
   [ -f "$out/apps/autorate/dist/cli.js" ] || die "$FROM has no apps/autorate/dist/cli.js: build first (npm ci && npm run build)"
   [ -f "$out/apps/steering/dist/cli.js" ] || die "$FROM has no apps/steering/dist/cli.js: build first (npm ci && npm run build)"
   for f in deploy/systemd/wanctl-autorate@.service deploy/systemd/wanctl-steering.service \
-    deploy/tmpfiles.d/wanctl.conf deploy/logrotate/wanctl scripts/install.sh scripts/validate-deployment.sh; do
+    "deploy/systemd/wanctl-autorate@.service.d/$DROPIN_NAME" deploy/tmpfiles.d/wanctl.conf deploy/logrotate/wanctl scripts/install.sh scripts/validate-deployment.sh; do
     [ -f "$out/$f" ] || die "$FROM is incomplete: $f is missing"
   done
 }
@@ -214,7 +234,8 @@ stage_from_checkout() {
     DEP_LIST="$(cd "$FROM" || exit 0; npm ls --omit=dev --all --parseable -w apps/autorate -w apps/steering 2>/dev/null || true)"
     [ -n "$DEP_LIST" ] || die "npm ls --omit=dev found nothing in $FROM: run npm ci there first"
   fi
-  # Those workspaces: package.json, README and dist (the emulator and the simulator stay behind).
+  # Those workspaces: package.json, README, dist and the bin launchers (the emulator and the
+  # simulator stay behind).
   for ws in "$FROM"/packages/* "$FROM"/apps/*; do
     if [ ! -f "$ws/package.json" ] || [ ! -d "$ws/dist" ]; then continue; fi
     if [ -n "$DEP_LIST" ] && ! grep -q "/node_modules/@wanctl/$(basename "$ws")\$" <<<"$DEP_LIST"; then continue; fi
@@ -223,6 +244,7 @@ stage_from_checkout() {
     cp "$ws/package.json" "$out/$name/"
     if [ -f "$ws/README.md" ]; then cp "$ws/README.md" "$out/$name/"; fi
     (cd "$ws" && tar --exclude='*.tsbuildinfo' --exclude='.tsbuildinfo' -cf - dist) | (cd "$out/$name" && tar -xf -)
+    if [ -d "$ws/bin" ]; then cp -a "$ws/bin" "$out/$name/"; fi
   done
   mkdir -p "$out/scripts" "$out/deploy" "$out/examples"
   cp "$FROM/scripts/install.sh" "$FROM/scripts/validate-deployment.sh" "$out/scripts/"
@@ -406,20 +428,37 @@ install_code() {
     mkdir -p "$R/opt"
     rm -rf "$R/opt/wanctl.new"
     cp -a "$stage/tree" "$R/opt/wanctl.new"
+    # The release being replaced becomes /opt/wanctl.prev (for --rollback); the one before goes.
     old=""
     if [ -e "$R/opt/wanctl" ]; then
       old="$R/opt/wanctl.old.$$"
       mv "$R/opt/wanctl" "$old"
     fi
     mv "$R/opt/wanctl.new" "$R/opt/wanctl"
-    [ -z "$old" ] || rm -rf "$old"
-    changed "installed code in /opt/wanctl ($(sed -n 's/^commit: //p' "$R/opt/wanctl/.wanctl-bundle"))"
+    if [ -n "$old" ]; then
+      rm -rf "$R/opt/wanctl.prev"
+      mv "$old" "$R/opt/wanctl.prev"
+      note "code: kept the previous release as /opt/wanctl.prev ($(release_of "$R/opt/wanctl.prev"))"
+    fi
+    changed "installed code in /opt/wanctl ($(release_of "$R/opt/wanctl"))"
     record code
   fi
   rm -rf "$stage"
   trap - EXIT
+  link_commands
+}
 
-  # Convenience links; never replace a file that is not ours.
+# "version X, commit Y" of an installed release, from its .wanctl-bundle.
+release_of() {
+  local v c
+  v="$(sed -n 's/^version: //p' "$1/.wanctl-bundle" 2>/dev/null || true)"
+  c="$(sed -n 's/^commit: //p' "$1/.wanctl-bundle" 2>/dev/null || true)"
+  printf 'version %s, commit %s' "${v:-unknown}" "${c:-unknown}"
+}
+
+# Links in /usr/local/bin to the wrappers of /opt/wanctl/bin. Never replaces a file that
+# is not ours; removes our links whose wrapper is gone (after a rollback).
+link_commands() {
   local w link
   mkdir -p "$R/usr/local/bin"
   for w in "$R"/opt/wanctl/bin/*; do
@@ -432,6 +471,12 @@ install_code() {
     fi
     ln -s "/opt/wanctl/bin/$(basename "$w")" "$link"
     changed "linked ${link#"$R"}"
+  done
+  for link in "$R"/usr/local/bin/*; do
+    [ -L "$link" ] || continue
+    case "$(readlink "$link")" in
+      /opt/wanctl/bin/*) [ -e "$R$(readlink "$link")" ] || { rm -f "$link"; changed "removed ${link#"$R"}"; } ;;
+    esac
   done
 }
 
@@ -500,6 +545,79 @@ install_configs() {
   done
 }
 
+# router.transport of each autorate config in /etc/wanctl, as "<wan><TAB><transport>" lines,
+# read from the YAML itself (js-yaml of the installed tree), so that it works whatever the
+# config schema of this release accepts.
+config_transports() {
+  local f lib="$R/opt/wanctl/packages/config/package.json"
+  local files=()
+  for f in "$R"/etc/wanctl/*.yaml; do
+    [ -f "$f" ] || continue
+    [ "$(basename "$f")" != steering.yaml ] || continue
+    files+=("$f")
+  done
+  [ "${#files[@]}" -gt 0 ] || return 0
+  [ -f "$lib" ] || { warn "no config library in /opt/wanctl: cannot tell which configs use linux-cake"; return 0; }
+  [ -n "$NODE_BIN" ] || { warn "node is not on PATH: cannot tell which configs use linux-cake"; return 0; }
+  # shellcheck disable=SC2016  # JavaScript, not shell
+  "$NODE_BIN" -e '
+    const { createRequire } = require("module");
+    const fs = require("fs"), path = require("path");
+    const [lib, ...files] = process.argv.slice(1);
+    let yaml;
+    try { yaml = createRequire(lib)("js-yaml"); } catch (e) { console.error(`cannot load js-yaml: ${e.message}`); process.exit(1); }
+    for (const f of files) {
+      let t = "";
+      try {
+        const doc = yaml.load(fs.readFileSync(f, "utf8"));
+        const v = doc && doc.router && doc.router.transport;
+        t = typeof v === "string" ? v : "";
+      } catch (e) { console.error(`${f}: ${e.message.split("\n")[0]}`); }
+      console.log(path.basename(f, ".yaml") + "\t" + (t || "-"));
+    }' "$lib" "${files[@]}" || warn "could not read router.transport from the configs (above)"
+}
+
+# The linux-cake drop-in, per instance: installed for configs with router.transport linux-cake,
+# removed from instances whose config uses RouterOS (or is gone).
+install_dropins() {
+  local src="$R/opt/wanctl/deploy/systemd/wanctl-autorate@.service.d/$DROPIN_NAME" wan transport d unit
+  local want=" " any=0
+  if [ -z "$NODE_BIN" ]; then NODE_BIN="$(command -v node || true)"; fi
+  while IFS=$'\t' read -r wan transport; do
+    [ -n "$wan" ] || continue
+    unit="wanctl-autorate@$wan.service"
+    d="$R/etc/systemd/system/$unit.d"
+    if [ "$transport" = linux-cake ]; then
+      want="$want$wan "
+      [ -f "$src" ] || die "the installed release has no ${src#"$R"}; reinstall wanctl"
+      mkdir -p "$d"
+      if install_file "$src" "$d/$DROPIN_NAME" 0 0 644; then
+        record "unit:$unit"
+        any=1
+      fi
+    fi
+  done < <(config_transports)
+  for d in "$R"/etc/systemd/system/wanctl-autorate@?*.service.d; do
+    [ -f "$d/$DROPIN_NAME" ] || continue
+    unit="$(basename "$d" .d)"
+    wan="${unit#wanctl-autorate@}"
+    wan="${wan%.service}"
+    case "$want" in *" $wan "*) continue ;; esac
+    rm -f "$d/$DROPIN_NAME"
+    rmdir "$d" 2>/dev/null || true
+    changed "removed ${d#"$R"}/$DROPIN_NAME (its config does not use linux-cake)"
+    record "unit:$unit"
+    any=1
+  done
+  if [ "$any" = 1 ] && [ "$SYSTEMD_LIVE" = 1 ]; then systemctl daemon-reload; note "systemd: reloaded unit files"; fi
+}
+
+write_changes() {
+  if [ -n "$CHANGES_FILE" ]; then
+    if [ "${#CHANGES[@]}" -gt 0 ]; then printf '%s\n' "${CHANGES[@]}" >"$CHANGES_FILE"; else : >"$CHANGES_FILE"; fi
+  fi
+}
+
 do_install() {
   note "wanctl install into ${ROOT}"
   find_node
@@ -509,9 +627,8 @@ do_install() {
   install_code
   install_system_files
   install_configs
-  if [ -n "$CHANGES_FILE" ]; then
-    if [ "${#CHANGES[@]}" -gt 0 ]; then printf '%s\n' "${CHANGES[@]}" >"$CHANGES_FILE"; else : >"$CHANGES_FILE"; fi
-  fi
+  install_dropins
+  write_changes
   if [ "${#CHANGES[@]}" -eq 0 ]; then
     note "install: nothing changed"
   else
@@ -519,6 +636,29 @@ do_install() {
     if [ -z "$R" ] && printf '%s\n' "${CHANGES[@]}" | grep -qx code; then
       note "restart running wanctl units to use the new code: systemctl restart 'wanctl-*'"
     fi
+  fi
+}
+
+# ---------------------------------------------------------------- rollback
+do_rollback() {
+  local cur="$R/opt/wanctl" prev="$R/opt/wanctl.prev" swap
+  note "wanctl rollback in ${ROOT}"
+  [ -d "$prev" ] || die "there is no previous release to roll back to (/opt/wanctl.prev does not exist; an install that changes the code keeps the release it replaces there)"
+  [ -f "$prev/.wanctl-bundle" ] || die "/opt/wanctl.prev is not a wanctl release (no .wanctl-bundle); nothing was changed"
+  [ -d "$cur" ] || die "/opt/wanctl does not exist: install wanctl first"
+  swap="$R/opt/wanctl.rollback.$$"
+  mv "$cur" "$swap"
+  mv "$prev" "$cur"
+  mv "$swap" "$prev"
+  changed "rolled /opt/wanctl back to $(release_of "$cur"); the replaced release is now /opt/wanctl.prev ($(release_of "$prev"))"
+  record code
+  link_commands
+  install_system_files
+  install_dropins
+  write_changes
+  note "rollback: done (${CHANGES[*]})"
+  if [ -z "$R" ]; then
+    note "restart the running wanctl units to run the restored code: systemctl restart 'wanctl-*'"
   fi
 }
 
@@ -554,7 +694,14 @@ do_uninstall() {
     case "$(readlink "$f")" in /opt/wanctl/bin/*) rm -f "$f"; changed "removed ${f#"$R"}" ;; esac
   done
   [ "$SYSTEMD_LIVE" = 0 ] || systemctl daemon-reload
-  for f in "$R/opt/wanctl" "$R/run/wanctl"; do
+  for f in "$R"/etc/systemd/system/wanctl-autorate@*.service.d/"$DROPIN_NAME"; do
+    if [ -f "$f" ]; then
+      rm -f "$f"
+      rmdir "$(dirname "$f")" 2>/dev/null || true
+      changed "removed ${f#"$R"}"
+    fi
+  done
+  for f in "$R/opt/wanctl" "$R/opt/wanctl.prev" "$R/run/wanctl"; do
     if [ -e "$f" ]; then rm -rf "$f"; changed "removed ${f#"$R"}"; fi
   done
   if [ "$PURGE" = 1 ]; then
@@ -589,6 +736,8 @@ if [ -n "$STAGE_ONLY" ]; then
   note "staged a wanctl bundle in $STAGE_ONLY"
 elif [ "$UNINSTALL" = 1 ]; then
   do_uninstall
+elif [ "$ROLLBACK" = 1 ]; then
+  do_rollback
 else
   do_install
 fi

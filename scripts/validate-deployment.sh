@@ -6,7 +6,7 @@ set -euo pipefail
 readonly PROG=validate-deployment.sh
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly SCRIPT_DIR
-readonly ALL_CHECKS="config secrets fping router dirs units health"
+readonly ALL_CHECKS="config secrets fping router tc dirs units health"
 
 usage() {
   cat <<'EOF'
@@ -23,6 +23,10 @@ error says what to do about it:
   router   the router answers over each configured transport, with latency,
            and has the configured queues, queue types and (steering) the
            mangle rule (through "wanctl-router probe")
+  tc       configs with router.transport linux-cake: tc is installed,
+           /proc/net/psched is readable, and the autorate unit grants
+           CAP_NET_ADMIN (the linux-cake drop-in); RouterOS configs: the
+           unit does not grant it
   dirs     state, lock and log directories exist, are writable by wanctl and
            lie where the units may write
   units    the units are enabled and active
@@ -42,8 +46,8 @@ Options:
   -h, --help        show this help
 
 Run it as root: the secrets file and the wanctl user's view are checked.
-Exit status: 0 all good, 2 warnings only, 1 at least one error (also for bad
-arguments).
+Exit status: 0 all good, 1 at least one error, 2 bad arguments (nothing was
+checked), 3 warnings only.
 Environment: WANCTL_SYSTEMCTL overrides the systemctl command used by the
 units check.
 EOF
@@ -59,7 +63,7 @@ TIMEOUT=30
 ROOT=/
 JSON=0
 
-bad_usage() { printf '%s: %s (see --help)\n' "$PROG" "$*" >&2; exit 1; }
+bad_usage() { printf '%s: %s (see --help)\n' "$PROG" "$*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --config) [ $# -ge 2 ] || bad_usage "--config needs a file"; CONFIGS+=("$2"); shift 2 ;;
@@ -164,10 +168,17 @@ fi
 #   H unit url                 a health endpoint
 #   S file path                steering: the primary WAN's autorate state file
 #   X file path                the SSH private key the config uses
+#   T file unit transport      router.transport as written in the YAML ("-" when absent),
+#                              read even when the config does not load
 read -r -d '' CONFIG_HELPER <<'EOF' || true
 const [configLib, secretsFile, ...args] = process.argv.slice(1);
 import('node:fs').then(async (fs) => {
   const path = await import('node:path');
+  const { createRequire } = await import('node:module');
+  let yaml = null;
+  try {
+    yaml = createRequire(configLib)('js-yaml');
+  } catch {}
   const out = (...cols) => console.log(cols.map((c) => String(c).replace(/[\t\n]/g, ' ')).join('\t'));
   let lib;
   try {
@@ -201,6 +212,14 @@ import('node:fs').then(async (fs) => {
     } catch (e) {
       out('F', 'error', 'config', `${file}: cannot read it (${e.code ?? e.message}); fix: check the path, and run as root`);
       continue;
+    }
+    if (forced !== 'steering' && path.basename(file) !== 'steering.yaml') {
+      let transport = '-';
+      try {
+        const t = yaml?.load(text)?.router?.transport;
+        if (typeof t === 'string' && t) transport = t;
+      } catch {}
+      out('T', file, `wanctl-autorate@${path.basename(file).replace(/\.ya?ml$/, '')}.service`, transport);
     }
     const vars = [...new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]))];
     const missing = vars.filter((v) => env[v] === undefined || env[v] === '');
@@ -274,6 +293,7 @@ PING_HOSTS=()
 HEALTH=()       # unit<TAB>url
 STEER_DEPS=()   # file<TAB>primary state file
 SSH_KEYS=()     # file<TAB>key file
+TRANSPORTS=()   # file<TAB>autorate unit<TAB>router.transport as written
 
 run_config_helper() {
   local args=() f line kind
@@ -305,6 +325,7 @@ run_config_helper() {
       H) HEALTH+=("${line#H$'\t'}") ;;
       S) STEER_DEPS+=("${line#S$'\t'}") ;;
       X) SSH_KEYS+=("${line#X$'\t'}") ;;
+      T) TRANSPORTS+=("${line#T$'\t'}") ;;
     esac
   done < <("$NODE_BIN" --input-type=module -e "$CONFIG_HELPER" "file://$lib" "$SECRETS" "${args[@]}" 2>&1 || true)
 }
@@ -482,6 +503,115 @@ run_with_secrets() {
   as_service env "${envs[@]}" "$@"
 }
 
+# ---------------------------------------------------------------- tc (linux-cake)
+# Where systemd looks for unit files and drop-ins, most important first.
+readonly UNIT_DIRS="/etc/systemd/system /run/systemd/system /usr/local/lib/systemd/system /usr/lib/systemd/system /lib/systemd/system"
+
+# unit_files UNIT: the unit file and its drop-ins, in the order systemd applies them (the
+# first unit file found; drop-ins from service.d, the dash prefixes, the template and the
+# instance, sorted by name, a name in a more important directory hiding the same name).
+unit_files() {
+  local unit="$1" d f name base template="" dirs=() prefix
+  base="${unit%.service}"
+  case "$base" in *@*) template="${base%%@*}@" ;; esac
+  for d in $UNIT_DIRS; do
+    if [ -n "$template" ] && [ -f "$R$d/$base.service" ]; then echo "$R$d/$base.service"; break; fi
+    if [ -n "$template" ] && [ -f "$R$d/$template.service" ]; then echo "$R$d/$template.service"; break; fi
+    if [ -z "$template" ] && [ -f "$R$d/$unit" ]; then echo "$R$d/$unit"; break; fi
+  done
+  dirs=(service.d)
+  prefix="${base%%@*}"
+  while [[ "$prefix" == *-* ]]; do
+    prefix="${prefix%-*}"
+    dirs+=("$prefix-.service.d")
+  done
+  [ -z "$template" ] || dirs+=("$template.service.d")
+  dirs+=("$unit.d")
+  local seen=" " lines=()
+  for d in $UNIT_DIRS; do
+    for sub in "${dirs[@]}"; do
+      for f in "$R$d/$sub"/*.conf; do
+        [ -f "$f" ] || continue
+        name="$(basename "$f")"
+        case "$seen" in *" $name "*) continue ;; esac
+        seen="$seen$name "
+        lines+=("$name"$'\t'"$f")
+      done
+    done
+  done
+  [ "${#lines[@]}" -eq 0 ] || printf '%s\n' "${lines[@]}" | LC_ALL=C sort -t$'\t' -k1,1 -s | cut -f2-
+}
+
+# unit_has_cap UNIT CAP: "yes" when the unit's files give CAP to its processes (in
+# AmbientCapabilities= and in CapabilityBoundingSet=, merged as systemd's
+# config_parse_capability_set does: an empty or "~"-only value, or the first value, replaces;
+# later values add, "~" ones remove), else "no"; "missing" when there is no unit file.
+unit_has_cap() {
+  local unit="$1" cap="$2" files=()
+  mapfile -t files < <(unit_files "$unit")
+  if [ "${#files[@]}" -eq 0 ] || [[ "${files[0]}" != *.service ]]; then
+    echo missing
+    return 0
+  fi
+  awk -v cap="$cap" '
+    BEGIN { unset["CapabilityBoundingSet"] = 1; has["CapabilityBoundingSet"] = 1; empty["AmbientCapabilities"] = 1 }
+    FNR == 1 { section = "" }
+    /^[ \t]*\[/ { section = $0; gsub(/[][ \t]/, "", section); next }
+    section != "Service" { next }
+    /^[ \t]*(AmbientCapabilities|CapabilityBoundingSet)[ \t]*=/ {
+      key = $0; sub(/[ \t]*=.*/, "", key); gsub(/[ \t]/, "", key)
+      val = $0; sub(/^[^=]*=[ \t]*/, "", val); sub(/[ \t]+$/, "", val)
+      inv = 0
+      if (substr(val, 1, 1) == "~") { inv = 1; val = substr(val, 2) }
+      listed = 0
+      n = split(toupper(val), w, /[ \t]+/)
+      for (i = 1; i <= n; i++) if (w[i] == toupper(cap)) listed = 1
+      fresh = (key == "CapabilityBoundingSet") ? unset[key] : empty[key]
+      if (val == "") { has[key] = inv; empty[key] = !inv }
+      else if (fresh) { has[key] = inv ? !listed : listed; empty[key] = 0 }
+      else if (inv) has[key] = has[key] && !listed
+      else has[key] = has[key] || listed
+      unset[key] = 0
+    }
+    END { print (has["CapabilityBoundingSet"] && has["AmbientCapabilities"]) ? "yes" : "no" }' "${files[@]}"
+}
+
+check_tc() {
+  [ "${#TRANSPORTS[@]}" -gt 0 ] || return 0
+  local entry file unit transport has tc="" lc=0 dropin
+  dropin="$TREE/deploy/systemd/wanctl-autorate@.service.d/linux-cake.conf"
+  for entry in "${TRANSPORTS[@]}"; do
+    IFS=$'\t' read -r _ _ transport <<<"$entry"
+    [ "$transport" != linux-cake ] || lc=1
+  done
+  if [ "$lc" = 1 ]; then
+    tc="$(PATH="$PATH:/usr/sbin:/sbin" command -v tc || true)"
+    if [ -z "$tc" ]; then
+      finding error tc "tc is not installed, and linux-cake configs shape with it; fix: apt-get install iproute2"
+    else
+      finding ok tc "tc is installed ($tc)"
+    fi
+    if [ -r /proc/net/psched ]; then
+      finding ok tc "/proc/net/psched is readable (tc reads the scheduler clock there)"
+    else
+      finding error tc "/proc/net/psched is not readable here, and tc needs it; fix: mount /proc without subset=pid (and keep ProcSubset=all in the unit)"
+    fi
+  fi
+  for entry in "${TRANSPORTS[@]}"; do
+    IFS=$'\t' read -r file unit transport <<<"$entry"
+    has="$(unit_has_cap "$unit" CAP_NET_ADMIN)"
+    if [ "$transport" = linux-cake ]; then
+      case "$has" in
+        yes) finding ok tc "$file: $unit grants CAP_NET_ADMIN for tc (router.transport linux-cake)" ;;
+        missing) finding error tc "$file: router.transport is linux-cake, and $unit is not installed; fix: run scripts/install.sh (it installs the unit and its linux-cake drop-in)" ;;
+        *) finding error tc "$file: router.transport is linux-cake, but $unit does not grant CAP_NET_ADMIN, so tc cannot change the qdiscs; fix: run scripts/install.sh again (it installs the drop-in), or install -D -m 0644 $dropin /etc/systemd/system/$unit.d/linux-cake.conf && systemctl daemon-reload" ;;
+      esac
+    elif [ "$has" = yes ]; then
+      finding warning tc "$file: router.transport is ${transport/#-/ssh (the default)}, yet $unit grants CAP_NET_ADMIN, which only linux-cake needs; fix: rm /etc/systemd/system/$unit.d/linux-cake.conf && systemctl daemon-reload (install.sh does this)"
+    fi
+  done
+}
+
 # ---------------------------------------------------------------- dirs
 check_dirs() {
   local entry file dir why target uid gid mode
@@ -612,12 +742,13 @@ run_config_helper
 if enabled secrets; then check_secrets; fi
 if enabled fping; then check_fping; fi
 if enabled router; then check_router; fi
+if enabled tc; then check_tc; fi
 if enabled dirs; then check_dirs; fi
 if enabled units; then check_units; fi
 if enabled health; then check_health; fi
 
 status=0
-if [ "$N_ERR" -gt 0 ]; then status=1; elif [ "$N_WARN" -gt 0 ]; then status=2; fi
+if [ "$N_ERR" -gt 0 ]; then status=1; elif [ "$N_WARN" -gt 0 ]; then status=3; fi
 
 if [ "$JSON" = 1 ]; then
   printf '%s\n' "${FINDINGS[@]}" | "${NODE_BIN:-node}" -e '

@@ -187,6 +187,90 @@ describe.skipIf(!SSHD || !CONFIG_LIB_BUILT)('deploy.sh to a real OpenSSH server 
     expect(restarts()).toContain('wanctl-autorate@cable.service');
   });
 
+  it('--rollback restores the previous release and restarts the units; a second one rolls forward', async () => {
+    const installed = () =>
+      fs.readFileSync(path.join(target, 'opt/wanctl/apps/autorate/dist/cli.js'), 'utf8');
+    // Release A, then release B: the host keeps A as the previous release.
+    fs.appendFileSync(path.join(bundle, 'apps/autorate/dist/cli.js'), '// release A\n');
+    expect((await deploy('--wan', 'cable', '--wan', 'dsl', '--with-steering')).code).toBe(0);
+    const releaseA = installed();
+    expect(releaseA).toContain('// release A');
+    fs.appendFileSync(path.join(bundle, 'apps/autorate/dist/cli.js'), '// release B\n');
+    expect((await deploy('--wan', 'cable', '--wan', 'dsl', '--with-steering')).code).toBe(0);
+    expect(installed()).toContain('// release B');
+
+    fs.writeFileSync(path.join(fakeSystemd, 'calls.log'), '');
+    const rollback = () =>
+      run('bash', [
+        DEPLOY,
+        'root@127.0.0.1',
+        ...sshd.sshArgs,
+        '--target-root',
+        target,
+        '--remote-env',
+        `WANCTL_SYSTEMCTL=${path.join(fakeSystemd, 'systemctl')}`,
+        '--rollback',
+      ]);
+    const r = await rollback();
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(installed()).toBe(releaseA);
+    expect(fs.readFileSync(path.join(target, 'opt/wanctl.prev/apps/autorate/dist/cli.js'), 'utf8')).toContain(
+      '// release B',
+    );
+    expect(r.stdout).toContain('==> rolling back on root@127.0.0.1');
+    expect(r.stdout).toContain('rolled /opt/wanctl back to');
+    // Validated with the restored release (every config on the host), then every running unit restarted.
+    expect(r.stdout).toMatch(/OK {3}config {3}\S*cable\.yaml: valid/);
+    expect(r.stdout).toContain('validation passed');
+    const units = ['wanctl-autorate@cable.service', 'wanctl-autorate@dsl.service', 'wanctl-steering.service'];
+    expect(restarts().sort()).toEqual(units);
+    for (const u of units) expect(r.stdout).toContain(`restarted ${u} (code changed)`);
+    // Configs and secrets are the host's and stay.
+    expect(fs.readFileSync(path.join(target, 'etc/wanctl/secrets'), 'utf8')).toBe(
+      'WANCTL_ROUTER_PASSWORD=s3cret\n',
+    );
+
+    fs.writeFileSync(path.join(fakeSystemd, 'calls.log'), '');
+    const forward = await rollback();
+    expect(forward.code).toBe(0);
+    expect(installed()).toContain('// release B');
+    expect(restarts().sort()).toEqual(units);
+  }, 480_000);
+
+  it('--rollback with no previous release on the host fails and restarts nothing', async () => {
+    const bare = path.join(work, 'bare-target');
+    fs.mkdirSync(bare);
+    // Installed once: nothing to roll back to.
+    const i = await run('bash', [
+      path.join(bundle, 'scripts/install.sh'),
+      '--from',
+      bundle,
+      '--root',
+      bare,
+      '--skip-packages',
+      '-q',
+    ]);
+    expect(i.code).toBe(0);
+    fs.writeFileSync(path.join(fakeSystemd, 'calls.log'), '');
+    const r = await run('bash', [
+      DEPLOY,
+      'root@127.0.0.1',
+      ...sshd.sshArgs,
+      '--target-root',
+      bare,
+      '--remote-env',
+      `WANCTL_SYSTEMCTL=${path.join(fakeSystemd, 'systemctl')}`,
+      '--rollback',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain('no previous release to roll back to');
+    expect(r.stderr).toContain('install.sh --rollback failed on root@127.0.0.1');
+    expect(systemctlCalls(fakeSystemd)).toEqual([]);
+    const bad = await run('bash', [DEPLOY, 'root@127.0.0.1', '--rollback', '--bundle', bundle]);
+    expect(bad.code).toBe(2);
+  });
+
   it('a missing site config stops the deploy before the host is touched', async () => {
     fs.writeFileSync(path.join(fakeSystemd, 'calls.log'), '');
     const r = await deploy('--wan', 'fiber');
@@ -224,6 +308,12 @@ describe.skipIf(!SSHD || !CONFIG_LIB_BUILT)('deploy.sh to a real OpenSSH server 
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('dry run: nothing built, nothing sent');
     expect(r.stdout).toContain('would enable wanctl-autorate@cable.service wanctl-steering.service');
+
+    const rb = await run('bash', [DEPLOY, 'root@192.0.2.1', '--rollback', '--dry-run']);
+    expect(rb.stderr).toBe('');
+    expect(rb.code).toBe(0);
+    expect(rb.stdout).toContain('would run there: install.sh --rollback');
+    expect(rb.stdout).toContain('would restart every running wanctl unit');
   });
 
   it('an unreachable host is a clear error', async () => {

@@ -48,6 +48,11 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
       clearTimeout(timer);
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
     });
+    // A child that exits before reading its input (a fast usage error) closes the pipe:
+    // that EPIPE is not a test failure, and unhandled it would crash the test run.
+    child.stdin.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') reject(err);
+    });
     child.stdin.end(opts.input ?? '');
   });
 }
@@ -121,6 +126,7 @@ export function makeFakeBundle(dir: string, missingQueue?: string): string {
   for (const f of [
     'systemd/wanctl-autorate@.service',
     'systemd/wanctl-steering.service',
+    'systemd/wanctl-autorate@.service.d/linux-cake.conf',
     'tmpfiles.d/wanctl.conf',
     'logrotate/wanctl',
   ]) {

@@ -148,7 +148,8 @@ describe.skipIf(!CONFIG_LIB_BUILT)('install.sh into a temporary root', () => {
     expect(fs.readFileSync(path.join(root, 'etc/wanctl', baks[0] ?? ''), 'utf8')).toBe(old);
   });
 
-  it('a changed bundle replaces the code and reports only "code"', async () => {
+  it('a changed bundle replaces the code, keeps the replaced release, and reports only "code"', async () => {
+    const v1 = fs.readFileSync(path.join(root, 'opt/wanctl/apps/autorate/dist/cli.js'), 'utf8');
     fs.appendFileSync(path.join(bundle, 'apps/autorate/dist/cli.js'), '// v2\n');
     const r = await install('--changes-file', path.join(work, 'c6'));
     expect(r.code).toBe(0);
@@ -156,7 +157,105 @@ describe.skipIf(!CONFIG_LIB_BUILT)('install.sh into a temporary root', () => {
     expect(fs.readFileSync(path.join(root, 'opt/wanctl/apps/autorate/dist/cli.js'), 'utf8')).toContain(
       '// v2',
     );
-    expect(fs.readdirSync(path.join(root, 'opt')).sort()).toEqual(['wanctl']);
+    expect(fs.readdirSync(path.join(root, 'opt')).sort()).toEqual(['wanctl', 'wanctl.prev']);
+    expect(fs.readFileSync(path.join(root, 'opt/wanctl.prev/apps/autorate/dist/cli.js'), 'utf8')).toBe(v1);
+    expect(r.stdout).toContain('kept the previous release as /opt/wanctl.prev');
+  });
+
+  it('--rollback swaps back to the previous release, and a second one rolls forward', async () => {
+    const cli = (dir: string) => fs.readFileSync(path.join(root, dir, 'apps/autorate/dist/cli.js'), 'utf8');
+    expect(cli('opt/wanctl')).toContain('// v2');
+    // The restored release's unit file comes back with it.
+    const unit = path.join(root, 'etc/systemd/system/wanctl-steering.service');
+    fs.appendFileSync(
+      path.join(root, 'opt/wanctl.prev/deploy/systemd/wanctl-steering.service'),
+      '# v1 unit\n',
+    );
+    const r = await install('--rollback', '--changes-file', path.join(work, 'rb1'));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(cli('opt/wanctl')).not.toContain('// v2');
+    expect(cli('opt/wanctl.prev')).toContain('// v2');
+    expect(fs.readFileSync(unit, 'utf8')).toContain('# v1 unit');
+    expect(fs.readFileSync(path.join(work, 'rb1'), 'utf8').split('\n').filter(Boolean).sort()).toEqual([
+      'code',
+      'unit:wanctl-steering.service',
+    ]);
+    const w = await run(path.join(root, 'opt/wanctl/bin/wanctl-autorate'), ['--version']);
+    expect(w.stdout.trim()).toBe('fake wanctl-autorate --version');
+
+    const fwd = await install('--rollback');
+    expect(fwd.code).toBe(0);
+    expect(cli('opt/wanctl')).toContain('// v2');
+    expect(fs.readFileSync(unit, 'utf8')).not.toContain('# v1 unit');
+  });
+
+  it('--rollback without a previous release changes nothing and says why', async () => {
+    const bare = path.join(work, 'bare-root');
+    expect(
+      (await run('bash', [INSTALL, '--from', bundle, '--root', bare, '--skip-packages', '-q'])).code,
+    ).toBe(0);
+    const before = snapshot(bare);
+    const r = await run('bash', [INSTALL, '--root', bare, '--rollback']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('no previous release to roll back to');
+    expect(diffSnapshots(before, snapshot(bare))).toEqual([]);
+    const bad = await run('bash', [INSTALL, '--root', bare, '--rollback', '--uninstall']);
+    expect(bad.code).toBe(2);
+  });
+
+  it('--root creates the directory when it is missing', async () => {
+    const fresh = path.join(work, 'not', 'there', 'yet');
+    const r = await run('bash', [INSTALL, '--from', bundle, '--root', fresh, '--skip-packages', '-q']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(fs.existsSync(path.join(fresh, 'opt/wanctl/bin/wanctl-autorate'))).toBe(true);
+    const file = path.join(work, 'a-file');
+    fs.writeFileSync(file, '');
+    const f = await run('bash', [INSTALL, '--from', bundle, '--root', file, '--skip-packages', '-q']);
+    expect(f.code).toBe(1);
+    expect(f.stderr).toContain('exists and is not a directory');
+  });
+
+  it('a linux-cake config gets the CAP_NET_ADMIN drop-in for its instance only, and loses it again', async () => {
+    const lc = path.join(cfgDir, 'lte.yaml');
+    fs.writeFileSync(
+      lc,
+      autorateConfig({ wan: 'lte' }).replace('transport: "rest"', 'transport: "linux-cake"'),
+    );
+    const dropin = path.join(root, 'etc/systemd/system/wanctl-autorate@lte.service.d/linux-cake.conf');
+    let r = await install('--config', lc, '--changes-file', path.join(work, 'lc1'));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(fs.readFileSync(dropin, 'utf8')).toBe(
+      fs.readFileSync(path.join(REPO, 'deploy/systemd/wanctl-autorate@.service.d/linux-cake.conf'), 'utf8'),
+    );
+    expect(modeOf(dropin)).toBe('644');
+    // The RouterOS instance (cable.yaml) keeps the tighter unit.
+    expect(fs.existsSync(path.join(root, 'etc/systemd/system/wanctl-autorate@cable.service.d'))).toBe(false);
+    expect(fs.readFileSync(path.join(work, 'lc1'), 'utf8').split('\n').filter(Boolean).sort()).toEqual([
+      'config:lte.yaml',
+      'unit:wanctl-autorate@lte.service',
+    ]);
+
+    r = await install('--config', lc, '--changes-file', path.join(work, 'lc2'));
+    expect(fs.readFileSync(path.join(work, 'lc2'), 'utf8')).toBe('');
+
+    fs.writeFileSync(lc, autorateConfig({ wan: 'lte', transport: 'ssh' }));
+    r = await install('--config', lc, '--changes-file', path.join(work, 'lc3'));
+    expect(r.code).toBe(0);
+    expect(fs.existsSync(path.dirname(dropin))).toBe(false);
+    expect(r.stdout).toContain('its config does not use linux-cake');
+    expect(fs.readFileSync(path.join(work, 'lc3'), 'utf8').split('\n').filter(Boolean).sort()).toEqual([
+      'config:lte.yaml',
+      'unit:wanctl-autorate@lte.service',
+    ]);
+    fs.writeFileSync(
+      lc,
+      autorateConfig({ wan: 'lte' }).replace('transport: "rest"', 'transport: linux-cake'),
+    );
+    expect((await install('--config', lc)).code).toBe(0);
+    expect(fs.existsSync(dropin)).toBe(true);
   });
 
   it('refuses a tree without the built apps, naming the fix', async () => {
@@ -178,6 +277,8 @@ describe.skipIf(!CONFIG_LIB_BUILT)('install.sh into a temporary root', () => {
     expect(r.code).toBe(0);
     for (const gone of [
       'opt/wanctl',
+      'opt/wanctl.prev',
+      'etc/systemd/system/wanctl-autorate@lte.service.d',
       'etc/systemd/system/wanctl-autorate@.service',
       'etc/systemd/system/wanctl-steering.service',
       'etc/systemd/system/multi-user.target.wants/wanctl-autorate@cable.service',
@@ -241,8 +342,11 @@ describe.skipIf(!BUILT)('the real bundle (install.sh --stage-only on this checko
     expect(fs.existsSync(path.join(bundle, 'packages/routeros-emulator'))).toBe(false);
     expect(fs.readFileSync(path.join(bundle, '.wanctl-bundle'), 'utf8')).toMatch(/^commit: [0-9a-f]{40}/m);
 
-    const root = path.join(work, 'root');
-    fs.mkdirSync(root);
+    // The committed launchers travel with dist (the wrappers run them).
+    for (const l of ['apps/autorate/bin/wanctl-autorate.js', 'packages/config/bin/wanctl-check-config.js']) {
+      expect(fs.statSync(path.join(bundle, l)).mode & 0o111, l).not.toBe(0);
+    }
+    const root = path.join(work, 'root'); // install.sh creates it
     const i = await run('bash', [
       path.join(bundle, 'scripts/install.sh'),
       '--from',

@@ -5,6 +5,7 @@ import { cleanup, REPO, run, SCRIPTS, tempDir } from './helpers.js';
 
 const OWN_SCRIPTS = ['install.sh', 'deploy.sh', 'validate-deployment.sh'];
 const UNITS = ['wanctl-autorate@.service', 'wanctl-steering.service'];
+const DROPIN = path.join(REPO, 'deploy/systemd/wanctl-autorate@.service.d/linux-cake.conf');
 
 describe('shell scripts', () => {
   const all = fs
@@ -62,7 +63,7 @@ describe('systemd units', () => {
   // An offline root holding the units, stand-ins for the ExecStart binaries and the host's own
   // unit files (for targets such as multi-user.target), so that systemd-analyze verify checks
   // everything, the binaries included, without touching the host.
-  function verifyRoot(unitText?: Record<string, string>): string {
+  function verifyRoot(unitText?: Record<string, string>, dropins: Record<string, string> = {}): string {
     const root = tempDir('units');
     dirs.push(root);
     const sys = path.join(root, 'usr/lib/systemd/system');
@@ -74,6 +75,11 @@ describe('systemd units', () => {
     for (const u of UNITS) {
       const text = unitText?.[u] ?? fs.readFileSync(path.join(REPO, 'deploy/systemd', u), 'utf8');
       fs.writeFileSync(path.join(root, 'etc/systemd/system', u), text);
+    }
+    // Drop-ins as install.sh places them: "<unit>.d/<name>" -> text.
+    for (const [rel, text] of Object.entries(dropins)) {
+      fs.mkdirSync(path.dirname(path.join(root, 'etc/systemd/system', rel)), { recursive: true });
+      fs.writeFileSync(path.join(root, 'etc/systemd/system', rel), text);
     }
     fs.mkdirSync(path.join(root, 'opt/wanctl/bin'), { recursive: true });
     for (const b of ['wanctl-autorate', 'wanctl-steering']) {
@@ -94,6 +100,97 @@ describe('systemd units', () => {
     const r = await verify(verifyRoot());
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+  });
+
+  const lcDropin = (text = fs.readFileSync(DROPIN, 'utf8')) => ({
+    'wanctl-autorate@cable.service.d/linux-cake.conf': text,
+  });
+
+  it('the autorate unit with the linux-cake drop-in passes verify; a typo in the drop-in is caught', async () => {
+    const r = await verify(verifyRoot(undefined, lcDropin()));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const typo = await verify(
+      verifyRoot(
+        undefined,
+        lcDropin(fs.readFileSync(DROPIN, 'utf8').replace('AmbientCapabilities=', 'AmbientCapabilites=')),
+      ),
+    );
+    expect(typo.stderr).toContain("Unknown key 'AmbientCapabilites'");
+  });
+
+  // systemd's own reading of the merged unit (unit file + drop-in), offline.
+  const security = (root: string) =>
+    run('systemd-analyze', [
+      'security',
+      '--offline=yes',
+      `--root=${root}`,
+      '/etc/systemd/system/wanctl-autorate@cable.service',
+    ]);
+
+  it('systemd reads CAP_NET_ADMIN into the unit only with the drop-in; /proc stays unsubset', async () => {
+    const plain = await security(verifyRoot());
+    expect(plain.stdout).toMatch(
+      /✓ CapabilityBoundingSet=~CAP_NET_ADMIN\s+Service has no network configuration privileges/,
+    );
+    const lc = await security(verifyRoot(undefined, lcDropin()));
+    expect(lc.stdout).toMatch(
+      /✗ CapabilityBoundingSet=~CAP_NET_ADMIN\s+Service has network configuration privileges/,
+    );
+    expect(lc.stdout).toMatch(/✗ ProcSubset=\s+Service has full access to non-process \/proc files/);
+    // The drop-in grants nothing else.
+    const granted = (out: string) =>
+      out
+        .split('\n')
+        .filter((l) => /^✗ CapabilityBoundingSet=/.test(l))
+        .map((l) => l.split(/\s+/)[1]);
+    expect(granted(lc.stdout).sort()).toEqual(
+      [...granted(plain.stdout), 'CapabilityBoundingSet=~CAP_NET_ADMIN'].sort(),
+    );
+  });
+
+  it('tc needs exactly what the drop-in adds: denied with the plain unit’s capabilities, allowed with it', async () => {
+    // The capability sets as the files declare them, applied to an unprivileged tc in a
+    // private network namespace (no host interface is touched).
+    const caps = (text: string) =>
+      text
+        .split('\n')
+        .filter((l) => /^AmbientCapabilities=/.test(l))
+        .flatMap((l) =>
+          l
+            .slice(l.indexOf('=') + 1)
+            .trim()
+            .split(/\s+/),
+        )
+        .map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`);
+    const unit = fs.readFileSync(path.join(REPO, 'deploy/systemd/wanctl-autorate@.service'), 'utf8');
+    const tcAs = (capList: string[]) =>
+      run('unshare', [
+        '--net',
+        'setpriv',
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        `--inh-caps=-all,${capList.join(',')}`,
+        `--ambient-caps=-all,${capList.join(',')}`,
+        '--no-new-privs',
+        'tc',
+        'qdisc',
+        'replace',
+        'dev',
+        'lo',
+        'root',
+        'pfifo',
+        'limit',
+        '100',
+      ]);
+    const plain = await tcAs(caps(unit));
+    expect(caps(unit)).toEqual(['+net_raw']);
+    expect(plain.stderr).toContain('Operation not permitted');
+    expect(plain.code).not.toBe(0);
+    const withDropin = await tcAs([...caps(unit), ...caps(fs.readFileSync(DROPIN, 'utf8'))]);
+    expect(withDropin.stderr).toBe('');
+    expect(withDropin.code).toBe(0);
   });
 
   it('systemd-analyze verify does catch a broken unit (the check can fail)', async () => {

@@ -159,7 +159,7 @@ describe.skipIf(!CONFIG_LIB_BUILT)('validate-deployment.sh: local checks', () =>
     ]);
   });
 
-  it('warnings only exit 2 (an unpinned TLS certificate)', async () => {
+  it('warnings only exit 3 (an unpinned TLS certificate)', async () => {
     const f = cfg(
       'tls.yaml',
       autorateConfig({ wan: 'tls' }).replace('port: 8728', 'port: 443\n  verify_ssl: false'),
@@ -167,14 +167,118 @@ describe.skipIf(!CONFIG_LIB_BUILT)('validate-deployment.sh: local checks', () =>
     const rep = await validateJson(['--config', f, ...local, root]);
     expect(problems(rep).map((x) => x.level)).toEqual(['warning']);
     expect(problems(rep)[0]?.message).toContain('tls_fingerprint_sha256');
-    expect(rep.code).toBe(2);
-    expect(rep.status).toBe(2);
+    expect(rep.code).toBe(3);
+    expect(rep.status).toBe(3);
   });
 
-  it('bad arguments exit 1 with a pointer to --help', async () => {
-    const r = await run('bash', [VALIDATE, '--only', 'nonsense']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('unknown check: nonsense');
+  it('bad arguments exit 2 with a pointer to --help, and check nothing', async () => {
+    for (const args of [
+      ['--only', 'nonsense'],
+      ['--wait', 'soon'],
+      ['--root', path.join(work, 'nowhere')],
+    ]) {
+      const r = await run('bash', [VALIDATE, ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain('(see --help)');
+      expect(r.stdout, args.join(' ')).toBe('');
+    }
+  });
+
+  describe('tc: router.transport linux-cake and the unit’s CAP_NET_ADMIN', () => {
+    const units = () => path.join(root, 'etc/systemd/system');
+    const dropinDir = (wan: string) => path.join(units(), `wanctl-autorate@${wan}.service.d`);
+    const installDropin = (wan: string) => {
+      fs.mkdirSync(dropinDir(wan), { recursive: true });
+      fs.copyFileSync(
+        path.join(REPO, 'deploy/systemd/wanctl-autorate@.service.d/linux-cake.conf'),
+        path.join(dropinDir(wan), 'linux-cake.conf'),
+      );
+    };
+    const lcConfig = (wan: string) =>
+      cfg(
+        `${wan}.yaml`,
+        autorateConfig({ wan })
+          .replace('transport: "rest"', 'transport: "linux-cake"')
+          .concat('cake_params: {download_interface: "ifb0", upload_interface: "eth0"}\n'),
+      );
+    // Only the tc findings: whether this branch's config schema knows linux-cake is not the point.
+    const tcFindings = async (f: string) =>
+      (await validateJson(['--config', f, '--only', 'tc', '--root', root])).findings.filter(
+        (x) => x.check === 'tc',
+      );
+    afterAll(() => {
+      for (const w of ['lc1', 'lc2', 'cable']) fs.rmSync(dropinDir(w), { recursive: true, force: true });
+    });
+
+    it('a linux-cake config under the plain unit is an error naming the drop-in', async () => {
+      const f = lcConfig('lc1');
+      const tc = await tcFindings(f);
+      expect(tc.filter((x) => x.level === 'error').map((x) => x.message)).toEqual([
+        expect.stringMatching(
+          /lc1\.yaml: router\.transport is linux-cake, but wanctl-autorate@lc1\.service does not grant CAP_NET_ADMIN, so tc cannot change the qdiscs; fix: run scripts\/install\.sh again .*linux-cake\.conf/,
+        ),
+      ]);
+      // tc itself and the scheduler clock file it reads are checked too.
+      expect(tc.map((x) => x.message)).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^tc is installed \(/),
+          expect.stringContaining('/proc/net/psched'),
+        ]),
+      );
+    });
+
+    it('with the linux-cake drop-in the unit grants CAP_NET_ADMIN', async () => {
+      const f = lcConfig('lc2');
+      installDropin('lc2');
+      const tc = await tcFindings(f);
+      expect(tc.filter((x) => x.level !== 'ok')).toEqual([]);
+      expect(tc.map((x) => x.message)).toContain(
+        `${f}: wanctl-autorate@lc2.service grants CAP_NET_ADMIN for tc (router.transport linux-cake)`,
+      );
+    });
+
+    it('a later drop-in that resets the capabilities takes CAP_NET_ADMIN away again', async () => {
+      const f = lcConfig('lc2');
+      fs.writeFileSync(
+        path.join(dropinDir('lc2'), 'zz-local.conf'),
+        '[Service]\nCapabilityBoundingSet=\nCapabilityBoundingSet=CAP_NET_RAW\n',
+      );
+      try {
+        const tc = await tcFindings(f);
+        expect(tc.filter((x) => x.level === 'error').map((x) => x.message)).toEqual([
+          expect.stringContaining('does not grant CAP_NET_ADMIN'),
+        ]);
+      } finally {
+        fs.rmSync(path.join(dropinDir('lc2'), 'zz-local.conf'));
+      }
+      // "~" removes from the set: the drop-in's grant survives a "~CAP_SYS_ADMIN", not a "~CAP_NET_ADMIN".
+      fs.writeFileSync(
+        path.join(dropinDir('lc2'), 'zz-local.conf'),
+        '[Service]\nCapabilityBoundingSet=~CAP_SYS_ADMIN\n',
+      );
+      expect((await tcFindings(f)).filter((x) => x.level !== 'ok')).toEqual([]);
+      fs.writeFileSync(
+        path.join(dropinDir('lc2'), 'zz-local.conf'),
+        '[Service]\nCapabilityBoundingSet=~CAP_NET_ADMIN\n',
+      );
+      expect((await tcFindings(f)).filter((x) => x.level === 'error')).toHaveLength(1);
+      fs.rmSync(path.join(dropinDir('lc2'), 'zz-local.conf'));
+    });
+
+    it('a RouterOS config whose unit grants CAP_NET_ADMIN is a warning; without it, no tc finding', async () => {
+      const f = cfg('cable.yaml', autorateConfig({ wan: 'cable' }));
+      expect(await tcFindings(f)).toEqual([]);
+      installDropin('cable');
+      const tc = await tcFindings(f);
+      expect(tc.map((x) => [x.level, x.message])).toEqual([
+        [
+          'warning',
+          expect.stringMatching(
+            /cable\.yaml: router\.transport is rest, yet wanctl-autorate@cable\.service grants CAP_NET_ADMIN, which only linux-cake needs; fix: rm \/etc\/systemd\/system\/wanctl-autorate@cable\.service\.d\/linux-cake\.conf/,
+          ),
+        ],
+      ]);
+    });
   });
 });
 

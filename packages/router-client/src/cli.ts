@@ -15,8 +15,10 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, ConfigReadError, type LoadedConfig, loadConfigFile } from '@wanctl/config';
-import { LinuxCakeClient, linuxCakeOptionsFromConfig, TcError, TcMismatchError } from '@wanctl/linux-cake';
+// Types only: @wanctl/config and @wanctl/linux-cake are optional peer dependencies, loaded when a
+// command needs a config or drives a linux-cake shaper.
+import type { LoadedConfig } from '@wanctl/config';
+import type { TcMismatchError } from '@wanctl/linux-cake';
 import { Command, CommanderError } from 'commander';
 import { CommandSyntaxError, RouterError, type Transport } from './errors.js';
 import { createRouterClient, getRouterClientWithFailover } from './failover.js';
@@ -39,7 +41,44 @@ class ExitError extends Error {
   }
 }
 
-function loadConfig(file: string): LoadedConfig {
+type ConfigLib = typeof import('@wanctl/config');
+
+/** @wanctl/config, imported on first use: the library part of this package works without it. */
+async function configLib(): Promise<ConfigLib> {
+  try {
+    return await import('@wanctl/config');
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && /@wanctl\/config/.test((err as Error).message)) {
+      throw new ExitError(
+        'reading a wanctl config needs the package @wanctl/config, which is not installed; install it next to @wanctl/router-client (npm install @wanctl/config), or run wanctl-router from a wanctl installation',
+        1,
+      );
+    }
+    throw err;
+  }
+}
+
+type LinuxCakeLib = typeof import('@wanctl/linux-cake');
+
+/** @wanctl/linux-cake, imported only for a config whose transport is linux-cake. */
+async function linuxCakeLib(): Promise<LinuxCakeLib> {
+  try {
+    return await import('@wanctl/linux-cake');
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && /@wanctl\/linux-cake/.test((err as Error).message)) {
+      throw new ExitError(
+        'this config shapes with linux-cake, which needs the package @wanctl/linux-cake; install it next to @wanctl/router-client, or run wanctl-router from a wanctl installation',
+        1,
+      );
+    }
+    throw err;
+  }
+}
+
+async function loadConfig(file: string): Promise<LoadedConfig> {
+  const { ConfigError, ConfigReadError, loadConfigFile } = await configLib();
   try {
     return loadConfigFile(file);
   } catch (err) {
@@ -150,6 +189,7 @@ async function probeTransport(
 /** linux-cake: the two interfaces and their qdiscs, checked against cake_params (nothing changed). */
 async function probeLinuxCake(loaded: LoadedConfig, file: string, json: boolean): Promise<number> {
   if (loaded.kind !== 'autorate') throw new ExitError('linux-cake is an autorate transport', 2);
+  const { LinuxCakeClient, linuxCakeOptionsFromConfig, TcError, TcMismatchError } = await linuxCakeLib();
   const client = new LinuxCakeClient(linuxCakeOptionsFromConfig(loaded.config));
   const lines: Array<{ direction: string; queue: string; iface: string; ok: boolean; detail: string }> = [];
   let error: string | undefined;
@@ -206,9 +246,10 @@ function queueNames(loaded: LoadedConfig): { download: string; upload: string } 
 
 /** get-limits / set-limits over whichever transport the config names. */
 async function limits(file: string, set: { download: number; upload: number } | null): Promise<number> {
-  const loaded = loadConfig(file);
+  const loaded = await loadConfig(file);
   const q = queueNames(loaded);
   if (loaded.kind === 'autorate' && loaded.config.router.transport === 'linux-cake') {
+    const { LinuxCakeClient, linuxCakeOptionsFromConfig, TcError } = await linuxCakeLib();
     const client = new LinuxCakeClient(linuxCakeOptionsFromConfig(loaded.config));
     try {
       if (set !== null) {
@@ -258,7 +299,7 @@ function bps(v: string, flag: string): number {
 }
 
 async function probe(file: string, count: number, json: boolean): Promise<number> {
-  const loaded = loadConfig(file);
+  const loaded = await loadConfig(file);
   if (loaded.kind === 'autorate' && loaded.config.router.transport === 'linux-cake')
     return probeLinuxCake(loaded, file, json);
   const opts = routerOptionsFromConfig(loaded.config.router, stderrLogger);
@@ -291,7 +332,7 @@ async function probe(file: string, count: number, json: boolean): Promise<number
 }
 
 async function run(file: string, cli: string, transport: string | undefined, json: boolean): Promise<number> {
-  const loaded = loadConfig(file);
+  const loaded = await loadConfig(file);
   const opts = routerOptionsFromConfig(loaded.config.router, stderrLogger);
   if (transport !== undefined && transport !== 'rest' && transport !== 'ssh') {
     throw new ExitError(`--transport must be rest or ssh, got "${transport}"`, 2);

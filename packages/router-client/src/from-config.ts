@@ -1,13 +1,43 @@
 /**
  * Mapping from @wanctl/config's normalised `router` section to RouterClientOptions.
+ *
+ * The section is described here by its shape, not imported from @wanctl/config, so that this
+ * package (types included) installs and type-checks without @wanctl/config: only the
+ * wanctl-router CLI loads it, lazily (an optional peer dependency).
  */
-import type { RouterConfig } from '@wanctl/config';
-import { RouterError } from './errors.js';
+import { RouterOptionsError, type Transport } from './errors.js';
 import type { RouterClientOptions, RouterLogger } from './types.js';
 
-export function routerOptionsFromConfig(router: RouterConfig, logger?: RouterLogger): RouterClientOptions {
+/** The fields of @wanctl/config's `RouterConfig` that {@link routerOptionsFromConfig} reads. */
+export interface RouterConfigSection {
+  host: string;
+  user: string;
+  /** linux-cake has no RouterOS to reach: refused here. */
+  transport: Transport | 'linux-cake';
+  callDeadlineMs: number;
+  /** The REST password (a `Secret`), or null when not configured. */
+  password: { readonly isEmpty: boolean; reveal(): string } | null;
+  rest: {
+    port: number;
+    scheme: 'https' | 'http';
+    verifyTls: boolean;
+    caFile: string | null;
+    certSha256: string | null;
+  };
+  ssh: {
+    port: number;
+    keyFile: string | null;
+    knownHostsFile: string | null;
+    hostKeySha256: string | null;
+  };
+}
+
+export function routerOptionsFromConfig(
+  router: RouterConfigSection,
+  logger?: RouterLogger,
+): RouterClientOptions {
   if (router.transport === 'linux-cake')
-    throw new RouterError(
+    throw new RouterOptionsError(
       'router.transport is linux-cake: there is no RouterOS to reach (@wanctl/linux-cake shapes)',
     );
   const opts: RouterClientOptions = {

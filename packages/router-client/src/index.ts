@@ -2,7 +2,7 @@ export * from './command.js';
 export * from './deadline.js';
 export * from './errors.js';
 export * from './failover.js';
-export { routerOptionsFromConfig } from './from-config.js';
+export { type RouterConfigSection, routerOptionsFromConfig } from './from-config.js';
 export * from './health.js';
 export type { HostKeyPolicy, KnownHostsVerdict } from './hostkey.js';
 export { checkKnownHosts, sshKeyFingerprint, verifyHostKey } from './hostkey.js';
