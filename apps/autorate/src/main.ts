@@ -13,7 +13,7 @@ import {
   UsageError,
 } from '@wanctl/runtime';
 import { Command, CommanderError, Option } from 'commander';
-import { controlParamsFromConfig } from './config-params.js';
+import { controlParamsFromConfig, writePolicyFromConfig } from './config-params.js';
 import { ControlParamsError } from './control/index.js';
 import { AutorateDaemon, VERSION } from './daemon/daemon.js';
 import { ReplayInputError, runReplay } from './replay-cli.js';
@@ -49,6 +49,7 @@ function loadConfigs(files: string[]): AutorateConfig[] {
     try {
       const cfg = loadAutorateConfig(f);
       controlParamsFromConfig(cfg); // cross-field rules of the control law
+      writePolicyFromConfig(cfg);
       configs.push(cfg);
     } catch (e) {
       if (e instanceof ConfigError || e instanceof ConfigReadError) problems.push(e.message);
@@ -167,6 +168,7 @@ async function replayCommand(opts: ReplayOpts): Promise<number> {
     await runReplay({
       params,
       law: (cfg as AutorateConfig).controlLaw,
+      writePolicy: writePolicyFromConfig(cfg as AutorateConfig),
       input: opts.input,
       output: opts.output,
     });

@@ -6,12 +6,20 @@
 import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { type ControlLawName, type ControlParams, ReplayInputError, ReplaySession } from './control/index.js';
+import {
+  type ControlLawName,
+  type ControlParams,
+  ReplayInputError,
+  ReplaySession,
+  type WritePolicyParams,
+} from './control/index.js';
 
 export interface ReplayRunOptions {
   params: ControlParams;
   /** `continuous_monitoring.control_law` (default v1.3). */
   law?: ControlLawName | undefined;
+  /** The adaptive law's write policy (config `write_policy`, see writePolicyFromConfig); default 2/s, burst 4, 1 %. */
+  writePolicy?: Partial<WritePolicyParams> | undefined;
   /** A file path, or `-` for standard input. */
   input: string;
   /** A file path; default standard output. */
@@ -29,7 +37,7 @@ export { ReplayInputError };
  * malformed line (the lines before it have been written).
  */
 export async function runReplay(o: ReplayRunOptions): Promise<number> {
-  const session = new ReplaySession(o.params, { law: o.law });
+  const session = new ReplaySession(o.params, { law: o.law, writePolicy: o.writePolicy });
   const input: Readable = o.input === '-' ? (o.stdin ?? process.stdin) : createReadStream(o.input);
   let outFd: number | null = null;
   let write: (text: string) => void;
