@@ -116,13 +116,13 @@ export const ADAPTIVE_DEFAULTS = Object.freeze({
   minThresholdMs: 5,
   detectWindow: 4,
   detectCount: 2,
-  refractoryS: 0.6,
+  refractoryS: 0.5,
   cutFactor: 0.9,
   cutFactorSevere: 0.6,
   drainS: 1,
-  escalateS: 0.4,
+  escalateS: 0.35,
   escalateFraction: 0.7,
-  turnS: 3,
+  turnS: 4,
   blindCutFactor: 0.85,
   loadedFraction: 0.75,
   idleFraction: 0.2,
@@ -445,7 +445,9 @@ export class AdaptiveController {
       const sinceAnyCut = nowS - this.lastCutS;
       const escalate =
         this.lastCutS >= this.bloatSinceS &&
-        sinceAnyCut >= p.escalateS &&
+        // (by the refractory time at the latest: a second cut of the same direction must not
+        // keep postponing the escalation)
+        sinceAnyCut >= Math.min(p.escalateS, p.refractoryS) &&
         delay !== null &&
         delay > p.escalateFraction * this.delayAtCut;
       // Right after a cut the window still holds the delays that caused it: only an escalation
