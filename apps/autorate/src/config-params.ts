@@ -4,7 +4,14 @@
  * constants v1.3 hard-codes.
  */
 import type { AutorateConfig } from '@wanctl/config';
-import { CONTROL_DEFAULTS, type ControlParams, validateControlParams } from './control/index.js';
+import {
+  CONTROL_DEFAULTS,
+  type ControlParams,
+  validateControlParams,
+  validateWritePolicy,
+  WRITE_POLICY_DEFAULTS,
+  type WritePolicyParams,
+} from './control/index.js';
 
 /**
  * The control parameters for one WAN config. Upload per-state floors are passed only when the
@@ -63,5 +70,24 @@ export function controlParamsFromConfig(cfg: AutorateConfig): ControlParams {
     },
     writeBudget: { maxWrites: cfg.writeBudget.maxWrites, windowSeconds: cfg.writeBudget.windowSec },
     maxRttDeltaMs: CONTROL_DEFAULTS.maxRttDeltaMs,
+  });
+}
+
+/**
+ * The adaptive law's router write policy for one WAN config: `continuous_monitoring.write_policy`
+ * (default 2 writes/s, bursts of 4, 1 % deadband) on RouterOS; every change at once (`unlimited`)
+ * on linux-cake, where a write is a local `tc` call. Throws `ControlParamsError` if inconsistent.
+ */
+export function writePolicyFromConfig(cfg: AutorateConfig): WritePolicyParams {
+  if (cfg.router.transport === 'linux-cake')
+    return validateWritePolicy({ ...WRITE_POLICY_DEFAULTS, mode: 'unlimited' });
+  const w = cfg.writePolicy;
+  return validateWritePolicy({
+    ...WRITE_POLICY_DEFAULTS,
+    writesPerSecond: w.maxPerSecond,
+    burst: w.burst,
+    // An increase leaves one token for a decrease; a bucket of one has no room for that.
+    reserveForDecrease: Math.min(WRITE_POLICY_DEFAULTS.reserveForDecrease, w.burst - 1),
+    deadbandFraction: w.deadbandPercent / 100,
   });
 }

@@ -11,8 +11,8 @@ import {
   runCommand as runCommandLine,
   UsageError,
 } from '@wanctl/runtime';
-import { Command, Option } from 'commander';
-import { controlParamsFromConfig } from './config-params.js';
+import { Command, CommanderError, Option } from 'commander';
+import { controlParamsFromConfig, writePolicyFromConfig } from './config-params.js';
 import { ControlParamsError } from './control/index.js';
 import { startAutorateDaemon, VERSION } from './daemon/daemon.js';
 import { runReplay } from './replay-cli.js';
@@ -45,6 +45,7 @@ function loadConfigs(files: string[]): AutorateConfig[] {
     try {
       const cfg = loadAutorateConfig(f);
       controlParamsFromConfig(cfg); // cross-field rules of the control law
+      writePolicyFromConfig(cfg);
       configs.push(cfg);
     } catch (e) {
       if (e instanceof ConfigError || e instanceof ConfigReadError) problems.push(e.message);
@@ -160,6 +161,7 @@ async function replayCommand(opts: ReplayOpts): Promise<number> {
     await runReplay({
       params,
       law: (cfg as AutorateConfig).controlLaw,
+      writePolicy: writePolicyFromConfig(cfg as AutorateConfig),
       input: opts.input,
       output: opts.output,
     });

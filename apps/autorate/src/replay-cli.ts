@@ -6,12 +6,19 @@
  */
 import type { Readable } from 'node:stream';
 import { runJsonLines } from '@wanctl/runtime';
-import { type ControlLawName, type ControlParams, ReplaySession } from './control/index.js';
+import {
+  type ControlLawName,
+  type ControlParams,
+  ReplaySession,
+  type WritePolicyParams,
+} from './control/index.js';
 
 export interface ReplayRunOptions {
   params: ControlParams;
   /** `continuous_monitoring.control_law` (default v1.3). */
   law?: ControlLawName | undefined;
+  /** The adaptive law's write policy (config `write_policy`, see writePolicyFromConfig); default 2/s, burst 4, 1 %. */
+  writePolicy?: Partial<WritePolicyParams> | undefined;
   /** A file path, or `-` for standard input. */
   input: string;
   /** A file path; default standard output. */
@@ -26,7 +33,7 @@ export interface ReplayRunOptions {
  * malformed line (the lines before it have been written).
  */
 export function runReplay(o: ReplayRunOptions): Promise<number> {
-  const session = new ReplaySession(o.params, { law: o.law });
+  const session = new ReplaySession(o.params, { law: o.law, writePolicy: o.writePolicy });
   return runJsonLines({
     input: o.input,
     output: o.output,

@@ -433,6 +433,11 @@ export function normaliseAutorate(
             maxWrites: numAt(data, `${cm}.write_budget.max_writes`) ?? 10,
             windowSec: numAt(data, `${cm}.write_budget.window_sec`) ?? 60,
           },
+    writePolicy: {
+      maxPerSecond: numAt(data, `${cm}.write_policy.max_per_second`) ?? 2,
+      burst: numAt(data, `${cm}.write_policy.burst`) ?? 4,
+      deadbandPercent: numAt(data, `${cm}.write_policy.deadband_percent`) ?? 1,
+    },
     cakeParams: cake,
     lockFile,
     lockTimeoutSec: numAt(data, 'lock_timeout') ?? 0,

@@ -415,6 +415,26 @@ const writeBudgetSchema = obj(
   },
 );
 
+const writePolicySchema = obj(
+  'Router write policy of the adaptive law (RouterOS): a token bucket of burst writes refilled at max_per_second; a change under deadband_percent waits 1 s.',
+  {
+    max_per_second: num('Sustained router writes per second.', {
+      exclusiveMinimum: 0,
+      maximum: 50,
+      default: 2,
+    }),
+    burst: int('Most writes in a burst (token bucket size).', { minimum: 1, maximum: 100, default: 4 }),
+    deadband_percent: num(
+      'A change smaller than this percentage of the router rate (both directions) waits 1 s.',
+      {
+        minimum: 0,
+        maximum: 49,
+        default: 1,
+      },
+    ),
+  },
+);
+
 /** JSON Schema of the autorate daemon config (one file per WAN). */
 export const autorateSchema: JsonSchema = {
   $id: 'https://wanctl.invalid/schema/autorate.json',
@@ -468,6 +488,7 @@ export const autorateSchema: JsonSchema = {
           thresholds: autorateThresholdsSchema,
           fallback_checks: fallbackSchema,
           write_budget: writeBudgetSchema,
+          write_policy: writePolicySchema,
         },
         ['enabled', 'baseline_rtt_initial', 'ping_hosts', 'download', 'upload', 'thresholds'],
       ),

@@ -250,6 +250,8 @@ export interface AutorateConfig extends CommonConfig {
   fallback: FallbackConfig;
   /** Router write budget (D3; default 10 writes per 60 s; linux-cake: a write every cycle). */
   writeBudget: { maxWrites: number; windowSec: number };
+  /** `continuous_monitoring.write_policy`: the adaptive law's RouterOS write policy (default 2/s, burst 4, 1 %). */
+  writePolicy: { maxPerSecond: number; burst: number; deadbandPercent: number };
   /** `cake_params` (linux-cake transport), else null. */
   cakeParams: CakeParamsConfig | null;
   /** State file: `state_file` if given (D13), else `<lock dir>/<lock stem>_state.json` (v1.3 rule). */

@@ -19,9 +19,16 @@
  *   the standing delay), never above the current rate; that is the new capacity estimate; without
  *   an achieved rate, a fraction of the rate;
  * - raise only a loaded direction, never within `refractoryS` of its cut: fast back to the estimate,
- *   then a probe that grows the longer no bloat is seen and tapers as the delay nears the threshold;
+ *   at the fastest probe rate up to 0.9 × what the link carried before recent cuts (a fade, or a
+ *   cut for the other direction's queue, passes; that memory fades in `recallS`), then a probe that
+ *   grows the longer no bloat is seen and tapers as the delay nears the threshold; never more than
+ *   `probeHeadroom` above what the direction delivers (a rate the link cannot fill would make the
+ *   culprit look 'low' and get the other direction cut);
  * - an idle direction decays towards max(green floor, 0.9 × estimate).
- * Rates stay within [lowest floor, ceiling]. Decided rates pass through the {@link WritePolicy}.
+ * Rates stay within [lowest floor, ceiling], except that a cut to what the link delivered may go
+ * under the configured floor down to `minBps` (1 % of the ceiling by default): a floor the link
+ * cannot carry (an LTE link behind a cable config) only keeps its queue full. Decided rates pass
+ * through the {@link WritePolicy}.
  * See README.md (this directory) "The adaptive law".
  */
 import { type ControlParams, ControlParamsError } from './params.js';
@@ -35,6 +42,11 @@ import {
 
 export interface AdaptiveDirectionParams {
   floorBps: number;
+  /**
+   * Lowest rate, at most `floorBps`. Under the configured floor only by a cut to what the link
+   * delivered (a loaded direction under bloat): a floor the link cannot carry keeps its queue full.
+   */
+  minBps: number;
   ceilingBps: number;
   /** Idle decay target (lower bound of it; see the module comment). */
   baseBps: number;
@@ -76,6 +88,10 @@ export interface AdaptiveParams {
   probeMaxPerS: number;
   /** Seconds without bloat for the probe to go from min to max. */
   probeRampS: number;
+  /** A raise stays within this fraction above the delivered rate. */
+  probeHeadroom: number;
+  /** Under what the link carried before a cut, the probe runs at its fastest; that memory fades in this long, s. */
+  recallS: number;
   /** Idle decay towards the base rate, fraction per second. */
   idleDecayPerS: number;
   /** Reflector baseline window, s (windowed minimum). */
@@ -87,6 +103,9 @@ export interface AdaptiveParams {
   writePolicy: WritePolicyParams;
 }
 
+/** The lowest rate of a direction from a config: this share of its ceiling (or its floor if lower). */
+export const MIN_RATE_FRACTION = 0.01;
+
 /** Most reflectors tracked (slots of `rtts_ms`). */
 export const MAX_REFLECTORS = 16;
 const BUCKETS = 8;
@@ -97,19 +116,21 @@ export const ADAPTIVE_DEFAULTS = Object.freeze({
   minThresholdMs: 5,
   detectWindow: 4,
   detectCount: 2,
-  refractoryS: 0.6,
+  refractoryS: 0.5,
   cutFactor: 0.9,
   cutFactorSevere: 0.6,
   drainS: 1,
-  escalateS: 0.4,
+  escalateS: 0.35,
   escalateFraction: 0.7,
-  turnS: 3,
+  turnS: 4,
   blindCutFactor: 0.85,
   loadedFraction: 0.75,
   idleFraction: 0.2,
   probeMinPerS: 0.03,
   probeMaxPerS: 0.4,
   probeRampS: 4,
+  recallS: 10,
+  probeHeadroom: 0.15,
   idleDecayPerS: 0.01,
   baselineWindowS: 20,
   reflectorSilentS: 2,
@@ -138,8 +159,18 @@ export function adaptiveParamsFromControl(
   const { writePolicy, ...rest } = overrides;
   return validateAdaptiveParams({
     intervalSeconds: p.intervalSeconds,
-    download: { floorBps: dlFloor, ceilingBps: d.ceilingBps, baseBps: d.floorGreenBps },
-    upload: { floorBps: ulFloor, ceilingBps: u.ceilingBps, baseBps: u.floorGreenBps ?? u.floorRedBps },
+    download: {
+      floorBps: dlFloor,
+      minBps: Math.min(dlFloor, Math.round(MIN_RATE_FRACTION * d.ceilingBps)),
+      ceilingBps: d.ceilingBps,
+      baseBps: d.floorGreenBps,
+    },
+    upload: {
+      floorBps: ulFloor,
+      minBps: Math.min(ulFloor, Math.round(MIN_RATE_FRACTION * u.ceilingBps)),
+      ceilingBps: u.ceilingBps,
+      baseBps: u.floorGreenBps ?? u.floorRedBps,
+    },
     thresholdMs: p.thresholds.targetBloatMs,
     ...ADAPTIVE_DEFAULTS,
     ...rest,
@@ -162,6 +193,10 @@ export function validateAdaptiveParams(p: AdaptiveParams): AdaptiveParams {
     pos(`${dir}.ceilingBps`, d.ceilingBps);
     if (d.floorBps > d.ceilingBps) {
       throw new ControlParamsError(`${dir}.floorBps`, `<= ${dir}.ceilingBps (${d.ceilingBps})`, d.floorBps);
+    }
+    pos(`${dir}.minBps`, d.minBps);
+    if (d.minBps > d.floorBps) {
+      throw new ControlParamsError(`${dir}.minBps`, `<= ${dir}.floorBps (${d.floorBps})`, d.minBps);
     }
     if (!(d.baseBps >= d.floorBps && d.baseBps <= d.ceilingBps)) {
       throw new ControlParamsError(`${dir}.baseBps`, `within [floorBps, ceilingBps]`, d.baseBps);
@@ -207,6 +242,8 @@ export function validateAdaptiveParams(p: AdaptiveParams): AdaptiveParams {
     throw new ControlParamsError('probeMaxPerS', `>= probeMinPerS (${p.probeMinPerS})`, p.probeMaxPerS);
   }
   pos('probeRampS', p.probeRampS);
+  pos('recallS', p.recallS);
+  pos('probeHeadroom', p.probeHeadroom);
   if (!(Number.isFinite(p.idleDecayPerS) && p.idleDecayPerS >= 0 && p.idleDecayPerS < 1)) {
     throw new ControlParamsError('idleDecayPerS', 'a number in [0, 1)', p.idleDecayPerS);
   }
@@ -263,6 +300,8 @@ export interface AdaptiveResult {
 class DirectionState {
   rate: number;
   capacity: number;
+  /** What the link carried before recent cuts (decays towards `capacity`): a fade or a cut as a bystander passes. */
+  recall: number;
   achieved = Number.NaN;
   lastCutS = Number.NEGATIVE_INFINITY;
   idleSinceS = Number.NaN;
@@ -270,6 +309,7 @@ class DirectionState {
   constructor(readonly p: AdaptiveDirectionParams) {
     this.rate = p.ceilingBps;
     this.capacity = p.ceilingBps;
+    this.recall = 0;
     this.out = { rateBps: this.rate, load: 'unknown', action: 'hold', capacityBps: this.capacity };
   }
 }
@@ -405,7 +445,9 @@ export class AdaptiveController {
       const sinceAnyCut = nowS - this.lastCutS;
       const escalate =
         this.lastCutS >= this.bloatSinceS &&
-        sinceAnyCut >= p.escalateS &&
+        // (by the refractory time at the latest: a second cut of the same direction must not
+        // keep postponing the escalation)
+        sinceAnyCut >= Math.min(p.escalateS, p.refractoryS) &&
         delay !== null &&
         delay > p.escalateFraction * this.delayAtCut;
       // Right after a cut the window still holds the delays that caused it: only an escalation
@@ -494,7 +536,7 @@ export class AdaptiveController {
     let load: LoadClass;
     if (Number.isNaN(a)) load = 'unknown';
     else if (a >= p.loadedFraction * routerRate) load = 'loaded';
-    else if (a < p.idleFraction * routerRate && a < 0.5 * s.p.floorBps) load = 'idle';
+    else if (a < p.idleFraction * routerRate && a < 0.5 * s.p.minBps) load = 'idle';
     else load = 'low';
     if (load === 'idle') {
       if (Number.isNaN(s.idleSinceS)) s.idleSinceS = nowS;
@@ -516,8 +558,11 @@ export class AdaptiveController {
     const p = this.params;
     const d = s.p;
     const sinceCut = nowS - s.lastCutS;
+    // The memory of the pre-cut capacity fades within `recallS`, and is never under the estimate.
+    s.recall = Math.max(s.capacity, s.recall - (s.recall - s.capacity) * Math.min(1, dtS / p.recallS));
     let action: RateAction = 'hold';
     let rate = s.rate;
+    let measuredCut = false;
     // Deeper with more standing delay: drain it in about `drainS`.
     const f = Math.max(p.cutFactorSevere, p.cutFactor * (1 - meanDelay / 1000 / p.drainS));
     // A cut waits out the refractory time, unless the delay did not drain after the last cut.
@@ -528,7 +573,9 @@ export class AdaptiveController {
       } else {
         const delivered = s.achieved / (1 + slope);
         target = delivered * f;
-        s.capacity = Math.max(d.floorBps, Math.min(d.ceilingBps, delivered));
+        s.recall = Math.max(s.recall, s.capacity);
+        s.capacity = Math.max(d.minBps, Math.min(d.ceilingBps, delivered));
+        measuredCut = true;
       }
       rate = Math.min(rate, routerRate, target);
       s.lastCutS = nowS;
@@ -542,11 +589,17 @@ export class AdaptiveController {
         const perS = p.probeMinPerS + (p.probeMaxPerS - p.probeMinPerS) * ramp * ramp;
         // Relative to the rate, but not slower than relative to a tenth of the ceiling (low rates).
         let next = rate + perS * g * dtS * Math.max(rate, 0.1 * d.ceilingBps);
+        // Under what the link carried before the recent cuts: climb at the fastest probe rate.
+        if (rate < RECALL_SHARE * s.recall) next = Math.max(next, rate + p.probeMaxPerS * g * dtS * rate);
         // Back to just under the known capacity quickly.
         const known = 0.95 * s.capacity;
         if (s.out.load === 'loaded' && next < known) next = Math.max(next, rate + (known - rate) * 0.3 * g);
         // Not this direction's turn to probe: stay at the estimate.
         if (capAtEstimate) next = Math.min(next, Math.max(rate, s.capacity));
+        // Never far above what it delivers: more rate only helps once the delivered rate follows,
+        // and a rate the link cannot fill would leave the direction looking 'low' (not blamed).
+        if (s.out.load === 'loaded')
+          next = Math.min(next, Math.max(rate, s.achieved * (1 + p.probeHeadroom)));
         rate = next;
         action = 'raise';
       }
@@ -560,7 +613,9 @@ export class AdaptiveController {
         action = 'decay';
       }
     }
-    rate = Math.round(Math.min(d.ceilingBps, Math.max(d.floorBps, rate)));
+    // Under the configured floor only by a cut to what the link delivered (then on the way back up).
+    const lowest = measuredCut ? d.minBps : Math.max(d.minBps, Math.min(d.floorBps, s.rate));
+    rate = Math.round(Math.min(d.ceilingBps, Math.max(lowest, rate)));
     s.rate = rate;
     s.out.rateBps = rate;
     s.out.action = action;
@@ -677,6 +732,9 @@ export class AdaptiveController {
   }
   private readonly sortBuf = new Float64Array(MAX_REFLECTORS);
 }
+
+/** Share of the pre-cut capacity a direction returns to at the fastest probe rate. */
+const RECALL_SHARE = 0.9;
 
 function clamp01(x: number): number {
   return x < 0 ? 0 : x > 1 ? 1 : x;

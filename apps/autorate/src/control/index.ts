@@ -14,6 +14,7 @@ export {
   type RateAction,
   validateAdaptiveParams,
 } from './adaptive.js';
+export { ControlError } from './errors.js';
 export {
   type BaselineOutcome,
   type EwmaState,

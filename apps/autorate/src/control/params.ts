@@ -3,6 +3,7 @@
  * rates in bits per second, times in milliseconds (RTT) or seconds (windows), alphas as
  * plain EWMA weights. The daemon maps the YAML config onto this; the law never reads YAML.
  */
+import { ControlError } from './errors.js';
 
 /** Download direction: 4-state machine with one floor per state. */
 export interface DownloadParams {
@@ -114,8 +115,9 @@ export const CONTROL_DEFAULTS = {
 } as const;
 
 /** A parameter set the control law cannot work with. `path` names the offending field. */
-export class ControlParamsError extends Error {
+export class ControlParamsError extends ControlError {
   override readonly name = 'ControlParamsError';
+  readonly code = 'WANCTL_CONFIG_CONTROL_PARAMS';
   constructor(
     readonly path: string,
     readonly expected: string,

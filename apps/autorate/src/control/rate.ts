@@ -1,7 +1,9 @@
 /** Rate bounds and the router-write budget (v1.3 `rate_utils.py`). */
+import { ControlError } from './errors.js';
 
-export class RateBoundsError extends Error {
+export class RateBoundsError extends ControlError {
   override readonly name = 'RateBoundsError';
+  readonly code = 'WANCTL_CONFIG_RATE_BOUNDS';
   constructor(
     readonly floor: number,
     readonly ceiling: number,

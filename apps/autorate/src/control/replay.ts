@@ -12,9 +12,11 @@
  * The law is `v1.3` (default; ignores the achieved rates) or `adaptive`.
  */
 import { AdaptiveController, type AdaptiveParams, adaptiveParamsFromControl } from './adaptive.js';
+import { ControlError } from './errors.js';
 import type { ControlParams } from './params.js';
 import type { Zone } from './queue.js';
 import { type CycleInput, WanController } from './wan-controller.js';
+import type { WritePolicyParams } from './write-policy.js';
 
 /** The two control laws (`continuous_monitoring.control_law`). */
 export type ControlLawName = 'v1.3' | 'adaptive';
@@ -24,6 +26,8 @@ export interface ReplayOptions {
   law?: ControlLawName | undefined;
   /** Adaptive parameters; default: {@link adaptiveParamsFromControl} of the control params. */
   adaptive?: AdaptiveParams | undefined;
+  /** The adaptive law's write policy when `adaptive` is not given (config `write_policy`); default {@link WRITE_POLICY_DEFAULTS}. */
+  writePolicy?: Partial<WritePolicyParams> | undefined;
 }
 
 /** A parsed replay input line. */
@@ -57,8 +61,9 @@ export interface ReplayOutputLine {
 }
 
 /** A replay input line that cannot be used; `line` is 1-based. */
-export class ReplayInputError extends Error {
+export class ReplayInputError extends ControlError {
   override readonly name = 'ReplayInputError';
+  readonly code = 'WANCTL_REPLAY_INPUT_INVALID';
   constructor(
     readonly line: number,
     readonly detail: string,
@@ -152,7 +157,10 @@ export class ReplaySession {
     this.law = opts.law ?? 'v1.3';
     if (this.law === 'adaptive') {
       this.v13 = null;
-      this.adaptive = new AdaptiveController(opts.adaptive ?? adaptiveParamsFromControl(params));
+      this.adaptive = new AdaptiveController(
+        opts.adaptive ??
+          adaptiveParamsFromControl(params, opts.writePolicy ? { writePolicy: opts.writePolicy } : {}),
+      );
     } else if (this.law === 'v1.3') {
       this.v13 = new WanController(params);
       this.adaptive = null;

@@ -211,6 +211,42 @@ describe('wanctl-autorate CLI', () => {
       expect(JSON.parse(r13.stdout.split('\n')[0] ?? '{}')).not.toHaveProperty('law');
     });
 
+    it("continuous_monitoring.write_policy sets the adaptive law's write budget in replay", async () => {
+      const base = configText(dir).replace('  enabled: true\n', '  enabled: true\n  control_law: adaptive\n');
+      const tight = base.replace(
+        '  enabled: true\n',
+        '  enabled: true\n  write_policy:\n    max_per_second: 0.2\n    burst: 1\n',
+      );
+      expect(tight).toContain('max_per_second: 0.2');
+      const files = [path.join(dir, 'wp-default.yaml'), path.join(dir, 'wp-tight.yaml')];
+      await writeFile(files[0] as string, base);
+      await writeFile(files[1] as string, tight);
+      // 20 s of a loaded download whose delay comes and goes: many decisions to write.
+      const trace: string[] = [];
+      for (let k = 0; k < 400; k++) {
+        const bloated = k % 40 >= 30;
+        trace.push(
+          JSON.stringify({ t: k * 0.05, rtt_ms: bloated ? 70 : 20, dl_achieved_bps: bloated ? 60e6 : 97e6 }),
+        );
+      }
+      const input = path.join(dir, 'wp.jsonl');
+      await writeFile(input, `${trace.join('\n')}\n`);
+      const writes = async (cfg: string) => {
+        const r = await run(['replay', '--config', cfg, '--input', input]);
+        expect(r.code).toBe(0);
+        return r.stdout
+          .trim()
+          .split('\n')
+          .filter((l) => (JSON.parse(l) as { router_write: unknown }).router_write !== null).length;
+      };
+      const byDefault = await writes(files[0] as string);
+      const limited = await writes(files[1] as string);
+      // One token to start, then one per 5 s: at most 1 + 20 × 0.2 writes.
+      expect(limited).toBeGreaterThanOrEqual(2);
+      expect(limited).toBeLessThanOrEqual(5);
+      expect(byDefault).toBeGreaterThan(limited);
+    });
+
     it('--input - streams: each output line arrives before the next input line is written (closed loop)', async () => {
       const child = spawn(process.execPath, [CLI, 'replay', '--config', cfgFile, '--input', '-'], {
         stdio: ['pipe', 'pipe', 'pipe'],

@@ -33,8 +33,9 @@ const DT = 0.05;
 describe('adaptiveParamsFromControl', () => {
   it('takes floor (lowest configured), ceiling, base (green floor) and threshold from the v1.3 parameters', () => {
     const p = adaptiveParamsFromControl(v13Params());
-    expect(p.download).toEqual({ floorBps: 200 * M, ceilingBps: 940 * M, baseBps: 550 * M });
-    expect(p.upload).toEqual({ floorBps: 8 * M, ceilingBps: 38 * M, baseBps: 8 * M });
+    // minBps: 1 % of the ceiling (the lowest a cut to what the link delivered may go).
+    expect(p.download).toEqual({ floorBps: 200 * M, minBps: 9.4 * M, ceilingBps: 940 * M, baseBps: 550 * M });
+    expect(p.upload).toEqual({ floorBps: 8 * M, minBps: 0.38 * M, ceilingBps: 38 * M, baseBps: 8 * M });
     expect(p.thresholdMs).toBe(v13Params().thresholds.targetBloatMs);
     expect(p.writePolicy.writesPerSecond).toBe(2);
   });
@@ -77,20 +78,84 @@ describe('adaptive law properties (seeded random inputs)', () => {
     }
   }
 
-  it('never leaves [floor, ceiling] and never writes outside it', () => {
+  it('never leaves [min, ceiling]; under the configured floor only by a cut to a delivered rate, then only upwards', () => {
+    let below = 0;
     for (const seed of [1, 2, 3, 4, 5]) {
+      const prev = { dl: 940 * M, ul: 38 * M };
+      const floor = { dl: 200 * M, ul: 8 * M };
+      const min = { dl: 9.4 * M, ul: 0.38 * M };
+      const ceil = { dl: 940 * M, ul: 38 * M };
       randomRun(seed, 4000, (inp, t, c) => {
         const r = c.cycle(inp, t);
-        expect(r.dl.rateBps).toBeGreaterThanOrEqual(200 * M);
-        expect(r.dl.rateBps).toBeLessThanOrEqual(940 * M);
-        expect(r.ul.rateBps).toBeGreaterThanOrEqual(8 * M);
-        expect(r.ul.rateBps).toBeLessThanOrEqual(38 * M);
+        for (const d of ['dl', 'ul'] as const) {
+          const rate = r[d].rateBps;
+          expect(rate).toBeGreaterThanOrEqual(min[d]);
+          expect(rate).toBeLessThanOrEqual(ceil[d]);
+          if (rate < floor[d] && rate < prev[d]) {
+            below++;
+            const ach = d === 'dl' ? inp.dl_achieved_bps : inp.ul_achieved_bps;
+            expect(r[d].action, `${d} at ${t}`).toBe('cut');
+            expect(typeof ach, `${d} at ${t}: a cut under the floor needs a delivered rate`).toBe('number');
+          }
+          prev[d] = rate;
+        }
         if (r.write) {
-          expect(r.write.dlBps).toBeGreaterThanOrEqual(200 * M);
-          expect(r.write.ulBps).toBeLessThanOrEqual(38 * M);
+          expect(r.write.dlBps).toBeGreaterThanOrEqual(min.dl);
+          expect(r.write.ulBps).toBeLessThanOrEqual(ceil.ul);
         }
       });
     }
+    expect(below).toBeGreaterThan(0); // exercised
+  });
+
+  it('a raise keeps a loaded direction within 15 % of what it delivers', () => {
+    const c = new AdaptiveController(params());
+    // The link carries 300 Mbit/s: a cut teaches it, then a long time without bloat.
+    let r = c.cycle({ rtt_ms: 20, dl_achieved_bps: 300 * M, ul_achieved_bps: 0 }, 0);
+    for (let k = 1; k < 6; k++)
+      r = c.cycle({ rtt_ms: 60, dl_achieved_bps: 300 * M, ul_achieved_bps: 0 }, k * DT);
+    expect(r.dl.rateBps).toBeLessThan(300 * M);
+    let max = 0;
+    for (let k = 6; k < 20 * 60; k++) {
+      // It delivers its whole rate up to the link's 300 Mbit/s, never more.
+      const ach = Math.min(r.dl.rateBps, 300 * M);
+      r = c.cycle({ rtt_ms: 20, dl_achieved_bps: ach, ul_achieved_bps: 0 }, k * DT);
+      max = Math.max(max, r.dl.rateBps);
+    }
+    expect(max).toBeGreaterThan(300 * M);
+    expect(max).toBeLessThanOrEqual(1.15 * 300 * M + 1);
+  });
+
+  it('after a cut, climbs back to most of what the link carried before at the fastest probe rate, not within the refractory time', () => {
+    const p = params();
+    const c = new AdaptiveController(p);
+    let r = c.cycle({ rtt_ms: 20, dl_achieved_bps: 600 * M, ul_achieved_bps: 0 }, 0);
+    for (let k = 1; k < 200; k++)
+      r = c.cycle(
+        { rtt_ms: 20, dl_achieved_bps: Math.min(r.dl.rateBps, 600 * M), ul_achieved_bps: 0 },
+        k * DT,
+      );
+    // A short fade: the link carries 150 for 0.3 s, the queue grows, the law cuts.
+    let cutAt = -1;
+    for (let k = 200; k < 206; k++) {
+      r = c.cycle({ rtt_ms: 70, dl_achieved_bps: 150 * M, ul_achieved_bps: 0 }, k * DT);
+      if (r.dl.action === 'cut' && cutAt < 0) cutAt = k * DT;
+    }
+    expect(cutAt).toBeGreaterThan(0);
+    const low = r.dl.rateBps;
+    expect(low).toBeLessThan(150 * M);
+    // The link is back at 600: no bloat, it delivers its whole rate.
+    let back = -1;
+    for (let k = 206; k < 206 + 20 * 10; k++) {
+      const t = k * DT;
+      const before = r.dl.rateBps;
+      r = c.cycle({ rtt_ms: 20, dl_achieved_bps: Math.min(before, 600 * M), ul_achieved_bps: 0 }, t);
+      if (r.dl.rateBps > before) expect(t - cutAt).toBeGreaterThanOrEqual(p.refractoryS - 1e-9);
+      if (back < 0 && r.dl.rateBps >= 0.85 * 600 * M) back = t - cutAt;
+    }
+    // 150 -> 510 Mbit/s: about 4.8 s; without the memory of the pre-cut rate (recallS ~ 0) about 7 s.
+    expect(back).toBeGreaterThan(0);
+    expect(back).toBeLessThan(5.5);
   });
 
   it('never raises a direction within the refractory time after its cut', () => {
@@ -179,7 +244,8 @@ describe('adaptive law properties (seeded random inputs)', () => {
     // After a cut taught it the link carries 300 Mbit/s, the base is the green floor (550).
     for (let k = 0; k < 4; k++)
       c.cycle({ rtt_ms: 60, dl_achieved_bps: 300 * M, ul_achieved_bps: 0 }, 60 + k * DT);
-    for (let k = 0; k < 20 * 120; k++)
+    // (the cut went to what the link delivered, under the 200 Mbit/s floor: 1 %/s back up takes a while)
+    for (let k = 0; k < 20 * 200; k++)
       r = c.cycle({ rtt_ms: 20, dl_achieved_bps: 0, ul_achieved_bps: 0 }, 61 + k * DT);
     expect(r.dl.rateBps).toBe(550 * M);
   });
