@@ -25,10 +25,11 @@
  *   `probeHeadroom` above what the direction delivers (a rate the link cannot fill would make the
  *   culprit look 'low' and get the other direction cut);
  * - an idle direction decays towards max(green floor, 0.9 × estimate).
- * Rates stay within [lowest floor, ceiling], except that a cut to what the link delivered may go
- * under the configured floor down to `minBps` (1 % of the ceiling by default): a floor the link
- * cannot carry (an LTE link behind a cable config) only keeps its queue full. Decided rates pass
- * through the {@link WritePolicy}.
+ * Rates stay within [lowest floor, ceiling]: the configured floor is the user's word and the point
+ * where steering takes over (a primary RED at its floor is congestion the shaper cannot fix). Only
+ * when `minRateFraction` is given (the benchmark's `--adaptive`, not a config key) may a cut to what
+ * the link delivered go under the floor, down to `minBps`. Decided rates pass through the
+ * {@link WritePolicy}.
  * See README.md (this directory) "The adaptive law".
  */
 import { type ControlParams, ControlParamsError } from './params.js';
@@ -103,7 +104,10 @@ export interface AdaptiveParams {
   writePolicy: WritePolicyParams;
 }
 
-/** The lowest rate of a direction from a config: this share of its ceiling (or its floor if lower). */
+/**
+ * With `minRateFraction` set, the lowest rate of a direction is this share of its ceiling (or its
+ * floor if lower); by default it is the floor itself.
+ */
 export const MIN_RATE_FRACTION = 0.01;
 
 /** Most reflectors tracked (slots of `rtts_ms`). */
@@ -146,6 +150,11 @@ export function adaptiveParamsFromControl(
   p: ControlParams,
   overrides: Partial<Omit<AdaptiveParams, 'download' | 'upload' | 'writePolicy'>> & {
     writePolicy?: Partial<WritePolicyParams>;
+    /**
+     * Let a cut to what the link delivered go under the configured floor, down to this share of
+     * the ceiling (e.g. {@link MIN_RATE_FRACTION}). Default: never under the floor.
+     */
+    minRateFraction?: number;
   } = {},
 ): AdaptiveParams {
   const d = p.download;
@@ -156,18 +165,20 @@ export function adaptiveParamsFromControl(
     u.floorYellowBps ?? u.floorRedBps,
     u.floorGreenBps ?? u.floorRedBps,
   );
-  const { writePolicy, ...rest } = overrides;
+  const { writePolicy, minRateFraction, ...rest } = overrides;
+  const lowest = (floor: number, ceiling: number) =>
+    minRateFraction === undefined ? floor : Math.min(floor, Math.round(minRateFraction * ceiling));
   return validateAdaptiveParams({
     intervalSeconds: p.intervalSeconds,
     download: {
       floorBps: dlFloor,
-      minBps: Math.min(dlFloor, Math.round(MIN_RATE_FRACTION * d.ceilingBps)),
+      minBps: lowest(dlFloor, d.ceilingBps),
       ceilingBps: d.ceilingBps,
       baseBps: d.floorGreenBps,
     },
     upload: {
       floorBps: ulFloor,
-      minBps: Math.min(ulFloor, Math.round(MIN_RATE_FRACTION * u.ceilingBps)),
+      minBps: lowest(ulFloor, u.ceilingBps),
       ceilingBps: u.ceilingBps,
       baseBps: u.floorGreenBps ?? u.floorRedBps,
     },

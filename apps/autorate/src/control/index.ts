@@ -11,6 +11,7 @@ export {
   adaptiveParamsFromControl,
   type LoadClass,
   MAX_REFLECTORS,
+  MIN_RATE_FRACTION,
   type RateAction,
   validateAdaptiveParams,
 } from './adaptive.js';

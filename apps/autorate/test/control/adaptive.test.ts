@@ -8,6 +8,7 @@ import {
   type AdaptiveParams,
   adaptiveParamsFromControl,
   ControlParamsError,
+  MIN_RATE_FRACTION,
   WritePolicy,
 } from '../../src/control/index.js';
 import { M, v13Params } from './fixtures.js';
@@ -28,14 +29,22 @@ function params(over: Partial<AdaptiveParams> = {}): AdaptiveParams {
   return { ...adaptiveParamsFromControl(v13Params()), ...over };
 }
 
+/** The opt-in variant whose cuts to a delivered rate may go under the floor (1 % of the ceiling). */
+function paramsUnderFloor(): AdaptiveParams {
+  return adaptiveParamsFromControl(v13Params(), { minRateFraction: MIN_RATE_FRACTION });
+}
+
 const DT = 0.05;
 
 describe('adaptiveParamsFromControl', () => {
   it('takes floor (lowest configured), ceiling, base (green floor) and threshold from the v1.3 parameters', () => {
     const p = adaptiveParamsFromControl(v13Params());
-    // minBps: 1 % of the ceiling (the lowest a cut to what the link delivered may go).
-    expect(p.download).toEqual({ floorBps: 200 * M, minBps: 9.4 * M, ceilingBps: 940 * M, baseBps: 550 * M });
-    expect(p.upload).toEqual({ floorBps: 8 * M, minBps: 0.38 * M, ceilingBps: 38 * M, baseBps: 8 * M });
+    // minBps: the floor itself (the floor is a bound); 1 % of the ceiling only when asked for.
+    expect(p.download).toEqual({ floorBps: 200 * M, minBps: 200 * M, ceilingBps: 940 * M, baseBps: 550 * M });
+    expect(p.upload).toEqual({ floorBps: 8 * M, minBps: 8 * M, ceilingBps: 38 * M, baseBps: 8 * M });
+    const u = paramsUnderFloor();
+    expect(u.download.minBps).toBe(9.4 * M);
+    expect(u.upload.minBps).toBe(0.38 * M);
     expect(p.thresholdMs).toBe(v13Params().thresholds.targetBloatMs);
     expect(p.writePolicy.writesPerSecond).toBe(2);
   });
@@ -59,9 +68,10 @@ describe('adaptive law properties (seeded random inputs)', () => {
     seed: number,
     cycles: number,
     visit: (inp: AdaptiveInput, t: number, c: AdaptiveController) => void,
+    p: AdaptiveParams = params(),
   ) {
     const rnd = prng(seed);
-    const c = new AdaptiveController(params());
+    const c = new AdaptiveController(p);
     let delay = 0;
     const rtts: (number | null)[] = [20, 30, 25];
     for (let k = 0; k < cycles; k++) {
@@ -78,32 +88,55 @@ describe('adaptive law properties (seeded random inputs)', () => {
     }
   }
 
-  it('never leaves [min, ceiling]; under the configured floor only by a cut to a delivered rate, then only upwards', () => {
+  it('never leaves [floor, ceiling] with the parameters a config gives', () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      randomRun(seed, 4000, (inp, t, c) => {
+        const r = c.cycle(inp, t);
+        expect(r.dl.rateBps).toBeGreaterThanOrEqual(200 * M);
+        expect(r.dl.rateBps).toBeLessThanOrEqual(940 * M);
+        expect(r.ul.rateBps).toBeGreaterThanOrEqual(8 * M);
+        expect(r.ul.rateBps).toBeLessThanOrEqual(38 * M);
+        if (r.write) {
+          expect(r.write.dlBps).toBeGreaterThanOrEqual(200 * M);
+          expect(r.write.ulBps).toBeGreaterThanOrEqual(8 * M);
+          expect(r.write.dlBps).toBeLessThanOrEqual(940 * M);
+          expect(r.write.ulBps).toBeLessThanOrEqual(38 * M);
+        }
+      });
+    }
+  });
+
+  it('opt-in (minRateFraction): under the configured floor only by a cut to a delivered rate, never under min', () => {
     let below = 0;
     for (const seed of [1, 2, 3, 4, 5]) {
       const prev = { dl: 940 * M, ul: 38 * M };
       const floor = { dl: 200 * M, ul: 8 * M };
       const min = { dl: 9.4 * M, ul: 0.38 * M };
       const ceil = { dl: 940 * M, ul: 38 * M };
-      randomRun(seed, 4000, (inp, t, c) => {
-        const r = c.cycle(inp, t);
-        for (const d of ['dl', 'ul'] as const) {
-          const rate = r[d].rateBps;
-          expect(rate).toBeGreaterThanOrEqual(min[d]);
-          expect(rate).toBeLessThanOrEqual(ceil[d]);
-          if (rate < floor[d] && rate < prev[d]) {
-            below++;
-            const ach = d === 'dl' ? inp.dl_achieved_bps : inp.ul_achieved_bps;
-            expect(r[d].action, `${d} at ${t}`).toBe('cut');
-            expect(typeof ach, `${d} at ${t}: a cut under the floor needs a delivered rate`).toBe('number');
+      randomRun(
+        seed,
+        4000,
+        (inp, t, c) => {
+          const r = c.cycle(inp, t);
+          for (const d of ['dl', 'ul'] as const) {
+            const rate = r[d].rateBps;
+            expect(rate).toBeGreaterThanOrEqual(min[d]);
+            expect(rate).toBeLessThanOrEqual(ceil[d]);
+            if (rate < floor[d] && rate < prev[d]) {
+              below++;
+              const ach = d === 'dl' ? inp.dl_achieved_bps : inp.ul_achieved_bps;
+              expect(r[d].action, `${d} at ${t}`).toBe('cut');
+              expect(typeof ach, `${d} at ${t}: a cut under the floor needs a delivered rate`).toBe('number');
+            }
+            prev[d] = rate;
           }
-          prev[d] = rate;
-        }
-        if (r.write) {
-          expect(r.write.dlBps).toBeGreaterThanOrEqual(min.dl);
-          expect(r.write.ulBps).toBeLessThanOrEqual(ceil.ul);
-        }
-      });
+          if (r.write) {
+            expect(r.write.dlBps).toBeGreaterThanOrEqual(min.dl);
+            expect(r.write.ulBps).toBeLessThanOrEqual(ceil.ul);
+          }
+        },
+        paramsUnderFloor(),
+      );
     }
     expect(below).toBeGreaterThan(0); // exercised
   });
@@ -135,15 +168,15 @@ describe('adaptive law properties (seeded random inputs)', () => {
         { rtt_ms: 20, dl_achieved_bps: Math.min(r.dl.rateBps, 600 * M), ul_achieved_bps: 0 },
         k * DT,
       );
-    // A short fade: the link carries 150 for 0.3 s, the queue grows, the law cuts.
+    // A short fade: the link carries 300 for 0.3 s, the queue grows, the law cuts.
     let cutAt = -1;
     for (let k = 200; k < 206; k++) {
-      r = c.cycle({ rtt_ms: 70, dl_achieved_bps: 150 * M, ul_achieved_bps: 0 }, k * DT);
+      r = c.cycle({ rtt_ms: 70, dl_achieved_bps: 300 * M, ul_achieved_bps: 0 }, k * DT);
       if (r.dl.action === 'cut' && cutAt < 0) cutAt = k * DT;
     }
     expect(cutAt).toBeGreaterThan(0);
     const low = r.dl.rateBps;
-    expect(low).toBeLessThan(150 * M);
+    expect(low).toBeLessThan(300 * M);
     // The link is back at 600: no bloat, it delivers its whole rate.
     let back = -1;
     for (let k = 206; k < 206 + 20 * 10; k++) {
