@@ -17,6 +17,7 @@ export {
   MAX_ALIAS_EXPANSION,
   MAX_CONFIG_BYTES,
 } from './errors.js';
+export { historyFileDefault } from './history.js';
 export {
   detectConfigKind,
   loadAutorateConfig,
@@ -48,6 +49,7 @@ export type {
   ConfigKind,
   EndpointConfig,
   FallbackConfig,
+  HistoryConfig,
   LoadedConfig,
   LoadOptions,
   ParseOptions,
