@@ -3,6 +3,16 @@
  * its recorder (called each control cycle), its queries, the dashboard and `wanctl-history`.
  * @packageDocumentation
  */
+
+export { main as historyCliMain } from './cli-main.js';
+export {
+  createDashboardServer,
+  type DashboardOptions,
+  type DashboardServer,
+  type DashboardServerOptions,
+  DashboardStores,
+  dashboardRoutes,
+} from './dashboard.js';
 export {
   errorCode,
   HistoryCorruptError,
@@ -42,3 +52,11 @@ export {
   type StoreKind,
   type StoreMeta,
 } from './store.js';
+export {
+  type EveningOptions,
+  type EveningSummary,
+  isSteeredState,
+  steeredMinutes,
+  summarizeEvenings,
+} from './summary.js';
+export { parseWhen, WHEN_HELP } from './when.js';
