@@ -4,7 +4,16 @@
 (() => {
   const SVG = 'http://www.w3.org/2000/svg';
   const $ = (s) => document.querySelector(s);
-  const state = { span: 3600, from: null, to: null, wan: '', live: true, timer: null, data: null };
+  const state = {
+    span: 3600,
+    from: null,
+    to: null,
+    wan: '',
+    live: true,
+    timer: null,
+    data: null,
+    wholeDays: false,
+  };
 
   const el = (name, attrs, parent) => {
     const e = document.createElementNS(SVG, name);
@@ -205,6 +214,7 @@
       readout.textContent = '';
     };
     svg.setAttribute('data-drawn', drawn);
+    svg.setAttribute('data-last', t.length > 0 ? t[t.length - 1] : '');
     return drawn;
   }
 
@@ -274,9 +284,12 @@
     );
     const tb = $('#events-table tbody');
     tb.textContent = '';
+    // zone changes are many and are drawn as the delta chart's bands: counted, not listed
+    const zoneChanges = d.events.filter((e) => e.kind === 'zone' && e.wan === state.wan).length;
+    $('#events h2').textContent = `Events (${zoneChanges} zone changes not listed)`;
     const shown = d.events
-      .filter((e) => e.kind !== 'zone' || e.wan === state.wan)
-      .slice(-200)
+      .filter((e) => e.kind !== 'zone')
+      .slice(-500)
       .reverse();
     for (const e of shown) {
       const tr = document.createElement('tr');
@@ -298,6 +311,11 @@
     const sb = $('#summary-table tbody');
     sb.textContent = '';
     const mins = (sec) => `${Math.round(sec / 60)} min`;
+    $('#summary-title').textContent = state.wholeDays ? 'Days' : 'Evenings (18:00–24:00)';
+    $('#summary-empty').textContent = state.wholeDays
+      ? 'No data in this range.'
+      : 'No evening in this range.';
+    $('#summary-empty').hidden = d.summary.length > 0;
     for (const v of d.summary) {
       const tr = document.createElement('tr');
       for (const c of [
@@ -329,7 +347,7 @@
       const [series, events, summary] = await Promise.all([
         getJson(`api/series?${q}&points=${points}`),
         getJson(`api/events?${q}`),
-        getJson(`api/summary?${q}`),
+        getJson(`api/summary?${q}${state.wholeDays ? '&start_hour=0&end_hour=24' : ''}`),
       ]);
       state.data = {
         from,
@@ -388,6 +406,10 @@
     state.to = t;
     for (const o of document.querySelectorAll('.ranges button')) o.classList.remove('active');
     schedule();
+    load();
+  });
+  $('#whole-days').addEventListener('change', (ev) => {
+    state.wholeDays = ev.target.checked;
     load();
   });
   $('#live').addEventListener('change', (ev) => {
