@@ -113,7 +113,7 @@ describe('dashboard in headless Chromium', () => {
     await page.waitForFunction(() => (document.querySelectorAll('#summary-table tbody tr').length ?? 0) >= 1);
     // (two rows when the two hours span midnight)
     const days = await page.$$eval('#summary-table tbody tr', (rows) =>
-      rows.map((r) => [...r.querySelectorAll('td')].map((e) => e.textContent ?? '')),
+      rows.map((r) => Array.from(r.querySelectorAll('td'), (e) => e.textContent ?? '')),
     );
     expect(days.every((d) => d[1] === 'cable')).toBe(true);
     const steered = days.reduce((a, d) => a + Number.parseInt(d[9] ?? '0', 10), 0);
