@@ -23,6 +23,7 @@ export {
   HistoryUsageError,
 } from './errors.js';
 export { DEFAULT_MAX_SIZE_MB, DEFAULT_RETENTION, Maintenance, type Retention } from './maintenance.js';
+export { HISTORY_DEGRADED_METRIC, registerHistoryMetrics } from './metrics.js';
 export { HistoryReader, type SeriesOptions, type SeriesResult } from './reader.js';
 export {
   type CycleSample,
