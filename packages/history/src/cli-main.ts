@@ -328,6 +328,7 @@ export async function main(
       'after',
       `\nExamples:\n  ${PROGRAM} --config /etc/wanctl/wan1.yaml --since 2h\n  ${PROGRAM} --db /var/lib/wanctl/wan1_history.db --since "yesterday 18:00" --until "yesterday 23:00" --csv\n  ${PROGRAM} --config /etc/wanctl/wan1.yaml --config /etc/wanctl/steering.yaml --summary --since 7d\n  ${PROGRAM} --config /etc/wanctl/wan1.yaml --events --since today\n  ${PROGRAM} serve --config /etc/wanctl/wan1.yaml --port 9104\n\n${EXIT_STATUS_HELP}`,
     )
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .action((opts: QueryOpts) => {

@@ -1,5 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: "${VAR}" is wanctl config syntax, not a template
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -206,4 +206,56 @@ describe('wanctl-history', () => {
     ]);
     expect(rows.stdout.trim().split('\n').length).toBe(61);
   });
+
+  it('serve: the dashboard on loopback from the stores alone; SIGTERM stops it with status 0', async () => {
+    const child = spawn(
+      process.execPath,
+      [BIN, 'serve', '--db', fx.wanFile, '--db', fx.steeringFile, '--port', '0'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (b: Buffer) => {
+          out += b.toString();
+          const m = /dashboard on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
+          if (m) resolve(m[1] as string);
+        });
+        child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+        setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 15_000);
+      });
+      const meta = (await (await fetch(`${url}/api/meta`)).json()) as { stores: Array<{ wan: string }> };
+      expect(meta.stores.map((s) => s.wan)).toEqual(['cable', 'steering']);
+      expect((await fetch(`${url}/`)).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    expect(code).toBe(0);
+  }, 30_000);
+
+  it('serve: a port in use is exit 1 with the reason', async () => {
+    const first = spawn(process.execPath, [BIN, 'serve', '--db', fx.wanFile, '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const port = await new Promise<string>((resolve) => {
+        let out = '';
+        first.stdout.on('data', (b: Buffer) => {
+          out += b.toString();
+          const m = /127\.0\.0\.1:(\d+)\//.exec(out);
+          if (m) resolve(m[1] as string);
+        });
+      });
+      const second = await run(process.execPath, [BIN, 'serve', '--db', fx.wanFile, '--port', port]).catch(
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect((second as { code: number }).code).toBe(1);
+      expect((second as { stderr: string }).stderr).toMatch(/already in use/);
+    } finally {
+      first.kill('SIGTERM');
+    }
+  }, 30_000);
 });
