@@ -170,23 +170,26 @@ export class Maintenance {
   enforceSizeCap(maxBytes: number): number {
     // trim to 90 % so that the rows written until the next pass fit under the cap
     const target = Math.floor(maxBytes * 0.9);
-    let deleted = 0;
     const order = ['samples_1s', 'samples_1m', 'events', 'samples_1h'];
-    for (let pass = 0; pass < 20; pass++) {
-      this.checkpoint();
-      if (this.usedBytes() <= target && this.sizeBytes() <= target) break;
-      const table = order.find(
-        (t) => (this.db.prepare(`SELECT EXISTS (SELECT 1 FROM ${t})`).pluck().get() as number) === 1,
-      );
-      if (table === undefined) break;
-      const total = this.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
-      // a tenth of the table per step (at least 100 rows, at most DELETE_CHUNK)
-      const chunk = Math.max(100, Math.min(DELETE_CHUNK, Math.ceil(total / 10)));
-      deleted += this.db
-        .prepare(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} ORDER BY t LIMIT ${chunk})`)
-        .run().changes;
-      this.db.pragma('incremental_vacuum');
-    }
+    const deleted = this.db.transaction(() => {
+      let n = 0;
+      for (let pass = 0; pass < 20 && this.usedBytes() > target; pass++) {
+        const table = order.find(
+          (t) => (this.db.prepare(`SELECT EXISTS (SELECT 1 FROM ${t})`).pluck().get() as number) === 1,
+        );
+        if (table === undefined) break;
+        const total = this.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+        // a tenth of the table per step (at least 100 rows, at most DELETE_CHUNK)
+        const chunk = Math.max(100, Math.min(DELETE_CHUNK, Math.ceil(total / 10)));
+        n += this.db
+          .prepare(
+            `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} ORDER BY t LIMIT ${chunk})`,
+          )
+          .run().changes;
+      }
+      return n;
+    })();
+    // give the freed pages back to the file system, then fold the WAL into the file
     this.db.pragma('incremental_vacuum');
     this.checkpoint();
     return deleted;

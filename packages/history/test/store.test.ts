@@ -267,11 +267,11 @@ describe('retention and size', () => {
 
   it('keeps the file under max_size_mb by dropping the oldest rows first', async () => {
     const { rec, file } = open({
-      maxSizeMb: 4,
+      maxSizeMb: 1,
       retention: { rawHours: 720, minuteDays: 366, hourDays: 3660 },
     });
-    // about 70 000 one-second rows (~7 MiB uncapped)
-    const seconds = 70_000;
+    // 25 000 one-second rows (~2.5 MiB uncapped)
+    const seconds = 25_000;
     for (let k = 0; k < seconds; k++) {
       rec.cycle(T0 + k * 1000, sample({ deltaMs: k % 97, rttMs: 20 + (k % 97), shapedDlBps: k }));
       if (k % 3600 === 3599) {
@@ -283,10 +283,10 @@ describe('retention and size', () => {
     rec.maintain(T0 + seconds * 1000);
     await rec.close();
     const size = statSync(file).size + (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
-    expect(size).toBeLessThanOrEqual(4 * 1024 * 1024);
+    expect(size).toBeLessThanOrEqual(1024 * 1024);
     const r = HistoryReader.open(file);
     const secs = r.rows(1, 0, 2 ** 31);
-    expect(secs.length).toBeGreaterThan(10_000);
+    expect(secs.length).toBeGreaterThan(3000);
     expect(secs.length).toBeLessThan(seconds);
     // the newest second is kept, the oldest went
     expect(secs.at(-1)?.t).toBe(T0 / 1000 + seconds - 1);
@@ -294,7 +294,7 @@ describe('retention and size', () => {
     // minutes of the dropped seconds are still there
     expect(r.rows(60, 0, 2 ** 31)[0]?.t).toBe(T0 / 1000);
     r.close();
-  });
+  }, 120_000);
 });
 
 describe('a broken store degrades history and never the caller', () => {
