@@ -3,6 +3,7 @@
  * batch in one transaction, runs maintenance once a minute, and keeps (bounded) what it could not
  * write. Runs in the recorder's worker thread (default) or inline. Never throws.
  */
+import { statSync } from 'node:fs';
 import { errorCode, errorMessage, isCorruption } from './errors.js';
 import { DEFAULT_MAX_SIZE_MB, DEFAULT_RETENTION, Maintenance, type Retention } from './maintenance.js';
 import { SAMPLE_COLUMNS } from './schema.js';
@@ -69,6 +70,8 @@ export class StoreWriter {
   private insertEvent: Stmt | null = null;
   private maintenance: Maintenance | null = null;
   private retryAt = 0;
+  /** Inode of the open file: another file in its place (deleted, replaced) is reopened. */
+  private ino = -1;
   private lastMaintenance = Number.NEGATIVE_INFINITY;
   /** Rows not yet written, oldest first (each NCOL numbers). */
   private rows: Float64Array[] = [];
@@ -118,6 +121,7 @@ export class StoreWriter {
       );
       this.maintenance = new Maintenance(db, this.s.file);
       this.db = db;
+      this.ino = statSync(this.s.file).ino;
       if (opened.recovery) this.state.recovery = opened.recovery;
       this.state.sizeBytes = this.maintenance.sizeBytes();
       this.setOk();
@@ -194,7 +198,21 @@ export class StoreWriter {
     }
   }
 
+  /** True when the path no longer names the file that is open (deleted, or replaced by another). */
+  private replaced(): boolean {
+    try {
+      return statSync(this.s.file).ino !== this.ino;
+    } catch {
+      return true;
+    }
+  }
+
   private write(now: number): void {
+    if (this.db !== null && this.replaced()) {
+      // writing on would go to a file nobody can read: open (or create) what is there now
+      this.detach();
+      this.retryAt = now;
+    }
     if (this.db === null) {
       if (now < this.retryAt) return;
       this.tryOpen(now);

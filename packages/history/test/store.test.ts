@@ -318,6 +318,44 @@ describe('a broken store degrades history and never the caller', () => {
     r.close();
   });
 
+  it('a file replaced by a damaged one while running is moved aside and a new one started', async () => {
+    const { rec, file } = open();
+    rec.cycle(T0, sample());
+    rec.flush(T0 + 1000);
+    expect(rec.health().rowsWritten).toBe(1);
+    // something else puts garbage where the store was
+    rmSync(file);
+    rmSync(`${file}-wal`, { force: true });
+    rmSync(`${file}-shm`, { force: true });
+    writeFileSync(file, Buffer.alloc(64 * 1024, 0x5a));
+    rec.cycle(T0 + 2000, sample());
+    rec.flush(T0 + 3000);
+    const h = rec.health();
+    expect(h.degraded).toBe(false);
+    expect(h.recovery?.movedTo).toMatch(/wan1_history\.db\.corrupt-/);
+    expect(existsSync(h.recovery?.movedTo as string)).toBe(true);
+    await rec.close();
+    const r = HistoryReader.open(file);
+    expect(r.rows(1, 0, 2 ** 31).map((x) => x.t)).toEqual([T0 / 1000 + 2]);
+    r.close();
+  });
+
+  it('a store file deleted while running is created again at the next write', async () => {
+    const { rec, file } = open();
+    rec.cycle(T0, sample());
+    rec.flush(T0 + 1000);
+    rmSync(file);
+    rmSync(`${file}-wal`, { force: true });
+    rmSync(`${file}-shm`, { force: true });
+    rec.cycle(T0 + 2000, sample());
+    rec.flush(T0 + 3000);
+    expect(rec.health()).toMatchObject({ degraded: false, recovery: null });
+    await rec.close();
+    const r = HistoryReader.open(file);
+    expect(r.rows(1, 0, 2 ** 31)).toHaveLength(1);
+    r.close();
+  });
+
   it('a directory that cannot be created: degraded with the reason, cycles go on, recovers when fixed', async () => {
     const blocker = join(dir, 'not-a-dir');
     writeFileSync(blocker, 'a file where the directory should be');
