@@ -14,11 +14,18 @@ import { parseWhen, WHEN_HELP } from './when.js';
 
 const PROGRAM = 'wanctl-history';
 
-/** Exit status by error code: WANCTL_USAGE and WANCTL_CONFIG_* → 2, any other → 1. */
-function classify(e: unknown): { code: 1 | 2; label?: string } | undefined {
+/**
+ * Tells an error that ended the command and returns its exit status: by its `WANCTL_` code
+ * (WANCTL_USAGE and WANCTL_CONFIG_* → 2, any other → 1); anything else through the runtime's
+ * reportFatal (an unexpected error is told with its stack, exit 1).
+ */
+function fatal(e: unknown, io: CliIo): number {
   const code = (e as { code?: unknown })?.code;
-  if (typeof code !== 'string' || !code.startsWith('WANCTL_')) return undefined;
-  return { code: code === 'WANCTL_USAGE' || code.startsWith('WANCTL_CONFIG_') ? 2 : 1 };
+  if (typeof code === 'string' && code.startsWith('WANCTL_')) {
+    io.err(`${PROGRAM}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return code === 'WANCTL_USAGE' || code.startsWith('WANCTL_CONFIG_') ? 2 : 1;
+  }
+  return reportFatal(PROGRAM, e, io.err);
 }
 
 interface StoreRef {
@@ -364,6 +371,6 @@ export async function main(
         ? 0
         : 2;
     }
-    return reportFatal(PROGRAM, e, io.err, classify);
+    return fatal(e, io);
   }
 }
