@@ -18,6 +18,7 @@ export {
   MAX_CONFIG_BYTES,
 } from './errors.js';
 export { historyFileDefault } from './history.js';
+export type { HistoryConfig } from './types.js';
 export {
   detectConfigKind,
   loadAutorateConfig,
@@ -49,7 +50,6 @@ export type {
   ConfigKind,
   EndpointConfig,
   FallbackConfig,
-  HistoryConfig,
   LoadedConfig,
   LoadOptions,
   ParseOptions,
