@@ -6,6 +6,8 @@ import { boolAt, numAt, strAt } from './context.js';
 import type { JsonSchema } from './schemas.js';
 import type { HistoryConfig } from './types.js';
 
+export type { HistoryConfig };
+
 /** Default of `history.file`: `/var/lib/wanctl/<wan_name>_history.db`. */
 export const historyFileDefault = (wanName: string): string => `/var/lib/wanctl/${wanName}_history.db`;
 

@@ -17,8 +17,7 @@ export {
   MAX_ALIAS_EXPANSION,
   MAX_CONFIG_BYTES,
 } from './errors.js';
-export { historyFileDefault } from './history.js';
-export type { HistoryConfig } from './types.js';
+export { type HistoryConfig, historyFileDefault } from './history.js';
 export {
   detectConfigKind,
   loadAutorateConfig,
