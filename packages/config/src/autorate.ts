@@ -1,5 +1,6 @@
 import { parse as parsePath } from 'node:path';
 import { boolAt, type Context, getPath, isValidHost, numAt, strAt } from './context.js';
+import { historyConfig } from './history.js';
 import { endpoint, normaliseRouter, schemaVersionOf } from './router.js';
 import { CAKE_OVERHEAD_KEYWORDS } from './schemas.js';
 import type {
@@ -449,6 +450,7 @@ export function normaliseAutorate(
     timeouts: { sshCommandSec, pingSec: numAt(data, 'timeouts.ping') ?? 1 },
     healthCheck: endpoint(data, 'health_check', true, 9101),
     metrics: endpoint(data, 'metrics', false, 9100),
+    history: historyConfig(data, strAt(data, 'wan_name') ?? '', 9104),
     warnings: ctx.warnings,
     raw,
   };

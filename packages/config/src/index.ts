@@ -17,6 +17,7 @@ export {
   MAX_ALIAS_EXPANSION,
   MAX_CONFIG_BYTES,
 } from './errors.js';
+export { type HistoryConfig, historyFileDefault } from './history.js';
 export {
   detectConfigKind,
   loadAutorateConfig,

@@ -9,6 +9,8 @@
  * listed in docs/config-reference.md.
  */
 
+import { historySchema } from './history.js';
+
 /** A JSON Schema object as used here (a plain JSON value). */
 export type JsonSchema = Record<string, unknown>;
 
@@ -516,6 +518,7 @@ export const autorateSchema: JsonSchema = {
       }),
       health_check: healthSchema(9101),
       metrics: metricsSchema(9100),
+      history: historySchema(9104),
     },
     ['wan_name', 'router', 'queues', 'continuous_monitoring', 'logging', 'lock_file', 'lock_timeout'],
   ),
@@ -706,6 +709,7 @@ export const steeringSchema: JsonSchema = {
       }),
       health_check: healthSchema(9102),
       metrics: metricsSchema(9103),
+      history: historySchema(9105),
     },
     [
       'wan_name',

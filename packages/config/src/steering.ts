@@ -1,4 +1,5 @@
 import { boolAt, type Context, getPath, isValidHost, numAt, strAt } from './context.js';
+import { historyConfig } from './history.js';
 import { endpoint, normaliseRouter, schemaVersionOf } from './router.js';
 import type { ProbeConfig, SteeringConfig } from './types.js';
 
@@ -163,6 +164,7 @@ export function normaliseSteering(
     },
     healthCheck: endpoint(data, 'health_check', true, 9102),
     metrics: endpoint(data, 'metrics', false, 9103),
+    history: historyConfig(data, strAt(data, 'wan_name') ?? '', 9105),
     warnings: ctx.warnings,
     raw,
   };

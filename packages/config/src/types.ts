@@ -184,6 +184,22 @@ export interface EndpointConfig {
   port: number;
 }
 
+/** `history.*`, fully defaulted (the same for both kinds). */
+export interface HistoryConfig {
+  /** Record history (default true). */
+  enabled: boolean;
+  /** SQLite file (default /var/lib/wanctl/<wan_name>_history.db). */
+  file: string;
+  /** Seconds between batched writes (default 5). */
+  flushIntervalSec: number;
+  /** Retention by age: one-second rows (hours, default 48), minute rows (days, 30), hour rows and events (days, 400). */
+  retention: { rawHours: number; minuteDays: number; hourDays: number };
+  /** Size cap of the file in MB (default 256). */
+  maxSizeMb: number;
+  /** The dashboard page (default off; loopback; port 9104 autorate, 9105 steering). */
+  dashboard: EndpointConfig;
+}
+
 /** Fields common to both config kinds. */
 export interface CommonConfig {
   /** The file the config was loaded from (`<memory>` for parsed text). */
@@ -204,6 +220,8 @@ export interface CommonConfig {
   healthCheck: EndpointConfig;
   /** Metrics endpoint. */
   metrics: EndpointConfig;
+  /** `history.*`: the embedded history store and its dashboard. */
+  history: HistoryConfig;
   /** Non-fatal findings worth logging at start-up (no secrets). */
   warnings: ConfigProblem[];
   /** The YAML document as parsed, before `${VAR}` expansion and defaults (holds no secret values). */
