@@ -64,6 +64,7 @@ describe('workspace bins', () => {
       expect.arrayContaining([
         'wanctl-autorate',
         'wanctl-check-config',
+        'wanctl-history',
         'wanctl-router',
         'wanctl-routeros-emulator',
         'wanctl-steering',
