@@ -24,15 +24,21 @@ export interface QueueStatsSource {
  * Achieved rate of one byte counter. `update()` returns bit/s since the previous reading, or
  * null: on the first reading, when the counter went backwards (reset: the router rebooted or the
  * counters were reset; the reading becomes the new base), when no time passed, and when the rate
- * is beyond `maxBps` (a counter that jumped; the reading becomes the new base).
+ * is beyond `maxBps` (a counter that jumped; the reading becomes the new base). A reading less
+ * than `minWindowMs` after the base does not move it: the rate is measured over at least that
+ * window (counters advance in bursts; a 50 ms window is noisy), and the last rate is repeated.
  */
 export class AchievedRate {
   private lastBytes = Number.NaN;
   private lastMs = Number.NaN;
   /** Readings that gave no rate because the counter went backwards or jumped. */
   resets = 0;
+  private lastRate: number | null = null;
 
-  constructor(private readonly maxBps: number) {}
+  constructor(
+    private readonly maxBps: number,
+    private readonly minWindowMs = 0,
+  ) {}
 
   update(bytes: number, atMs: number): number | null {
     if (!(Number.isFinite(bytes) && bytes >= 0 && Number.isFinite(atMs))) return null;
@@ -45,17 +51,23 @@ export class AchievedRate {
     }
     const dt = atMs - pt;
     if (dt <= 0) return null; // same or older answer time: keep the base
-    this.lastBytes = bytes;
-    this.lastMs = atMs;
     if (bytes < pb) {
+      this.lastBytes = bytes;
+      this.lastMs = atMs;
       this.resets++;
+      this.lastRate = null;
       return null;
     }
+    if (dt < this.minWindowMs) return this.lastRate;
+    this.lastBytes = bytes;
+    this.lastMs = atMs;
     const bps = ((bytes - pb) * 8000) / dt;
     if (bps > this.maxBps) {
       this.resets++;
+      this.lastRate = null;
       return null;
     }
+    this.lastRate = bps;
     return bps;
   }
 
@@ -63,6 +75,7 @@ export class AchievedRate {
   reset(): void {
     this.lastBytes = Number.NaN;
     this.lastMs = Number.NaN;
+    this.lastRate = null;
   }
 }
 
@@ -78,6 +91,8 @@ export interface QueueReaderOptions {
   maxBps?: number;
   /** An achieved rate is offered to the law this long after its reading at most, ms. Default 1000. */
   holdMs?: number;
+  /** Shortest window an achieved rate is measured over, ms. Default 200. */
+  minWindowMs?: number;
 }
 
 /** The reading consumed by the last `poll()` (reused object). */
@@ -129,8 +144,8 @@ export class QueueReader {
 
   constructor(o: QueueReaderOptions) {
     this.o = o;
-    this.dl = new AchievedRate(o.maxBps ?? 100e9);
-    this.ul = new AchievedRate(o.maxBps ?? 100e9);
+    this.dl = new AchievedRate(o.maxBps ?? 100e9, o.minWindowMs ?? 200);
+    this.ul = new AchievedRate(o.maxBps ?? 100e9, o.minWindowMs ?? 200);
     this.callOpts = { deadlineMs: o.deadlineMs };
     // bound once: a read allocates nothing of ours beyond the client's promise
     this.onOk = (s) => {

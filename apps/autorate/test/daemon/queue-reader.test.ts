@@ -46,6 +46,15 @@ describe('AchievedRate', () => {
     expect(a.update(125_000, 200)).toBeCloseTo(10e6, 3);
   });
 
+  it('readings closer than the minimum window repeat the last rate and do not move the base', () => {
+    const a = new AchievedRate(1e10, 200);
+    a.update(0, 0);
+    expect(a.update(50_000, 50)).toBeNull(); // nothing measured yet
+    expect(a.update(250_000, 200)).toBeCloseTo(10e6, 3); // 250 kB over 200 ms
+    expect(a.update(400_000, 250)).toBeCloseTo(10e6, 3); // repeated (a burst inside the window)
+    expect(a.update(500_000, 400)).toBeCloseTo(10e6, 3); // 250 kB over 200 ms again
+  });
+
   it('bad input (NaN, negative bytes) gives no rate and does not move the base', () => {
     const a = new AchievedRate(1e10);
     a.update(0, 0);
@@ -76,7 +85,13 @@ describe('QueueReader', () => {
   it('keeps one read in flight, consumes its answer at the next poll, and derives both directions', async () => {
     let now = 0;
     const { source, calls } = manualSource();
-    const r = new QueueReader({ source, names: ['dl', 'ul'], deadlineMs: 500, now: () => now });
+    const r = new QueueReader({
+      source,
+      names: ['dl', 'ul'],
+      deadlineMs: 500,
+      now: () => now,
+      minWindowMs: 0,
+    });
     expect(r.poll()).toBeNull();
     expect(calls).toHaveLength(1);
     expect(calls[0]?.names).toEqual(['dl', 'ul']);
@@ -109,7 +124,14 @@ describe('QueueReader', () => {
   it('counts failures, keeps the last error, and drops an achieved rate older than holdMs', async () => {
     let now = 0;
     const { source, calls } = manualSource();
-    const r = new QueueReader({ source, names: ['dl', 'ul'], deadlineMs: 500, now: () => now, holdMs: 1000 });
+    const r = new QueueReader({
+      source,
+      names: ['dl', 'ul'],
+      deadlineMs: 500,
+      now: () => now,
+      holdMs: 1000,
+      minWindowMs: 0,
+    });
     r.poll();
     calls[0]?.resolve([
       { bytes: 0, maxLimitBps: 1 },
