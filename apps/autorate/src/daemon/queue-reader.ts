@@ -1,6 +1,7 @@
 /**
  * The queue reader beside the control loop: each cycle `poll()` consumes the reading that arrived
- * since the previous cycle (if any) and, when no read is in flight, starts the next one
+ * since the previous cycle (if any) and, when no read is in flight and the last one started at
+ * least `minIntervalMs` (200 ms) ago, starts the next one
  * (`getQueueStats([download, upload])` with a deadline). A cycle never waits for it: like a write
  * completion, a reading is consumed at the next cycle.
  *
@@ -93,6 +94,11 @@ export interface QueueReaderOptions {
   holdMs?: number;
   /** Shortest window an achieved rate is measured over, ms. Default 200. */
   minWindowMs?: number;
+  /**
+   * Least time between the starts of two reads, ms. Default 200: a read costs far more CPU than
+   * a cycle (an HTTP request and its JSON), and the achieved rate is measured over 200 ms anyway.
+   */
+  minIntervalMs?: number;
 }
 
 /** The reading consumed by the last `poll()` (reused object). */
@@ -140,7 +146,7 @@ export class QueueReader {
   };
   private readonly onOk: (s: ReadonlyArray<{ bytes: number; maxLimitBps: number | undefined }>) => void;
   private readonly onErr: (e: unknown) => void;
-  private startedAt = 0;
+  private startedAt = Number.NEGATIVE_INFINITY;
 
   constructor(o: QueueReaderOptions) {
     this.o = o;
@@ -219,7 +225,7 @@ export class QueueReader {
       this.ulAchievedBps = null;
       this.achievedAt = Number.NaN;
     }
-    if (!this.inFlight) {
+    if (!this.inFlight && now - this.startedAt >= (this.o.minIntervalMs ?? 200)) {
       this.inFlight = true;
       this.startedAt = now;
       let p: Promise<ReadonlyArray<{ bytes: number; maxLimitBps: number | undefined }>>;

@@ -91,6 +91,7 @@ describe('QueueReader', () => {
       deadlineMs: 500,
       now: () => now,
       minWindowMs: 0,
+      minIntervalMs: 0,
     });
     expect(r.poll()).toBeNull();
     expect(calls).toHaveLength(1);
@@ -131,6 +132,7 @@ describe('QueueReader', () => {
       now: () => now,
       holdMs: 1000,
       minWindowMs: 0,
+      minIntervalMs: 0,
     });
     r.poll();
     calls[0]?.resolve([
@@ -159,6 +161,23 @@ describe('QueueReader', () => {
     expect(r.poll()).toBeNull();
     expect(r.dlAchievedBps).toBeNull();
     expect(r.ulAchievedBps).toBeNull();
+  });
+
+  it('reads start at most every minIntervalMs (a read costs more than a cycle)', async () => {
+    let now = 0;
+    const { source, calls } = manualSource();
+    const r = new QueueReader({ source, names: ['dl', 'ul'], deadlineMs: 500, now: () => now });
+    r.poll();
+    calls[0]?.resolve([
+      { bytes: 0, maxLimitBps: 1 },
+      { bytes: 0, maxLimitBps: 1 },
+    ]);
+    await tick();
+    for (now = 50; now < 200; now += 50) r.poll();
+    expect(calls).toHaveLength(1);
+    now = 200;
+    r.poll();
+    expect(calls).toHaveLength(2);
   });
 
   it('a source that throws synchronously counts as a failed read, not a crash', async () => {

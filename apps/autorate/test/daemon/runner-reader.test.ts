@@ -92,6 +92,7 @@ function rig(law: 'v1.3' | 'adaptive', recorder: Recorder | null = null) {
     deadlineMs: 1000,
     now: clock.now,
     minWindowMs: 0,
+    minIntervalMs: 0,
   });
   const runner = new WanRunner({
     name: 'wan1',
