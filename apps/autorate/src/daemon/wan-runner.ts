@@ -399,16 +399,20 @@ export class WanRunner {
     if (md === undefined || mu === undefined) return; // a transport that does not print max-limit
     const h = this.heldRates();
     if (h.dlBps === null || h.ulBps === null) return; // nothing written yet: the law writes first
-    if (md === h.dlBps && mu === h.ulBps) return;
+    // tc (linux-cake) keeps rates in bytes/s and may print them rounded: a difference that small is
+    // the same rate; an operator's or a reset's value differs by far more
+    const dlOff = differs(md, h.dlBps);
+    const ulOff = differs(mu, h.ulBps);
+    if (!dlOff && !ulOff) return;
     if (now - this.lastCorrectionAt < (this.o.correctionIntervalMs ?? 1000)) return;
     this.lastCorrectionAt = now;
     this.corrections++;
     const m = this.o.metrics;
-    if (md !== h.dlBps) {
+    if (dlOff) {
       this.correctionsDl++;
       m?.correctionsDl.inc();
     }
-    if (mu !== h.ulBps) {
+    if (ulOff) {
       this.correctionsUl++;
       m?.correctionsUl.inc();
     }
@@ -793,6 +797,11 @@ export class WanRunner {
         : null,
     };
   }
+}
+
+/** A max-limit read back differs from the one written (beyond tc's byte rounding: 0.1 %, at least 64 bit/s). */
+function differs(read: number, written: number): boolean {
+  return Math.abs(read - written) > Math.max(64, written * 1e-3);
 }
 
 function r3(x: number | null): number {
