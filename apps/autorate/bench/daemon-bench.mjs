@@ -77,24 +77,15 @@ function ctxSwitches(pid) {
   for (const t of readdirSync(`/proc/${pid}/task`)) all += read(`/proc/${pid}/task/${t}/status`);
   return { main: read(`/proc/${pid}/task/${pid}/status`), all };
 }
-// CPU seconds per thread kind (main = the event loop; V8 workers: GC and compiler; libuv
-// workers: fs and dns), user and system time apart.
+// CPU seconds of the main thread (the event loop) and of the other threads (V8's GC and
+// compiler workers, libuv's fs/dns pool; Node 20 names them all "node"), user and system apart.
 function threadCpu(pid) {
-  const out = {};
+  const out = { main: { user: 0, sys: 0 }, other: { user: 0, sys: 0 } };
   for (const t of readdirSync(`/proc/${pid}/task`)) {
     try {
       const st = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
-      const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
       const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-      const kind =
-        t === String(pid)
-          ? 'main'
-          : /^V8|DelayedTask/.test(name)
-            ? 'v8'
-            : /libuv/.test(name)
-              ? 'libuv'
-              : 'other';
-      const k = (out[kind] ??= { user: 0, sys: 0 });
+      const k = t === String(pid) ? out.main : out.other;
       k.user += Number(f[11]) / CLK_TCK;
       k.sys += Number(f[12]) / CLK_TCK;
     } catch {}
