@@ -3,9 +3,10 @@
 // Build first:  (cd packages/rtt-probe && npx tsc -b)
 // Run:          node packages/rtt-probe/bench/probe-bench.mjs [seconds=5] [--period 100,50] [--fping-only]
 // Prints: parseFpingLine cost; latest() cost; CPU of an idle 20 Hz timer (the floor every
-// daemon pays); CPU of this process and of the fping child while probing 3 loopback reflectors
-// every <period> ms each, with a 20 Hz cycle calling latest(); the same for the UDP probe
-// against local echo responders (unless --fping-only).
+// daemon pays); CPU and event-loop wake-ups of this process, and CPU of the fping child, while
+// probing 3 loopback reflectors every <period> ms each with a 20 Hz cycle calling latest() (fping
+// with batch reads, then with one event per line); the same for the UDP probe against local echo
+// responders (unless --fping-only).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
