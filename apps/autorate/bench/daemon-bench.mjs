@@ -15,7 +15,7 @@
 // (default `--max-semi-space-size=1`, as the systemd unit should set; `BENCH_NODE_FLAGS=` for none). The link alternates idle and congested phases so
 // that the daemon also writes to the router.
 import { execSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -63,6 +63,38 @@ function childrenCpu(pid) {
     for (const k of kids) total += procStat(Number(k));
   } catch {}
   return total;
+}
+// Wake-ups: each time the event loop blocks in epoll_wait and is woken, its thread makes one
+// voluntary context switch; the main thread's count is the number of event-loop wake-ups
+// (robust to load: a busy machine adds involuntary switches, not voluntary ones). `all` adds
+// libuv's worker threads (fs, dns) and V8's (GC, compiler).
+function ctxSwitches(pid) {
+  const read = (f) => {
+    try {
+      const m = /voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(f, 'utf8'));
+      return m ? Number(m[1]) : 0;
+    } catch {
+      return 0;
+    }
+  };
+  let all = 0;
+  for (const t of readdirSync(`/proc/${pid}/task`)) all += read(`/proc/${pid}/task/${t}/status`);
+  return { main: read(`/proc/${pid}/task/${pid}/status`), all };
+}
+// CPU seconds of the main thread (the event loop) and of the other threads (V8's GC and
+// compiler workers, libuv's fs/dns pool; Node 20 names them all "node"), user and system apart.
+function threadCpu(pid) {
+  const out = { main: { user: 0, sys: 0 }, other: { user: 0, sys: 0 } };
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const st = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      const k = t === String(pid) ? out.main : out.other;
+      k.user += Number(f[11]) / CLK_TCK;
+      k.sys += Number(f[12]) / CLK_TCK;
+    } catch {}
+  }
+  return out;
 }
 function rssMb(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -190,6 +222,8 @@ async function benchOnce(nWans) {
     await sleep(3000); // warm-up (JIT, first writes)
     const cpu0 = procStat(child.pid);
     const kids0 = childrenCpu(child.pid);
+    const cs0 = ctxSwitches(child.pid);
+    const th0 = threadCpu(child.pid);
     const w0 = performance.now();
     let rssMax = 0;
     const end = w0 + SECONDS * 1000;
@@ -199,6 +233,8 @@ async function benchOnce(nWans) {
     }
     const cpu1 = procStat(child.pid);
     const kids1 = childrenCpu(child.pid);
+    const cs1 = ctxSwitches(child.pid);
+    const th1 = threadCpu(child.pid);
     const wall = (performance.now() - w0) / 1000;
     const h = (await health(healthPort)).body;
     const cpuPct = ((cpu1 - cpu0) / wall) * 100;
@@ -217,6 +253,14 @@ async function benchOnce(nWans) {
       overruns: h.cycle.overruns,
       cpuPct,
       kidsPct: ((kids1 - kids0) / wall) * 100,
+      wakeups: (cs1.main - cs0.main) / wall,
+      threads: Object.keys(th1)
+        .map((k) => {
+          const pct = (x) => (((th1[k][x] - (th0[k]?.[x] ?? 0)) / wall) * 100).toFixed(2);
+          return `${k} ${pct('user')} user + ${pct('sys')} sys`;
+        })
+        .join(', '),
+      wakeupsAll: (cs1.all - cs0.all) / wall,
       rssMax,
       status: h.status,
     };
@@ -258,6 +302,10 @@ for (const n of WAN_COUNTS) {
   console.log(
     `  process CPU            ${r.cpuPct.toFixed(2)} % of one core = ${perWan.toFixed(2)} % per WAN (budget < ${BUDGET.cpuPctPerWan} % per WAN)  ${ok(perWan, BUDGET.cpuPctPerWan)}`,
   );
+  console.log(
+    `  event-loop wake-ups    ${r.wakeups.toFixed(1)} /s (main thread voluntary context switches; all threads ${r.wakeupsAll.toFixed(1)} /s)`,
+  );
+  console.log(`  CPU by thread (%)      ${r.threads}`);
   if (PROBE === 'fping')
     console.log(
       `  fping children CPU     ${r.kidsPct.toFixed(2)} % of one core (ICMP probing, outside node)`,

@@ -3,9 +3,10 @@
 // Build first:  (cd packages/rtt-probe && npx tsc -b)
 // Run:          node packages/rtt-probe/bench/probe-bench.mjs [seconds=5] [--period 100,50] [--fping-only]
 // Prints: parseFpingLine cost; latest() cost; CPU of an idle 20 Hz timer (the floor every
-// daemon pays); CPU of this process and of the fping child while probing 3 loopback reflectors
-// every <period> ms each, with a 20 Hz cycle calling latest(); the same for the UDP probe
-// against local echo responders (unless --fping-only).
+// daemon pays); CPU and event-loop wake-ups of this process, and CPU of the fping child, while
+// probing 3 loopback reflectors every <period> ms each with a 20 Hz cycle calling latest() (fping
+// with batch reads, then with one event per line); the same for the UDP probe against local echo
+// responders (unless --fping-only).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -37,6 +38,14 @@ function perCall(label, n, fn) {
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) fn(i);
   console.log(`${label.padEnd(40)} ${(Number(process.hrtime.bigint() - t0) / n / 1000).toFixed(3)} µs/call`);
+}
+// Event-loop wake-ups: the main thread's voluntary context switches (each time it blocks in
+// epoll_wait and is woken). A busy machine adds involuntary switches, not voluntary ones.
+function wakeups() {
+  const m = /\nvoluntary_ctxt_switches:\s+(\d+)/.exec(
+    readFileSync(`/proc/${process.pid}/task/${process.pid}/status`, 'utf8'),
+  );
+  return m ? Number(m[1]) : Number.NaN;
 }
 function childCpuMs(pid) {
   try {
@@ -94,6 +103,7 @@ async function measure(label, probe, getChildPid) {
   const pid = getChildPid?.();
   const c0 = pid ? childCpuMs(pid) : 0;
   const w0 = performance.now();
+  const v0 = wakeups();
   let samples = 0;
   let rounds = 0;
   let latestNs = 0n;
@@ -108,25 +118,33 @@ async function measure(label, probe, getChildPid) {
   clearInterval(timer);
   const wall = performance.now() - w0;
   const cpu = process.cpuUsage(cpu0);
+  const wakes = ((wakeups() - v0) / wall) * 1000;
   const c1 = pid ? childCpuMs(pid) : 0;
   await probe?.stop();
   const own = (((cpu.user + cpu.system) / 1000 / wall) * 100).toFixed(2);
   const child = pid ? `, fping child ${(((c1 - c0) / wall) * 100).toFixed(2)} %` : '';
   console.log(
     `${label}: ${rounds} cycles, ${(samples / rounds).toFixed(2)} samples/cycle, latest() ${(Number(latestNs) / rounds / 1000).toFixed(2)} µs; ` +
-      `CPU node ${own} %${child} of one core`,
+      `CPU node ${own} %${child} of one core; ${wakes.toFixed(1)} wake-ups/s`,
   );
 }
 
 await measure('idle 20 Hz timer, no probe', null);
 if (rp.findExecutable('fping')) {
   for (const periodMs of periods) {
-    const p = new rp.FpingProbe({
-      reflectors: ['127.0.0.1', '127.0.0.2', '::1'],
-      periodMs,
-      timeoutMs: 1000,
-    });
-    await measure(`fping 3 reflectors @${periodMs} ms`, p, () => p['child']?.pid);
+    for (const batchReads of [true, false]) {
+      const p = new rp.FpingProbe({
+        reflectors: ['127.0.0.1', '127.0.0.2', '::1'],
+        periodMs,
+        timeoutMs: 1000,
+        batchReads,
+      });
+      await measure(
+        `fping 3 reflectors @${periodMs} ms, ${batchReads ? 'batch reads' : 'event per line'}`,
+        p,
+        () => p['child']?.pid,
+      );
+    }
   }
 } else {
   console.log('fping not installed (apt-get install fping): fping figures skipped');

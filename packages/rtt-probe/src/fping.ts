@@ -13,6 +13,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { LineSplitter } from './lines.js';
+import { type DetachedPipe, detachPipe } from './pipe-reader.js';
 import { ReflectorTracker } from './tracker.js';
 import { ProbeConfigError, type ProbeEvent, ProbeUnavailableError, type RttProbe } from './types.js';
 
@@ -83,6 +84,13 @@ export interface FpingProbeOptions {
    * 0 skips the check. Resolves early on the first reply.
    */
   startupCheckMs?: number;
+  /**
+   * Read fping's replies when a caller asks (`latest()`, `fresh()`, `health()`, `measureOnce()`)
+   * instead of waking the process for each reply line: fping measures each RTT itself, so the
+   * lines can wait in the pipe until the next cycle. Default true; false, or a platform where the
+   * pipe cannot be read on demand, reads one event per line. See the README's performance notes.
+   */
+  batchReads?: boolean;
   /** Events to log: dead/alive reflectors, child exits and restarts. */
   onEvent?: (e: ProbeEvent) => void;
   /** Monotonic clock (ms). Default `performance.now()`. */
@@ -129,10 +137,20 @@ export class FpingProbe implements RttProbe {
   private childStartedAt = 0;
   private binaryPath: string | null = null;
   private readonly deadAfterMs: number;
+  /** The running child's stdout, read on demand (batch mode), with its line splitter. */
+  private pipe: { reader: DetachedPipe; lines: LineSplitter } | null = null;
+  /** Receive time given to the lines of the current drain. */
+  private drainAt = 0;
+  /** Polls the pipe while measureOnce() waits (batch mode). */
+  private waitPoll: NodeJS.Timeout | null = null;
   /** Times the child was (re)started. */
   starts = 0;
   /** Lines that were not replies (ignored). */
   unparsedLines = 0;
+  /** Output lines received since start. */
+  lines = 0;
+  /** Reads of fping's stdout that returned data (batch mode: at most one per caller's call). */
+  reads = 0;
 
   constructor(private readonly options: FpingProbeOptions) {
     if (options.reflectors.length === 0)
@@ -184,11 +202,15 @@ export class FpingProbe implements RttProbe {
         throw new ProbeUnavailableError(`fping exited at start: ${failure || 'no output'}${hint}`);
       }
     }
-    // latest() and health() check for dead reflectors on every call (a daemon's 20 Hz cycle);
-    // this timer only covers callers that stop polling, so it runs at a quarter of deadAfterMs
-    // (500 ms by default) instead of waking the process several times per period.
+    // latest() and health() read the pipe and check for dead reflectors on every call (a
+    // daemon's 20 Hz cycle), and push this timer back each time; it only fires for callers that
+    // stop polling (at a quarter of deadAfterMs, 500 ms by default), so that a dead reflector is
+    // still reported and the pipe does not fill up.
     const check = Math.max(100, Math.min(1000, this.deadAfterMs / 4));
-    this.deadTimer = setInterval(() => this.tracker.checkDead(), check);
+    this.deadTimer = setInterval(() => {
+      this.drain();
+      this.tracker.checkDead();
+    }, check);
     this.deadTimer.unref();
   }
 
@@ -199,16 +221,30 @@ export class FpingProbe implements RttProbe {
       const onErr = (d: Buffer) => {
         stderr += d.toString();
       };
+      const lines0 = this.lines;
+      // batch mode: stdout is not an event source; look at it every 20 ms during the check
+      const poll = this.pipe
+        ? setInterval(() => {
+            this.drain();
+            if (this.lines > lines0) done(null);
+          }, 20)
+        : null;
       const done = (v: string | null) => {
         clearTimeout(timer);
+        if (poll) clearInterval(poll);
         child.stdout?.off('data', onOut);
         child.stderr?.off('data', onErr);
         child.off('close', onClose);
         resolve(v);
       };
       const onOut = () => done(null);
+      // (batch mode: the lines of a child that printed and exited are read at its exit)
       const onClose = (code: number | null, signal: string | null) =>
-        done(`${stderr.trim()}${stderr.trim() ? ' ' : ''}(${signal ?? `exit code ${code}`})`);
+        done(
+          this.lines > lines0
+            ? null
+            : `${stderr.trim()}${stderr.trim() ? ' ' : ''}(${signal ?? `exit code ${code}`})`,
+        );
       const timer = setTimeout(() => done(null), ms);
       child.stdout?.on('data', onOut);
       child.stderr?.on('data', onErr);
@@ -229,20 +265,37 @@ export class FpingProbe implements RttProbe {
     this.child = child;
     this.starts++;
     this.childStartedAt = this.now();
+    const linesAtSpawn = this.lines;
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-2000);
     });
-    // One 'data' event per fping reply line in practice; split without node:readline.
+    // Split without node:readline.
     const lines = new LineSplitter(
       (line) => this.onLine(line),
       4096,
       () => this.unparsedLines++,
     );
     const stdout = child.stdout;
-    if (stdout) {
+    const reader = stdout && this.options.batchReads !== false ? detachPipe(stdout) : null;
+    if (stdout && reader) {
+      // batch mode: read when a caller asks (see drain()); at exit, take the rest and close the
+      // stream so that the child's 'close' follows
+      this.pipe = { reader, lines };
+      child.once('exit', () => {
+        this.drain();
+        if (this.pipe?.reader === reader) this.pipe = null;
+        lines.end();
+        stdout.destroy();
+      });
+    } else if (stdout) {
+      // event mode: one 'data' event per fping reply line in practice
       stdout.setEncoding('utf8');
-      stdout.on('data', (chunk: string) => lines.push(chunk));
+      stdout.on('data', (chunk: string) => {
+        this.drainAt = this.now();
+        this.reads++;
+        lines.push(chunk);
+      });
       stdout.once('end', () => lines.end());
     }
     child.on('error', (err) => {
@@ -250,8 +303,10 @@ export class FpingProbe implements RttProbe {
     });
     child.on('close', (code, signal) => {
       lines.end();
+      if (this.pipe?.reader === reader) this.pipe = null;
       if (this.child === child) this.child = null;
-      if (this.stopping || this.inStartupCheck) return;
+      // exiting silently during start()'s check is start()'s failure; after output, a restart
+      if (this.stopping || (this.inStartupCheck && this.lines === linesAtSpawn)) return;
       this.options.onEvent?.({ kind: 'child-exit', code, signal, stderr: stderr.trim() });
       // a child that ran a while resets the backoff
       if (this.now() - this.childStartedAt > 10_000) this.failures = 0;
@@ -266,7 +321,33 @@ export class FpingProbe implements RttProbe {
     });
   }
 
+  /** Batch mode: takes every line fping wrote since the previous call (no-op in event mode). */
+  private drain(): void {
+    const pipe = this.pipe;
+    if (pipe === null) return;
+    let text: string | null;
+    try {
+      text = pipe.reader.drain();
+    } catch (err) {
+      this.pipe = null;
+      this.options.onEvent?.({
+        kind: 'error',
+        message: `fping: reading its output: ${(err as Error).message}`,
+      });
+      return;
+    }
+    if (text === null) {
+      this.pipe = null; // end of file: the child is exiting ('exit' takes the rest)
+      return;
+    }
+    if (text === '') return;
+    this.reads++;
+    this.drainAt = this.now();
+    pipe.lines.push(text);
+  }
+
   private onLine(line: string): void {
+    this.lines++;
     const p = parseFpingLine(line);
     if (p === null) {
       this.unparsedLines++;
@@ -277,7 +358,7 @@ export class FpingProbe implements RttProbe {
       this.unparsedLines++;
       return;
     }
-    if (p.kind === 'reply') this.tracker.reply(i, p.rttMs, p.seq, this.now());
+    if (p.kind === 'reply') this.tracker.reply(i, p.rttMs, p.seq, this.drainAt);
     else this.tracker.lost(i, p.seq);
   }
 
@@ -287,6 +368,8 @@ export class FpingProbe implements RttProbe {
     this.restartTimer = null;
     if (this.deadTimer) clearInterval(this.deadTimer);
     this.deadTimer = null;
+    if (this.waitPoll) clearInterval(this.waitPoll);
+    this.waitPoll = null;
     this.tracker.cancelWaiters();
     const child = this.child;
     if (!child) return;
@@ -301,19 +384,40 @@ export class FpingProbe implements RttProbe {
     this.child = null;
   }
 
+  /** Reads what fping wrote since the previous call, and pushes the idle-caller timer back. */
+  private poll(): void {
+    this.drain();
+    this.deadTimer?.refresh();
+  }
+
   latest() {
+    this.poll();
     return this.tracker.latest();
   }
 
   fresh(maxAgeMs: number) {
+    this.poll();
     return this.tracker.fresh(maxAgeMs);
   }
 
   measureOnce(timeoutMs: number): Promise<number | null> {
-    return this.tracker.nextReply(timeoutMs);
+    this.drain(); // replies already in the pipe are older than this call
+    const reply = this.tracker.nextReply(timeoutMs);
+    if (this.pipe !== null) {
+      // batch mode: look at the pipe every 10 ms while someone waits
+      this.waitPoll ??= setInterval(() => this.drain(), 10);
+      void reply.then(() => {
+        if (this.waitPoll && !this.tracker.hasWaiters()) {
+          clearInterval(this.waitPoll);
+          this.waitPoll = null;
+        }
+      });
+    }
+    return reply;
   }
 
   health() {
+    this.poll();
     return this.tracker.health();
   }
 }

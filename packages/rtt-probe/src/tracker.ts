@@ -201,6 +201,11 @@ export class ReflectorTracker {
     });
   }
 
+  /** Someone waits in nextReply(). */
+  hasWaiters(): boolean {
+    return this.waiters.length > 0;
+  }
+
   cancelWaiters(): void {
     const ws = this.waiters;
     this.waiters = [];

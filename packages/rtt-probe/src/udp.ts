@@ -47,6 +47,13 @@ export interface UdpEchoProbeOptions {
   deadAfterMs?: number;
   /** Local address to bind (per-WAN source address). */
   sourceAddress?: string;
+  /**
+   * Send each round from `latest()` when one is due (a round is due 3/4 of a period after the
+   * previous one), so that a caller polling every period (a daemon's cycle) sends and reads in
+   * the same wake-up; a timer sends only when the caller is late by half a period or stops
+   * polling. Default true; false: a timer sends every period.
+   */
+  paceByCaller?: boolean;
   onEvent?: (e: ProbeEvent) => void;
   /** Monotonic clock (ms). Default `performance.now()`. */
   now?: () => number;
@@ -59,6 +66,8 @@ interface Target {
   address: string;
   family: 4 | 6;
   seq: number;
+  /** Oldest sequence number that may still be outstanding (expiry scans from here). */
+  oldest: number;
   sentSeq: Int32Array;
   sentAt: Float64Array;
 }
@@ -81,9 +90,15 @@ export class UdpEchoProbe implements RttProbe {
   private readonly id = (Math.random() * 0xffffffff) >>> 0;
   private sockets: { 4?: Socket; 6?: Socket } = {};
   private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private lastSendAt = Number.NEGATIVE_INFINITY;
+  private lastPollAt = Number.NEGATIVE_INFINITY;
   /** Datagrams sent / stray datagrams ignored. */
   sent = 0;
   ignored = 0;
+  /** Rounds sent from `latest()` / by the timer. */
+  roundsByCaller = 0;
+  roundsByTimer = 0;
 
   constructor(private readonly options: UdpEchoProbeOptions) {
     if (options.reflectors.length === 0) throw new ProbeConfigError('UDP probe needs at least one reflector');
@@ -99,6 +114,7 @@ export class UdpEchoProbe implements RttProbe {
       address: '',
       family: 4,
       seq: 0,
+      oldest: 0,
       sentSeq: new Int32Array(RING).fill(-1),
       sentAt: new Float64Array(RING),
     }));
@@ -114,7 +130,7 @@ export class UdpEchoProbe implements RttProbe {
 
   /** Resolves reflector names once and opens the socket(s). @throws {ProbeUnavailableError} */
   async start(): Promise<void> {
-    if (this.timer) return;
+    if (this.running) return;
     for (const t of this.targets) {
       const fam = isIP(t.host);
       if (fam === 4 || fam === 6) {
@@ -153,18 +169,30 @@ export class UdpEchoProbe implements RttProbe {
       this.sockets[fam] = sock;
     }
     this.tracker.reset();
-    this.sendRound();
-    this.timer = setInterval(() => this.sendRound(), this.periodMs);
+    this.running = true;
+    this.sendRound(false);
   }
 
-  private sendRound(): void {
+  /** Sends one probe to every reflector, then arms the timer for the next round. */
+  private sendRound(byCaller: boolean): void {
+    if (!this.running) return;
     const now = this.now();
+    this.lastSendAt = now;
+    if (byCaller) this.roundsByCaller++;
+    else this.roundsByTimer++;
+    if (this.timer) clearTimeout(this.timer);
+    // a caller that polls every period sends the next round itself; the timer is the fallback,
+    // due half a period after the caller's turn
+    const paced =
+      this.options.paceByCaller !== false && (byCaller || now - this.lastPollAt <= this.periodMs * 1.25);
+    this.timer = setTimeout(() => this.sendRound(false), paced ? this.periodMs * 1.5 : this.periodMs);
     for (let i = 0; i < this.targets.length; i++) {
       const t = this.targets[i] as Target;
       // expire the probe that is about to be overwritten, and any timed-out one
       this.expire(i, t, now);
       const seq = t.seq;
       t.seq = (t.seq + 1) & 0x7fffffff;
+      if (t.seq === 0) t.oldest = 0; // wrapped (after 2^31 probes)
       const slot = seq % RING;
       t.sentSeq[slot] = seq;
       t.sentAt[slot] = now;
@@ -185,13 +213,21 @@ export class UdpEchoProbe implements RttProbe {
     this.tracker.checkDead(now);
   }
 
+  /**
+   * Counts as lost the probes older than the timeout, and the one whose ring slot the next
+   * probe takes. Probes go out in sequence order, so the scan starts at the oldest one that may
+   * still be outstanding and stops at the first that is not yet due.
+   */
   private expire(i: number, t: Target, now: number): void {
-    for (let k = 0; k < RING; k++) {
-      const s = t.sentSeq[k] as number;
-      if (s >= 0 && now - (t.sentAt[k] as number) > this.timeoutMs) {
-        t.sentSeq[k] = -1;
+    while (t.oldest < t.seq) {
+      const slot = t.oldest % RING;
+      const s = t.sentSeq[slot] as number;
+      if (s === t.oldest) {
+        if (now - (t.sentAt[slot] as number) <= this.timeoutMs && t.seq - t.oldest < RING) break;
+        t.sentSeq[slot] = -1;
         this.tracker.lost(i, s);
       }
+      t.oldest++;
     }
   }
 
@@ -223,7 +259,8 @@ export class UdpEchoProbe implements RttProbe {
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.tracker.cancelWaiters();
     const socks = Object.values(this.sockets);
@@ -231,8 +268,17 @@ export class UdpEchoProbe implements RttProbe {
     await Promise.all(socks.map((s) => new Promise<void>((r) => s.close(() => r()))));
   }
 
+  /** The newest reply per reflector since the previous call; sends the next round if it is due. */
   latest() {
-    return this.tracker.latest();
+    const round = this.tracker.latest();
+    this.lastPollAt = round.at;
+    if (
+      this.running &&
+      this.options.paceByCaller !== false &&
+      round.at - this.lastSendAt >= this.periodMs * 0.75
+    )
+      this.sendRound(true);
+    return round;
   }
 
   fresh(maxAgeMs: number) {

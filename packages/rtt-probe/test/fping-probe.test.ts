@@ -58,40 +58,47 @@ describe('FpingProbe with a scripted stand-in (dead reflector, child restart)', 
     expect(p.running).toBe(false);
   });
 
-  it('notices a reflector that stops answering and reports it, keeps the others', async () => {
-    // prints replies for 127.0.0.1 forever, for 127.0.0.2 only the first two
-    const script = join(dir, 'fake-fping.sh');
-    await writeFile(
-      script,
-      '#!/bin/sh\ni=0\nwhile true; do\n echo "127.0.0.1 : [$i], 64 bytes, 5.5 ms (5.5 avg, 0% loss)"\n' +
-        ' if [ $i -lt 2 ]; then echo "127.0.0.2 : [$i], 64 bytes, 7.5 ms (7.5 avg, 0% loss)"; fi\n' +
-        ' i=$((i+1)); sleep 0.05\ndone\n',
-    );
-    await chmod(script, 0o755);
-    const events: ProbeEvent[] = [];
-    const p = new FpingProbe({
-      reflectors: ['127.0.0.1', '127.0.0.2'],
-      binary: script,
-      periodMs: 50,
-      timeoutMs: 100,
-      deadAfterMs: 400,
-      onEvent: (e) => events.push(e),
-    });
-    probes.push(p);
-    await p.start();
-    await until(() => events.some((e) => e.kind === 'reflector-down'));
-    expect(events.find((e) => e.kind === 'reflector-down')).toMatchObject({ reflector: '127.0.0.2' });
-    const h = p.health();
-    expect(h[0]).toMatchObject({ reflector: '127.0.0.1', alive: true, lossPct: 0 });
-    expect(h[1]).toMatchObject({ reflector: '127.0.0.2', alive: false, replies: 2, lastRttMs: 7.5 });
-    expect(h[1]?.lossPct).toBeGreaterThan(0);
-    // a cycle gets only the live reflector's newest reply
-    p.latest();
-    await until(() => p.health()[0]!.replies > 12);
-    const round = p.latest();
-    expect(round.samples.map((s) => s.reflector)).toEqual(['127.0.0.1']);
-    expect(round.samples[0]?.rttMs).toBe(5.5);
-  });
+  it.each([
+    ['read in batches (default)', true],
+    ['read one event per line', false],
+  ])(
+    'notices a reflector that stops answering and reports it, keeps the others (%s)',
+    async (_, batchReads) => {
+      // prints replies for 127.0.0.1 forever, for 127.0.0.2 only the first two
+      const script = join(dir, 'fake-fping.sh');
+      await writeFile(
+        script,
+        '#!/bin/sh\ni=0\nwhile true; do\n echo "127.0.0.1 : [$i], 64 bytes, 5.5 ms (5.5 avg, 0% loss)"\n' +
+          ' if [ $i -lt 2 ]; then echo "127.0.0.2 : [$i], 64 bytes, 7.5 ms (7.5 avg, 0% loss)"; fi\n' +
+          ' i=$((i+1)); sleep 0.05\ndone\n',
+      );
+      await chmod(script, 0o755);
+      const events: ProbeEvent[] = [];
+      const p = new FpingProbe({
+        reflectors: ['127.0.0.1', '127.0.0.2'],
+        binary: script,
+        periodMs: 50,
+        timeoutMs: 100,
+        deadAfterMs: 400,
+        batchReads,
+        onEvent: (e) => events.push(e),
+      });
+      probes.push(p);
+      await p.start();
+      await until(() => events.some((e) => e.kind === 'reflector-down'));
+      expect(events.find((e) => e.kind === 'reflector-down')).toMatchObject({ reflector: '127.0.0.2' });
+      const h = p.health();
+      expect(h[0]).toMatchObject({ reflector: '127.0.0.1', alive: true, lossPct: 0 });
+      expect(h[1]).toMatchObject({ reflector: '127.0.0.2', alive: false, replies: 2, lastRttMs: 7.5 });
+      expect(h[1]?.lossPct).toBeGreaterThan(0);
+      // a cycle gets only the live reflector's newest reply
+      p.latest();
+      await until(() => p.health()[0]!.replies > 12);
+      const round = p.latest();
+      expect(round.samples.map((s) => s.reflector)).toEqual(['127.0.0.1']);
+      expect(round.samples[0]?.rttMs).toBe(5.5);
+    },
+  );
 
   it('restarts an exiting child with backoff and stops cleanly', async () => {
     const script = join(dir, 'dying-fping.sh');
