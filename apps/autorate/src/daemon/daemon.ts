@@ -219,6 +219,7 @@ async function buildAutorateDaemon(o: DaemonOptions, ctx: HostContext): Promise<
       onError: (e) => log.warn(`could not save state: ${e.message}`, { path: cfg.stateFile }),
     });
     ctx.defer(`${cfg.wanName} state store`, () => store.close());
+    const law = cfg.controlLaw ?? 'v1.3';
     // the queue reader beside the loop (achieved rates, reconciliation, reachability)
     const reader =
       typeof router.getQueueStats === 'function'
@@ -228,9 +229,11 @@ async function buildAutorateDaemon(o: DaemonOptions, ctx: HostContext): Promise<
             deadlineMs: cfg.router.callDeadlineMs,
             now: () => performance.now(),
             maxBps: 10 * Math.max(params.download.ceilingBps, params.upload.ceilingBps),
+            // v1.3 does not use achieved rates: a read a second serves reconciliation and
+            // reachability at a fifth of the CPU; adaptive measures achieved rates over 200 ms
+            minIntervalMs: law === 'adaptive' ? 200 : 1000,
           })
         : null;
-    const law = cfg.controlLaw ?? 'v1.3';
     const runner = new WanRunner({
       name: cfg.wanName,
       params,
