@@ -359,6 +359,11 @@ describe.skipIf(missing.length > 0)('fault storm: both daemons, random faults an
       last = now;
       await sleep(200);
     }
+    const quietNote =
+      Date.now() - stableSince >= QUIET_MS
+        ? `decisions unchanged for ${QUIET_MS} ms: ${last}`
+        : `decisions still changing after ${QUIET_MAX_MS} ms: ${last}`;
+    note(quietNote);
     asTest(() => {
       emu.state.reboot({ maxLimits: { [DL_QUEUE]: '940M', [UL_QUEUE]: '38M' } });
       const r = emu.state.find(MANGLE, (i) => i['comment'] === RULE_COMMENT)[0];
@@ -385,6 +390,7 @@ describe.skipIf(missing.length > 0)('fault storm: both daemons, random faults an
     const faultRows = faults.entries().map(([k, n]) => [k, n, survived.get(k)]);
     const report = [
       `seed ${SEED}, storm ${STORM_MS / 1000} s, settled in ${settledMs} ms (bound ${SETTLE_MS} ms)`,
+      `before the last restart: ${quietNote} ([download bps, upload bps, steering_enabled])`,
       table(['fault (face kind)', 'injected', 'survived'], faultRows),
       table(['router/load event', 'count'], events.entries()),
       table(
