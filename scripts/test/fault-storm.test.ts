@@ -256,6 +256,24 @@ describe.skipIf(missing.length > 0)('fault storm: both daemons, random faults an
     const active = new Map<string, { kind: FaultKind; settings: FaultSettings; until: number }>();
     const faultKey = (k: FaultKind) => `${k.face}:${k.kind}`;
     let inserted = 0;
+    const randomLimits = () => ({
+      [DL_QUEUE]: rng.pick(['20M', '100M', '500M', '940M']),
+      [UL_QUEUE]: rng.pick(['5M', '20M', '38M']),
+    });
+    /**
+     * A router restart: both faces drop every connection (what they carried is not run), the
+     * state reboots (every id renumbered in print order, our max-limits back at the saved
+     * configuration's), and the faces answer again after `downMs` (a face whose `refused` fault
+     * is still on stays down until that fault ends).
+     */
+    const restart = async (maxLimits: Record<string, string>, downMs: number) => {
+      await emu.faults.set('rest', { down: true });
+      await emu.faults.set('ssh', { down: true });
+      asTest(() => emu.state.reboot({ maxLimits }));
+      await sleep(downMs);
+      for (const face of ['rest', 'ssh'] as const)
+        if (!active.has(`${face}:refused`)) await emu.faults.set(face, { down: false });
+    };
     let exits = 0;
     const stormEnd = Date.now() + STORM_MS;
     while (Date.now() < stormEnd) {
@@ -288,43 +306,48 @@ describe.skipIf(missing.length > 0)('fault storm: both daemons, random faults an
         }
       } else if (roll < 0.72) {
         // a router state event
-        const ev = rng.pick(['reboot', 'insert-queue', 'insert-rule', 'rule-toggled', 'max-limit-changed']);
-        asTest(() => {
-          if (ev === 'reboot') {
-            emu.state.reboot({
-              maxLimits: {
-                [DL_QUEUE]: rng.pick(['20M', '100M', '500M', '940M']),
-                [UL_QUEUE]: rng.pick(['5M', '20M', '38M']),
-              },
-            });
-          } else if (ev === 'insert-queue') {
-            const name = `storm-queue-${++inserted}`;
-            emu.state.insert(TREE, {
-              name,
-              parent: 'global',
-              queue: 'default',
-              'max-limit': `${rng.int(1, 50)}M`,
-            });
-            emu.state.renumber(TREE);
-            before.set(...snapshotOf(emu, TREE, (i) => i['name'] === name));
-          } else if (ev === 'insert-rule') {
-            const comment = `storm rule ${++inserted}`;
-            emu.state.insert(MANGLE, {
-              chain: 'prerouting',
-              action: 'passthrough',
-              comment,
-              disabled: rng.chance(0.5) ? 'yes' : 'no',
-            });
-            emu.state.renumber(MANGLE);
-            before.set(...snapshotOf(emu, MANGLE, (i) => i['comment'] === comment));
-          } else if (ev === 'rule-toggled') {
-            const r = emu.state.find(MANGLE, (i) => i['comment'] === RULE_COMMENT)[0];
-            if (r) emu.state.set(MANGLE, r['.id'], { disabled: r['disabled'] === 'true' ? 'no' : 'yes' });
-          } else {
-            emu.state.set(TREE, rng.pick([DL_QUEUE, UL_QUEUE]), { 'max-limit': `${rng.int(1, 900)}M` });
-          }
-        });
+        const ev = rng.pick(['restart', 'insert-queue', 'insert-rule', 'rule-toggled', 'max-limit-changed']);
         events.add(ev);
+        if (ev === 'restart') await restart(randomLimits(), rng.int(100, 3000));
+        else if (ev === 'insert-queue' || ev === 'insert-rule') {
+          // another admin adds an object before ours (print order); its id is the next free one
+          // until the router restarts, which renumbers: then the new object has our old id
+          asTest(() => {
+            if (ev === 'insert-queue') {
+              const name = `storm-queue-${++inserted}`;
+              emu.state.insert(TREE, {
+                name,
+                parent: 'global',
+                queue: 'default',
+                'max-limit': `${rng.int(1, 50)}M`,
+              });
+              before.set(...snapshotOf(emu, TREE, (i) => i['name'] === name));
+            } else {
+              const comment = `storm rule ${++inserted}`;
+              emu.state.insert(MANGLE, {
+                chain: 'prerouting',
+                action: 'passthrough',
+                comment,
+                disabled: rng.chance(0.5) ? 'yes' : 'no',
+              });
+              before.set(...snapshotOf(emu, MANGLE, (i) => i['comment'] === comment));
+            }
+          });
+          if (rng.chance(0.5)) {
+            events.add('restart');
+            await restart(randomLimits(), rng.int(100, 3000));
+          }
+        } else {
+          // another admin changes our objects behind the daemons' backs
+          asTest(() => {
+            if (ev === 'rule-toggled') {
+              const r = emu.state.find(MANGLE, (i) => i['comment'] === RULE_COMMENT)[0];
+              if (r) emu.state.set(MANGLE, r['.id'], { disabled: r['disabled'] === 'true' ? 'no' : 'yes' });
+            } else {
+              emu.state.set(TREE, rng.pick([DL_QUEUE, UL_QUEUE]), { 'max-limit': `${rng.int(1, 900)}M` });
+            }
+          });
+        }
       } else {
         // the load: RTT to the reflector, and CAKE drops with it when high
         const rtt = rng.pick([IDLE_RTT_MS, IDLE_RTT_MS, IDLE_RTT_MS + 10, 60, 100, 140, 240]);
@@ -364,12 +387,12 @@ describe.skipIf(missing.length > 0)('fault storm: both daemons, random faults an
         ? `decisions unchanged for ${QUIET_MS} ms: ${last}`
         : `decisions still changing after ${QUIET_MAX_MS} ms: ${last}`;
     note(quietNote);
+    await restart({ [DL_QUEUE]: '940M', [UL_QUEUE]: '38M' }, 500);
     asTest(() => {
-      emu.state.reboot({ maxLimits: { [DL_QUEUE]: '940M', [UL_QUEUE]: '38M' } });
       const r = emu.state.find(MANGLE, (i) => i['comment'] === RULE_COMMENT)[0];
       if (r) emu.state.set(MANGLE, r['.id'], { disabled: r['disabled'] === 'true' ? 'no' : 'yes' });
     });
-    events.add('reboot');
+    events.add('restart');
     events.add('rule-toggled');
     const clearedAt = Date.now();
 
