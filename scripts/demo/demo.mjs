@@ -93,7 +93,7 @@ async function startReflectors(sim, seed) {
 }
 
 /** Writes the autorate config for the demo (the example, pointed at the emulator and the temp dir). */
-function autorateConfig(profile, { dir, emu, keyFile, udpPort, hosts, healthPort, writeBudget }) {
+function autorateConfig(profile, { dir, emu, keyFile, udpPort, hosts, healthPort, writeBudget, law }) {
   const doc = deriveAutorateDoc(profile.example, profile.overrides);
   const wan = doc.wan_name;
   doc.router = {
@@ -115,6 +115,8 @@ function autorateConfig(profile, { dir, emu, keyFile, udpPort, hosts, healthPort
   cm.probe = { method: 'udp', udp_port: udpPort };
   // No connectivity checks to the internet: the demo stays on loopback.
   cm.fallback_checks = { enabled: false };
+  // the control law: the example's (adaptive) unless --law says otherwise
+  if (law) cm.control_law = law;
   if (writeBudget) cm.write_budget = { max_writes: writeBudget.maxWrites, window_sec: writeBudget.windowSec };
   doc.logging = { main_log: join(dir, `${wan}.log`), debug_log: join(dir, `${wan}_debug.log`) };
   doc.lock_file = join(dir, `${wan}.lock`);
@@ -284,7 +286,15 @@ export async function runDemo(opts = {}) {
   const password = randomBytes(12).toString('hex');
   const cleanups = [];
   const procs = [];
-  const summary = { ok: false, profile: profile.name, durationS, seed, steeringMode, dir };
+  const summary = {
+    ok: false,
+    profile: profile.name,
+    law: opts.law ?? 'adaptive',
+    durationS,
+    seed,
+    steeringMode,
+    dir,
+  };
   let emu;
   try {
     // --- the simulated link and the emulated router ---------------------------------------
@@ -345,13 +355,14 @@ export async function runDemo(opts = {}) {
       hosts,
       healthPort: autoPort,
       writeBudget,
+      law: opts.law ?? 'adaptive',
     });
     const steer = withSteering
       ? steeringConfig(auto, { dir, udpPort, healthPort: steerPort, mode: steeringMode })
       : null;
     const env = { WANCTL_ROUTER_PASSWORD: password, WANCTL_LOG_FORMAT: 'text' };
     out(
-      `wanctl demo: profile ${profile.name} (${profile.description}), ${durationS} s, seed ${seed}\n` +
+      `wanctl demo: profile ${profile.name} (${profile.description}), ${durationS} s, seed ${seed}, control law ${summary.law}\n` +
         `  router: RouterOS emulator REST http://127.0.0.1:${emu.rest.port} (SSH fallback :${emu.ssh.port}, pinned host key)\n` +
         `  link:   base RTT ${profile.baseRttMs} ms, ISP buffer ${profile.down.bufferMs}/${profile.up.bufferMs} ms, ` +
         `idle ${profile.warmS.toFixed(0)} s then 4 down + 4 up greedy flows\n` +
@@ -644,7 +655,7 @@ function printSummary(s, out) {
   const sd = s.shapedMbps;
   const lines = [
     '',
-    `summary (${s.simSeconds.toFixed(0)} s${s.stoppedEarly ? ', stopped early' : ''}, profile ${s.profile}, seed ${s.seed}):`,
+    `summary (${s.simSeconds.toFixed(0)} s${s.stoppedEarly ? ', stopped early' : ''}, profile ${s.profile}, seed ${s.seed}, law ${s.law}):`,
     `  time in state   download: ${states(s.stateSeconds.down, ZONES_DL)}`,
     `                  upload:   ${states(s.stateSeconds.up, ZONES_UL)}`,
   ];

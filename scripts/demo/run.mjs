@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * node scripts/demo/run.mjs [--duration S] [--profile cable|steps|lte|dsl] [--seed N] [--no-steering]
- *                           [--keep] [--json FILE]
+ *                           [--law adaptive|v1.3] [--keep] [--json FILE]
  *
  * The live demo: wanctl-autorate and wanctl-steering (real processes) against an emulated
  * RouterOS router whose queues drive a simulated WAN link. Loopback only, no root.
@@ -24,6 +24,8 @@ const USAGE = `usage: node scripts/demo/run.mjs [--duration S] [--profile cable|
   --rest-outage A-B
                    the emulated router's REST face is down from A to B seconds: the daemons fail over
                    to SSH (key login, pinned host key) and take REST back afterwards
+  --law adaptive|v1.3
+                   control law of wanctl-autorate (default adaptive, as the examples; v1.3: the v1.3 law)
   --keep           keep the temporary directory (configs, logs, state files)
   --json FILE      also write the summary as JSON`;
 
@@ -43,6 +45,7 @@ try {
       'steering-mode': { type: 'string' },
       'write-budget': { type: 'string' },
       'rest-outage': { type: 'string' },
+      law: { type: 'string' },
       keep: { type: 'boolean' },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -71,6 +74,9 @@ const { PROFILE_NAMES } = await import('./profiles.mjs').catch((e) => {
 });
 if (!PROFILE_NAMES.includes(profile))
   fail(`unknown profile "${profile}" (expected ${PROFILE_NAMES.join(', ')})`);
+
+const law = args.law ?? 'adaptive';
+if (!['adaptive', 'v1.3'].includes(law)) fail(`--law must be adaptive or v1.3 (got "${law}")`);
 
 let writeBudget;
 if (args['write-budget'] !== undefined) {
@@ -116,6 +122,7 @@ const summary = await runDemo({
   steeringMode,
   writeBudget,
   restOutage,
+  law,
   keep: args.keep ?? false,
   tty: Boolean(process.stdout.isTTY),
   signal: ac.signal,

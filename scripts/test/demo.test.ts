@@ -77,6 +77,9 @@ describe('demo: node scripts/demo/run.mjs', () => {
     const q = startDemo(['--duration', 'soon']);
     expect(await q.exited).toBe(2);
     expect(q.stderr()).toContain('--duration');
+    const l = startDemo(['--law', 'v2']);
+    expect(await l.exited).toBe(2);
+    expect(l.stderr()).toContain('--law must be adaptive or v1.3');
   });
 
   it('runs the real daemons for 10 s; the shaped rate follows capacity; both daemons exit 0', async (ctx) => {
@@ -97,6 +100,7 @@ describe('demo: node scripts/demo/run.mjs', () => {
 
     const s = JSON.parse(fs.readFileSync(json, 'utf8'));
     expect(s.ok).toBe(true);
+    expect(s.law).toBe('adaptive'); // the default, as the examples
     expect(s.exits).toEqual({ 'wanctl-autorate': 0, 'wanctl-steering': 0 });
     // The link (at most 900 Mbit/s, evening ~500) is below the example's 940 Mbit/s ceiling:
     // the controller must have taken the router's max-limit down.

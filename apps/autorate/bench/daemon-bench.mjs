@@ -4,6 +4,9 @@
 // Build first:   (cd apps/autorate && npx tsc -b)
 // Run:           node apps/autorate/bench/daemon-bench.mjs [seconds=30] [wans=1,8]
 //                BENCH_PROBE=fping for the fping probe against 127.0.0.1-3 (default: UDP echo probe)
+//                BENCH_LAW=adaptive|v1.3 for continuous_monitoring.control_law (default v1.3). Either
+//                way the daemon reads the queues beside the loop each cycle (D15), so the figures
+//                include the queue reader.
 // Prints per-cycle CPU time (median, p99; getrusage around each cycle's synchronous work, from
 // /health) and its wall time, cycle
 // duration p99 (from its scheduled slot to its end), process CPU % of one core (from /proc) and
@@ -33,6 +36,7 @@ const WAN_COUNTS = (process.argv[3] ?? '1,8').split(',').map(Number);
 const PASSWORD = 'bench-pw-5521';
 const CLK_TCK = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
 const PROBE = process.env.BENCH_PROBE === 'fping' ? 'fping' : 'udp';
+const LAW = process.env.BENCH_LAW === 'adaptive' ? 'adaptive' : 'v1.3';
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=1').split(' ').filter(Boolean);
 const BUDGET = { medianMs: 0.2, p99Ms: 2, cpuPctPerWan: 2, rssMb: 80 };
 
@@ -88,6 +92,7 @@ queues:
   upload: "WAN-Upload-${i}"
 continuous_monitoring:
   enabled: true
+  control_law: ${LAW}
   baseline_rtt_initial: 20
   cycle_interval_ms: 50
   download:

@@ -44,8 +44,10 @@ import {
   type Ticker,
 } from '@wanctl/runtime';
 import { controlParamsFromConfig } from '../config-params.js';
+import { adaptiveParamsFromControl } from '../control/index.js';
 import { type FallbackChecks, WanMeasurement } from './measurement.js';
 import { AutorateMetrics } from './metrics.js';
+import { QueueReader, type QueueStatsSource } from './queue-reader.js';
 import { Recorder } from './recorder.js';
 import { assertPlausibleState, restoreBoundsFromParams, validateRestoredState } from './restore-validate.js';
 import { type RateWriter, WanRunner } from './wan-runner.js';
@@ -92,7 +94,11 @@ interface WanParts {
   log: Logger;
   measurement: WanMeasurement;
   /** RouterOS client (REST/SSH with failover) or the local linux-cake shaper. */
-  router: RateWriter & { close(): Promise<void> };
+  router: RateWriter & {
+    close(): Promise<void>;
+    getQueueStats?: QueueStatsSource['getQueueStats'];
+    checkIdleTransport?(): Promise<boolean>;
+  };
   store: StateStore<WanRunner>;
   runner: WanRunner;
   probeKind: 'fping' | 'udp';
@@ -213,9 +219,31 @@ async function buildAutorateDaemon(o: DaemonOptions, ctx: HostContext): Promise<
       onError: (e) => log.warn(`could not save state: ${e.message}`, { path: cfg.stateFile }),
     });
     ctx.defer(`${cfg.wanName} state store`, () => store.close());
+    // the queue reader beside the loop (achieved rates, reconciliation, reachability)
+    const reader =
+      typeof router.getQueueStats === 'function'
+        ? new QueueReader({
+            source: router as QueueStatsSource,
+            names: [cfg.queues.download, cfg.queues.upload],
+            deadlineMs: cfg.router.callDeadlineMs,
+            now: () => performance.now(),
+            maxBps: 10 * Math.max(params.download.ceilingBps, params.upload.ceilingBps),
+          })
+        : null;
+    const law = cfg.controlLaw ?? 'v1.3';
     const runner = new WanRunner({
       name: cfg.wanName,
       params,
+      law,
+      ...(law === 'adaptive'
+        ? {
+            adaptive: adaptiveParamsFromControl(params, {
+              // RouterOS: a write budget (2/s sustained, bursts of 4); the local tc shaper: none
+              writePolicy: { mode: cfg.router.transport === 'linux-cake' ? 'unlimited' : 'budgeted' },
+            }),
+          }
+        : {}),
+      reader,
       queues: cfg.queues,
       measurement,
       probeKind: kind,
@@ -297,6 +325,7 @@ export class AutorateDaemon implements HostedDaemon {
   readonly cycleDuration = new LatencyStats(1200);
   /** Process CPU time spent inside each cycle (ms; getrusage, so a descheduled cycle is not counted). */
   readonly cycleCpu = new LatencyStats(1200);
+  private idleChecks: NodeJS.Timeout[] = [];
 
   constructor(
     parts: WanParts[],
@@ -330,6 +359,13 @@ export class AutorateDaemon implements HostedDaemon {
   start(): void {
     for (const w of this.wans) {
       w.ticker.start();
+      // the transport not in use is checked off the cycle, so that a dead fallback shows in health
+      const r = w.router;
+      if (typeof r.checkIdleTransport === 'function') {
+        const t = setInterval(() => void r.checkIdleTransport?.().catch(() => {}), IDLE_CHECK_MS);
+        t.unref();
+        this.idleChecks.push(t);
+      }
       w.log.info('started', {
         cycle_ms: w.cfg.cycleIntervalMs,
         probe: w.probeKind,
@@ -451,6 +487,8 @@ export class AutorateDaemon implements HostedDaemon {
 
   /** Tickers stop; the running cycle finishes. */
   async halt(): Promise<void> {
+    for (const t of this.idleChecks) clearInterval(t);
+    this.idleChecks = [];
     await Promise.all(this.wans.map((w) => w.ticker.stop()));
   }
 
@@ -503,6 +541,9 @@ export function replyHoldMs(cfg: AutorateConfig): number {
   const period = Math.max(10, cfg.cycleIntervalMs);
   return Math.min(cfg.timeouts.pingSec * 1000, Math.max(4 * period, 250));
 }
+
+/** How often the transport not in use is checked (health shows its state), ms. */
+const IDLE_CHECK_MS = 30_000;
 
 function r3(x: number | null): number {
   return x !== null && Number.isFinite(x) ? Math.round(x * 1000) / 1000 : 0;

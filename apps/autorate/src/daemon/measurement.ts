@@ -183,4 +183,21 @@ export class WanMeasurement {
       this.checkRunning = false;
     }
   }
+
+  /**
+   * Per reflector slot (the reflectors in use, in order): the RTT held and still usable now, or
+   * null. The adaptive law's `rtts_ms` (it keeps a baseline per slot). Reused array.
+   */
+  slotRtts(): ArrayLike<number | null> {
+    const now = this.opts.now();
+    const out = this.slots;
+    out.length = this.held.length;
+    for (let i = 0; i < this.held.length; i++) {
+      const h = this.held[i];
+      out[i] = h !== null && h !== undefined && now - h.at <= this.opts.holdMs ? h.rttMs : null;
+    }
+    return out;
+  }
+
+  private readonly slots: Array<number | null> = [];
 }

@@ -105,6 +105,7 @@ export class AutorateMetrics {
   readonly failovers: Counter<'wan' | 'to'>;
   readonly overruns: LazyCounterFamily;
   readonly reflectorReplies: LazyGaugeFamily;
+  readonly corrections: LazyCounterFamily;
 
   constructor(readonly registry: Registry) {
     const gauge = (name: string, help: string, labels = WAN) =>
@@ -161,6 +162,12 @@ export class AutorateMetrics {
       'wanctl_cycle_overruns_total',
       'Cycles that took longer than the interval (the missed slots are skipped, never stacked)',
     );
+    this.corrections = new LazyCounterFamily(
+      registry,
+      'wanctl_router_corrections_total',
+      'Max-limits found changed on the router (reboot, late write, operator edit) and rewritten (D15)',
+      DIR_WAN,
+    );
     this.reflectorReplies = gauge(
       'wanctl_reflector_replies',
       'Usable reflector replies in the last cycle (quorum)',
@@ -196,6 +203,8 @@ export class AutorateMetrics {
       failover: (to: string) => this.failovers.labels({ ...w, to }).inc(),
       overruns: this.overruns.child(w),
       replies: this.reflectorReplies.child(w),
+      correctionsDl: this.corrections.child(dl),
+      correctionsUl: this.corrections.child(ul),
     };
   }
 }
@@ -224,4 +233,6 @@ export interface WanMetrics {
   failover: (to: string) => void;
   overruns: LazyCounter;
   replies: LazyGauge;
+  correctionsDl: LazyCounter;
+  correctionsUl: LazyCounter;
 }

@@ -9,18 +9,26 @@ import type { ReflectorHealth } from '@wanctl/rtt-probe';
 import type { Logger, StateStore } from '@wanctl/runtime';
 import { LatencyStats, LogThrottle, zoneValue } from '@wanctl/runtime';
 import {
+  AdaptiveController,
+  type AdaptiveInput,
+  type AdaptiveParams,
+  type AdaptiveResult,
   type ControllerSnapshot,
   type ControlParams,
   type CycleInput,
   WanController,
+  type WriteRequest,
 } from '../control/index.js';
 import type { WanMetrics } from './metrics.js';
+import type { QueueReader } from './queue-reader.js';
 import type { Recorder } from './recorder.js';
 
 /** What the runner needs from the router client. */
 export interface RateWriter {
   readonly activeTransport: string;
   setQueueLimits(limits: readonly QueueLimit[], opts?: CallOptions): Promise<void>;
+  /** Each transport's last known state (health), when the client keeps it. */
+  transportStates?(): ReadonlyArray<object>;
 }
 
 /** What the runner needs from the measurement. */
@@ -28,12 +36,29 @@ export interface MeasurementSource {
   sample(): CycleInput;
   readonly lastInfo: Readonly<{ replies: number; staleCycles: number; checking: boolean }>;
   reflectorHealth(): ReflectorHealth[];
+  /** Per reflector slot: the RTT usable this cycle, or null (the adaptive law's `rtts_ms`). */
+  slotRtts?(): ArrayLike<number | null>;
 }
 
 export interface WanRunnerOptions {
   /** wan_name as configured. */
   name: string;
   params: ControlParams;
+  /**
+   * `adaptive`: the adaptive law decides the rates (with its write policy); the v1.3 controller
+   * still runs beside it on the same RTTs for the state file's EWMAs (steering reads the
+   * baseline) and the zones. Default `v1.3` (the v1.3 law alone, as before).
+   */
+  law?: 'v1.3' | 'adaptive';
+  /** Adaptive parameters (law `adaptive`). */
+  adaptive?: AdaptiveParams;
+  /**
+   * Reads the queues beside the loop: achieved rates for the adaptive law, the router's
+   * max-limits for reconciliation (docs/decisions.md#d15), and reachability for health.
+   */
+  reader?: QueueReader | null;
+  /** Least time between two corrections of the router's max-limit, ms. Default 1000. */
+  correctionIntervalMs?: number;
   queues: { download: string; upload: string };
   measurement: MeasurementSource;
   probeKind: string;
@@ -62,6 +87,10 @@ interface Completion {
   ok: boolean;
   latencyMs: number;
   error: string | null;
+  /** A reconciliation write (not the law's: the law is not told about it). */
+  correction: boolean;
+  /** Monotonic ms when the answer arrived. */
+  at: number;
 }
 
 const mbps = (bps: number | null): number | null => (bps === null ? null : Math.round(bps / 1e5) / 10);
@@ -84,6 +113,29 @@ function localIsoTimestamp(d: Date): string {
 export class WanRunner {
   readonly name: string;
   readonly controller: WanController;
+  /** The adaptive law (null with `v1.3`). */
+  readonly adaptive: AdaptiveController | null;
+  readonly law: 'v1.3' | 'adaptive';
+  private readonly reader: QueueReader | null;
+  private readonly ain: AdaptiveInput = {
+    rtts_ms: null,
+    rtt_ms: null,
+    dl_achieved_bps: null,
+    ul_achieved_bps: null,
+  };
+  private lastAdaptive: AdaptiveResult | null = null;
+  /** The law's write held while a correction is in flight (started when it completes). */
+  private pending: WriteRequest | null = null;
+  private pendingCopy: WriteRequest = { dlBps: 0, ulBps: 0 };
+  private correcting = false;
+  /** Monotonic ms of the last completed write (either kind). */
+  private lastWriteDoneAt = Number.NEGATIVE_INFINITY;
+  private lastCorrectionAt = Number.NEGATIVE_INFINITY;
+  private checkedReadAt = Number.NaN;
+  corrections = 0;
+  correctionsDl = 0;
+  correctionsUl = 0;
+  lastCorrection: Record<string, unknown> | null = null;
   readonly work = new LatencyStats(1200);
   private readonly o: WanRunnerOptions;
   private readonly log: Logger;
@@ -135,6 +187,12 @@ export class WanRunner {
     this.name = opts.name;
     this.log = opts.logger;
     this.controller = new WanController(opts.params);
+    this.law = opts.law ?? 'v1.3';
+    this.reader = opts.reader ?? null;
+    if (this.law === 'adaptive') {
+      if (!opts.adaptive) throw new Error('law adaptive needs adaptive parameters');
+      this.adaptive = new AdaptiveController(opts.adaptive);
+    } else this.adaptive = null;
     this.throttle = new LogThrottle(60_000, opts.now, { burst: 5 });
     const wan = opts.name.toLowerCase();
     this.limits = [
@@ -146,6 +204,34 @@ export class WanRunner {
     const rates = this.controller.controllerRates;
     this.prevDlRate = rates.dlBps;
     this.prevUlRate = rates.ulBps;
+  }
+
+  /** The rates the law decided (the state file's current rates). */
+  private lawRates(): { dlBps: number; ulBps: number } {
+    return this.adaptive ? this.adaptive.rates : this.controller.controllerRates;
+  }
+
+  /** The rates the daemon last wrote and the router confirmed (null: none yet). */
+  private heldRates(): { dlBps: number | null; ulBps: number | null } {
+    if (this.adaptive) {
+      const w = this.adaptive.writePolicy;
+      return { dlBps: w.routerDlBps, ulBps: w.routerUlBps };
+    }
+    return this.controller.routerRates;
+  }
+
+  /** The controller's snapshot; with the adaptive law its rates (same v1.3 keys). */
+  private snapshot(): ControllerSnapshot {
+    const s = this.controller.snapshot();
+    if (!this.adaptive) return s;
+    const r = this.adaptive.rates;
+    const h = this.heldRates();
+    return {
+      ...s,
+      download: { ...s.download, current_rate: r.dlBps },
+      upload: { ...s.upload, current_rate: r.ulBps },
+      last_applied: { dl_rate: h.dlBps, ul_rate: h.ulBps },
+    };
   }
 
   /** True while a router write awaits its answer. */
@@ -173,7 +259,7 @@ export class WanRunner {
 
   /** The state file body now. */
   stateBody(): ControllerSnapshot & { timestamp: string } {
-    return stateFileBody(this.controller.snapshot());
+    return stateFileBody(this.snapshot());
   }
 
   /**
@@ -182,8 +268,8 @@ export class WanRunner {
    */
   stateChangeKey(): string {
     const c = this.controller;
-    const rates = c.controllerRates;
-    const ra = c.routerRates;
+    const rates = this.lawRates();
+    const ra = this.heldRates();
     const b = c.baselineRttMs;
     if (
       rates.dlBps !== this.keyDl ||
@@ -219,21 +305,18 @@ export class WanRunner {
     const c = this.completion;
     if (c === null) return;
     this.completion = null;
-    this.controller.writeCompleted(c.ok);
-    if (this.recordLine !== null && this.recordWrite) this.recordLine['router_ok'] = c.ok;
+    this.lastWriteDoneAt = c.at;
+    if (c.correction) this.correcting = false;
+    else {
+      if (this.adaptive) this.adaptive.writeCompleted(c.ok);
+      else this.controller.writeCompleted(c.ok);
+      if (this.recordLine !== null && this.recordWrite) this.recordLine['router_ok'] = c.ok;
+    }
     const m = this.o.metrics;
     if (c.ok) {
       this.writesOk++;
       this.consecutiveWriteFailures = 0;
-      if (this.routerFailing) {
-        const downMs = this.routerDownSince === null ? 0 : this.o.now() - this.routerDownSince;
-        this.log.info('router reachable again; writes resume', {
-          down_s: Math.round(downMs / 100) / 10,
-          transport: this.o.router.activeTransport,
-        });
-      }
-      this.routerFailing = false;
-      this.routerDownSince = null;
+      this.routerAnswered('writes resume');
       m?.routerUpdates.inc();
       m?.writeOk.observe(c.latencyMs / 1000);
     } else {
@@ -252,9 +335,102 @@ export class WanRunner {
           ...(n > 0 ? { suppressed: n } : {}),
         });
     }
-    const ra = this.controller.routerRates;
+    const ra = this.heldRates();
     m?.routerDlMbps.set((ra.dlBps ?? 0) / 1e6);
     m?.routerUlMbps.set((ra.ulBps ?? 0) / 1e6);
+    // the law's write held back by a correction goes now
+    const p = this.pending;
+    if (p !== null && this.writing === null) {
+      this.pending = null;
+      this.startWrite(p.dlBps, p.ulBps, false);
+    }
+  }
+
+  /** The router answered (a write or a read): it is reachable now (issue 16.4). */
+  private routerAnswered(what: string): void {
+    if (this.routerFailing) {
+      const downMs = this.routerDownSince === null ? 0 : this.o.now() - this.routerDownSince;
+      this.log.info(`router reachable again; ${what}`, {
+        down_s: Math.round(downMs / 100) / 10,
+        transport: this.o.router.activeTransport,
+      });
+    }
+    this.routerFailing = false;
+    this.routerDownSince = null;
+  }
+
+  /** Consumes the queue reader's answer and starts its next read (never waits). */
+  private pollReader(): void {
+    const rd = this.reader;
+    if (rd === null) return;
+    const outcome = rd.poll();
+    if (outcome === 'ok') {
+      this.consecutiveWriteFailures = 0;
+      this.routerAnswered('a queue read answered');
+    } else if (outcome === 'failed') {
+      // reads fail while both transports are down even when no write is due: health shows it
+      if (rd.consecutiveFailures >= 3 && !this.routerFailing) {
+        this.routerFailing = true;
+        this.routerDownSince = this.o.now();
+        const n = this.throttle.allow('read-failed');
+        if (n !== false)
+          this.log.error('router queue reads failing', {
+            error: rd.lastError,
+            consecutive: rd.consecutiveFailures,
+            ...(n > 0 ? { suppressed: n } : {}),
+          });
+      }
+    }
+  }
+
+  /**
+   * Reconciliation (docs/decisions.md#d15): when the newest reading, taken after the last write
+   * completed and with no write in flight, shows a max-limit other than the rate the daemon last
+   * wrote, that rate is written again at once.
+   */
+  private reconcile(now: number): void {
+    const rd = this.reader?.last ?? null;
+    if (rd === null || rd.answeredAt === this.checkedReadAt) return;
+    if (this.writing !== null || this.pending !== null) return;
+    if (rd.startedAt <= this.lastWriteDoneAt) return; // the reading may predate the last write
+    this.checkedReadAt = rd.answeredAt;
+    const md = rd.dlMaxLimitBps;
+    const mu = rd.ulMaxLimitBps;
+    if (md === undefined || mu === undefined) return; // a transport that does not print max-limit
+    const h = this.heldRates();
+    if (h.dlBps === null || h.ulBps === null) return; // nothing written yet: the law writes first
+    // tc (linux-cake) keeps rates in bytes/s and may print them rounded: a difference that small is
+    // the same rate; an operator's or a reset's value differs by far more
+    const dlOff = differs(md, h.dlBps);
+    const ulOff = differs(mu, h.ulBps);
+    if (!dlOff && !ulOff) return;
+    if (now - this.lastCorrectionAt < (this.o.correctionIntervalMs ?? 1000)) return;
+    this.lastCorrectionAt = now;
+    this.corrections++;
+    const m = this.o.metrics;
+    if (dlOff) {
+      this.correctionsDl++;
+      m?.correctionsDl.inc();
+    }
+    if (ulOff) {
+      this.correctionsUl++;
+      m?.correctionsUl.inc();
+    }
+    this.lastCorrection = {
+      router_dl_bps: md,
+      router_ul_bps: mu,
+      written_dl_bps: h.dlBps,
+      written_ul_bps: h.ulBps,
+      transport: this.o.router.activeTransport,
+    };
+    const n = this.throttle.allow('correction');
+    if (n !== false)
+      this.log.warn('router held another max-limit than the daemon wrote; rewritten (D15)', {
+        ...this.lastCorrection,
+        ...(n > 0 ? { suppressed: n } : {}),
+      });
+    this.correcting = true;
+    this.startWrite(h.dlBps, h.ulBps, true);
   }
 
   private flushRecord(): void {
@@ -265,13 +441,14 @@ export class WanRunner {
     this.o.recorder?.write(line);
   }
 
-  private startWrite(dl: number, ul: number): void {
+  private startWrite(dl: number, ul: number, correction: boolean): void {
     const l = this.limits;
     l[0].maxLimitBps = dl;
     l[1].maxLimitBps = ul;
     const t0 = this.o.now();
     const done = (ok: boolean, error: string | null) => {
-      this.completion = { ok, latencyMs: this.o.now() - t0, error };
+      const at = this.o.now();
+      this.completion = { ok, latencyMs: at - t0, error, correction, at };
       this.lastWriteLatencyMs = this.completion.latencyMs;
       this.writing = null;
     };
@@ -289,20 +466,56 @@ export class WanRunner {
     const t0 = o.now();
     this.consumeCompletion();
     this.flushRecord();
+    this.pollReader();
 
     const input = o.measurement.sample();
     const info = o.measurement.lastInfo;
     const nowS = t0 / 1000;
-    if (o.recorder) this.recordLine = o.recorder.inputLine(input, nowS);
+    const rd = this.reader;
+    if (o.recorder) {
+      this.recordLine = o.recorder.inputLine(input, nowS);
+      if (rd !== null && rd.dlAchievedBps !== null)
+        this.recordLine['dl_achieved_bps'] = Math.round(rd.dlAchievedBps);
+      if (rd !== null && rd.ulAchievedBps !== null)
+        this.recordLine['ul_achieved_bps'] = Math.round(rd.ulAchievedBps);
+    }
+    let write: WriteRequest | null = null;
+    const ad = this.adaptive;
+    if (ad !== null) {
+      // the v1.3 controller beside it, writes taken as done: its EWMAs and zones (state file, health)
+      input.router_ok = true;
+      const ain = this.ain;
+      const slots = o.measurement.slotRtts?.();
+      if (slots !== undefined) {
+        ain.rtts_ms = slots;
+        ain.rtt_ms = null;
+      } else {
+        ain.rtts_ms = input.rtts_ms ?? null;
+        ain.rtt_ms = input.rtt_ms ?? null;
+      }
+      ain.dl_achieved_bps = rd?.dlAchievedBps ?? null;
+      ain.ul_achieved_bps = rd?.ulAchievedBps ?? null;
+      const a = ad.cycle(ain, nowS);
+      this.lastAdaptive = a;
+      write = a.write;
+    }
     const r = this.controller.cycle(input, nowS);
+    if (ad === null) write = r.write;
     this.cycles++;
     this.lastOk = r.ok;
     this.lastMeasuredMs = r.measuredRttMs;
     this.recordWrite = false;
-    if (r.write !== null) {
+    const w = write;
+    if (w !== null) {
       this.recordWrite = true;
-      this.startWrite(r.write.dlBps, r.write.ulBps);
+      if (this.correcting) {
+        // a correction is in flight: the law's write follows it (never two writes at once)
+        this.pendingCopy.dlBps = w.dlBps;
+        this.pendingCopy.ulBps = w.ulBps;
+        this.pending = this.pendingCopy;
+      } else this.startWrite(w.dlBps, w.ulBps, false);
     }
+    this.reconcile(t0);
 
     // failure accounting (v1.3: a failed cycle; ours also counts a router that is not answering)
     const unhealthy = !r.ok || this.routerFailing;
@@ -311,8 +524,8 @@ export class WanRunner {
       this.consecutiveFailures++;
     } else this.consecutiveFailures = 0;
 
-    const rates = this.controller.controllerRates;
-    if (r.throttled) {
+    const rates = this.lawRates();
+    if (r.throttled && ad === null) {
       this.throttledCycles++;
       if (rates.dlBps !== this.prevDlRate || rates.ulBps !== this.prevUlRate) {
         this.coalescedChanges++;
@@ -382,7 +595,7 @@ export class WanRunner {
     const m = o.metrics;
     if (m) {
       if (info.replies === 0) m.pingFailures.inc();
-      if (r.throttled) {
+      if (r.throttled && ad === null) {
         m.throttled.inc();
         m.rateLimitEvents.inc();
       }
@@ -434,8 +647,8 @@ export class WanRunner {
 
   private summary(now: number): void {
     this.lastSummaryAt = now;
-    const rates = this.controller.controllerRates;
-    const ra = this.controller.routerRates;
+    const rates = this.lawRates();
+    const ra = this.heldRates();
     this.log.info('summary', {
       cycles: this.cycles,
       failed: this.failedCycles,
@@ -447,6 +660,13 @@ export class WanRunner {
       writes_ok: this.writesOk,
       writes_failed: this.writesFailed,
       throttled: this.throttledCycles,
+      ...(this.reader
+        ? {
+            dl_achieved_mbps: mbps(this.reader.dlAchievedBps),
+            ul_achieved_mbps: mbps(this.reader.ulAchievedBps),
+          }
+        : {}),
+      ...(this.corrections > 0 ? { corrections: this.corrections } : {}),
       cycle_p50_ms: r3(this.work.p50()),
       cycle_p99_ms: r3(this.work.p99()),
       transport: this.o.router.activeTransport,
@@ -469,14 +689,17 @@ export class WanRunner {
     }
     this.consumeCompletion();
     this.flushRecord();
+    await this.reader?.settle(Math.min(timeoutMs, 500));
   }
 
   /** Per-WAN health (v1.3 fields first, then ours). */
   health(): Record<string, unknown> {
     const s = this.controller.snapshot();
-    const rates = this.controller.controllerRates;
-    const ra = this.controller.routerRates;
+    const rates = this.lawRates();
+    const ra = this.heldRates();
     const info = this.o.measurement.lastInfo;
+    const rd = this.reader;
+    const a = this.lastAdaptive;
     const reflectors = this.o.measurement.reflectorHealth().map((h) => ({
       reflector: h.reflector,
       alive: h.alive,
@@ -487,17 +710,26 @@ export class WanRunner {
     }));
     return {
       name: this.name,
+      control_law: this.law,
       baseline_rtt_ms: r2(s.ewma.baseline_rtt),
       load_rtt_ms: r2(s.ewma.load_rtt),
       download: {
         current_rate_mbps: mbps(rates.dlBps),
         state: this.lastZones.dl ?? streakState(s.download),
         router_rate_mbps: mbps(ra.dlBps),
+        achieved_mbps: rd === null ? null : mbps(rd.dlAchievedBps),
+        ...(a !== null
+          ? { load: a.dl.load, action: a.dl.action, capacity_mbps: mbps(a.dl.capacityBps) }
+          : {}),
       },
       upload: {
         current_rate_mbps: mbps(rates.ulBps),
         state: this.lastZones.ul ?? streakState(s.upload),
         router_rate_mbps: mbps(ra.ulBps),
+        achieved_mbps: rd === null ? null : mbps(rd.ulAchievedBps),
+        ...(a !== null
+          ? { load: a.ul.load, action: a.ul.action, capacity_mbps: mbps(a.ul.capacityBps) }
+          : {}),
       },
       status: this.degraded ? 'degraded' : 'healthy',
       degraded_reasons: this.degradedReasons,
@@ -517,8 +749,28 @@ export class WanRunner {
         throttled_cycles: this.throttledCycles,
         coalesced_changes: this.coalescedChanges,
         failovers: this.failovers,
-        writes_remaining: this.controller.writesRemaining(this.o.now() / 1000),
+        writes_remaining: this.adaptive
+          ? Math.floor(this.adaptive.writePolicy.tokensAt(this.o.now() / 1000))
+          : this.controller.writesRemaining(this.o.now() / 1000),
+        corrections: this.corrections,
+        corrections_download: this.correctionsDl,
+        corrections_upload: this.correctionsUl,
+        last_correction: this.lastCorrection,
+        reads_ok: rd?.reads ?? 0,
+        reads_failed: rd?.readsFailed ?? 0,
+        last_read_latency_ms: rd?.lastLatencyMs == null ? null : r3(rd.lastLatencyMs),
+        last_read_error: rd?.lastError ?? null,
+        transports: this.o.router.transportStates?.() ?? null,
       },
+      ...(a !== null
+        ? {
+            adaptive: {
+              delay_ms: a.delayMs === null ? null : r2(a.delayMs),
+              bloat: a.bloat,
+              bad_reflectors: a.badReflectors,
+            },
+          }
+        : {}),
       measurement: {
         probe: this.o.probeKind,
         probe_method: this.o.probeInfo?.method ?? (this.o.probeKind === 'udp' ? 'udp' : 'icmp'),
@@ -545,6 +797,11 @@ export class WanRunner {
         : null,
     };
   }
+}
+
+/** A max-limit read back differs from the one written (beyond tc's byte rounding: 0.1 %, at least 64 bit/s). */
+function differs(read: number, written: number): boolean {
+  return Math.abs(read - written) > Math.max(64, written * 1e-3);
 }
 
 function r3(x: number | null): number {
