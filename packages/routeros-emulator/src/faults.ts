@@ -50,6 +50,8 @@ export type DownHook = (down: boolean) => Promise<void>;
 export class Faults {
   private readonly settings: Record<Face, FaultSettings> = { rest: {}, ssh: {} };
   private readonly downHooks = new Map<Face, DownHook>();
+  /** Bumped every time a face goes down: work delayed across it belongs to dropped connections. */
+  private readonly downs: Record<Face, number> = { rest: 0, ssh: 0 };
 
   /** @internal */
   registerDownHook(face: Face, hook: DownHook): void {
@@ -85,6 +87,7 @@ export class Faults {
         k === 'httpError' || k === 'answerBody' || k === 'oversize' ? { ...(v as object) } : v;
     }
     const isDown = cur.down === true;
+    if (isDown && !wasDown) this.downs[face]++;
     if (isDown !== wasDown) await this.downHooks.get(face)?.(isDown);
   }
 
@@ -95,6 +98,15 @@ export class Faults {
       this.settings[f] = {};
       if (wasDown) await this.downHooks.get(f)?.(false);
     }
+  }
+
+  /**
+   * @internal How many times the face went down. A request held by `latencyMs` compares it before
+   * and after the delay: a face that went down in between dropped the request's connection, and a
+   * router whose connections were dropped (a restart) does not run what they carried.
+   */
+  downCount(face: Face): number {
+    return this.downs[face];
   }
 
   /** @internal Whether a counted fault applies to this request; consumes one count. */

@@ -490,7 +490,16 @@ export class RestFace {
     });
     const faults = this.o.faults;
     const latency = faults.get('rest').latencyMs;
-    if (latency) await sleep(latency);
+    if (latency) {
+      const downs = faults.downCount('rest');
+      await sleep(latency);
+      if (faults.downCount('rest') !== downs) {
+        // the face went down during the delay: the connection is gone and the request not run
+        entry.fault = 'dropped';
+        res.destroy();
+        return;
+      }
+    }
     if (faults.take('rest', 'hang')) {
       entry.fault = 'hang';
       this.hung.add(res);

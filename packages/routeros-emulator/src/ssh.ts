@@ -214,7 +214,15 @@ export class SshFace {
    */
   private async beforeCommand(entry: SshRequestEntry): Promise<boolean> {
     const latency = this.o.faults.get('ssh').latencyMs;
-    if (latency) await sleep(latency);
+    if (latency) {
+      const downs = this.o.faults.downCount('ssh');
+      await sleep(latency);
+      if (this.o.faults.downCount('ssh') !== downs) {
+        // the face went down during the delay: the connection is gone and the command not run
+        entry.fault = 'dropped';
+        return false;
+      }
+    }
     if (this.o.faults.take('ssh', 'hang')) {
       entry.fault = 'hang';
       return false;

@@ -32,6 +32,14 @@ function closedWithin(port: number, ms: number): Promise<{ closed: boolean; sock
   });
 }
 
+async function waitUntil(fn: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe('faults', () => {
   let emu: Emulator;
   beforeAll(async () => {
@@ -52,6 +60,23 @@ describe('faults', () => {
       const r = await rest(emu, 'GET', '/system/identity');
       expect(r.status).toBe(200);
       expect(performance.now() - t0).toBeGreaterThanOrEqual(280);
+    });
+
+    it('a write held by latency when the face goes down is dropped with its connection, not run', async () => {
+      // a restart drops every connection: what they carried never runs, even on the new ids
+      await emu.faults.set('rest', { latencyMs: 400 });
+      const before = emu.state.get('/queue/tree', 'WAN-Download-1')?.['max-limit'];
+      const write = rest(emu, 'PATCH', '/queue/tree/*1000000', { 'max-limit': '123M' }).then(
+        (r) => r.status,
+        () => 'dropped',
+      );
+      await waitUntil(() => emu.requests.rest().some((e) => e.method === 'PATCH'));
+      await emu.faults.set('rest', { down: true });
+      await emu.faults.set('rest', { down: false, latencyMs: 0 });
+      expect(await write).toBe('dropped');
+      await new Promise((r) => setTimeout(r, 500)); // past the latency
+      expect(emu.state.get('/queue/tree', 'WAN-Download-1')?.['max-limit']).toBe(before);
+      expect(emu.requests.rest().find((e) => e.method === 'PATCH')?.fault).toBe('dropped');
     });
 
     it('down closes the listener (refused) and comes back on the same port', async () => {
@@ -164,6 +189,26 @@ describe('faults', () => {
       expect((await c.exec('/system identity print')).code).toBe(0);
       expect(performance.now() - t0).toBeGreaterThanOrEqual(280);
       c.end();
+    });
+
+    it('a command held by latency when the face goes down is not run', async () => {
+      const c = await sshConnect(emu);
+      c.client.on('error', () => {
+        /* dropped by the fault */
+      });
+      await emu.faults.set('ssh', { latencyMs: 400 });
+      const before = emu.state.get('/queue/tree', 'WAN-Download-1')?.['max-limit'];
+      const ran = c.exec('/queue tree set [find name="WAN-Download-1"] max-limit=123M').then(
+        (r) => r.code,
+        () => 'dropped',
+      );
+      await waitUntil(() => emu.requests.ssh().some((e) => e.command.includes('max-limit=123M')));
+      await emu.faults.set('ssh', { down: true });
+      await emu.faults.set('ssh', { down: false, latencyMs: 0 });
+      await Promise.race([ran, new Promise((r) => setTimeout(r, 1000))]);
+      await new Promise((r) => setTimeout(r, 500)); // past the latency
+      expect(emu.state.get('/queue/tree', 'WAN-Download-1')?.['max-limit']).toBe(before);
+      expect(emu.requests.ssh().find((e) => e.command.includes('max-limit=123M'))?.fault).toBe('dropped');
     });
 
     it('down refuses connections and drops open ones; back up on the same port', async () => {
