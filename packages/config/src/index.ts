@@ -62,4 +62,5 @@ export type {
   SteeringConfig,
   SteeringThresholds,
   Transport,
+  WanStateConfig,
 } from './types.js';
