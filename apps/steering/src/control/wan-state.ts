@@ -11,7 +11,9 @@
  *   `confirmSec` -> enable (fast in);
  * - after an enable while the report is present, steering stays on for `holdDownSec`, then turns
  *   off once the RTT has been clear (own delta, and autorate's when fresh, < `recoveryRttMs`, no
- *   direction RED) for `recoverySec` (calm out; one enable per collapse);
+ *   direction RED) for `recoverySec` (calm out; one enable per collapse); a single failing cycle
+ *   (a spike on the loaded line) does not restart that timer, two in a row do, and the disable
+ *   itself happens on a clear cycle;
  * - a report older than `staleSec` (or from the future) is unknown: it never enables, never keeps
  *   steering on, and recovery then follows the own RTT alone;
  * - a file without the report (an autorate before D14): nothing here acts, v1.3 decides.
@@ -96,6 +98,9 @@ export interface WanEvaluation {
   summary: string;
 }
 
+/** Cycles in a row that may fail the recovery condition without restarting the recovery timer. */
+export const RECOVERY_SPIKE_TOLERANCE = 1;
+
 const ZONE_RANK: Record<string, number> = { GREEN: 0, YELLOW: 1, SOFT_RED: 2, RED: 3 };
 
 function worseZone(a: string | null, b: string | null): string | null {
@@ -110,6 +115,7 @@ export class WanStateGate {
   private congestedSince: number | null = null;
   private clearSince: number | null = null;
   private steeredAt: number | null = null;
+  private notClearRun = 0;
 
   constructor(params: WanStateParams) {
     this.params = Object.freeze({ ...params });
@@ -120,6 +126,7 @@ export class WanStateGate {
     this.congestedSince = null;
     this.clearSince = null;
     this.steeredAt = null;
+    this.notClearRun = 0;
   }
 
   /** Status of a report under these params. */
@@ -173,9 +180,16 @@ export class WanStateGate {
       !congestedNow &&
       ownDeltaMs < p.recoveryRttMs &&
       (status === 'stale' || (!anyRed && (autorateDelta ?? 0) < p.recoveryRttMs));
+    // One bad cycle (a spike on a loaded line) does not restart the recovery; two in a row do.
     if (steered && clearNow) {
       if (this.clearSince === null) this.clearSince = nowSeconds;
-    } else this.clearSince = null;
+      this.notClearRun = 0;
+    } else if (steered && this.clearSince !== null && this.notClearRun < RECOVERY_SPIKE_TOLERANCE) {
+      this.notClearRun++;
+    } else {
+      this.clearSince = null;
+      this.notClearRun = 0;
+    }
     const clearFor = this.clearSince === null ? null : nowSeconds - this.clearSince;
     const holdLeft =
       this.steeredAt === null ? null : Math.max(0, p.holdDownSec - (nowSeconds - this.steeredAt));
@@ -189,7 +203,13 @@ export class WanStateGate {
         `${dir} RED at its floor with autorate rtt delta ${pyFixed(d.rttDeltaMs, 1)}ms >= ${p.rttDeltaMs}ms ` +
         `for ${pyFixed(congestedFor, 1)}s (>= ${p.confirmSec}s): congestion the shaper cannot fix`;
     }
-    if (steered && clearFor !== null && clearFor >= p.recoverySec - 1e-9 && holdDownLeftSec === null) {
+    if (
+      steered &&
+      clearNow &&
+      clearFor !== null &&
+      clearFor >= p.recoverySec - 1e-9 &&
+      holdDownLeftSec === null
+    ) {
       disable =
         `line recovered: own rtt delta ${pyFixed(ownDeltaMs, 1)}ms` +
         `${status === 'fresh' ? `, autorate ${pyFixed(autorateDelta ?? 0, 1)}ms, no direction RED` : ' (autorate report stale: own RTT only)'}` +
@@ -216,6 +236,7 @@ export class WanStateGate {
   transitioned(toSteered: boolean, nowSeconds: number, inputPresent: boolean): void {
     this.congestedSince = null;
     this.clearSince = null;
+    this.notClearRun = 0;
     this.steeredAt = toSteered && inputPresent ? nowSeconds : null;
   }
 

@@ -303,3 +303,17 @@ describe('D14 in confidence scoring: the WAN zone adds weight, never steers on i
     );
   });
 });
+
+describe('D14 recovery on a noisy line', () => {
+  it('one spike after the recovery does not restart the recovery timer; two in a row do', () => {
+    const spikes = (at: number[]) =>
+      run({}, (t) => {
+        const l = collapse(t);
+        if (at.includes(t)) return { rttMs: BASE + 190, report: report('RED', true, 190) };
+        return l;
+      });
+    const clean = disables(spikes([]))[0]!;
+    expect(disables(spikes([RECOVERY + 6]))[0]).toBe(clean);
+    expect(disables(spikes([RECOVERY + 6, RECOVERY + 7]))[0]).toBeGreaterThanOrEqual(RECOVERY + 7 + 10);
+  });
+});
