@@ -601,7 +601,7 @@ const wanStateSchema = obj(
     hold_down_sec: num('Minimum seconds steered after an enable.', {
       minimum: 0,
       maximum: 3600,
-      default: 15,
+      default: 10,
     }),
     recovery_rtt_ms: num('RTT delta (ms) under which the line counts as recovered.', {
       minimum: 0,
@@ -610,7 +610,7 @@ const wanStateSchema = obj(
     recovery_sec: num('Seconds the recovery must hold before steering is disabled.', {
       minimum: 0,
       maximum: 3600,
-      default: 10,
+      default: 8,
     }),
     stale_sec: num('A report older than this (s) is unknown.', { minimum: 0.5, maximum: 600, default: 5 }),
     red_weight: num('Confidence points of a RED WAN zone (with RTT evidence only).', {

@@ -314,6 +314,6 @@ describe('D14 recovery on a noisy line', () => {
       });
     const clean = disables(spikes([]))[0]!;
     expect(disables(spikes([RECOVERY + 6]))[0]).toBe(clean);
-    expect(disables(spikes([RECOVERY + 6, RECOVERY + 7]))[0]).toBeGreaterThanOrEqual(RECOVERY + 7 + 10);
+    expect(disables(spikes([RECOVERY + 6, RECOVERY + 7]))[0]).toBeGreaterThanOrEqual(RECOVERY + 7 + 8);
   });
 });
