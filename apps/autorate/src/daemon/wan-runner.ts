@@ -72,6 +72,8 @@ export interface DirectionCongestionReport {
   zone: string | null;
   at_floor: boolean;
   rtt_delta_ms: number;
+  /** How long the direction has been RED without a break (s; 0 when not RED). */
+  red_for_sec: number;
 }
 
 /** The state file's `congestion` key: what steering reads besides the baseline. */
@@ -189,8 +191,8 @@ export class WanRunner {
   /**
    * The state file body now: v1.3's keys unchanged, plus `congestion` (docs/decisions.md#d14),
    * what wanctl-steering needs to tell congestion the shaper cannot fix: per direction the zone
-   * (null before the first cycle), whether the rate sits at its lowest floor and the RTT delta
-   * (load - baseline EWMA, ms); `at` is the wall-clock time (UTC ISO) the values are from.
+   * (null before the first cycle), whether the rate sits at its lowest floor, the RTT delta
+   * (load - baseline EWMA, ms) and how long it has been RED; `at` is the wall-clock time (UTC ISO) the values are from.
    */
   stateBody(): ControllerSnapshot & { timestamp: string; congestion: CongestionReport } {
     const now = new Date();
@@ -201,8 +203,18 @@ export class WanRunner {
       ...stateFileBody(snap, now),
       congestion: {
         at: now.toISOString(),
-        download: { zone: this.lastZones.dl, at_floor: f.dl, rtt_delta_ms: delta },
-        upload: { zone: this.lastZones.ul, at_floor: f.ul, rtt_delta_ms: delta },
+        download: {
+          zone: this.lastZones.dl,
+          at_floor: f.dl,
+          rtt_delta_ms: delta,
+          red_for_sec: r2(snap.download.red_streak * this.o.params.intervalSeconds),
+        },
+        upload: {
+          zone: this.lastZones.ul,
+          at_floor: f.ul,
+          rtt_delta_ms: delta,
+          red_for_sec: r2(snap.upload.red_streak * this.o.params.intervalSeconds),
+        },
       },
     };
   }

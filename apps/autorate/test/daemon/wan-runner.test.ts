@@ -213,6 +213,7 @@ describe('WanRunner', () => {
       zone: 'GREEN',
       at_floor: false,
       rtt_delta_ms: expect.any(Number),
+      red_for_sec: 0,
     });
     expect(calm.congestion.upload.zone).toBe('GREEN');
     expect(Date.now() - Date.parse(calm.congestion.at)).toBeLessThan(60_000);
@@ -232,6 +233,9 @@ describe('WanRunner', () => {
     expect(red.congestion.download.at_floor).toBe(true);
     expect(red.congestion.upload.at_floor).toBe(true);
     expect(red.congestion.download.rtt_delta_ms).toBeGreaterThan(300);
+    // RED for the whole collapse so far: 120 cycles of 50 ms (within a cycle or two)
+    expect(red.congestion.download.red_for_sec).toBeGreaterThan(5.5);
+    expect(red.congestion.download.red_for_sec).toBeLessThanOrEqual(6.05);
     // at the floor the rates no longer change, yet the report is rewritten about once a second
     // (rates at the floor: nothing else changed in these 5 s; minIntervalMs 1000 caps it at 5)
     expect(r.runner.controller.snapshot().download.current_rate).toBe(red.download.current_rate);

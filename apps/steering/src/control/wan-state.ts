@@ -26,6 +26,8 @@ export interface DirectionCongestion {
   zone: string | null;
   atFloor: boolean;
   rttDeltaMs: number;
+  /** How long autorate has seen the direction RED without a break (s); null = not reported. */
+  redForSec?: number | null;
 }
 
 /** The autorate congestion report as the shell read it. */
@@ -171,7 +173,10 @@ export class WanStateGate {
     if (congestedNow) {
       if (this.congestedSince === null) this.congestedSince = nowSeconds;
     } else this.congestedSince = null;
-    const congestedFor = this.congestedSince === null ? null : nowSeconds - this.congestedSince;
+    // autorate may already have seen it for a while (its RED run): that counts towards the confirmation
+    const seen = this.congestedSince === null ? null : nowSeconds - this.congestedSince;
+    const reportedFor = fresh && dir ? (fresh[dir]?.redForSec ?? 0) : 0;
+    const congestedFor = seen === null ? null : Math.max(seen, reportedFor);
 
     // recovered: own RTT clear, and (when the report is fresh) autorate's too with no RED direction
     const active = status === 'fresh' || status === 'stale';

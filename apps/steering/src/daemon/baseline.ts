@@ -33,7 +33,13 @@ function direction(v: unknown): DirectionCongestion | null {
   const d = o['rtt_delta_ms'];
   if (!(zone === null || typeof zone === 'string') || typeof d !== 'number' || !Number.isFinite(d))
     return null;
-  return { zone, atFloor: o['at_floor'] === true, rttDeltaMs: d };
+  const rf = o['red_for_sec'];
+  return {
+    zone,
+    atFloor: o['at_floor'] === true,
+    rttDeltaMs: d,
+    redForSec: typeof rf === 'number' && Number.isFinite(rf) && rf >= 0 ? rf : null,
+  };
 }
 
 /** The `congestion` report of a parsed autorate state file (see {@link BaselineReading.congestion}). */

@@ -317,3 +317,29 @@ describe('D14 recovery on a noisy line', () => {
     expect(disables(spikes([RECOVERY + 6, RECOVERY + 7]))[0]).toBeGreaterThanOrEqual(RECOVERY + 7 + 8);
   });
 });
+
+describe('D14 confirmation from the report', () => {
+  it("autorate's own RED run counts towards the confirmation: enabled on the first sighting", () => {
+    const rs = run({}, (t) => {
+      const l = collapse(t);
+      const d = l.report?.download;
+      if (l.report && d?.zone === 'RED') {
+        const redFor = t - 0.6 - (ONSET + 0.5);
+        return { rttMs: l.rttMs, report: { ...l.report, download: { ...d, redForSec: redFor } } };
+      }
+      return l;
+    });
+    const firstSeen = rs.find((x) => x.r.wan?.congestedNow)!.t;
+    // seen at ONSET+2 with 0.9 s of RED behind it: confirmed then or on the next cycle, not later
+    expect(enables(rs)[0]! - firstSeen).toBeLessThanOrEqual(1);
+    const withRun = run({}, (t) => {
+      const l = collapse(t);
+      const d = l.report?.download;
+      return l.report && d?.zone === 'RED'
+        ? { rttMs: l.rttMs, report: { ...l.report, download: { ...d, redForSec: 1.5 } } }
+        : l;
+    });
+    const seen = withRun.find((x) => x.r.wan?.congestedNow)!.t;
+    expect(enables(withRun)).toEqual([seen]);
+  });
+});
