@@ -143,7 +143,7 @@ describe.each<Transport>(['rest', 'ssh'])('wanctl-steering end to end, %s primar
     // the line collapses below the floors: the queue is in the ISP's buffer, CAKE stays quiet
     const state = join(tmp.dir, 'wan1_state.json');
     const red = { zone: 'RED', at_floor: true, rtt_delta_ms: 450, red_for_sec: 2 };
-    echo.setDelay(450);
+    // (the test's probe replies fast: what steers here is autorate's report alone)
     await writeAutorateState(state, 20, { download: red, upload: red });
     await waitFor('the rule enabled on the emulator', () => ruleDisabled() === 'false', { detail });
     const h = await waitFor('DEGRADED in /health', async () => {
@@ -162,7 +162,6 @@ describe.each<Transport>(['rest', 'ssh'])('wanctl-steering end to end, %s primar
     });
     expect((h.body['signals'] as { cake_drops_delta: number }).cake_drops_delta).toBe(0);
     // the line recovers
-    echo.setDelay(0);
     const calm = { zone: 'GREEN', at_floor: false, rtt_delta_ms: 1, red_for_sec: 0 };
     await writeAutorateState(state, 20, { download: calm, upload: calm });
     await waitFor('the rule disabled again', () => ruleDisabled() === 'true', { detail });
@@ -173,9 +172,9 @@ describe.each<Transport>(['rest', 'ssh'])('wanctl-steering end to end, %s primar
     expect(h2.body['state_reason']).toMatch(/^not steered: CAKE RED needs rtt_ewma > 15ms/);
     expect(d.output()).toMatch(/State transition: WAN1_GOOD -> WAN1_DEGRADED \(WAN1 DEGRADED \(D14\)/);
     expect(d.output()).toMatch(/Steering ENABLED: WAN1_GOOD -> WAN1_DEGRADED by wan; now: steered because/);
-    expect(d.output()).toMatch(
-      /State transition: WAN1_DEGRADED -> WAN1_GOOD \(WAN1 RECOVERED \(D14\): line recovered/,
-    );
+    // (v1.3's GREEN count or D14's recovery, whichever is first once the hold-down is over)
+    expect(d.output()).toMatch(/State transition: WAN1_DEGRADED -> WAN1_GOOD \(WAN1 RECOVERED/);
+    expect(d.output()).toMatch(/Steering DISABLED: WAN1_DEGRADED -> WAN1_GOOD by \w+; now: not steered/);
   });
 
   it('congestion enables the rule after red_samples_required cycles; recovery disables it after green_samples_required', async () => {

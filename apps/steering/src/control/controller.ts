@@ -398,7 +398,8 @@ export class SteeringController {
 
   /**
    * D14 on top of v1.3's proposal: enable on confirmed congestion the shaper cannot fix; no
-   * disable during the hold-down after an enable; disable once the line has recovered.
+   * disable during the hold-down after an enable, nor while a fresh report shows that congestion;
+   * disable once the line has recovered.
    */
   private applyWan(
     stash: Stash,
@@ -420,12 +421,14 @@ export class SteeringController {
       // v1.3's counters as the hysteresis left them; reset once the toggle succeeded
       const keep = stash.countersOnFailure;
       stash.countersOnSuccess = keep ? { degrade: 0, recover: 0 } : null;
-    } else if (steered && pend.action === 'disable' && wan.holdDownLeftSec !== null) {
+    } else if (steered && pend.action === 'disable' && (wan.holdDownLeftSec !== null || wan.congestedNow)) {
       ev.push({
         level: 'info',
-        message:
-          `[${wanName}_DEGRADED] recovery held by the D14 hold-down (${pyFixed(wan.holdDownLeftSec, 1)}s left): ` +
-          `${pend.reason ?? ''}`,
+        message: `[${wanName}_DEGRADED] recovery held by ${
+          wan.holdDownLeftSec !== null
+            ? `the D14 hold-down (${pyFixed(wan.holdDownLeftSec, 1)}s left)`
+            : 'the autorate report (RED at its floor with a high RTT delta)'
+        }: ${pend.reason ?? ''}`,
       });
       stash.pending = {
         action: null,

@@ -343,3 +343,25 @@ describe('D14 confirmation from the report', () => {
     expect(enables(withRun)).toEqual([seen]);
   });
 });
+
+describe('D14 holds v1.3 recovery while the report shows the congestion', () => {
+  it("v1.3's GREEN count does not disable while a fresh report says RED at the floor; it does once that ends", () => {
+    // the own probe does not see the congestion (another path): v1.3 alone would recover after
+    // green_samples_required GREEN cycles and D14 would enable again: a flap
+    const rs = run(
+      {},
+      (t) => ({
+        rttMs: BASE + 2,
+        report: t >= 10 && t < 50 ? report('RED', true, 300) : report('GREEN', false, 2),
+      }),
+      { untilS: 90 },
+    );
+    expect(enables(rs)).toHaveLength(1);
+    const off = disables(rs);
+    expect(off).toHaveLength(1);
+    expect(off[0]).toBeGreaterThanOrEqual(50);
+    expect(
+      rs.some((x) => x.r.events.some((e) => e.message.includes('recovery held by the autorate report'))),
+    ).toBe(true);
+  });
+});
