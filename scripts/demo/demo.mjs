@@ -132,6 +132,11 @@ function steeringConfig(auto, { dir, udpPort, healthPort, mode }) {
   const doc = readExample('steering.yaml');
   // 'rtt': v1.3's legacy RTT-only assessment (bad_threshold_ms / bad_samples / good_samples).
   if (mode === 'rtt') doc.mode = { ...doc.mode, cake_aware: false };
+  // 'confidence': CAKE-aware plus live confidence scoring (the example's keys, dry run off).
+  if (mode === 'confidence') {
+    doc.mode = { ...doc.mode, use_confidence_scoring: true };
+    doc.confidence = { ...(doc.confidence ?? {}), dry_run: false };
+  }
   const wan = auto.doc.wan_name;
   doc.topology = { ...doc.topology, primary_wan: wan, primary_wan_config: auto.file };
   doc.router = { ...auto.doc.router };
@@ -201,6 +206,15 @@ async function stopDaemon(proc, timeoutMs = 10_000) {
   clearTimeout(t);
   return e;
 }
+
+/** Rate of the latency-sensitive traffic (a call, a game) the summary follows, bps each way. */
+export const LS_BPS = 1e6;
+
+const MODE_LABEL = {
+  cake: 'CAKE-aware',
+  confidence: 'CAKE-aware + confidence scoring',
+  rtt: 'RTT-only',
+};
 
 /** The demo's default write budget (see runDemo); null keeps the config's. */
 export const DEMO_WRITE_BUDGET = { maxWrites: 10, windowSec: 6 };
@@ -309,6 +323,7 @@ export async function runDemo(opts = {}) {
       down: { ...profile.down, shaperRateBps: ceilDown },
       up: { ...profile.up, shaperRateBps: ceilUp },
       load: profile.load,
+      ...(profile.alternate ? { alternate: profile.alternate } : {}),
     });
     const key = ssh2.utils.generateKeyPairSync('ed25519');
     const keyFile = join(dir, 'router_ed25519');
@@ -335,12 +350,44 @@ export async function runDemo(opts = {}) {
     const hosts = reflectors.map((r) => r.host);
     const udpPort = reflectors[0].port;
 
-    // Router writes, as the emulator saw them (either face).
+    // Router writes, as the emulator saw them (either face); the rule's changes with their exact
+    // link time (and, fetched right after, steering's reason from its /health).
     const writes = { maxLimit: 0, mangle: 0 };
+    const wanUpper = String(auto0.wan_name).toUpperCase();
+    const ruleChanges = [];
+    const pendingReasons = [];
+    let ruleOnNow = false;
+    let steerPortRef = null;
+    const ruleState = () => {
+      const r = emu.state.find('/ip/firewall/mangle', (it) => it.comment === mangleComment)[0];
+      return r ? r.disabled === 'false' : null;
+    };
     const unsub = emu.state.onChange((ev) => {
       if (ev.action !== 'set') return;
       if (ev.path.includes('queue') && ev.props && 'max-limit' in ev.props) writes.maxLimit++;
-      if (ev.path.includes('mangle') && ev.props && 'disabled' in ev.props) writes.mangle++;
+      if (ev.path.includes('mangle') && ev.props && 'disabled' in ev.props) {
+        writes.mangle++;
+        queueMicrotask(() => {
+          const on = ruleState() === true;
+          if (on === ruleOnNow) return;
+          ruleOnNow = on;
+          const ch = {
+            t: Math.round(sim.now * 100) / 100,
+            enabled: on,
+            from: `${wanUpper}_${on ? 'GOOD' : 'DEGRADED'}`,
+            to: `${wanUpper}_${on ? 'DEGRADED' : 'GOOD'}`,
+            reason: null,
+          };
+          ruleChanges.push(ch);
+          if (steerPortRef !== null) {
+            pendingReasons.push(
+              getJson(steerPortRef, '/health', 2000).then((h) => {
+                ch.reason = h?.last_transition?.reason ?? null;
+              }),
+            );
+          }
+        });
+      }
     });
     cleanups.push(async () => unsub());
 
@@ -360,6 +407,7 @@ export async function runDemo(opts = {}) {
     const steer = withSteering
       ? steeringConfig(auto, { dir, udpPort, healthPort: steerPort, mode: steeringMode })
       : null;
+    steerPortRef = steerPort;
     const env = { WANCTL_ROUTER_PASSWORD: password, WANCTL_LOG_FORMAT: 'text' };
     out(
       `wanctl demo: profile ${profile.name} (${profile.description}), ${durationS} s, seed ${seed}, control law ${summary.law}\n` +
@@ -369,9 +417,7 @@ export async function runDemo(opts = {}) {
         `  probes: UDP echo reflectors ${hosts.join(', ')} port ${udpPort}\n` +
         `  config: examples/${profile.example}${Object.keys(profile.overrides).length ? ' (rates scaled to the link)' : ''} -> ${auto.file}\n` +
         `  daemons: wanctl-autorate (health :${autoPort})${
-          steer
-            ? `, wanctl-steering (health :${steerPort}, ${steeringMode === 'rtt' ? 'RTT-only' : 'CAKE-aware'})`
-            : ''
+          steer ? `, wanctl-steering (health :${steerPort}, ${MODE_LABEL[steeringMode] ?? steeringMode})` : ''
         }; logs in ${dir}\n` +
         `  budget: router writes at most ${
           writeBudget
@@ -379,7 +425,12 @@ export async function runDemo(opts = {}) {
             : 'as the config says'
         }; decreases are written at once, increases wait for budget\n` +
         '  columns: link = true capacity, wanctl = controller rate, router = max-limit on the router\n' +
-        "           (increases wait for the write budget), deliv = delivered; probe = the daemon's RTT\n",
+        "           (increases wait for the write budget), deliv = delivered; probe = the daemon's RTT\n" +
+        (sim.alternate
+          ? `  alternate WAN: ${sim.alternate.downBps / 1e6}/${sim.alternate.upBps / 1e6} Mbit/s, base RTT ${sim.alternate.baseRttMs} ms, ` +
+            `${Math.round(sim.alternate.backgroundUtilisation * 100)} % used by its own traffic; latency-sensitive traffic ` +
+            `(${LS_BPS / 1e6} Mbit/s each way) uses it while the rule is on\n`
+          : ''),
     );
     // The probe is in the configs (`probe: {method: udp}`); --udp-reflector says the same on the
     // command line for daemon builds that take the reflectors from there only.
@@ -430,15 +481,29 @@ export async function runDemo(opts = {}) {
       capU: snapU.capacityBits,
       t: sim.now,
     };
-    // True path RTT (what a user's packet would see), every 50 ms while the load is on.
+    // True path RTT (what a user's packet would see), every 50 ms while the load is on; for
+    // latency-sensitive traffic also where it actually goes: the alternate WAN while the rule is on.
+    const ls = { primary: [], steered: [], collapsePrimary: [], collapseSteered: [] };
+    const collapse = profile.collapse ?? null;
     const rttTimer = setInterval(() => {
-      if (sim.loadActive()) added.push(sim.rttMs() - profile.baseRttMs);
+      if (!sim.loadActive()) return;
+      const primary = sim.rttMs() - profile.baseRttMs;
+      added.push(primary);
+      const steered =
+        ruleOnNow && sim.alternate
+          ? sim.alternate.rttMs({ down: LS_BPS, up: LS_BPS }) - profile.baseRttMs
+          : primary;
+      ls.primary.push(primary);
+      ls.steered.push(steered);
+      if (collapse && sim.now >= collapse.fromS && sim.now < collapse.toS) {
+        ls.collapsePrimary.push(primary);
+        ls.collapseSteered.push(steered);
+      }
     }, 50);
     cleanups.push(async () => clearInterval(rttTimer));
 
     const stateTime = { down: {}, up: {}, steering: {} };
     const shaped = { down: [], up: [] };
-    const transitions = [];
     // Optional REST outage (--rest-outage): the REST face goes down, the daemons fail over to SSH.
     const outage = opts.restOutage ?? null;
     let outageState = 'before';
@@ -454,7 +519,6 @@ export async function runDemo(opts = {}) {
         lastSeq = e.seq;
       }
     };
-    let lastSteer = null;
     let lastRule = null;
     let rows = 0;
     const maxLimit = (q) => Number(emu.state.get('/queue/tree', q)?.['max-limit'] ?? Number.NaN);
@@ -523,8 +587,6 @@ export async function runDemo(opts = {}) {
       if (steer) {
         const st = row.steering.state ?? 'unknown';
         stateTime.steering[st] = (stateTime.steering[st] ?? 0) + 1;
-        if (lastSteer !== null && st !== lastSteer) transitions.push({ t: row.t, from: lastSteer, to: st });
-        lastSteer = st;
       }
       view.row(row);
       countRequests();
@@ -557,6 +619,53 @@ export async function runDemo(opts = {}) {
     const health = await getJson(autoPort, '/health');
     const steerHealth = steer ? await getJson(steerPort, '/health') : null;
 
+    await Promise.all(pendingReasons);
+    const endS = sim.now;
+    let steeredSeconds = 0;
+    for (let i = 0; i < ruleChanges.length; i++) {
+      const c = ruleChanges[i];
+      if (c.enabled) steeredSeconds += (ruleChanges[i + 1]?.t ?? endS) - c.t;
+    }
+    const firstOn = collapse ? ruleChanges.find((c) => c.enabled && c.t >= collapse.fromS - 1) : null;
+    const offAfter = collapse ? ruleChanges.find((c) => !c.enabled && c.t >= collapse.toS) : null;
+    const stats = (a) => ({
+      p50: percentile(a, 50),
+      p95: percentile(a, 95),
+      p99: percentile(a, 99),
+      max: a.length ? Math.max(...a) : Number.NaN,
+      mean: a.length ? a.reduce((x, y) => x + y, 0) / a.length : Number.NaN,
+      samples: a.length,
+    });
+    const steeringReport = steer
+      ? {
+          mode: steeringMode,
+          transitions: ruleChanges,
+          enables: ruleChanges.filter((c) => c.enabled).length,
+          steeredSeconds: Math.round(steeredSeconds * 10) / 10,
+          ruleOnAtEnd: ruleOnNow,
+          collapse: collapse
+            ? {
+                fromS: collapse.fromS,
+                toS: collapse.toS,
+                enabledAfterOnsetS: firstOn ? Math.round((firstOn.t - collapse.fromS) * 10) / 10 : null,
+                disabledAfterRecoveryS: offAfter ? Math.round((offAfter.t - collapse.toS) * 10) / 10 : null,
+                enablesDuringCollapse: ruleChanges.filter(
+                  (c) => c.enabled && c.t >= collapse.fromS && c.t < collapse.toS,
+                ).length,
+              }
+            : null,
+          alternate: profile.alternate ?? null,
+          latencySensitiveAddedMs: {
+            note: `latency-sensitive traffic (${LS_BPS / 1e6} Mbit/s each way): RTT minus the primary's base RTT, every 50 ms under load`,
+            primaryOnly: stats(ls.primary),
+            withSteering: stats(ls.steered),
+            collapse: collapse
+              ? { primaryOnly: stats(ls.collapsePrimary), withSteering: stats(ls.collapseSteered) }
+              : null,
+          },
+        }
+      : null;
+
     // --- stop the daemons (SIGTERM, as systemd does) -----------------------------------------
     const exits = {};
     for (const p of [...procs].reverse()) exits[p.name] = await stopDaemon(p);
@@ -568,7 +677,7 @@ export async function runDemo(opts = {}) {
       simSeconds: sim.now,
       samples: rows,
       stateSeconds: stateTime,
-      steeringTransitions: transitions,
+      steeringTransitions: ruleChanges,
       addedLatencyMs: {
         p50: percentile(added, 50),
         p95: percentile(added, 95),
@@ -601,7 +710,12 @@ export async function runDemo(opts = {}) {
         requests: { ...requests },
       },
       steering: steerHealth
-        ? { state: steerHealth.state, corrections: steerHealth.rule?.corrections ?? null }
+        ? {
+            state: steerHealth.state,
+            corrections: steerHealth.rule?.corrections ?? null,
+            stateReason: steerHealth.state_reason ?? null,
+            ...steeringReport,
+          }
         : null,
       simLagS: driver.lagS,
       transportChanges,
@@ -661,14 +775,43 @@ function printSummary(s, out) {
   ];
   if (s.steering) {
     lines.push(`                  steering: ${states(s.stateSeconds.steering, [])}`);
-    const tr = s.steeringTransitions.map((t) => `${t.t.toFixed(0)} s ${t.to}`).join(', ');
-    lines.push(`  steering        transitions: ${tr || 'none'}; final ${s.steering.state}`);
-    if (!tr && s.steeringMode === 'cake' && (s.stateSeconds.down.RED ?? 0) >= 3) {
+    const st = s.steering;
+    const tr = s.steeringTransitions
+      .map((t) => `${t.t.toFixed(1)} s ${t.enabled ? 'ENABLED' : 'disabled'}`)
+      .join(', ');
+    lines.push(
+      `  steering        (${MODE_LABEL[s.steeringMode] ?? s.steeringMode}) rule changes: ${tr || 'none'}; ` +
+        `steered ${Number.isFinite(st.steeredSeconds) ? st.steeredSeconds.toFixed(1) : '–'} s; final ${st.state}`,
+    );
+    for (const t of s.steeringTransitions) {
+      if (t.reason) lines.push(`                  ${t.t.toFixed(1)} s: ${t.reason}`);
+    }
+    const c = st.collapse;
+    if (c) {
       lines.push(
-        '                  (CAKE-aware steering needs high RTT together with CAKE drops and a CAKE queue;',
-        "                  below the floors the queue builds in the ISP's buffer, so CAKE sees none.",
-        '                  --steering-mode rtt runs the RTT-only assessment, which steers here.)',
+        `  collapse        ${c.fromS.toFixed(0)}-${c.toS.toFixed(0)} s: steering on ${
+          c.enabledAfterOnsetS === null ? 'never' : `${c.enabledAfterOnsetS.toFixed(1)} s after the onset`
+        }, off ${
+          c.disabledAfterRecoveryS === null
+            ? 'not yet'
+            : `${c.disabledAfterRecoveryS.toFixed(1)} s after the recovery`
+        } (${c.enablesDuringCollapse} enable${c.enablesDuringCollapse === 1 ? '' : 's'} in it)`,
       );
+    }
+    const la = st.latencySensitiveAddedMs;
+    if (la) {
+      const line = (x) => `p50 ${ms(x.p50)}, p95 ${ms(x.p95)}, p99 ${ms(x.p99)}, max ${ms(x.max)}`;
+      lines.push(
+        `  latency-sensitive added RTT (vs the primary's empty path; alternate WAN ${st.alternate ? `${st.alternate.baseRttMs} ms base` : 'none'}):`,
+        `                  with steering:   ${line(la.withSteering)}`,
+        `                  primary only:    ${line(la.primaryOnly)}`,
+      );
+      if (la.collapse) {
+        lines.push(
+          `    in the collapse with steering: ${line(la.collapse.withSteering)}`,
+          `    in the collapse primary only:  ${line(la.collapse.primaryOnly)}`,
+        );
+      }
     }
   }
   lines.push(

@@ -40,9 +40,17 @@ function demoLoad(durationS) {
 }
 
 /**
+ * The alternate WAN steering moves latency-sensitive traffic to: a modest second line (VDSL2
+ * 50/10 Mbit/s, 32 ms base RTT, 30 % used by its own traffic).
+ */
+const ALTERNATE = { downBps: mbps(50), upBps: mbps(10), baseRttMs: 32, backgroundUtilisation: 0.3 };
+
+/**
  * The profile `name` for a demo of `durationS` seconds. Returns `{ name, description, trace,
- * baseRttMs, down, up, load, warmS, example, overrides }`: `example` and `overrides` select the
- * autorate config (see deriveAutorateDoc in scripts/bench-control/bench.mjs).
+ * baseRttMs, down, up, load, warmS, example, overrides, alternate, collapse }`: `example` and
+ * `overrides` select the autorate config (see deriveAutorateDoc in scripts/bench-control/bench.mjs);
+ * `alternate` is the alternate WAN of the link model; `collapse` ({fromS, toS} or null) is when the
+ * line is below the autorate floors (what steering is for).
  */
 export function demoProfile(name, { durationS = 60, seed = 1 } = {}) {
   const D = durationS;
@@ -61,11 +69,14 @@ export function demoProfile(name, { durationS = 60, seed = 1 } = {}) {
         rampFraction: 0.15,
         dipsPerMinute: 3,
       });
+      const collapse = { fromS: 0.45 * D, toS: 0.65 * D };
       return {
         name,
         description:
           'cable evening 900/35 Mbit/s compressed in time, with a collapse to 150/6 below the floors',
-        trace: withCollapse(base, { fromS: 0.45 * D, toS: 0.65 * D, downBps: mbps(150), upBps: mbps(6) }),
+        trace: withCollapse(base, { ...collapse, downBps: mbps(150), upBps: mbps(6) }),
+        alternate: ALTERNATE,
+        collapse,
         baseRttMs: 20,
         down: { bufferMs: 250 },
         up: { bufferMs: 600 },
@@ -90,6 +101,8 @@ export function demoProfile(name, { durationS = 60, seed = 1 } = {}) {
             { atS: 0.8 * D, downBps: mbps(300), upBps: mbps(12) },
           ],
         }),
+        alternate: ALTERNATE,
+        collapse: { fromS: 0.45 * D, toS: 0.6 * D },
         baseRttMs: 20,
         down: { bufferMs: 250 },
         up: { bufferMs: 600 },
@@ -104,6 +117,8 @@ export function demoProfile(name, { durationS = 60, seed = 1 } = {}) {
         description:
           'LTE 60/15 Mbit/s mean with fast fading and deep fades (config: cable example scaled to 120/30)',
         trace: lteTrace({ downBps: mbps(60), upBps: mbps(15), durationS: D, seed }),
+        alternate: ALTERNATE,
+        collapse: null,
         baseRttMs: 40,
         down: { bufferMs: 400 },
         up: { bufferMs: 800 },
@@ -117,6 +132,8 @@ export function demoProfile(name, { durationS = 60, seed = 1 } = {}) {
         name,
         description: 'steady VDSL2 50/10 Mbit/s behind the DSL example (ceiling 95/18)',
         trace: dslTrace({ downBps: mbps(50), upBps: mbps(10), durationS: D, seed }),
+        alternate: { ...ALTERNATE, downBps: mbps(30), upBps: mbps(5) },
+        collapse: null,
         baseRttMs: 25,
         down: { bufferMs: 300 },
         up: { bufferMs: 800 },

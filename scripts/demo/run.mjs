@@ -11,12 +11,16 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 const USAGE = `usage: node scripts/demo/run.mjs [--duration S] [--profile cable|steps|lte|dsl] [--seed N] [--no-steering]
+                           [--steering-mode cake|confidence|rtt] [--json FILE] ...
   --duration S     seconds to run (default 60; Ctrl-C stops earlier)
   --profile NAME   link profile (default cable: an evening compressed in time, with a collapse below the floors)
   --seed N         seed of the trace and the flows (default 1)
   --no-steering    run wanctl-autorate only
-  --steering-mode cake|rtt
-                   cake (default, as examples/steering.yaml): RED needs RTT, CAKE drops and queue;
+  --steering-mode cake|confidence|rtt
+                   cake (default, as examples/steering.yaml): RED needs RTT, CAKE drops and queue,
+                   or (D14) autorate's report of RED at its floor with a high RTT delta;
+                   confidence: cake plus live confidence scoring (mode.use_confidence_scoring,
+                   confidence.dry_run false; the WAN zone adds weight);
                    rtt: v1.3's legacy RTT-only assessment (cake_aware: false)
   --write-budget N/S
                    router write budget: N writes per S seconds (default 10/6: the demo compresses an
@@ -66,8 +70,8 @@ const seed = args.seed === undefined ? 1 : Number(args.seed);
 if (!Number.isInteger(seed)) fail(`--seed must be an integer (got "${args.seed}")`);
 const profile = args.profile ?? 'cable';
 const steeringMode = args['steering-mode'] ?? 'cake';
-if (!['cake', 'rtt'].includes(steeringMode))
-  fail(`--steering-mode must be cake or rtt (got "${steeringMode}")`);
+if (!['cake', 'confidence', 'rtt'].includes(steeringMode))
+  fail(`--steering-mode must be cake, confidence or rtt (got "${steeringMode}")`);
 const { PROFILE_NAMES } = await import('./profiles.mjs').catch((e) => {
   process.stderr.write(`demo: cannot load the workspaces (${e.message}); build first: npm run build\n`);
   process.exit(1);

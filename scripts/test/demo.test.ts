@@ -126,6 +126,31 @@ describe('demo: node scripts/demo/run.mjs', () => {
     expect(fs.existsSync(s.dir)).toBe(false);
   });
 
+  it('steers during the collapse below the floors (D14); the JSON carries the rule changes with their times and reasons', async (ctx) => {
+    if (SKIP_REASON) ctx.skip(SKIP_REASON);
+    const dir = tempDir();
+    const json = path.join(dir, 'summary.json');
+    // 30 s: the collapse is at 13.5-19.5 s
+    const p = startDemo(['--duration', '30', '--json', json]);
+    const code = await p.exited;
+    expect(code, `stdout:\n${p.stdout()}\nstderr:\n${p.stderr()}`).toBe(0);
+    const s = JSON.parse(fs.readFileSync(json, 'utf8'));
+    const st = s.steering;
+    expect(st.collapse).toMatchObject({ fromS: 13.5, toS: 19.5 });
+    const on = st.transitions.find((t: { enabled: boolean }) => t.enabled);
+    expect(on, JSON.stringify(st.transitions)).toBeDefined();
+    // (a few seconds of slack over the 3 s target: the machine running the tests is busy)
+    expect(on.t).toBeGreaterThanOrEqual(13.5);
+    expect(on.t).toBeLessThan(19.5);
+    expect(on.reason).toMatch(/\(D14\): (download|upload) RED at its floor/);
+    expect(st.enables).toBe(1);
+    expect(st.steeredSeconds).toBeGreaterThan(3);
+    expect(s.steeringTransitions).toEqual(st.transitions);
+    // latency-sensitive traffic on the alternate WAN did better in the collapse than the primary
+    const la = st.latencySensitiveAddedMs.collapse;
+    expect(la.withSteering.p50).toBeLessThan(la.primaryOnly.p50);
+  });
+
   it('fails over to SSH (key login, pinned host key) while the REST face is down', async (ctx) => {
     if (SKIP_REASON) ctx.skip(SKIP_REASON);
     const dir = tempDir();

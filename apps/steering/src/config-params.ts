@@ -48,6 +48,7 @@ export function steeringParamsFromConfig(cfg: SteeringConfig): SteeringParams {
           dryRun: c.dryRun,
         }
       : null,
+    wanState: { ...cfg.wanState },
   });
 }
 

@@ -5,7 +5,7 @@
 import { copyFile, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readAutorateBaseline } from '../src/daemon/baseline.js';
+import { parseCongestion, readAutorateBaseline } from '../src/daemon/baseline.js';
 import { AUTORATE_STATE_FIXTURE, tempDir } from './helpers/e2e.js';
 
 let tmp: { dir: string; cleanup(): Promise<void> };
@@ -52,5 +52,47 @@ describe('readAutorateBaseline', () => {
     expect(noKey.problem).toContain('no ewma.baseline_rtt');
     await writeFile(bad, JSON.stringify({ ewma: { baseline_rtt: 'x' } }));
     expect((await readAutorateBaseline(bad)).problem).toContain('is not a number');
+  });
+});
+
+describe('the D14 congestion report in the autorate state file', () => {
+  it("is read from autorate's layout, aged by its own time; a v1.3 file has none", async () => {
+    const path = join(tmp.dir, 'wan1_state.json');
+    const doc = JSON.parse(await readFile(AUTORATE_STATE_FIXTURE, 'utf8')) as Record<string, unknown>;
+    const at = Date.parse((doc['congestion'] as { at: string }).at);
+    await writeFile(path, JSON.stringify(doc));
+    const r = await readAutorateBaseline(path, { nowMs: at + 2500 });
+    expect(r.congestion).toEqual({
+      ageSeconds: 2.5,
+      download: { zone: 'GREEN', atFloor: false, rttDeltaMs: 0.5, redForSec: 0 },
+      upload: { zone: 'GREEN', atFloor: false, rttDeltaMs: 0.5, redForSec: 0 },
+    });
+    delete doc['congestion'];
+    await writeFile(path, JSON.stringify(doc));
+    expect((await readAutorateBaseline(path)).congestion).toBeNull();
+  });
+
+  it('a malformed report is unknown (no age), never a crash and never GREEN', () => {
+    for (const c of [
+      null,
+      'RED',
+      [],
+      { at: 'yesterday', download: { zone: 'RED', rtt_delta_ms: 500 } },
+      { at: new Date().toISOString() },
+    ]) {
+      const r = parseCongestion({ congestion: c }, Date.now());
+      expect(r?.ageSeconds, JSON.stringify(c)).toBeNull();
+    }
+    const odd = parseCongestion(
+      {
+        congestion: {
+          at: new Date(0).toISOString(),
+          download: { zone: 'RED', rtt_delta_ms: 'x' },
+          upload: { zone: 7 },
+        },
+      },
+      1000,
+    );
+    expect(odd).toEqual({ ageSeconds: null, download: null, upload: null });
   });
 });

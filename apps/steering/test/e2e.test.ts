@@ -133,6 +133,50 @@ describe.each<Transport>(['rest', 'ssh'])('wanctl-steering end to end, %s primar
     model.congested = on;
   };
 
+  it("D14: autorate's report of RED at its floor enables the rule while CAKE sees nothing; /health and the log give the reason", async () => {
+    await writeFile(
+      configPath,
+      `${await readFile(configPath, 'utf8')}\nwan_state:\n  hold_down_sec: 1\n  recovery_sec: 1\n`,
+    );
+    const d = start();
+    await waitFor('the first cycles', async () => (await cyclesRun(2)) !== null, { detail });
+    // the line collapses below the floors: the queue is in the ISP's buffer, CAKE stays quiet
+    const state = join(tmp.dir, 'wan1_state.json');
+    const red = { zone: 'RED', at_floor: true, rtt_delta_ms: 450, red_for_sec: 2 };
+    // (the test's probe replies fast: what steers here is autorate's report alone)
+    await writeAutorateState(state, 20, { download: red, upload: red });
+    await waitFor('the rule enabled on the emulator', () => ruleDisabled() === 'false', { detail });
+    const h = await waitFor('DEGRADED in /health', async () => {
+      const r = await health();
+      return r.body['state'] === 'WAN1_DEGRADED' ? r : null;
+    });
+    expect((h.body['last_transition'] as { reason: string }).reason).toMatch(
+      /^WAN1 DEGRADED \(D14\): download RED at its floor with autorate rtt delta 450\.0ms >= 80ms/,
+    );
+    expect(h.body['state_reason']).toMatch(/^steered because: WAN1 DEGRADED \(D14\)/);
+    expect(h.body['wan_state']).toMatchObject({
+      input: 'fresh',
+      zone: 'RED',
+      congested: true,
+      thresholds: { rtt_delta_ms: 80, hold_down_sec: 1, recovery_sec: 1, stale_sec: 5 },
+    });
+    expect((h.body['signals'] as { cake_drops_delta: number }).cake_drops_delta).toBe(0);
+    // the line recovers
+    const calm = { zone: 'GREEN', at_floor: false, rtt_delta_ms: 1, red_for_sec: 0 };
+    await writeAutorateState(state, 20, { download: calm, upload: calm });
+    await waitFor('the rule disabled again', () => ruleDisabled() === 'true', { detail });
+    const h2 = await waitFor('GOOD in /health', async () => {
+      const r = await health();
+      return r.body['state'] === 'WAN1_GOOD' ? r : null;
+    });
+    expect(h2.body['state_reason']).toMatch(/^not steered: CAKE RED needs rtt_ewma > 15ms/);
+    expect(d.output()).toMatch(/State transition: WAN1_GOOD -> WAN1_DEGRADED \(WAN1 DEGRADED \(D14\)/);
+    expect(d.output()).toMatch(/Steering ENABLED: WAN1_GOOD -> WAN1_DEGRADED by wan; now: steered because/);
+    // (v1.3's GREEN count or D14's recovery, whichever is first once the hold-down is over)
+    expect(d.output()).toMatch(/State transition: WAN1_DEGRADED -> WAN1_GOOD \(WAN1 RECOVERED/);
+    expect(d.output()).toMatch(/Steering DISABLED: WAN1_DEGRADED -> WAN1_GOOD by \w+; now: not steered/);
+  });
+
   it('congestion enables the rule after red_samples_required cycles; recovery disables it after green_samples_required', async () => {
     const d = start();
     // healthy once cycles run (polled: on a busy machine one cycle may miss its RTT reply, which

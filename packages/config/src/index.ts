@@ -63,4 +63,5 @@ export type {
   SteeringConfig,
   SteeringThresholds,
   Transport,
+  WanStateConfig,
 } from './types.js';

@@ -609,6 +609,47 @@ const confidenceSchema = obj(
   },
 );
 
+const wanStateSchema = obj(
+  "The primary WAN's autorate congestion report as a steering input (docs/decisions.md#d14).",
+  {
+    enabled: bool('Use the report (false: v1.3 decisions only).', { default: true }),
+    rtt_delta_ms: num('Autorate RTT delta (ms) from which RED at the floor counts as congested.', {
+      minimum: 0,
+      default: 80,
+    }),
+    confirm_sec: num('Seconds the congestion must hold before steering is enabled.', {
+      minimum: 0,
+      maximum: 60,
+      default: 1,
+    }),
+    hold_down_sec: num('Minimum seconds steered after an enable.', {
+      minimum: 0,
+      maximum: 3600,
+      default: 10,
+    }),
+    recovery_rtt_ms: num('RTT delta (ms) under which the line counts as recovered.', {
+      minimum: 0,
+      default: 40,
+    }),
+    recovery_sec: num('Seconds the recovery must hold before steering is disabled.', {
+      minimum: 0,
+      maximum: 3600,
+      default: 8,
+    }),
+    stale_sec: num('A report older than this (s) is unknown.', { minimum: 0.5, maximum: 600, default: 5 }),
+    red_weight: num('Confidence points of a RED WAN zone (with RTT evidence only).', {
+      minimum: 0,
+      maximum: 100,
+      default: 25,
+    }),
+    soft_red_weight: num('Confidence points of a SOFT_RED WAN zone (with RTT evidence only).', {
+      minimum: 0,
+      maximum: 100,
+      default: 12,
+    }),
+  },
+);
+
 /** JSON Schema of the steering daemon config. */
 export const steeringSchema: JsonSchema = {
   $id: 'https://wanctl.invalid/schema/steering.json',
@@ -679,6 +720,7 @@ export const steeringSchema: JsonSchema = {
         reset_counters: bool('Accepted for v1.3 compatibility; never read.'),
       }),
       confidence: confidenceSchema,
+      wan_state: wanStateSchema,
       thresholds: steeringThresholdsSchema,
       state: obj(
         'Steering state file.',

@@ -131,6 +131,17 @@ export function normaliseSteering(
       penaltyThresholdAdd: numAt(data, `${c}.penalty_threshold_add`) ?? 15,
       dryRun: boolAt(data, `${c}.dry_run`) ?? true,
     },
+    wanState: {
+      enabled: boolAt(data, 'wan_state.enabled') ?? true,
+      rttDeltaMs: numAt(data, 'wan_state.rtt_delta_ms') ?? 80,
+      confirmSec: numAt(data, 'wan_state.confirm_sec') ?? 1,
+      holdDownSec: numAt(data, 'wan_state.hold_down_sec') ?? 10,
+      recoveryRttMs: numAt(data, 'wan_state.recovery_rtt_ms') ?? 40,
+      recoverySec: numAt(data, 'wan_state.recovery_sec') ?? 8,
+      staleSec: numAt(data, 'wan_state.stale_sec') ?? 5,
+      redWeight: numAt(data, 'wan_state.red_weight') ?? 25,
+      softRedWeight: numAt(data, 'wan_state.soft_red_weight') ?? 12,
+    },
     thresholds: {
       greenRttMs: green,
       yellowRttMs: yellow,

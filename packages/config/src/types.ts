@@ -315,6 +315,19 @@ export interface SteeringThresholds {
 }
 
 /** Confidence scoring settings. */
+/** `wan_state.*`: the autorate congestion report as a steering input (docs/decisions.md#d14). */
+export interface WanStateConfig {
+  enabled: boolean;
+  rttDeltaMs: number;
+  confirmSec: number;
+  holdDownSec: number;
+  recoveryRttMs: number;
+  recoverySec: number;
+  staleSec: number;
+  redWeight: number;
+  softRedWeight: number;
+}
+
 export interface ConfidenceConfig {
   /** `steer_threshold` (0–100, default 55). */
   steerThreshold: number;
@@ -368,6 +381,8 @@ export interface SteeringConfig extends CommonConfig {
   mode: { cakeAware: boolean; enableYellowState: boolean; useConfidenceScoring: boolean };
   /** `confidence.*`, fully defaulted (used when mode.useConfidenceScoring). */
   confidence: ConfidenceConfig;
+  /** `wan_state.*`, fully defaulted (docs/decisions.md#d14). */
+  wanState: WanStateConfig;
   /** `thresholds.*`, fully defaulted. */
   thresholds: SteeringThresholds;
   /** `state.*`: steering state file and history length. */

@@ -1,3 +1,4 @@
+export { AlternateWan, type AlternateWanOptions } from './alternate.js';
 export * from './bench/index.js';
 export {
   type EmulatorQueueCounters,

@@ -1,3 +1,4 @@
+import { AlternateWan, type AlternateWanOptions } from './alternate.js';
 import { LinkSimConfigError, requireFinite, requirePositive } from './errors.js';
 import { constantLoad, LoadCursor, type LoadSchedule } from './load.js';
 import { Prng } from './prng.js';
@@ -67,6 +68,8 @@ export interface LinkSimOptions {
    * a packet of a greedy flow waits). The flows themselves always see the bulk sojourn.
    */
   pingShaperDelay?: 'backlog' | 'sparse';
+  /** The alternate WAN steering moves latency-sensitive traffic to (see {@link AlternateWan}). */
+  alternate?: AlternateWanOptions;
 }
 
 /** Counters of the router's queue-tree entry for a direction (RouterOS `print stats` terms). */
@@ -271,6 +274,8 @@ export class LinkSim {
   private ticks = 0;
   private acc = 0;
   private loadOn = false;
+  /** The alternate WAN (null when the options gave none). */
+  readonly alternate: AlternateWan | null;
 
   constructor(opts: LinkSimOptions) {
     this.baseRttMs = requirePositive('baseRttMs', opts.baseRttMs);
@@ -284,6 +289,7 @@ export class LinkSim {
       throw new LinkSimConfigError('pingShaperDelay', `expected 'backlog' or 'sparse', got ${String(ping)}`);
     }
     this.sparsePing = ping === 'sparse';
+    this.alternate = opts.alternate ? new AlternateWan(opts.alternate) : null;
     const fl = opts.flows ?? {};
     this.beta = requireFinite('flows.beta', fl.beta ?? 0.7);
     if (!(this.beta > 0 && this.beta < 1))

@@ -96,6 +96,23 @@ interface Completion {
 const mbps = (bps: number | null): number | null => (bps === null ? null : Math.round(bps / 1e5) / 10);
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
+/** One direction of the `congestion` report in the state file (docs/decisions.md#d14). */
+export interface DirectionCongestionReport {
+  zone: string | null;
+  at_floor: boolean;
+  rtt_delta_ms: number;
+  /** How long the direction has been RED without a break (s; 0 when not RED). */
+  red_for_sec: number;
+}
+
+/** The state file's `congestion` key: what steering reads besides the baseline. */
+export interface CongestionReport {
+  /** UTC ISO time of the values. */
+  at: string;
+  download: DirectionCongestionReport;
+  upload: DirectionCongestionReport;
+}
+
 /** The v1.3 state file content: the controller's snapshot plus a local naive ISO timestamp. */
 function stateFileBody(s: ControllerSnapshot, date = new Date()): ControllerSnapshot & { timestamp: string } {
   return { ...s, timestamp: localIsoTimestamp(date) };
@@ -257,14 +274,56 @@ export class WanRunner {
     return rep.ignored;
   }
 
-  /** The state file body now. */
-  stateBody(): ControllerSnapshot & { timestamp: string } {
-    return stateFileBody(this.snapshot());
+  /**
+   * The state file body now: v1.3's keys unchanged, plus `congestion` (docs/decisions.md#d14),
+   * what wanctl-steering needs to tell congestion the shaper cannot fix: per direction the zone
+   * (null before the first cycle), whether the rate sits at its lowest floor, the RTT delta
+   * (load - baseline EWMA, ms) and how long it has been RED; `at` is the wall-clock time (UTC ISO) the values are from.
+   */
+  stateBody(): ControllerSnapshot & { timestamp: string; congestion: CongestionReport } {
+    const now = new Date();
+    const snap = this.snapshot();
+    const delta = r2(Math.max(0, snap.ewma.load_rtt - snap.ewma.baseline_rtt));
+    const f = this.floorState();
+    return {
+      ...stateFileBody(snap, now),
+      congestion: {
+        at: now.toISOString(),
+        download: {
+          zone: this.lastZones.dl,
+          at_floor: f.dl,
+          rtt_delta_ms: delta,
+          red_for_sec: r2(snap.download.red_streak * this.o.params.intervalSeconds),
+        },
+        upload: {
+          zone: this.lastZones.ul,
+          at_floor: f.ul,
+          rtt_delta_ms: delta,
+          red_for_sec: r2(snap.upload.red_streak * this.o.params.intervalSeconds),
+        },
+      },
+    };
+  }
+
+  /** Whether each direction's rate sits at its lowest configured floor. */
+  private floorState(): { dl: boolean; ul: boolean } {
+    const p = this.o.params;
+    const d = p.download;
+    const u = p.upload;
+    const dlFloor = Math.min(d.floorRedBps, d.floorSoftRedBps, d.floorYellowBps, d.floorGreenBps);
+    const ulFloor = Math.min(
+      u.floorRedBps,
+      u.floorYellowBps ?? u.floorRedBps,
+      u.floorGreenBps ?? u.floorRedBps,
+    );
+    const rates = this.lawRates();
+    return { dl: rates.dlBps <= dlFloor, ul: rates.ulBps <= ulFloor };
   }
 
   /**
    * The state file's change key now: `dl|ul|applied dl|applied ul|baseline (0.1 ms)` of the controller's snapshot,
-   * without building a snapshot; the string is rebuilt only when one of its parts changed.
+   * without building a snapshot; the string is rebuilt only when one of its parts changed. Then the
+   * zones and floor flags, and a seconds counter while the WAN is not calm (D14).
    */
   stateChangeKey(): string {
     const c = this.controller;
@@ -285,7 +344,13 @@ export class WanRunner {
       this.keyBaseline = b;
       this.key = `${rates.dlBps}|${rates.ulBps}|${ra.dlBps}|${ra.ulBps}|${b.toFixed(1)}`;
     }
-    return this.key;
+    // docs/decisions.md#d14: a zone or floor change is written, and while a direction is not
+    // GREEN or sits at its floor the file is refreshed every second (steering treats a
+    // congestion report older than a few seconds as unknown); an idle GREEN WAN stays quiet.
+    const z = this.lastZones;
+    const f = this.floorState();
+    const calm = (z.dl === null || z.dl === 'GREEN') && (z.ul === null || z.ul === 'GREEN') && !f.dl && !f.ul;
+    return `${this.key}|${z.dl}|${z.ul}|${f.dl ? 1 : 0}${f.ul ? 1 : 0}${calm ? '' : `|${Math.floor(this.o.now() / 1000)}`}`;
   }
 
   /** A cycle that took longer than its interval (from the daemon's ticker). */

@@ -14,7 +14,7 @@ import { type ControllerSnapshot, ReplaySession } from '../../src/control/index.
 import { type FallbackChecks, WanMeasurement } from '../../src/daemon/measurement.js';
 import { AutorateMetrics, type WanMetrics } from '../../src/daemon/metrics.js';
 import { Recorder } from '../../src/daemon/recorder.js';
-import { WanRunner } from '../../src/daemon/wan-runner.js';
+import { type CongestionReport, WanRunner } from '../../src/daemon/wan-runner.js';
 import { config } from './config.js';
 
 /**
@@ -23,6 +23,19 @@ import { config } from './config.js';
  */
 function stateChangeKey(s: ControllerSnapshot): string {
   return `${s.download.current_rate}|${s.upload.current_rate}|${s.last_applied.dl_rate}|${s.last_applied.ul_rate}|${s.ewma.baseline_rtt.toFixed(1)}`;
+}
+
+/** The D14 part of the key: zones, floor flags, and the second while the WAN is not calm. */
+function congestionKey(b: { congestion: CongestionReport }, nowMs: number): string {
+  const c = b.congestion;
+  const calm =
+    (c.download.zone === null || c.download.zone === 'GREEN') &&
+    (c.upload.zone === null || c.upload.zone === 'GREEN') &&
+    !c.download.at_floor &&
+    !c.upload.at_floor;
+  return `${c.download.zone}|${c.upload.zone}|${c.download.at_floor ? 1 : 0}${c.upload.at_floor ? 1 : 0}${
+    calm ? '' : `|${Math.floor(nowMs / 1000)}`
+  }`;
 }
 
 let dir: string;
@@ -189,6 +202,49 @@ describe('WanRunner', () => {
     expect(h.status).toBe('healthy');
   });
 
+  it('D14 congestion report: RED at the floor with the RTT delta is on disk within a second and refreshed every second; GREEN idle stays quiet', async () => {
+    const r = await rig({ store: true });
+    for (let i = 0; i < 40; i++) await r.step(IDLE);
+    await r.store?.flush(r.runner);
+    type Body = { congestion: CongestionReport; download: { current_rate: number } };
+    const read = async () => JSON.parse(await readFile(path.join(dir, 'wan1_state.json'), 'utf8')) as Body;
+    const calm = await read();
+    expect(calm.congestion.download).toEqual({
+      zone: 'GREEN',
+      at_floor: false,
+      rtt_delta_ms: expect.any(Number),
+      red_for_sec: 0,
+    });
+    expect(calm.congestion.upload.zone).toBe('GREEN');
+    expect(Date.now() - Date.parse(calm.congestion.at)).toBeLessThan(60_000);
+    // the line collapses: 600 ms for 3 s (60 cycles) drives both directions to their floors
+    for (let i = 0; i < 20; i++) await r.step([600, 600, 600]);
+    await new Promise((res) => setTimeout(res, 30));
+    const w0 = r.store?.stats.writes ?? 0;
+    for (let i = 0; i < 100; i++) {
+      await r.step([600, 600, 600]);
+      if (i % 10 === 0) await new Promise((res) => setTimeout(res, 10)); // let the file writes finish
+    }
+    await new Promise((res) => setTimeout(res, 30));
+    const heartbeats = (r.store?.stats.writes ?? 0) - w0;
+    await r.store?.flush(r.runner);
+    const red = await read();
+    expect(red.congestion.download.zone).toBe('RED');
+    expect(red.congestion.download.at_floor).toBe(true);
+    expect(red.congestion.upload.at_floor).toBe(true);
+    expect(red.congestion.download.rtt_delta_ms).toBeGreaterThan(300);
+    // RED for the whole collapse so far: 120 cycles of 50 ms (within a cycle or two)
+    expect(red.congestion.download.red_for_sec).toBeGreaterThan(5.5);
+    expect(red.congestion.download.red_for_sec).toBeLessThanOrEqual(6.05);
+    // at the floor the rates no longer change, yet the report is rewritten about once a second
+    // (rates at the floor: nothing else changed in these 5 s; minIntervalMs 1000 caps it at 5)
+    expect(r.runner.controller.snapshot().download.current_rate).toBe(red.download.current_rate);
+    expect(heartbeats).toBeGreaterThanOrEqual(3);
+    expect(heartbeats).toBeLessThanOrEqual(6);
+    // v1.3's keys are unchanged next to it
+    expect(red.download.current_rate).toBe(r.runner.controller.snapshot().download.current_rate);
+  });
+
   it('RTT to decision: a sample over the RED threshold is written in the same cycle', async () => {
     const r = await rig();
     for (let i = 0; i < 5; i++) await r.step(IDLE);
@@ -344,7 +400,14 @@ describe('WanRunner', () => {
       string,
       unknown
     >;
-    expect(Object.keys(body)).toEqual(['download', 'upload', 'ewma', 'last_applied', 'timestamp']);
+    expect(Object.keys(body)).toEqual([
+      'download',
+      'upload',
+      'ewma',
+      'last_applied',
+      'timestamp',
+      'congestion',
+    ]);
     // a rate change is persisted
     const w1 = r.store?.stats.writes ?? 0;
     // keep cycling (the store's delayed writes run on the fake clock) until the cut is on disk
@@ -365,7 +428,9 @@ describe('WanRunner', () => {
     const keys = new Set<string>();
     const check = () => {
       const k = r.runner.stateChangeKey();
-      expect(k).toBe(stateChangeKey(r.runner.controller.snapshot()));
+      expect(k).toBe(
+        `${stateChangeKey(r.runner.controller.snapshot())}|${congestionKey(r.runner.stateBody(), r.clock.now())}`,
+      );
       keys.add(k);
     };
     check(); // before the first cycle: ceilings, nothing written yet

@@ -27,7 +27,23 @@ export interface ConfidenceSignals {
   dropsHistory: readonly number[];
   /** Queue depths, oldest first, including the current one. */
   queueHistory: readonly number[];
+  /**
+   * docs/decisions.md#d14: the primary WAN's zone from a fresh autorate report (the worse
+   * direction); omitted or null = no report (v1.3 scoring).
+   */
+  wanZone?: string | null;
+  /** Points of a RED / SOFT_RED WAN zone (default {@link WAN_ZONE_WEIGHTS}). */
+  wanWeights?: { red: number; softRed: number };
 }
+
+/** D14 default points of the WAN zone (wanctl's later WAN_RED / SOFT_RED weights). */
+export const WAN_ZONE_WEIGHTS: Readonly<{ red: number; softRed: number }> = Object.freeze({
+  red: 25,
+  softRed: 12,
+});
+
+/** RTT evidence the WAN zone needs before it counts: the scorer's "high" RTT level (ms). */
+export const WAN_ZONE_RTT_EVIDENCE_MS = 80.0;
 
 export interface ConfidenceScore {
   /** 0..100. */
@@ -64,6 +80,14 @@ export function computeConfidence(s: ConfidenceSignals): ConfidenceScore {
   } else if (s.rttDeltaMs > 80.0) {
     score += 15;
     contributors.push(`rtt_delta=${pyFixed(s.rttDeltaMs, 1)}ms(high)`);
+  }
+  // D14: the WAN zone adds weight, only with RTT evidence (it never steers on its own).
+  if (s.wanZone === 'RED' || s.wanZone === 'SOFT_RED') {
+    const w = s.wanWeights ?? WAN_ZONE_WEIGHTS;
+    if (s.rttDeltaMs > WAN_ZONE_RTT_EVIDENCE_MS) {
+      score += s.wanZone === 'RED' ? w.red : w.softRed;
+      contributors.push(`WAN_${s.wanZone}`);
+    }
   }
   const d = s.dropsHistory;
   if (d.length >= 3) {

@@ -26,6 +26,7 @@ import { baselineStep, cakeStep, rttStep } from './measure.js';
 import { type SteeringParams, stateNames } from './params.js';
 import { pyFixed } from './pyfmt.js';
 import { historyStep, pushBounded, smoothStep } from './smooth.js';
+import { type AutorateCongestion, type WanEvaluation, WanStateGate } from './wan-state.js';
 
 /** Length of the CAKE assessment history fed to the confidence scorer (v1.3). */
 export const CAKE_STATE_HISTORY_LEN = 10;
@@ -41,6 +42,11 @@ export interface CycleMeasurements {
   cake: CakeSnapshot | null;
   /** Wall-clock ISO time, recorded in the transitions list (optional; the law itself needs no clock). */
   timestamp?: string | null;
+  /**
+   * docs/decisions.md#d14: the `congestion` report of the autorate state file (age computed by the
+   * shell). Omitted or null: the file has none, and the v1.3 decisions apply unchanged.
+   */
+  autorateCongestion?: AutorateCongestion | null;
 }
 
 export interface CycleInput extends CycleMeasurements {
@@ -49,6 +55,8 @@ export interface CycleInput extends CycleMeasurements {
 }
 
 export type RuleAction = 'enable' | 'disable';
+/** Which mechanism proposed a toggle: v1.3's hysteresis or confidence scoring, or the D14 WAN input. */
+export type ActionSource = 'hysteresis' | 'confidence' | 'wan';
 
 export interface CycleEvent {
   level: 'debug' | 'info' | 'warning' | 'error';
@@ -88,7 +96,7 @@ export interface PendingCycle {
   /** Rule toggle to perform now, or null. */
   readonly action: RuleAction | null;
   /** Which mechanism asked for it. */
-  readonly actionSource: 'hysteresis' | 'confidence' | null;
+  readonly actionSource: ActionSource | null;
   /** Why, in words (for the log line). */
   readonly reason: string | null;
   readonly fromState: string;
@@ -129,7 +137,7 @@ export interface SteeringCycleResult {
   /** The desired mangle rule state: enabled while DEGRADED. */
   steeringEnabled: boolean;
   action: RuleAction | null;
-  actionSource: 'hysteresis' | 'confidence' | null;
+  actionSource: ActionSource | null;
   routerOk: boolean | null;
   reason: string | null;
   /** "State transition: ..." line when the state changed, or "Failed to ..." when a toggle failed. */
@@ -138,6 +146,10 @@ export interface SteeringCycleResult {
   badCount: number;
   goodCount: number;
   confidence: ConfidenceEvaluation | null;
+  /** D14: what the autorate congestion report said and its timers (null when the cycle failed early). */
+  wan: WanEvaluation | null;
+  /** Why the state is what it is now: the signals and thresholds that hold it there (health, logs). */
+  stateReason: string;
   /** D12 flags: a measurement was clamped before smoothing. */
   clamped: { rttDelta: boolean; queue: boolean };
   /** v1.3's per-cycle INFO line. */
@@ -169,6 +181,7 @@ export type CycleDraft = Omit<
   | 'rttDeltaEwmaMs'
   | 'queueEwmaPackets'
   | 'cakeReadFailures'
+  | 'stateReason'
 >;
 
 /** Counter values to persist when the toggle succeeds / fails (hysteresis path). */
@@ -186,6 +199,7 @@ interface Stash {
   prevBad: number;
   prevGood: number;
   timestamp: string | null;
+  nowSeconds: number;
 }
 
 function defaultState(good: string): SteeringStateFile {
@@ -216,7 +230,10 @@ export class SteeringController {
   private st: SteeringStateFile;
   private readonly cakeTracker = new CakeDeltaTracker();
   private readonly conf: ConfidenceController | null;
+  private readonly wanGate: WanStateGate;
   private stash: Stash | null = null;
+  /** The reason of the transition into the current state (null after a restore or adoption). */
+  private stateEnteredBecause: string | null = null;
 
   constructor(params: SteeringParams) {
     this.params = params;
@@ -232,6 +249,7 @@ export class SteeringController {
           this.stateDegraded,
         )
       : null;
+    this.wanGate = new WanStateGate(params.wanState);
   }
 
   /** Current state name (`<WAN>_GOOD` or `<WAN>_DEGRADED`, or a not-yet-normalised restored name). */
@@ -265,6 +283,8 @@ export class SteeringController {
     this.st.bad_count = 0;
     this.st.good_count = 0;
     this.conf?.reset();
+    this.wanGate.reset();
+    this.stateEnteredBecause = 'adopted from the rule on the router';
     return true;
   }
 
@@ -298,6 +318,7 @@ export class SteeringController {
       actionSource: null,
       reason: null,
       confidence: null,
+      wan: null,
       clamped: { rttDelta: false, queue: false },
       summary: null,
       events: [],
@@ -316,6 +337,7 @@ export class SteeringController {
       prevBad: st.bad_count,
       prevGood: st.good_count,
       timestamp: m.timestamp ?? null,
+      nowSeconds,
     };
     // (the stash is set only when begin() returns: a throw leaves the controller ready)
     // 1. Baseline from the autorate state file (bounds inclusive).
@@ -337,17 +359,26 @@ export class SteeringController {
     const signal = smoothStep(st, rtt, p, draft);
     historyStep(st, rtt, p, draft);
     const delta = draft.deltaMs as number;
-    const wan = p.primaryWan.toUpperCase();
+    const wanUp = p.primaryWan.toUpperCase();
     const suffix = st.current_state.split('_').pop() ?? st.current_state;
     const sig = `rtt=${pyFixed(delta, 1)}ms ewma=${pyFixed(signal, 1)}ms drops=${draft.cakeDropsDelta} q=${draft.cakeQueuedPackets}`;
     draft.summary = p.cakeAware
-      ? `[${wan}_${suffix}] ${sig} | congestion=${st.congestion_state}`
-      : `[${wan}_${suffix}] RTT=${pyFixed(rtt, 1)}ms, baseline=${pyFixed(st.baseline_rtt as number, 1)}ms, ` +
+      ? `[${wanUp}_${suffix}] ${sig} | congestion=${st.congestion_state}`
+      : `[${wanUp}_${suffix}] RTT=${pyFixed(rtt, 1)}ms, baseline=${pyFixed(st.baseline_rtt as number, 1)}ms, ` +
         `delta=${pyFixed(delta, 1)}ms | bad_count=${st.bad_count}/${p.badSamples}, good_count=${st.good_count}/${p.goodSamples}`;
 
+    // D14: the autorate congestion report (its own timers; proposes only when present).
+    const steered = !this.isGood(st.current_state);
+    const wan = this.wanGate.evaluate(m.autorateCongestion, steered, delta, nowSeconds);
+    draft.wan = wan;
+    const wanPresent = wan.status === 'fresh' || wan.status === 'stale';
     // 7a. Confidence scoring (sees the previous cycle's assessment, as v1.3).
     const names = { good: this.stateGood, degraded: this.stateDegraded };
-    const byConfidence = this.conf ? confidenceStep(this.conf, st, draft, names, nowSeconds) : null;
+    const wanZone =
+      wan.status === 'fresh'
+        ? { zone: wan.zone, weights: { red: p.wanState.redWeight, softRed: p.wanState.softRedWeight } }
+        : null;
+    const byConfidence = this.conf ? confidenceStep(this.conf, st, draft, names, nowSeconds, wanZone) : null;
     if (byConfidence !== null) {
       stash.pending = byConfidence;
     } else {
@@ -357,11 +388,109 @@ export class SteeringController {
       stash.countersOnSuccess = h.onSuccess;
       stash.countersOnFailure = h.onFailure;
     }
+    if (wanPresent) this.applyWan(stash, wan, steered, names);
     draft.action = stash.pending.action;
     draft.actionSource = stash.pending.actionSource;
     draft.reason = stash.pending.reason;
     this.stash = stash;
     return stash.pending;
+  }
+
+  /**
+   * D14 on top of v1.3's proposal: enable on confirmed congestion the shaper cannot fix; no
+   * disable during the hold-down after an enable, nor while a fresh report shows that congestion;
+   * disable once the line has recovered.
+   */
+  private applyWan(
+    stash: Stash,
+    wan: WanEvaluation,
+    steered: boolean,
+    names: { good: string; degraded: string },
+  ): void {
+    const pend = stash.pending;
+    const ev = stash.partial.events;
+    const wanName = this.params.primaryWan.toUpperCase();
+    if (!steered && pend.action === null && wan.enable !== null) {
+      stash.pending = {
+        action: 'enable',
+        actionSource: 'wan',
+        reason: `${wanName} DEGRADED (D14): ${wan.enable}`,
+        fromState: names.good,
+        toState: names.degraded,
+      };
+      // v1.3's counters as the hysteresis left them; reset once the toggle succeeded
+      const keep = stash.countersOnFailure;
+      stash.countersOnSuccess = keep ? { degrade: 0, recover: 0 } : null;
+    } else if (steered && pend.action === 'disable' && (wan.holdDownLeftSec !== null || wan.congestedNow)) {
+      ev.push({
+        level: 'info',
+        message: `[${wanName}_DEGRADED] recovery held by ${
+          wan.holdDownLeftSec !== null
+            ? `the D14 hold-down (${pyFixed(wan.holdDownLeftSec, 1)}s left)`
+            : 'the autorate report (RED at its floor with a high RTT delta)'
+        }: ${pend.reason ?? ''}`,
+      });
+      stash.pending = {
+        action: null,
+        actionSource: null,
+        reason: null,
+        fromState: pend.fromState,
+        toState: null,
+      };
+      // the hysteresis keeps its recover count, so it fires once the hold-down is over
+      stash.countersOnSuccess = stash.countersOnFailure;
+    } else if (steered && pend.action === null && wan.disable !== null) {
+      stash.pending = {
+        action: 'disable',
+        actionSource: 'wan',
+        reason: `${wanName} RECOVERED (D14): ${wan.disable}`,
+        fromState: names.degraded,
+        toState: names.good,
+      };
+      const keep = stash.countersOnFailure;
+      stash.countersOnSuccess = keep ? { degrade: 0, recover: 0 } : null;
+    }
+  }
+
+  /** Why the state is what it is now (signals and thresholds), after a cycle. */
+  private describeState(r: Omit<SteeringCycleResult, 'stateReason'>): string {
+    const p = this.params;
+    const t = p.thresholds;
+    const wan = r.wan;
+    const parts: string[] = [];
+    if (!r.ok) parts.push(`cycle failed (${r.failure}); state unchanged`);
+    if (r.steeringEnabled) {
+      parts.push(`steered because: ${this.stateEnteredBecause ?? 'state restored as DEGRADED'}`);
+      const rec: string[] = [];
+      if (wan && (wan.status === 'fresh' || wan.status === 'stale')) {
+        if (wan.holdDownLeftSec !== null) rec.push(`hold-down ${pyFixed(wan.holdDownLeftSec, 1)}s left`);
+        rec.push(
+          wan.clearForSec !== null
+            ? `RTT clear for ${pyFixed(wan.clearForSec, 1)}s of ${p.wanState.recoverySec}s`
+            : `waiting for rtt delta < ${p.wanState.recoveryRttMs}ms${wan.status === 'fresh' ? ' and no RED direction' : ''} (now ${r.deltaMs === null ? '?' : pyFixed(r.deltaMs, 1)}ms)`,
+        );
+      }
+      rec.push(
+        p.cakeAware
+          ? `v1.3: GREEN ${r.goodCount}/${t.green_samples_required} (rtt_ewma <= ${t.yellow_rtt}ms, queue < ${t.min_queue_yellow})`
+          : `v1.3: delta < ${p.recoveryThresholdMs}ms ${r.goodCount}/${p.goodSamples}`,
+      );
+      parts.push(`recovery: ${rec.join('; ')}`);
+    } else {
+      parts.push(
+        p.cakeAware
+          ? `not steered: CAKE RED needs rtt_ewma > ${t.red_rtt}ms (now ${pyFixed(r.rttDeltaEwmaMs, 1)}), drops >= ${t.min_drops_red} (now ${r.cakeDropsDelta}), queue >= ${t.min_queue_red} (now ${r.cakeQueuedPackets}) for ${t.red_samples_required} cycles (red_count ${r.redCount})`
+          : `not steered: delta > ${p.badThresholdMs}ms (now ${r.deltaMs === null ? '?' : pyFixed(r.deltaMs, 1)}) for ${p.badSamples} cycles (bad_count ${r.badCount})`,
+      );
+      if (r.confidence)
+        parts.push(
+          `confidence ${r.confidence.score} (steer at ${r.confidence.effectiveSteerThreshold}) [${r.confidence.contributors.join(', ')}]`,
+        );
+      if (wan?.congestedForSec != null)
+        parts.push(`D14 congestion for ${pyFixed(wan.congestedForSec, 1)}s of ${p.wanState.confirmSec}s`);
+    }
+    if (wan) parts.push(wan.summary);
+    return parts.join('; ');
   }
 
   /**
@@ -393,6 +522,13 @@ export class SteeringController {
         st.last_transition_time = s.timestamp;
         st.current_state = pend.toState;
         stateChanged = true;
+        this.stateEnteredBecause = pend.reason;
+        const w = s.partial.wan;
+        this.wanGate.transitioned(
+          !this.isGood(pend.toState),
+          s.nowSeconds,
+          w !== null && (w.status === 'fresh' || w.status === 'stale'),
+        );
         transitionLogLine = `State transition: ${pend.fromState} -> ${pend.toState} (${pend.reason ?? ''})`;
       } else {
         transitionLogLine =
@@ -411,7 +547,7 @@ export class SteeringController {
       pushBounded(st.cake_state_history, st.congestion_state, CAKE_STATE_HISTORY_LEN);
     if (stateChanged && transitionLogLine)
       s.partial.events.push({ level: 'info', message: transitionLogLine });
-    return {
+    const result: Omit<SteeringCycleResult, 'stateReason'> = {
       ...s.partial,
       routerOk: ok,
       stateChanged,
@@ -428,6 +564,7 @@ export class SteeringController {
       historyRttLen: st.history_rtt.length,
       cakeStateHistory: st.cake_state_history.slice(),
     };
+    return { ...result, stateReason: this.describeState(result) };
   }
 
   /** begin() + complete() with `input.routerOk` (default true) as the toggle outcome. */
@@ -534,6 +671,8 @@ export class SteeringController {
     this.st = st;
     this.cakeTracker.reset();
     this.conf?.reset();
+    this.wanGate.reset();
+    this.stateEnteredBecause = null;
     return { warnings };
   }
 }

@@ -23,6 +23,7 @@ export function confidenceStep(
   draft: CycleDraft,
   names: StateNamePair,
   nowSeconds: number,
+  wan: { zone: string | null; weights: { red: number; softRed: number } } | null = null,
 ): PendingCycle | null {
   const ev = conf.evaluate(
     {
@@ -33,6 +34,7 @@ export function confidenceStep(
       cakeStateHistory: st.cake_state_history,
       dropsHistory: st.cake_drops_history,
       queueHistory: st.queue_depth_history,
+      ...(wan ? { wanZone: wan.zone, wanWeights: wan.weights } : {}),
     },
     st.current_state,
     nowSeconds,

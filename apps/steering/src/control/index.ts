@@ -17,8 +17,11 @@ export {
   type ConfidenceTimerState,
   computeConfidence,
   DEFAULT_CONFIDENCE_PARAMS,
+  WAN_ZONE_RTT_EVIDENCE_MS,
+  WAN_ZONE_WEIGHTS,
 } from './confidence.js';
 export {
+  type ActionSource,
   CAKE_STATE_HISTORY_LEN,
   type CycleEvent,
   type CycleInput,
@@ -72,3 +75,12 @@ export {
   SteeringReplay,
   toReplayInput,
 } from './replay.js';
+export {
+  type AutorateCongestion,
+  DEFAULT_WAN_STATE_PARAMS,
+  type DirectionCongestion,
+  type WanEvaluation,
+  type WanInputStatus,
+  WanStateGate,
+  type WanStateParams,
+} from './wan-state.js';

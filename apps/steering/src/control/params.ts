@@ -6,6 +6,7 @@
 import { DEFAULT_STATE_THRESHOLDS, makeStateThresholds, type StateThresholds } from './assessment.js';
 import { type ConfidenceParams, DEFAULT_CONFIDENCE_PARAMS } from './confidence.js';
 import { SteeringParamsError } from './errors.js';
+import { DEFAULT_WAN_STATE_PARAMS, type WanStateParams } from './wan-state.js';
 
 export interface SteeringParams {
   /** topology.primary_wan; gives the state names `<UPPER>_GOOD` / `<UPPER>_DEGRADED`. */
@@ -32,6 +33,8 @@ export interface SteeringParams {
   readonly baselineRttMaxMs: number;
   /** Confidence scoring; null unless mode.use_confidence_scoring is true. */
   readonly confidence: Readonly<ConfidenceParams> | null;
+  /** docs/decisions.md#d14: the autorate congestion report as an input (section `wan_state`). */
+  readonly wanState: Readonly<WanStateParams>;
 }
 
 export interface SteeringParamsInput {
@@ -50,6 +53,8 @@ export interface SteeringParamsInput {
   baselineRttMaxMs?: number;
   /** Omit or null to disable confidence scoring; partial fields take v1.3 defaults (dryRun true). */
   confidence?: Partial<ConfidenceParams> | null;
+  /** D14 input; partial fields take the defaults (enabled). */
+  wanState?: Partial<WanStateParams> | null;
 }
 
 function num(key: string, v: unknown, opts: { min?: number; max?: number; int?: boolean } = {}): number {
@@ -122,6 +127,23 @@ export function resolveSteeringParams(input: SteeringParamsInput): SteeringParam
     bool('confidence.dry_run', c.dryRun);
     confidence = Object.freeze(c);
   }
+  const w = { ...DEFAULT_WAN_STATE_PARAMS, ...(input.wanState ?? {}) };
+  bool('wan_state.enabled', w.enabled);
+  num('wan_state.rtt_delta_ms', w.rttDeltaMs, { min: 0 });
+  num('wan_state.confirm_sec', w.confirmSec, { min: 0, max: 60 });
+  num('wan_state.hold_down_sec', w.holdDownSec, { min: 0, max: 3600 });
+  num('wan_state.recovery_rtt_ms', w.recoveryRttMs, { min: 0 });
+  num('wan_state.recovery_sec', w.recoverySec, { min: 0, max: 3600 });
+  num('wan_state.stale_sec', w.staleSec, { min: 0.5, max: 600 });
+  num('wan_state.red_weight', w.redWeight, { min: 0, max: 100 });
+  num('wan_state.soft_red_weight', w.softRedWeight, { min: 0, max: 100 });
+  if (confidence && w.redWeight >= confidence.steerThreshold) {
+    throw new SteeringParamsError(
+      'wan_state.red_weight',
+      `(${w.redWeight}) must be less than confidence.steer_threshold (${confidence.steerThreshold}): the WAN zone never steers on its own`,
+    );
+  }
+  const wanState = Object.freeze(w);
   return Object.freeze({
     primaryWan: input.primaryWan,
     cakeAware,
@@ -137,6 +159,7 @@ export function resolveSteeringParams(input: SteeringParamsInput): SteeringParam
     baselineRttMinMs,
     baselineRttMaxMs,
     confidence,
+    wanState,
   });
 }
 
@@ -167,6 +190,7 @@ export function steeringParamsFromV13Config(doc: unknown): SteeringParams {
   const state = sub(doc, 'state');
   const useConfidence = pick<boolean>(mode, 'use_confidence_scoring') ?? false;
   const c = sub(doc, 'confidence');
+  const ws = sub(doc, 'wan_state');
   const thresholds: Partial<StateThresholds> = {};
   const map: [keyof StateThresholds, string][] = [
     ['green_rtt', 'green_rtt_ms'],
@@ -213,6 +237,17 @@ export function steeringParamsFromV13Config(doc: unknown): SteeringParams {
       baselineRttMinMs: pick<number>(bounds, 'min'),
       baselineRttMaxMs: pick<number>(bounds, 'max'),
       confidence,
+      wanState: stripUndefined({
+        enabled: pick<boolean>(ws, 'enabled'),
+        rttDeltaMs: pick<number>(ws, 'rtt_delta_ms'),
+        confirmSec: pick<number>(ws, 'confirm_sec'),
+        holdDownSec: pick<number>(ws, 'hold_down_sec'),
+        recoveryRttMs: pick<number>(ws, 'recovery_rtt_ms'),
+        recoverySec: pick<number>(ws, 'recovery_sec'),
+        staleSec: pick<number>(ws, 'stale_sec'),
+        redWeight: pick<number>(ws, 'red_weight'),
+        softRedWeight: pick<number>(ws, 'soft_red_weight'),
+      }),
     }) as SteeringParamsInput,
   );
 }

@@ -418,7 +418,13 @@ export class SteeringDaemon implements HostedDaemon, HealthSource {
     }
     const nowMs = this.p.now();
     const pend = this.controller.begin(
-      { autorateBaselineRttMs: baseline.valueMs, rttMs: rtt.rttMs, cake, timestamp: iso(nowMs) },
+      {
+        autorateBaselineRttMs: baseline.valueMs,
+        rttMs: rtt.rttMs,
+        cake,
+        timestamp: iso(nowMs),
+        autorateCongestion: baseline.congestion,
+      },
       this.p.mono() / 1000,
     );
     let ok: boolean | null = null;
@@ -442,6 +448,9 @@ export class SteeringDaemon implements HostedDaemon, HealthSource {
     }
     if (r.summary !== null) this.log.debug(r.summary);
     if (r.stateChanged) {
+      this.log.info(
+        `Steering ${r.steeringEnabled ? 'ENABLED' : 'DISABLED'}: ${r.previousState} -> ${r.currentState} by ${r.actionSource ?? '?'}; now: ${r.stateReason}`,
+      );
       rec.stateSince = nowMs;
       rec.lastTransition = { from: r.previousState, to: r.currentState, at: iso(nowMs), reason: r.reason };
       this.metrics.recordTransition(r.previousState, r.currentState);

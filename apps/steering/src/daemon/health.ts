@@ -114,6 +114,29 @@ export function steeringHealthBody(d: HealthSource): Record<string, unknown> & {
     congestion_state: r?.congestionState ?? null,
     mode: d.params.cakeAware ? (d.params.confidence ? 'cake_aware+confidence' : 'cake_aware') : 'legacy_rtt',
     last_transition: rec.lastTransition,
+    /** Why the state is what it is now: which signals, which thresholds (docs/decisions.md#d14). */
+    state_reason: r?.stateReason ?? null,
+    wan_state: r?.wan
+      ? {
+          input: r.wan.status,
+          age_seconds: r.wan.ageSeconds === null ? null : Math.round(r.wan.ageSeconds * 10) / 10,
+          zone: r.wan.zone,
+          autorate_delta_ms: r.wan.autorateDeltaMs,
+          congested: r.wan.congestedNow,
+          congested_direction: r.wan.congestedDirection,
+          congested_for_seconds: r.wan.congestedForSec,
+          clear_for_seconds: r.wan.clearForSec,
+          hold_down_left_seconds: r.wan.holdDownLeftSec,
+          thresholds: {
+            rtt_delta_ms: d.params.wanState.rttDeltaMs,
+            confirm_sec: d.params.wanState.confirmSec,
+            hold_down_sec: d.params.wanState.holdDownSec,
+            recovery_rtt_ms: d.params.wanState.recoveryRttMs,
+            recovery_sec: d.params.wanState.recoverySec,
+            stale_sec: d.params.wanState.staleSec,
+          },
+        }
+      : null,
     counters: r ? { red_count: r.redCount, good_count: r.goodCount, bad_count: r.badCount } : null,
     signals: {
       baseline_rtt_ms: r?.baselineRttMs ?? null,

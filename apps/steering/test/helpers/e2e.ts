@@ -27,12 +27,27 @@ export const AUTORATE_STATE_FIXTURE = join(
   'autorate-state.json',
 );
 
-/** Writes an autorate state file (autorate's layout, from its fixture) with the given baseline. */
-export async function writeAutorateState(path: string, baselineRtt: number): Promise<void> {
+/**
+ * Writes an autorate state file (autorate's layout, from its fixture) with the given baseline.
+ * Without `congestion` the D14 report is left out (an autorate before D14: v1.3 decisions); with
+ * it, the report is written as of now.
+ */
+export async function writeAutorateState(
+  path: string,
+  baselineRtt: number,
+  congestion?: {
+    download: { zone: string | null; at_floor: boolean; rtt_delta_ms: number };
+    upload: { zone: string | null; at_floor: boolean; rtt_delta_ms: number };
+    at?: string;
+  },
+): Promise<void> {
   const doc = JSON.parse(readFileSync(AUTORATE_STATE_FIXTURE, 'utf8')) as {
     ewma: { baseline_rtt: number; load_rtt: number };
     timestamp: string;
+    congestion?: unknown;
   };
+  if (congestion) doc.congestion = { at: new Date().toISOString(), ...congestion };
+  else delete doc.congestion;
   doc.ewma = { baseline_rtt: baselineRtt, load_rtt: baselineRtt };
   await writeFile(path, JSON.stringify(doc));
 }
