@@ -9,8 +9,8 @@
  * "ul_achieved_bps"}` (ONE rtt_ms, no per-reflector array); its answer's `router_write` ([dl, ul]
  * or null) is applied to the shaper at once, and the simulator waits for each answer. The configs
  * are the v1.3 ones (examples/cable.yaml, examples/dsl.yaml and the `wan1`/`wan2` configs of the
- * golden vectors' headers, `source_config_yaml`) with `control_law: adaptive` added (or not, for
- * v1.3) and nothing else changed: their ceilings and floors need not match the trace's capacity.
+ * golden vectors' headers, `source_config_yaml`) with `control_law` set to the law under test
+ * and nothing else changed: their ceilings and floors need not match the trace's capacity.
  *
  * Beside each CLI run, the same law runs in process on the same config and trace (the benchmark's
  * path, scripts/bench-control/bench.mjs); the two must agree. Prints p99 added latency,
@@ -216,7 +216,8 @@ const rows = [];
 for (const cname of configNames) {
   for (const law of laws) {
     const doc = structuredClone(docs[cname]);
-    if (law === 'adaptive') doc.continuous_monitoring.control_law = 'adaptive';
+    // set for both laws: the shipped examples name `adaptive` themselves
+    doc.continuous_monitoring.control_law = law;
     const text = yaml.dump(doc, { lineWidth: 120 });
     const path = join(work, `${cname}-${law}.yaml`);
     writeFileSync(path, text);

