@@ -477,6 +477,11 @@ export class AdaptiveController {
         if (this.turnUl && this.dl.rate <= 1.005 * this.dl.capacity) cutDl = false;
         else if (!this.turnUl && this.ul.rate <= 1.005 * this.ul.capacity) cutUl = false;
       }
+      // A direction already at its lowest rate cannot take a cut (the floor is a bound): the
+      // delay is then the other direction's to fix, whatever its fill says (a rate far above
+      // what a collapsed link delivers looks 'low').
+      if (cutUl && !cutDl && this.ul.rate <= this.ul.p.minBps && dlLoad !== 'idle') cutDl = true;
+      else if (cutDl && !cutUl && this.dl.rate <= this.dl.p.minBps && ulLoad !== 'idle') cutUl = true;
     }
     const bothLoaded = dlLoad === 'loaded' && ulLoad === 'loaded';
     if (nowS - this.turnSinceS >= p.turnS) this.passTurn(nowS);
