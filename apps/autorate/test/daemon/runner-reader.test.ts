@@ -126,7 +126,15 @@ describe('WanRunner with the queue reader', () => {
       router.answerAll();
     }
     const body = runner.stateBody() as unknown as Record<string, Record<string, unknown>>;
-    expect(Object.keys(body).sort()).toEqual(['download', 'ewma', 'last_applied', 'timestamp', 'upload']);
+    // v1.3's keys plus the D14 congestion report
+    expect(Object.keys(body).sort()).toEqual([
+      'congestion',
+      'download',
+      'ewma',
+      'last_applied',
+      'timestamp',
+      'upload',
+    ]);
     const h = runner.health() as {
       controller: { download_bps: number; upload_bps: number };
       control_law: string;
