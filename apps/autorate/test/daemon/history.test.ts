@@ -96,10 +96,10 @@ describe('autorate daemon with history', () => {
       expect(rows.length).toBeLessThanOrEqual(Math.ceil(seconds) + 2);
       for (let i = 1; i < rows.length; i++) expect(rows[i]?.t).toBeGreaterThan(rows[i - 1]?.t ?? 0);
       // every cycle closed by stop() is in some row (close writes the last, partial second)
-      const recorded = rows.reduce((a, x) => a + x.cycles, 0);
+      const recorded = rows.reduce((a, x) => a + (x.cycles ?? 0), 0);
       expect(recorded).toBeGreaterThanOrEqual(cycles - 2);
       expect(recorded).toBeLessThanOrEqual((runner?.cycles ?? 0) + 1);
-      const full = rows.find((x) => x.cycles >= 10) as (typeof rows)[number];
+      const full = rows.find((x) => (x.cycles ?? 0) >= 10) as (typeof rows)[number];
       expect(full).toBeDefined();
       // calm line: shaped at the ceilings, RTT about the probe's median, GREEN
       expect(full.shaped_dl).toBeGreaterThan(50e6);
