@@ -22,7 +22,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
 });
 
-async function start(historyFile: string) {
+async function start(historyFile: string, dashboardPort?: number) {
   const healthPort = await freePort();
   const cfg = parseAutorateConfig(
     configText(dir, {
@@ -32,6 +32,7 @@ async function start(historyFile: string) {
       history: 'true',
       historyFile,
       historyFlushSec: '1',
+      ...(dashboardPort !== undefined ? { dashboardPort: String(dashboardPort) } : {}),
     }),
     { file: path.join(dir, 'wan1.yaml') },
   );
@@ -69,10 +70,11 @@ async function health(port: number): Promise<{ status: number; body: Record<stri
 }
 
 describe('autorate daemon with history', () => {
-  it('records about one row per second of cycles and a restart event; health shows history ok', async () => {
+  it('records about one row per second of cycles and a restart event; health shows history ok; serves the dashboard', async () => {
     const file = path.join(dir, 'wan1_history.db');
     const t0 = Date.now();
-    const b = await start(file);
+    const dashboardPort = await freePort();
+    const b = await start(file, dashboardPort);
     const runner = b.host.daemon.wans[0]?.runner;
     // about 4 s of 20 Hz cycles (a busy machine may run fewer: the asserts use the count)
     await waitFor('80 cycles', () => (runner?.cycles ?? 0) >= 80, 30_000);
@@ -80,10 +82,25 @@ describe('autorate daemon with history', () => {
     expect(h.body['status']).toBe('healthy');
     const wan = (h.body['wans'] as Array<Record<string, unknown>>)[0] as Record<string, unknown>;
     expect(wan['history']).toMatchObject({ status: 'ok', degraded: false, file });
+    expect(h.body['history_dashboard']).toEqual({ url: `http://127.0.0.1:${dashboardPort}`, problem: null });
+    // the dashboard (loopback) reads the store the daemon writes
+    await waitFor(
+      'the dashboard shows rows',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${dashboardPort}/api/meta`);
+        const meta = (await res.json()) as { stores: Array<{ wan: string; kind: string; extent: unknown }> };
+        return meta.stores.length === 1 && meta.stores[0]?.wan === 'wan1' && meta.stores[0].extent !== null;
+      },
+      15_000,
+    );
+    const page = await fetch(`http://127.0.0.1:${dashboardPort}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/html/);
     const cycles = runner?.cycles ?? 0;
     expect(await b.host.stop()).toBe(0);
     expect(await b.done).toBe(0);
     const t1 = Date.now();
+    await expect(fetch(`http://127.0.0.1:${dashboardPort}/api/meta`)).rejects.toThrow(); // closed at stop
 
     const r = HistoryReader.open(file);
     try {
