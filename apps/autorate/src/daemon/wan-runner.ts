@@ -190,6 +190,8 @@ export class WanRunner {
   };
   /** The ticker reports an overrun after the cycle: it is recorded with the next one. */
   private overrunPending = false;
+  /** When the last write failure went to history (monotonic ms). */
+  private historyFailAt = Number.NEGATIVE_INFINITY;
   private routerDownSince: number | null = null;
   // state change key (rates, last applied, baseline to 0.1 ms; not load RTT, not streaks),
   // rebuilt only when one of its parts changed
@@ -419,7 +421,17 @@ export class WanRunner {
       this.lastWriteError = c.error;
       m?.writeFailures.inc();
       m?.writeFailed.observe(c.latencyMs / 1000);
-      this.o.history?.writeFailure(c.error ?? 'router write failed');
+      // history: at most one write failure a minute (a refused connection fails every cycle:
+      // 20 a second would fill the events table during an outage)
+      const h = this.o.history;
+      if (h && c.at - this.historyFailAt >= 60_000) {
+        this.historyFailAt = c.at;
+        h.writeFailure(
+          this.consecutiveWriteFailures === 1
+            ? (c.error ?? 'router write failed')
+            : `${this.consecutiveWriteFailures} failed writes in a row: ${c.error ?? 'router write failed'}`,
+        );
+      }
       const n = this.throttle.allow('write-failed');
       if (n !== false)
         this.log.error('router write failed; the latest rate is retried next cycle', {

@@ -22,7 +22,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
 });
 
-async function start(historyFile: string, dashboardPort?: number) {
+async function start(historyFile: string, dashboardPort?: number, failWrites = false) {
   const healthPort = await freePort();
   const cfg = parseAutorateConfig(
     configText(dir, {
@@ -37,6 +37,7 @@ async function start(historyFile: string, dashboardPort?: number) {
     { file: path.join(dir, 'wan1.yaml') },
   );
   const router = new FakeRouter();
+  if (failWrites) router.mode = 'fail';
   const lines: string[] = [];
   const host = await startAutorateDaemon({
     configs: [cfg],
@@ -61,7 +62,7 @@ async function start(historyFile: string, dashboardPort?: number) {
     },
   });
   const done = host.run();
-  return { host, done, healthPort, lines };
+  return { host, done, healthPort, lines, router };
 }
 
 async function health(port: number): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -159,5 +160,23 @@ describe('autorate daemon with history', () => {
     await waitFor('the loop keeps running', () => (runner?.cycles ?? 0) >= cycles + 10, 15_000);
     expect(await b.host.stop()).toBe(0);
     expect(await b.done).toBe(0);
+  }, 60_000);
+
+  it('a router refusing every write: at most one write_failure event a minute, not one per cycle', async () => {
+    const file = path.join(dir, 'wan1_history.db');
+    const t0 = Date.now();
+    const b = await start(file, undefined, true);
+    const runner = b.host.daemon.wans[0]?.runner;
+    await waitFor('10 failed writes', () => (runner?.writesFailed ?? 0) >= 10, 30_000);
+    expect(await b.host.stop()).toBe(0);
+    expect(await b.done).toBe(0);
+    const r = HistoryReader.open(file);
+    try {
+      const fails = r.events(t0 - 1000, Date.now() + 1000, ['write_failure']);
+      expect(fails).toHaveLength(1);
+      expect(fails[0]?.detail).not.toBe('');
+    } finally {
+      r.close();
+    }
   }, 60_000);
 });
