@@ -93,7 +93,10 @@ async function startReflectors(sim, seed) {
 }
 
 /** Writes the autorate config for the demo (the example, pointed at the emulator and the temp dir). */
-function autorateConfig(profile, { dir, emu, keyFile, udpPort, hosts, healthPort, writeBudget, law }) {
+function autorateConfig(
+  profile,
+  { dir, emu, keyFile, udpPort, hosts, healthPort, dashboardPort, writeBudget, law },
+) {
   const doc = deriveAutorateDoc(profile.example, profile.overrides);
   const wan = doc.wan_name;
   doc.router = {
@@ -122,6 +125,13 @@ function autorateConfig(profile, { dir, emu, keyFile, udpPort, hosts, healthPort
   doc.lock_file = join(dir, `${wan}.lock`);
   doc.state_file = join(dir, `${wan}_state.json`);
   doc.health_check = { enabled: true, host: '127.0.0.1', port: healthPort };
+  // history in the temp dir (kept with --keep), its dashboard served by the daemon on loopback
+  doc.history = {
+    enabled: true,
+    file: join(dir, `${wan}_history.db`),
+    flush_interval_sec: 1,
+    dashboard: { enabled: true, host: '127.0.0.1', port: dashboardPort },
+  };
   const file = join(dir, `${wan}.yaml`);
   writeFileSync(file, yaml.dump(doc, { lineWidth: 120 }));
   return { file, doc };
@@ -157,6 +167,7 @@ function steeringConfig(auto, { dir, udpPort, healthPort, mode }) {
   };
   doc.lock_file = join(dir, 'steering.lock');
   doc.health_check = { enabled: true, host: '127.0.0.1', port: healthPort };
+  doc.history = { enabled: true, file: join(dir, 'steering_history.db'), flush_interval_sec: 1 };
   const file = join(dir, 'steering.yaml');
   writeFileSync(file, yaml.dump(doc, { lineWidth: 120 }));
   return { file, doc };
@@ -300,6 +311,8 @@ export async function runDemo(opts = {}) {
   const password = randomBytes(12).toString('hex');
   const cleanups = [];
   const procs = [];
+  /** The configs whose history stores the run leaves (wanctl-history --config). */
+  const historyConfigs = [];
   const summary = {
     ok: false,
     profile: profile.name,
@@ -394,6 +407,7 @@ export async function runDemo(opts = {}) {
     // --- the daemons ----------------------------------------------------------------------
     const autoPort = await freePort();
     const steerPort = withSteering ? await freePort() : null;
+    const dashboardPort = await freePort();
     const auto = autorateConfig(profile, {
       dir,
       emu,
@@ -401,6 +415,7 @@ export async function runDemo(opts = {}) {
       udpPort,
       hosts,
       healthPort: autoPort,
+      dashboardPort,
       writeBudget,
       law: opts.law ?? 'adaptive',
     });
@@ -408,6 +423,12 @@ export async function runDemo(opts = {}) {
       ? steeringConfig(auto, { dir, udpPort, healthPort: steerPort, mode: steeringMode })
       : null;
     steerPortRef = steerPort;
+    historyConfigs.push(auto.file, ...(steer ? [steer.file] : []));
+    summary.history = {
+      dashboard: `http://127.0.0.1:${dashboardPort}/`,
+      files: [auto.doc.history.file, ...(steer ? [steer.doc.history.file] : [])],
+      configs: [...historyConfigs],
+    };
     const env = { WANCTL_ROUTER_PASSWORD: password, WANCTL_LOG_FORMAT: 'text' };
     out(
       `wanctl demo: profile ${profile.name} (${profile.description}), ${durationS} s, seed ${seed}, control law ${summary.law}\n` +
@@ -419,6 +440,7 @@ export async function runDemo(opts = {}) {
         `  daemons: wanctl-autorate (health :${autoPort})${
           steer ? `, wanctl-steering (health :${steerPort}, ${MODE_LABEL[steeringMode] ?? steeringMode})` : ''
         }; logs in ${dir}\n` +
+        `  history: dashboard http://127.0.0.1:${dashboardPort}/ (served by wanctl-autorate); stores in ${dir}\n` +
         `  budget: router writes at most ${
           writeBudget
             ? `${writeBudget.maxWrites} per ${writeBudget.windowSec} s (time is compressed; --write-budget 10/60 for the example's)`
@@ -740,7 +762,15 @@ export async function runDemo(opts = {}) {
       } catch {}
     }
     if (summary.ok && !opts.keep) rmSync(dir, { recursive: true, force: true });
-    else out(`logs and configs kept in ${dir}\n`);
+    else {
+      out(`logs, configs and history kept in ${dir}\n`);
+      if (historyConfigs.length > 0) {
+        // the configs name ${WANCTL_ROUTER_PASSWORD} (the emulator's, gone now): any value loads them
+        const cmd = `WANCTL_ROUTER_PASSWORD=unused node packages/history/dist/cli.js`;
+        const cfgs = historyConfigs.map((f) => `--config ${f}`).join(' ');
+        out(`  history: ${cmd} ${cfgs} --since 1h\n           ${cmd} serve ${cfgs}\n`);
+      }
+    }
   }
 }
 

@@ -3,7 +3,7 @@
  * emulator, the link simulation and the real wanctl-autorate and wanctl-steering processes.
  * Needs the built workspaces; skipped with the reason when a daemon's dist/cli.js is missing.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +12,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEMO = path.join(REPO, 'scripts', 'demo', 'run.mjs');
-const CLIS = ['apps/autorate/dist/cli.js', 'apps/steering/dist/cli.js', 'packages/link-sim/dist/index.js'];
+const CLIS = [
+  'apps/autorate/dist/cli.js',
+  'apps/steering/dist/cli.js',
+  'packages/link-sim/dist/index.js',
+  'packages/history/dist/cli.js',
+];
 const missing = CLIS.filter((f) => !fs.existsSync(path.join(REPO, f)));
 const SKIP_REASON = missing.length ? `not built: ${missing.join(', ')} (run npm run build)` : '';
 
@@ -125,6 +130,35 @@ describe('demo: node scripts/demo/run.mjs', () => {
     expect(Object.keys(s.stateSeconds.steering).some((k: string) => k.startsWith('CABLE_'))).toBe(true);
     // Temp dir removed after a clean run.
     expect(fs.existsSync(s.dir)).toBe(false);
+  });
+
+  it("--keep keeps the configs and both daemons' history stores; wanctl-history reads the run back", async (ctx) => {
+    if (SKIP_REASON) ctx.skip(SKIP_REASON);
+    const dir = tempDir();
+    const json = path.join(dir, 'summary.json');
+    const p = startDemo(['--duration', '6', '--json', json, '--keep']);
+    const code = await p.exited;
+    const out = p.stdout();
+    expect(code, `stdout:\n${out}\nstderr:\n${p.stderr()}`).toBe(0);
+    const s = JSON.parse(fs.readFileSync(json, 'utf8'));
+
+    dirs.push(s.dir);
+    expect(out).toContain(`logs, configs and history kept in ${s.dir}`);
+    expect(out).toMatch(/history: dashboard http:\/\/127\.0\.0\.1:\d+\//);
+    expect(s.history.configs).toHaveLength(2);
+    const history = (args: string[]) =>
+      execFileSync(process.execPath, [path.join(REPO, 'packages/history/dist/cli.js'), ...args], {
+        env: { ...process.env, WANCTL_ROUTER_PASSWORD: 'unused' },
+        encoding: 'utf8',
+      });
+    const [auto] = JSON.parse(history(['--config', s.history.configs[0], '--since', '1h', '--json']));
+    expect(auto.rows.length).toBeGreaterThanOrEqual(4); // one row per second of a 6 s run (and the start)
+    expect(auto.rows.every((r: { shaped_dl: number }) => r.shaped_dl > 0 && r.shaped_dl <= 940e6)).toBe(true);
+    const events = JSON.parse(
+      history(['--config', s.history.configs[1], '--events', '--since', '1h', '--json']),
+    ) as Array<{ kind: string; detail: string | null }>;
+    expect(events.some((e) => e.kind === 'restart' && /wanctl-steering/.test(e.detail ?? ''))).toBe(true);
+    expect(auto.rows.length).toBeLessThanOrEqual(20); // the daemon ran about as long as the demo
   });
 
   it('steers during the collapse below the floors (D14); the JSON carries the rule changes with their times and reasons', async (ctx) => {

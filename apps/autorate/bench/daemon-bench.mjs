@@ -7,6 +7,7 @@
 //                BENCH_LAW=adaptive|v1.3 for continuous_monitoring.control_law (default v1.3). Either
 //                way the daemon reads the queues beside the loop each cycle (D15), so the figures
 //                include the queue reader.
+//                BENCH_HISTORY=1 records history (one SQLite file per WAN in the temp dir; default off).
 // Prints per-cycle CPU time (median, p99; getrusage around each cycle's synchronous work, from
 // /health) and its wall time, cycle
 // duration p99 (from its scheduled slot to its end), process CPU % of one core (from /proc) and
@@ -37,6 +38,8 @@ const PASSWORD = 'bench-pw-5521';
 const CLK_TCK = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
 const PROBE = process.env.BENCH_PROBE === 'fping' ? 'fping' : 'udp';
 const LAW = process.env.BENCH_LAW === 'adaptive' ? 'adaptive' : 'v1.3';
+// BENCH_HISTORY=1: each WAN records history (@wanctl/history) into the bench's temp dir
+const HISTORY = process.env.BENCH_HISTORY === '1';
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=1').split(' ').filter(Boolean);
 const BUDGET = { medianMs: 0.2, p99Ms: 2, cpuPctPerWan: 2, rssMb: 80 };
 
@@ -155,6 +158,9 @@ logging:
   debug_log: "${dir}/${wan}_debug.log"
 lock_file: "${dir}/${wan}.lock"
 lock_timeout: 300
+history:
+  enabled: ${HISTORY}
+  file: "${dir}/${wan}_history.db"
 health_check:
   enabled: ${i === 0}
   port: ${healthPort}

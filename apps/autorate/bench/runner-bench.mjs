@@ -4,13 +4,16 @@
 // Build first:   (cd apps/autorate && npx tsc -b)
 // Run:           node apps/autorate/bench/runner-bench.mjs [cycles=200000]
 // The live daemon's figure (bench/daemon-bench.mjs) is higher: there each cycle runs after 50 ms
-// of sleep, with cold caches.
+// of sleep, with cold caches. With --expose-gc it also prints the heap growth over the timed cycles.
+// The third run adds the history recorder (@wanctl/history, worker thread, a file in a temp dir):
+// its flush (every 100 cycles = 5 s of simulated time) runs outside the timed section.
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAutorateConfig } from '@wanctl/config';
+import { HistoryRecorder } from '@wanctl/history';
 import { createLogger, createMetricsRegistry, StateStore } from '@wanctl/runtime';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -52,7 +55,7 @@ const params = controlParamsFromConfig(cfg);
 const N = Number(process.argv[2] ?? 200_000);
 
 /** Runs N timed cycles of a runner (after a warm-up) and prints median/p99/max. */
-function bench(label, extra) {
+function bench(label, extra, between = null) {
   const r = new WanRunner({
     name: 'cable',
     params,
@@ -70,16 +73,23 @@ function bench(label, extra) {
     r.runCycle();
   }
   const samples = new Float64Array(N);
+  globalThis.gc?.();
+  const heap0 = process.memoryUsage().heapUsed;
   for (let i = 0; i < N; i++) {
     t += 50;
     const s = performance.now();
     r.runCycle();
     samples[i] = performance.now() - s;
+    if (between !== null && i % 100 === 99) between();
   }
+  globalThis.gc?.();
+  const heapKb = (process.memoryUsage().heapUsed - heap0) / 1024;
   samples.sort();
   const q = (p) => samples[Math.min(N - 1, Math.floor(p * N))] * 1000;
   console.log(
-    `WanRunner.runCycle ${label}, hot loop, ${N} cycles: median ${q(0.5).toFixed(2)} us, p99 ${q(0.99).toFixed(2)} us, max ${(samples[N - 1] * 1000).toFixed(1)} us (budget: median < 200 us, p99 < 2000 us)`,
+    `WanRunner.runCycle ${label}, hot loop, ${N} cycles: median ${q(0.5).toFixed(2)} us, p99 ${q(0.99).toFixed(2)} us, max ${(samples[N - 1] * 1000).toFixed(1)} us (budget: median < 200 us, p99 < 2000 us)${
+      globalThis.gc ? `; heap after gc ${heapKb >= 0 ? '+' : ''}${heapKb.toFixed(0)} KiB` : ''
+    }`,
   );
 }
 
@@ -97,6 +107,16 @@ try {
   });
   const metrics = new AutorateMetrics(createMetricsRegistry()).forWan('cable');
   bench('(state store + metrics)', { store, metrics });
+  const history = HistoryRecorder.open({
+    file: path.join(dir, 'cable_history.db'),
+    wan: 'cable',
+    kind: 'autorate',
+    timers: false,
+    now: () => 1.8e12 + t,
+  });
+  const wallNow = () => 1.8e12 + t;
+  bench('(state store + metrics + history)', { store, metrics, history, wallNow }, () => history.flush());
+  await history.close();
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

@@ -6,6 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import type { AutorateConfig } from '@wanctl/config';
+import {
+  createDashboardServer,
+  type DashboardServer,
+  HistoryRecorder,
+  registerHistoryMetrics,
+} from '@wanctl/history';
 import { openLinuxCake } from '@wanctl/linux-cake';
 import {
   FailoverRouterClient,
@@ -103,6 +109,8 @@ interface WanParts {
   runner: WanRunner;
   probeKind: 'fping' | 'udp';
   probeInfo: ProbeInfo;
+  /** The history store's recorder (null: `history.enabled` is false). */
+  history: HistoryRecorder | null;
 }
 
 interface Wan extends WanParts {
@@ -209,6 +217,7 @@ async function buildAutorateDaemon(o: DaemonOptions, ctx: HostContext): Promise<
       ? new Recorder(o.configs.length > 1 ? `${o.recordFile}.${cfg.wanName}` : o.recordFile)
       : null;
     if (recorder) ctx.defer(`${cfg.wanName} recorder`, () => recorder.close());
+    const history = openHistory(cfg, log, ctx);
     const store = new StateStore<WanRunner>({
       path: cfg.stateFile,
       serialize: (r) => r.stateBody(),
@@ -257,6 +266,7 @@ async function buildAutorateDaemon(o: DaemonOptions, ctx: HostContext): Promise<
       now: () => performance.now(),
       store,
       recorder,
+      history,
       metrics: metrics ? metrics.forWan(cfg.wanName.toLowerCase()) : null,
       onDegradedChange: () => daemon?.updateStatus(),
     });
@@ -281,12 +291,80 @@ async function buildAutorateDaemon(o: DaemonOptions, ctx: HostContext): Promise<
     }
     // the client logs each switch once; the runner counts it
     if (router instanceof FailoverRouterClient) router.on('switch', (e) => runner.onTransportSwitch(e));
-    wans.push({ cfg, log, measurement, router, store, runner, probeKind: kind, probeInfo: probeDesc });
+    history?.restart(`wanctl-autorate ${VERSION} pid ${process.pid}`);
+    wans.push({
+      cfg,
+      log,
+      measurement,
+      router,
+      store,
+      runner,
+      probeKind: kind,
+      probeInfo: probeDesc,
+      history,
+    });
   }
+  if (metrics) {
+    registerHistoryMetrics(metrics.registry, () =>
+      wans.flatMap((w) => (w.history ? [{ wan: w.cfg.wanName, recorder: w.history }] : [])),
+    );
+  }
+  const dashboard = await openDashboard(wans, ctx);
   // every probe (ProbeUnavailableError when fping is missing)
   for (const w of wans) await w.measurement.start();
-  daemon = new AutorateDaemon(wans, metrics, ctx);
+  daemon = new AutorateDaemon(wans, metrics, ctx, dashboard);
   return daemon;
+}
+
+/**
+ * The WAN's history recorder when `history.enabled` (else null). Opening never throws: a file
+ * that cannot be created or written makes history degraded (health, `wanctl_history_degraded`),
+ * never the daemon. Its close (the last seconds written, at most 3 s) is registered with the host.
+ */
+function openHistory(cfg: AutorateConfig, log: Logger, ctx: HostContext): HistoryRecorder | null {
+  const hc = cfg.history;
+  if (!hc.enabled) return null;
+  const h = HistoryRecorder.open({
+    file: hc.file,
+    wan: cfg.wanName,
+    kind: 'autorate',
+    retention: hc.retention,
+    maxSizeMb: hc.maxSizeMb,
+    flushIntervalMs: hc.flushIntervalSec * 1000,
+    onStatus: (s) => {
+      if (s.degraded) log.warn(`history degraded: ${s.reason}`, { file: s.file, code: s.code });
+      else if (s.recovery) log.warn('history: damaged file moved aside', { recovery: s.recovery });
+      else log.info('history written again', { file: s.file });
+    },
+  });
+  ctx.defer(`${cfg.wanName} history`, () => h.close());
+  return h;
+}
+
+/**
+ * The history dashboard (`history.dashboard.enabled` of the first WAN's config), showing every
+ * WAN's store. A port that cannot be bound is a warning: history is not the daemon's job.
+ */
+async function openDashboard(wans: WanParts[], ctx: HostContext): Promise<DashboardInfo | null> {
+  const first = wans[0] as WanParts;
+  const d = first.cfg.history.dashboard;
+  if (!first.cfg.history.enabled || !d.enabled) return null;
+  const files = wans.filter((w) => w.history !== null).map((w) => w.cfg.history.file);
+  try {
+    const server = await createDashboardServer({ files, host: d.host, port: d.port });
+    ctx.defer('history dashboard', () => server.close());
+    first.log.info('history dashboard', { url: server.url });
+    return { server, problem: null };
+  } catch (e) {
+    const problem = `history dashboard not served on ${d.host}:${d.port}: ${(e as Error).message}`;
+    first.log.warn(problem);
+    return { server: null, problem };
+  }
+}
+
+interface DashboardInfo {
+  server: DashboardServer | null;
+  problem: string | null;
 }
 
 function makeProbe(
@@ -334,6 +412,8 @@ export class AutorateDaemon implements HostedDaemon {
     parts: WanParts[],
     metrics: AutorateMetrics | null,
     private readonly ctx: HostContext,
+    /** The history dashboard (null: not enabled). */
+    readonly dashboard: DashboardInfo | null = null,
   ) {
     this.wans = parts.map((p) => {
       const interval = p.cfg.cycleIntervalMs;
@@ -452,8 +532,16 @@ export class AutorateDaemon implements HostedDaemon {
       version: VERSION,
       consecutive_failures: Math.max(0, ...this.wans.map((w) => w.runner.consecutiveFailures)),
       wan_count: this.wans.length,
-      wans: this.wans.map((w) => w.runner.health()),
+      // history is not control: a degraded store shows in each WAN's `history` (and in
+      // wanctl_history_degraded), never in `status`
+      wans: this.wans.map((w) => ({
+        ...w.runner.health(),
+        history: w.history ? w.history.health() : { status: 'disabled' },
+      })),
       state_file_problems: stateProblems,
+      ...(this.dashboard
+        ? { history_dashboard: { url: this.dashboard.server?.url ?? null, problem: this.dashboard.problem } }
+        : {}),
       cycle: {
         interval_ms: this.wans.map((w) => w.cfg.cycleIntervalMs),
         work_ms: {

@@ -4,6 +4,8 @@
  * metrics, the state file, the recorder and the logs need. `runCycle()` is synchronous and never
  * waits on I/O.
  */
+
+import type { CycleSample, HistoryRecorder } from '@wanctl/history';
 import type { CallOptions, QueueLimit } from '@wanctl/router-client';
 import type { ReflectorHealth } from '@wanctl/rtt-probe';
 import type { Logger, StateStore } from '@wanctl/runtime';
@@ -72,6 +74,10 @@ export interface WanRunnerOptions {
   now: () => number;
   store?: StateStore<WanRunner> | null;
   recorder?: Recorder | null;
+  /** The history store's recorder (`history.enabled`): one summary per cycle, write failures, switches. */
+  history?: HistoryRecorder | null;
+  /** Wall-clock ms for history rows (default Date.now). */
+  wallNow?: () => number;
   metrics?: WanMetrics | null;
   /** Consecutive failed cycles before the WAN counts as degraded (v1.3: 3). */
   failureThreshold?: number;
@@ -169,6 +175,23 @@ export class WanRunner {
   private prevDlZone: string | null = null;
   private prevUlZone: string | null = null;
   private degradedReasons: string[] = [];
+  /** The one history sample, reused every cycle (no allocation on the 20 Hz path). */
+  private readonly hs: CycleSample = {
+    shapedDlBps: 0,
+    shapedUlBps: 0,
+    achievedDlBps: Number.NaN,
+    achievedUlBps: Number.NaN,
+    rttMs: Number.NaN,
+    baselineMs: Number.NaN,
+    deltaMs: Number.NaN,
+    zoneDl: 'GREEN',
+    zoneUl: 'GREEN',
+    overrun: false,
+  };
+  /** The ticker reports an overrun after the cycle: it is recorded with the next one. */
+  private overrunPending = false;
+  /** When the last write failure went to history (monotonic ms). */
+  private historyFailAt = Number.NEGATIVE_INFINITY;
   private routerDownSince: number | null = null;
   // state change key (rates, last applied, baseline to 0.1 ms; not load RTT, not streaks),
   // rebuilt only when one of its parts changed
@@ -356,6 +379,7 @@ export class WanRunner {
   /** A cycle that took longer than its interval (from the daemon's ticker). */
   countOverrun(): void {
     this.overruns++;
+    this.overrunPending = true;
     this.o.metrics?.overruns.inc();
   }
 
@@ -363,6 +387,11 @@ export class WanRunner {
   onTransportSwitch(ev: { from: string; to: string; reason: string; recovered: boolean }): void {
     this.failovers++;
     this.o.metrics?.failover(ev.to);
+    const h = this.o.history;
+    if (h) {
+      if (ev.recovered) h.failback(ev.from, ev.to);
+      else h.failover(ev.from, ev.to, ev.reason);
+    }
   }
 
   /** Applies a write outcome that arrived since the last cycle (deterministic point for record/replay). */
@@ -392,6 +421,17 @@ export class WanRunner {
       this.lastWriteError = c.error;
       m?.writeFailures.inc();
       m?.writeFailed.observe(c.latencyMs / 1000);
+      // history: at most one write failure a minute (a refused connection fails every cycle:
+      // 20 a second would fill the events table during an outage)
+      const h = this.o.history;
+      if (h && c.at - this.historyFailAt >= 60_000) {
+        this.historyFailAt = c.at;
+        h.writeFailure(
+          this.consecutiveWriteFailures === 1
+            ? (c.error ?? 'router write failed')
+            : `${this.consecutiveWriteFailures} failed writes in a row: ${c.error ?? 'router write failed'}`,
+        );
+      }
       const n = this.throttle.allow('write-failed');
       if (n !== false)
         this.log.error('router write failed; the latest rate is retried next cycle', {
@@ -675,6 +715,25 @@ export class WanRunner {
         m.ulState.set(zoneValue(r.ulZone));
         m.cycles.inc();
       }
+    }
+
+    const h = o.history;
+    if (h && r.dlZone !== null) {
+      // one reused object; the recorder copies the numbers into its one-second bucket
+      const hs = this.hs;
+      hs.shapedDlBps = rates.dlBps;
+      hs.shapedUlBps = rates.ulBps;
+      hs.achievedDlBps = rd?.dlAchievedBps ?? Number.NaN;
+      hs.achievedUlBps = rd?.ulAchievedBps ?? Number.NaN;
+      const measured = r.measuredRttMs !== null;
+      hs.rttMs = measured ? r.loadRttMs : Number.NaN;
+      hs.baselineMs = r.baselineRttMs;
+      hs.deltaMs = r.deltaMs ?? Number.NaN;
+      hs.zoneDl = r.dlZone;
+      hs.zoneUl = r.ulZone ?? r.dlZone;
+      hs.overrun = this.overrunPending;
+      this.overrunPending = false;
+      h.cycle(o.wallNow ? o.wallNow() : Date.now(), hs);
     }
 
     if (t0 - this.lastSummaryAt >= (o.summaryIntervalMs ?? 60_000)) this.summary(t0);

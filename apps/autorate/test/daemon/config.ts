@@ -48,6 +48,11 @@ logging:
   debug_log: "${dir}/wan1_debug.log"
 lock_file: "${dir}/${extra['wan'] ?? 'wan1'}.lock"
 lock_timeout: 300
+history:
+  enabled: ${extra['history'] ?? 'false'}
+  file: "${extra['historyFile'] ?? `${dir}/${extra['wan'] ?? 'wan1'}_history.db`}"
+  flush_interval_sec: ${extra['historyFlushSec'] ?? 5}
+  dashboard: { enabled: ${extra['dashboardPort'] !== undefined}, port: ${extra['dashboardPort'] ?? 9104} }
 health_check:
   enabled: ${extra['health'] ?? 'false'}
   port: ${extra['healthPort'] ?? 9101}

@@ -114,6 +114,9 @@ logging:
   debug_log: "${path.join(s.dir, `${s.wan.name}_debug.log`)}"
 lock_file: "${path.join(s.dir, `${s.wan.name}.lock`)}"
 lock_timeout: 300
+history:
+  enabled: false
+  file: "${path.join(s.dir, `${s.wan.name}_history.db`)}"
 timeouts:
   ssh_command: 2
   ping: 1

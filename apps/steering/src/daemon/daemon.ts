@@ -13,8 +13,10 @@
  */
 import { CakeStatsReader } from '@wanctl/cake-stats';
 import type { SteeringConfig } from '@wanctl/config';
+import { createDashboardServer, HistoryRecorder, registerHistoryMetrics } from '@wanctl/history';
 import {
   type CallOptions,
+  FailoverRouterClient,
   getRouterClientWithFailover,
   type RouterClient,
   type RouterLogger,
@@ -142,6 +144,8 @@ interface SteeringParts {
   startedAt: number;
   stateSince: number;
   baselineStaleMs: number;
+  /** The history store's recorder (null: `history.enabled` is false). */
+  history: HistoryRecorder | null;
 }
 
 async function buildSteeringDaemon(o: SteeringDaemonOptions, ctx: HostContext): Promise<SteeringDaemon> {
@@ -227,6 +231,44 @@ async function buildSteeringDaemon(o: SteeringDaemonOptions, ctx: HostContext): 
     write: { validateBackup: (raw) => assertPlausibleState(raw, params) },
   });
   ctx.defer('state store', () => store.close());
+  // history: transitions with their reason, router failures, restarts. Opening never throws: a
+  // store that cannot be written makes history degraded (health, wanctl_history_degraded) only.
+  const hc = cfg.history;
+  const history = hc.enabled
+    ? HistoryRecorder.open({
+        file: hc.file,
+        wan: params.primaryWan,
+        kind: 'steering',
+        retention: hc.retention,
+        maxSizeMb: hc.maxSizeMb,
+        flushIntervalMs: hc.flushIntervalSec * 1000,
+        onStatus: (s) => {
+          if (s.degraded) log.warn(`history degraded: ${s.reason}`, { file: s.file, code: s.code });
+          else if (s.recovery) log.warn('history: damaged file moved aside', { recovery: s.recovery });
+          else log.info('history written again', { file: s.file });
+        },
+      })
+    : null;
+  if (history) {
+    ctx.defer('history', () => history.close());
+    history.restart(`wanctl-steering ${VERSION} pid ${process.pid}${dryRun ? ' (dry run)' : ''}`);
+    if (client instanceof FailoverRouterClient) {
+      client.on('switch', (e) => {
+        if (e.recovered) history.failback(e.from, e.to);
+        else history.failover(e.from, e.to, e.reason);
+      });
+    }
+    if (hc.dashboard.enabled) {
+      const dd = hc.dashboard;
+      try {
+        const server = await createDashboardServer({ files: [hc.file], host: dd.host, port: dd.port });
+        ctx.defer('history dashboard', () => server.close());
+        log.info('history dashboard', { url: server.url });
+      } catch (e) {
+        log.warn(`history dashboard not served on ${dd.host}:${dd.port}: ${(e as Error).message}`);
+      }
+    }
+  }
   // ProbeUnavailableError when fping cannot run
   if (o.startProbe !== false) await probe.start();
   const d = new SteeringDaemon(
@@ -252,9 +294,12 @@ async function buildSteeringDaemon(o: SteeringDaemonOptions, ctx: HostContext): 
       startedAt,
       stateSince: since ?? startedAt,
       baselineStaleMs: o.baselineStaleMs ?? DEFAULT_BASELINE_STALE_MS,
+      history,
     },
     ctx,
   );
+  if (history)
+    registerHistoryMetrics(d.metrics.registry, () => [{ wan: params.primaryWan, recorder: history }]);
   const r = measurer.retryPlan;
   log.info(
     `wanctl-steering ${VERSION}: ${params.primaryWan} -> ${cfg.topology.alternateWan}, rule "${cfg.mangleRule.comment}", ` +
@@ -439,6 +484,7 @@ export class SteeringDaemon implements HostedDaemon, HealthSource {
       ok = false; // never leave the controller between begin() and complete()
       this.log.error(`Rule toggle: ${(e as Error).message}`);
     }
+    if (ok === false) this.p.history?.writeFailure(`rule toggle (${pend.action}) failed`);
     const r = this.controller.complete(ok);
     for (const ev of r.events) {
       if (ev.level === 'debug') this.log.debug(ev.message);
@@ -454,6 +500,7 @@ export class SteeringDaemon implements HostedDaemon, HealthSource {
       rec.stateSince = nowMs;
       rec.lastTransition = { from: r.previousState, to: r.currentState, at: iso(nowMs), reason: r.reason };
       this.metrics.recordTransition(r.previousState, r.currentState);
+      this.p.history?.steering(r.previousState, r.currentState, r.reason ?? r.stateReason ?? '');
     } else if (pend.action === null && (seen === 'enabled' || seen === 'disabled')) {
       // The rule was changed behind our back (or a correction is still pending): correct it.
       if ((seen === 'enabled') !== r.steeringEnabled) await sync.correct(seen, 'Drift');
@@ -506,7 +553,9 @@ export class SteeringDaemon implements HostedDaemon, HealthSource {
 
   /** The /health document. */
   healthBody(): Record<string, unknown> & { status: string } {
-    return steeringHealthBody(this);
+    // history is not control: a degraded store shows in `history`, never in `status`
+    const h = this.p.history;
+    return { ...steeringHealthBody(this), history: h ? h.health() : { status: 'disabled' } };
   }
 
   /** --once: the rule reconciled, one cycle, state saved. */

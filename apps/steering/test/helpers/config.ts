@@ -29,6 +29,7 @@ state: { file: ${dir}/steering_state.json, history_size: ${o.historySize ?? 60} 
 logging: { main_log: ${dir}/steering.log, debug_log: ${dir}/debug.log }
 lock_file: ${dir}/steering.lock
 lock_timeout: 300
+${o.extra?.includes('history:') ? '' : `history: { enabled: false, file: ${dir}/steering_history.db }`}
 ${o.extra ?? ''}`;
   return parseSteeringConfig(yaml, { file: `${dir}/steering.yaml`, env: {} });
 }

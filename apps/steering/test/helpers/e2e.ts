@@ -112,6 +112,7 @@ logging:
   debug_log: "${o.dir}/steering_debug.log"
 lock_file: "${o.dir}/steering.lock"
 lock_timeout: 300
+history: { enabled: false, file: "${o.dir}/steering_history.db" }
 health_check:
   enabled: true
   port: ${o.healthPort}
