@@ -270,6 +270,8 @@ logging:
   debug_log: "${o.dir}/wan1_debug.log"
 lock_file: "${o.dir}/wan1.lock"
 lock_timeout: 300
+history:
+  file: "${o.dir}/wan1_history.db"
 timeouts:
   ssh_command: 2
   ping: 1
@@ -327,6 +329,8 @@ logging:
   debug_log: "${o.dir}/steering_debug.log"
 lock_file: "${o.dir}/steering.lock"
 lock_timeout: 300
+history:
+  file: "${o.dir}/steering_history.db"
 health_check:
   enabled: true
   port: ${o.healthPort}

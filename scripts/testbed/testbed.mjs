@@ -256,6 +256,8 @@ logging:
   debug_log: ${dir}/autorate_debug.log
 lock_file: ${dir}/autorate.lock
 lock_timeout: 60
+history:
+  file: ${dir}/autorate_history.db
 state_file: ${dir}/autorate_state.json
 health_check:
   enabled: true
