@@ -201,6 +201,13 @@ export class WanRunner {
   private keyLastUl: number | null = Number.NaN;
   private keyBaseline = Number.NaN;
   private key = '';
+  // the D14 part of the change key: rebuilt only when zones, floor flags or the second change
+  private fullKey = '';
+  private fullKeyBase = '';
+  private fullKeyZoneDl: string | null = null;
+  private fullKeyZoneUl: string | null = null;
+  private fullKeyFloors = -1;
+  private fullKeySecond = -1;
 
   // counters (health)
   cycles = 0;
@@ -330,6 +337,12 @@ export class WanRunner {
 
   /** Whether each direction's rate sits at its lowest configured floor. */
   private floorState(): { dl: boolean; ul: boolean } {
+    const f = this.floorBits();
+    return { dl: (f & 1) !== 0, ul: (f & 2) !== 0 };
+  }
+
+  /** floorState() as bits (1: download, 2: upload), without allocating (the per-cycle path). */
+  private floorBits(): number {
     const p = this.o.params;
     const d = p.download;
     const u = p.upload;
@@ -340,7 +353,7 @@ export class WanRunner {
       u.floorGreenBps ?? u.floorRedBps,
     );
     const rates = this.lawRates();
-    return { dl: rates.dlBps <= dlFloor, ul: rates.ulBps <= ulFloor };
+    return (rates.dlBps <= dlFloor ? 1 : 0) | (rates.ulBps <= ulFloor ? 2 : 0);
   }
 
   /**
@@ -371,9 +384,24 @@ export class WanRunner {
     // GREEN or sits at its floor the file is refreshed every second (steering treats a
     // congestion report older than a few seconds as unknown); an idle GREEN WAN stays quiet.
     const z = this.lastZones;
-    const f = this.floorState();
-    const calm = (z.dl === null || z.dl === 'GREEN') && (z.ul === null || z.ul === 'GREEN') && !f.dl && !f.ul;
-    return `${this.key}|${z.dl}|${z.ul}|${f.dl ? 1 : 0}${f.ul ? 1 : 0}${calm ? '' : `|${Math.floor(this.o.now() / 1000)}`}`;
+    const floors = this.floorBits();
+    const calm = (z.dl === null || z.dl === 'GREEN') && (z.ul === null || z.ul === 'GREEN') && floors === 0;
+    const second = calm ? -1 : Math.floor(this.o.now() / 1000);
+    if (
+      this.key !== this.fullKeyBase ||
+      z.dl !== this.fullKeyZoneDl ||
+      z.ul !== this.fullKeyZoneUl ||
+      floors !== this.fullKeyFloors ||
+      second !== this.fullKeySecond
+    ) {
+      this.fullKeyBase = this.key;
+      this.fullKeyZoneDl = z.dl;
+      this.fullKeyZoneUl = z.ul;
+      this.fullKeyFloors = floors;
+      this.fullKeySecond = second;
+      this.fullKey = `${this.key}|${z.dl}|${z.ul}|${floors & 1}${floors >> 1}${second < 0 ? '' : `|${second}`}`;
+    }
+    return this.fullKey;
   }
 
   /** A cycle that took longer than its interval (from the daemon's ticker). */
