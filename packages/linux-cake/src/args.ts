@@ -28,6 +28,20 @@ export function burstBytes(bps: number): number {
   return Math.max(3028, Math.ceil(bps / 8 / 1000));
 }
 
+/**
+ * The tbf bucket for a rate change, given the largest bucket this qdisc has had: never smaller.
+ * A tbf takes a packet whole when it fits the bucket of the moment (GSO and GRO packets of
+ * several frames included; a larger one is split at enqueue), and a `change` to a smaller bucket
+ * leaves such a packet at the head of the queue, where it can never gather enough tokens: the
+ * qdisc stops sending for good (seen on the testbed: the download stalled after the law lowered
+ * the rate from 38 to 13 Mbit/s, burst 4750 → 3028 bytes, with 2–4 KB packets queued). A bucket
+ * that only grows keeps every queued packet sendable; its cost is a burst of at most one
+ * millisecond at the highest rate used.
+ */
+export function tbfBurstBytes(bps: number, largestSoFar: number): number {
+  return Math.max(largestSoFar, burstBytes(bps));
+}
+
 /** CAKE keyword arguments (everything but `bandwidth`), in a fixed order. */
 export function cakeOptionArgs(p: CakeParamsConfig): string[] {
   const a: string[] = [];
@@ -48,7 +62,13 @@ export function cakeOptionArgs(p: CakeParamsConfig): string[] {
   return a;
 }
 
-function tbfArgs(verb: 'replace' | 'change', iface: string, bps: number, p: CakeParamsConfig): string[] {
+function tbfArgs(
+  verb: 'replace' | 'change',
+  iface: string,
+  bps: number,
+  p: CakeParamsConfig,
+  burst: number,
+): string[] {
   return [
     'qdisc',
     verb,
@@ -61,7 +81,7 @@ function tbfArgs(verb: 'replace' | 'change', iface: string, bps: number, p: Cake
     'rate',
     rate(bps),
     'burst',
-    String(burstBytes(bps)),
+    String(burst),
     'latency',
     `${p.tbfLatencyMs}ms`,
   ];
@@ -90,8 +110,16 @@ function htbClassArgs(verb: 'replace' | 'change', iface: string, bps: number): s
   ];
 }
 
-/** Commands that create (or take over) the qdisc of one direction at `bps`. */
-export function initCommands(d: DirectionSpec, p: CakeParamsConfig, bps: number): string[][] {
+/**
+ * Commands that create (or take over) the qdisc of one direction at `bps`. `tbfBurst` is the
+ * tbf bucket (default: one millisecond at `bps`; see tbfBurstBytes).
+ */
+export function initCommands(
+  d: DirectionSpec,
+  p: CakeParamsConfig,
+  bps: number,
+  tbfBurst = burstBytes(bps),
+): string[][] {
   switch (d.kind) {
     case 'cake':
       return [
@@ -110,7 +138,7 @@ export function initCommands(d: DirectionSpec, p: CakeParamsConfig, bps: number)
         ],
       ];
     case 'tbf':
-      return [tbfArgs('replace', d.iface, bps, p)];
+      return [tbfArgs('replace', d.iface, bps, p, tbfBurst)];
     case 'htb_fq_codel': {
       const leaf = [
         'qdisc',
@@ -133,13 +161,18 @@ export function initCommands(d: DirectionSpec, p: CakeParamsConfig, bps: number)
   }
 }
 
-/** The one command that changes the rate of a direction in place. */
-export function rateCommand(d: DirectionSpec, p: CakeParamsConfig, bps: number): string[] {
+/** The one command that changes the rate of a direction in place (`tbfBurst`: see initCommands). */
+export function rateCommand(
+  d: DirectionSpec,
+  p: CakeParamsConfig,
+  bps: number,
+  tbfBurst = burstBytes(bps),
+): string[] {
   switch (d.kind) {
     case 'cake':
       return ['qdisc', 'change', 'dev', d.iface, 'root', 'handle', '1:', 'cake', 'bandwidth', rate(bps)];
     case 'tbf':
-      return tbfArgs('change', d.iface, bps, p);
+      return tbfArgs('change', d.iface, bps, p, tbfBurst);
     case 'htb_fq_codel':
       return htbClassArgs('change', d.iface, bps);
   }

@@ -14,6 +14,7 @@ import {
   initCommands,
   rateCommand,
   showCommands,
+  tbfBurstBytes,
 } from './args.js';
 import { TcBatch } from './batch.js';
 import { TcCommandError, TcError, TcMismatchError, TcUnknownQueueError } from './errors.js';
@@ -92,6 +93,8 @@ export class LinuxCakeClient {
   private readonly deadlineMs: number;
   /** Rate changes sent (each one `tc qdisc|class change` per direction). */
   writes = 0;
+  /** Largest tbf bucket given to each direction's qdisc so far (it never shrinks: tbfBurstBytes). */
+  private readonly tbfBurst = [0, 0];
 
   constructor(private readonly o: LinuxCakeOptions) {
     const p = o.params;
@@ -116,6 +119,14 @@ export class LinuxCakeClient {
   paramsFor(d: DirectionSpec): CakeParamsConfig {
     const own = this.o.params[d.direction];
     return own === undefined ? this.o.params : { ...this.o.params, ...own };
+  }
+
+  /** The tbf bucket for `bps` on this direction, remembered as the new largest (tbfBurstBytes). */
+  private burstFor(d: DirectionSpec, bps: number): number {
+    const i = d.direction === 'download' ? 0 : 1;
+    const b = tbfBurstBytes(bps, this.tbfBurst[i] as number);
+    this.tbfBurst[i] = b;
+    return b;
   }
 
   private direction(name: string): DirectionSpec {
@@ -170,6 +181,10 @@ export class LinuxCakeClient {
       const cmds = this.directions.flatMap((d, i) => {
         const root = rootQdisc(before[i] ?? []);
         const want = d.kind === 'htb_fq_codel' ? 'htb' : d.kind;
+        // a tbf taken over keeps its queue: its bucket is the largest so far (tbfBurstBytes)
+        const held = Number((root?.['options'] as Record<string, unknown> | undefined)?.['burst']);
+        if (root?.kind === 'tbf' && Number.isFinite(held) && held > 0)
+          this.tbfBurst[d.direction === 'download' ? 0 : 1] = held;
         const del =
           root !== undefined && root.kind !== want && root.handle !== '0:'
             ? [['qdisc', 'del', 'dev', d.iface, 'root']]
@@ -180,7 +195,12 @@ export class LinuxCakeClient {
           );
         return [
           ...del,
-          ...initCommands(d, this.paramsFor(d), d.direction === 'download' ? rates.download : rates.upload),
+          ...initCommands(
+            d,
+            this.paramsFor(d),
+            d.direction === 'download' ? rates.download : rates.upload,
+            this.burstFor(d, d.direction === 'download' ? rates.download : rates.upload),
+          ),
         ];
       });
       await this.batch.run([...cmds, showCommands(this.directions[0])[0] as string[]], this.deadlineMs);
@@ -211,9 +231,10 @@ export class LinuxCakeClient {
   async setQueueLimits(limits: readonly ShaperLimit[], opts: { deadlineMs?: number } = {}): Promise<void> {
     const dirs = limits.map((l) => this.direction(l.name));
     const deadline = opts.deadlineMs ?? this.deadlineMs;
-    const cmds = limits.map((l, i) =>
-      rateCommand(dirs[i] as DirectionSpec, this.paramsFor(dirs[i] as DirectionSpec), l.maxLimitBps),
-    );
+    const cmds = limits.map((l, i) => {
+      const d = dirs[i] as DirectionSpec;
+      return rateCommand(d, this.paramsFor(d), l.maxLimitBps, this.burstFor(d, l.maxLimitBps));
+    });
     for (const d of dirs) cmds.push(showCommands(d)[0] as string[]);
     const res = await this.batch.run(cmds, deadline);
     this.writes += limits.length;

@@ -14,6 +14,7 @@ export {
   initCommands,
   rateCommand,
   showCommands,
+  tbfBurstBytes,
 } from './args.js';
 export { TcBatch, type TcBatchOptions } from './batch.js';
 export {

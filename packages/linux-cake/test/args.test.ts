@@ -7,6 +7,7 @@ import {
   initCommands,
   rateCommand,
   showCommands,
+  tbfBurstBytes,
 } from '../src/index.js';
 
 const base: CakeParamsConfig = {
@@ -143,6 +144,15 @@ describe('tc argument lists', () => {
       '8ms',
     ]);
     expect(burstBytes(1e9)).toBe(125000);
+  });
+
+  it('tbf: the bucket of a change never shrinks below the largest so far', () => {
+    expect(tbfBurstBytes(38_000_000, 0)).toBe(4750);
+    // the law lowers the rate: the bucket stays, so a 4 KB packet already queued still fits
+    expect(tbfBurstBytes(13_000_000, 4750)).toBe(4750);
+    expect(tbfBurstBytes(100_000_000, 4750)).toBe(12500);
+    const cmd = rateCommand(dl('tbf'), base, 13_000_000, tbfBurstBytes(13_000_000, 4750));
+    expect(cmd.slice(cmd.indexOf('burst'), cmd.indexOf('burst') + 2)).toEqual(['burst', '4750']);
   });
 
   it('htb_fq_codel: HTB root, the rate on class 1:1, fq_codel leaf with ecn', () => {

@@ -78,6 +78,12 @@ describe.skipIf(reason !== null)(
           expect(q.handle).toBe(handle); // changed in place, not re-created
         }
         expect(await c.getLimits()).toEqual({ downloadBps: 99_000_000, uploadBps: 9_900_000 });
+        // the bucket never shrinks (a queued packet larger than a smaller bucket would stall
+        // the qdisc for good): 99 Mbit/s set 12375 bytes, and a lower rate keeps them
+        await c.setQueueLimits([{ name: 'WAN-Download', maxLimitBps: 8_000_000 }]);
+        const low = JSON.parse(tcIn('-j', 'qdisc', 'show', 'dev', 'kva'))[0];
+        expect(low.options.rate * 8).toBe(8_000_000);
+        expect(low.options.burst).toBeGreaterThan(12_300); // the kernel rounds to its time unit (12374)
         const [s] = await c.getQueueStats(['WAN-Download']);
         expect(s).toMatchObject({ iface: 'kva', kind: 'tbf', dropped: 0 });
         expect(c.tcSpawns).toBe(1);
