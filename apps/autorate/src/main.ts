@@ -11,7 +11,7 @@ import {
   runCommand as runCommandLine,
   UsageError,
 } from '@wanctl/runtime';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { controlParamsFromConfig, writePolicyFromConfig } from './config-params.js';
 import { ControlParamsError } from './control/index.js';
 import { startAutorateDaemon, VERSION } from './daemon/daemon.js';

@@ -753,7 +753,7 @@ export class AdaptiveController {
 const RECALL_SHARE = 0.9;
 
 function clamp01(x: number): number {
-  return x < 0 ? 0 : x > 1 ? 1 : x;
+  return x < 0 ? 0 : Math.min(x, 1);
 }
 
 function finiteOrNaN(v: unknown): number {
