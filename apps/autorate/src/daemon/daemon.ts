@@ -636,6 +636,7 @@ export function replyHoldMs(cfg: AutorateConfig): number {
 /** How often the transport not in use is checked (health shows its state), ms. */
 const IDLE_CHECK_MS = 30_000;
 
-function r3(x: number | null): number {
-  return x !== null && Number.isFinite(x) ? Math.round(x * 1000) / 1000 : 0;
+/** Rounded to µs; an empty window (null) or a non-number stays null in health, never a made-up 0. */
+function r3(x: number | null): number | null {
+  return x !== null && Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null;
 }

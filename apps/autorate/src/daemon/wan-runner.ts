@@ -896,7 +896,7 @@ export class WanRunner {
         writes_ok: this.writesOk,
         writes_failed: this.writesFailed,
         consecutive_write_failures: this.consecutiveWriteFailures,
-        last_write_latency_ms: this.lastWriteLatencyMs === null ? null : r3(this.lastWriteLatencyMs),
+        last_write_latency_ms: r3(this.lastWriteLatencyMs),
         last_write_error: this.lastWriteError,
         throttled_cycles: this.throttledCycles,
         coalesced_changes: this.coalescedChanges,
@@ -910,7 +910,7 @@ export class WanRunner {
         last_correction: this.lastCorrection,
         reads_ok: rd?.reads ?? 0,
         reads_failed: rd?.readsFailed ?? 0,
-        last_read_latency_ms: rd?.lastLatencyMs == null ? null : r3(rd.lastLatencyMs),
+        last_read_latency_ms: r3(rd?.lastLatencyMs ?? null),
         last_read_error: rd?.lastError ?? null,
         transports: this.o.router.transportStates?.() ?? null,
       },
@@ -956,8 +956,9 @@ function differs(read: number, written: number): boolean {
   return Math.abs(read - written) > Math.max(64, written * 1e-3);
 }
 
-function r3(x: number | null): number {
-  return x !== null && Number.isFinite(x) ? Math.round(x * 1000) / 1000 : 0;
+/** Rounded to µs; an empty window (null) or a non-number stays null in health, never a made-up 0. */
+function r3(x: number | null): number | null {
+  return x !== null && Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null;
 }
 
 /** v1.3's health state inferred from streaks (used before the first cycle). */

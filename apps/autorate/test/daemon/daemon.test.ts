@@ -33,7 +33,10 @@ interface Built {
   done: Promise<number>;
 }
 
-async function build(feed: () => Array<number | null> = () => [20, 20, 20]): Promise<Built> {
+async function build(
+  feed: () => Array<number | null> = () => [20, 20, 20],
+  opts: { run?: boolean } = {},
+): Promise<Built> {
   const healthPort = await freePort();
   const cfg = parseAutorateConfig(
     configText(dir, { interval: '10', health: 'true', healthPort: String(healthPort) }),
@@ -68,7 +71,7 @@ async function build(feed: () => Array<number | null> = () => [20, 20, 20]): Pro
       logSink: (l) => lines.push(l),
     },
   });
-  const done = host.run();
+  const done = opts.run === false ? Promise.resolve(0) : host.run();
   return {
     host,
     daemon: host.daemon,
@@ -184,6 +187,37 @@ describe('AutorateDaemon (in-process, fakes)', () => {
     const cycles = b.daemon.wans[0]?.runner.cycles ?? 0;
     await waitFor('cycles continue', () => (b.daemon.wans[0]?.runner.cycles ?? 0) > cycles + 5, 10_000);
     await b.host.stop();
+  });
+
+  it('health never shows a negative or made-up cycle duration: null before the first cycle, >= 0 after', async () => {
+    const b = await build(undefined, { run: false });
+    type Pcts = { p50: number | null; p99: number | null; max: number | null };
+    const cycleOf = (body: Record<string, unknown>) =>
+      body['cycle'] as { work_ms: Pcts; cpu_ms: Pcts; duration_ms: Pcts };
+    const wanOf = (body: Record<string, unknown>) =>
+      (body['wans'] as Array<{ cycle_work_ms: Pcts }>)[0] as { cycle_work_ms: Pcts };
+    // no cycle yet: an empty window is null, not 0
+    const before = b.daemon.healthBody();
+    const nulls = { p50: null, p99: null, max: null };
+    expect(cycleOf(before).work_ms).toMatchObject(nulls);
+    expect(cycleOf(before).cpu_ms).toMatchObject(nulls);
+    expect(cycleOf(before).duration_ms).toMatchObject(nulls);
+    expect(wanOf(before).cycle_work_ms).toEqual(nulls);
+    const done = b.host.run();
+    await waitFor('50 cycles', () => (b.daemon.wans[0]?.runner.cycles ?? 0) >= 50, 20_000);
+    const h = await health(b.healthPort);
+    const all = [
+      ...Object.values(cycleOf(h.body).work_ms),
+      ...Object.values(cycleOf(h.body).cpu_ms),
+      ...Object.values(cycleOf(h.body).duration_ms),
+      ...Object.values(wanOf(h.body).cycle_work_ms),
+    ];
+    for (const v of all) {
+      expect(typeof v).toBe('number');
+      expect(v as number).toBeGreaterThanOrEqual(0);
+    }
+    await b.host.stop();
+    expect(await done).toBe(0);
   });
 
   it('state file: a corrupt primary falls back to the backup (logged); both bad -> defaults (logged)', async () => {
