@@ -175,6 +175,8 @@ export class WanRunner {
   private prevDlZone: string | null = null;
   private prevUlZone: string | null = null;
   private degradedReasons: string[] = [];
+  /** The last two zone transitions (log text), newest first: a flap repeats one of them. */
+  private readonly recentZoneLines: [string | null, string | null] = [null, null];
   /** The one history sample, reused every cycle (no allocation on the 20 Hz path). */
   private readonly hs: CycleSample = {
     shapedDlBps: 0,
@@ -681,12 +683,12 @@ export class WanRunner {
     }
     if (r.icmpRecovered) this.log.info('ICMP replies are back; fallback ended');
 
-    // zone changes: one line per change (rate limited)
     if (r.dlZone !== null && (r.dlZone !== this.prevDlZone || r.ulZone !== this.prevUlZone)) {
       if (this.prevDlZone !== null) {
-        const n = this.throttle.allow('zone');
+        const text = `zone ${this.prevDlZone}/${this.prevUlZone} -> ${r.dlZone}/${r.ulZone}`;
+        const n = this.zoneLineAllowed(text);
         if (n !== false)
-          this.log.info(`zone ${this.prevDlZone}/${this.prevUlZone} -> ${r.dlZone}/${r.ulZone}`, {
+          this.log.info(text, {
             rtt_ms: r.measuredRttMs === null ? null : r2(r.measuredRttMs),
             load_ms: r2(r.loadRttMs),
             baseline_ms: r2(r.baselineRttMs),
@@ -772,6 +774,25 @@ export class WanRunner {
       m.cycleDuration.set(workMs / 1000);
       m.cycleSeconds.observe(workMs / 1000);
     }
+  }
+
+  /**
+   * Whether a zone transition is logged (the number of its repeats left out since its last line),
+   * or false. A transition is never held back by other lines or other transitions (a shared
+   * budget once let a GREEN/YELLOW flap hide a RED episode): it is logged unless it repeats one of
+   * the two transitions just before it (a zone flapping between two states), and such repeats are
+   * limited per transition (5 a minute), the next line telling how many were left out.
+   */
+  private zoneLineAllowed(text: string): number | false {
+    const repeat = text === this.recentZoneLines[0] || text === this.recentZoneLines[1];
+    this.recentZoneLines[1] = this.recentZoneLines[0];
+    this.recentZoneLines[0] = text;
+    const key = `zone:${text}`;
+    if (repeat) return this.throttle.allow(key);
+    const n = this.throttle.pending(key);
+    this.throttle.reset(key);
+    this.throttle.allow(key);
+    return n;
   }
 
   private updateDegraded(staleCycles: number, replies: number): void {

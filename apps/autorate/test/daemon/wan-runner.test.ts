@@ -459,6 +459,25 @@ describe('WanRunner', () => {
     expect(r.lines.slice(n).join('\n')).toMatch(/suppressed(_lines)?=\d+/);
   });
 
+  it('the main log: a RED episode inside a burst of other lines (zone flapping, bad samples) is logged, entry and exit', async () => {
+    const r = await rig();
+    for (let i = 0; i < 20; i++) await r.step(IDLE);
+    const n = r.lines.length;
+    // 10 s of a GREEN/YELLOW flap every cycle, with an invalid sample in every other cycle
+    for (let i = 0; i < 200; i++) await r.step(i % 2 === 0 ? [45, 45, -1] : IDLE);
+    const flap = r.lines.slice(n);
+    expect(flap.filter((l) => l.includes('zone ')).length).toBeGreaterThanOrEqual(2);
+    expect(flap.filter((l) => l.includes('invalid RTT sample')).length).toBeGreaterThan(0);
+    // then a RED episode, and back
+    const m = r.lines.length;
+    for (let i = 0; i < 5; i++) await r.step([300, 300, 300]);
+    for (let i = 0; i < 60; i++) await r.step(IDLE);
+    const after = r.lines.slice(m).filter((l) => l.includes('zone '));
+    expect(after.find((l) => /-> RED\//.test(l))).toBeDefined();
+    expect(after.at(-1)).toMatch(/-> GREEN\/GREEN/);
+    expect(r.runner.lastZones.dl).toBe('GREEN');
+  });
+
   it('features silently not running: fallback checks run (liveness counter) while ICMP fails, and feed the cycle', async () => {
     let tcpCalls = 0;
     const r = await rig({
