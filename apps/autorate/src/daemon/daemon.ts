@@ -199,6 +199,8 @@ async function buildAutorateDaemon(o: DaemonOptions, ctx: HostContext): Promise<
         tcpTargets: cfg.fallback.tcpTargets.map((t) => [t.host, t.port] as const),
       },
       pingTimeoutMs: cfg.timeouts.pingSec * 1000,
+      // the first cycle runs as the probe starts: it waits for a first reply, not a failure
+      startupGraceMs: cfg.timeouts.pingSec * 1000,
       checks,
       now: () => performance.now(),
       onProblem: (m) => {

@@ -36,7 +36,13 @@ export interface RateWriter {
 /** What the runner needs from the measurement. */
 export interface MeasurementSource {
   sample(): CycleInput;
-  readonly lastInfo: Readonly<{ replies: number; staleCycles: number; checking: boolean }>;
+  readonly lastInfo: Readonly<{
+    replies: number;
+    staleCycles: number;
+    checking: boolean;
+    /** The probe just started and has not answered yet (within its grace): nothing to decide. */
+    warmingUp?: boolean;
+  }>;
   reflectorHealth(): ReflectorHealth[];
   /** Per reflector slot: the RTT usable this cycle, or null (the adaptive law's `rtts_ms`). */
   slotRtts?(): ArrayLike<number | null>;
@@ -213,6 +219,8 @@ export class WanRunner {
 
   // counters (health)
   cycles = 0;
+  /** Cycles that waited for the probe's first reply after the start (not counted in `cycles`). */
+  warmupCycles = 0;
   failedCycles = 0;
   consecutiveFailures = 0;
   routerFailing = false;
@@ -605,6 +613,14 @@ export class WanRunner {
 
     const input = o.measurement.sample();
     const info = o.measurement.lastInfo;
+    if (info.warmingUp === true) {
+      // the probe has just started and nothing can have come back yet: nothing is measured, so
+      // nothing is decided or written, and it is not a failed cycle (every start used to log
+      // "cycle failed: fallback_disabled" for the first cycle)
+      this.warmupCycles++;
+      this.work.record(o.now() - t0);
+      return;
+    }
     const nowS = t0 / 1000;
     const rd = this.reader;
     if (o.recorder) {
@@ -951,6 +967,8 @@ export class WanRunner {
         udp_port: this.o.probeInfo?.udp_port ?? null,
         replies: info.replies,
         stale_cycles: info.staleCycles,
+        warming_up: info.warmingUp === true,
+        warmup_cycles: this.warmupCycles,
         fallback_check_running: info.checking,
         last_measured_rtt_ms: this.lastMeasuredMs === null ? null : r2(this.lastMeasuredMs),
         clamped_samples: this.clampedSamples,

@@ -220,6 +220,41 @@ describe('AutorateDaemon (in-process, fakes)', () => {
     expect(await done).toBe(0);
   });
 
+  it('a start with a healthy router and probe logs no failure: the cycles before the first reply wait for it', async () => {
+    // the probe's first replies come back 200 ms after the start (fping starting, the first RTT);
+    // the first cycle runs at once. fallback_checks is disabled (every start logged
+    // "cycle failed: fallback_disabled" before)
+    let t0 = Number.NaN;
+    const b = await build(() => {
+      if (Number.isNaN(t0)) t0 = performance.now();
+      return performance.now() - t0 < 200 ? [null, null, null] : [20, 20, 20];
+    });
+    await waitFor('30 cycles with replies', () => (b.daemon.wans[0]?.runner.cycles ?? 0) >= 30, 20_000);
+    const runner = b.daemon.wans[0]?.runner;
+    expect(runner?.warmupCycles).toBeGreaterThan(0);
+    expect(runner?.failedCycles).toBe(0);
+    expect(b.lines.filter((l) => /cycle failed|degraded|ERROR|WARN/.test(l))).toEqual([]);
+    const h = await health(b.healthPort);
+    expect(h.status).toBe(200);
+    expect(h.body).toMatchObject({ status: 'healthy', consecutive_failures: 0 });
+    expect(b.router.writes.length).toBeGreaterThan(0); // the first decision was written
+    await b.host.stop();
+  });
+
+  it('a probe that never answers is still a failure once the startup grace (timeouts.ping) has passed', async () => {
+    const b = await build(() => [null, null, null]);
+    await waitFor(
+      'the failure logged',
+      () => b.lines.some((l) => l.includes('cycle failed: fallback_disabled')),
+      20_000,
+    );
+    const runner = b.daemon.wans[0]?.runner;
+    // timeouts.ping is 1 s: about 100 cycles of 10 ms waited, then the failures count
+    expect(runner?.warmupCycles).toBeGreaterThan(0);
+    await waitFor('degraded', () => runner?.degraded === true, 10_000);
+    await b.host.stop();
+  });
+
   it('state file: a corrupt primary falls back to the backup (logged); both bad -> defaults (logged)', async () => {
     const stateFile = path.join(dir, 'wan1_state.json');
     const good = {

@@ -111,6 +111,10 @@ describe('wanctl-autorate end to end (real process, emulator, UDP probe)', () =>
       `127.0.0.1:${echo.port}`,
     ]);
     expect(h1.body.wans[0]?.router.transport).toBe('rest');
+    // a start with a healthy router and probe logs no failure (every start used to log
+    // "cycle failed: fallback_disabled": the first cycle ran before the probe's first reply)
+    const startLines = d.logs().filter((l) => l['level'] === 'WARN' || l['level'] === 'ERROR');
+    expect(startLines.map((l) => l['message'])).toEqual([]);
     // the climb went through intermediate rates: the router saw several writes over REST
     const patches = emu.requests.rest().filter((e) => e.method === 'PATCH');
     expect(patches.length).toBeGreaterThan(3);
