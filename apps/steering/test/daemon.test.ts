@@ -539,8 +539,8 @@ describe('lessons after v1.3: persistence and log volume', () => {
   it('with metrics disabled, no process series are collected (their lag sampler would wake the process 100 times a second)', async () => {
     const d = await make();
     expect(d.config.metrics.enabled).toBe(false);
-    expect(d.metrics.registry.getSingleMetric('wanctl_nodejs_eventloop_lag_p99_seconds')).toBeUndefined();
-    expect(d.metrics.registry.getSingleMetric('wanctl_process_cpu_seconds_total')).toBeUndefined();
+    expect(d.metrics.registry.getSingleMetric('nodejs_eventloop_lag_p99_seconds')).toBeUndefined();
+    expect(d.metrics.registry.getSingleMetric('process_cpu_seconds_total')).toBeUndefined();
     expect(d.metrics.registry.getSingleMetric('wanctl_steering_enabled')).toBeDefined();
   });
 

@@ -269,7 +269,7 @@ async function buildAutorateDaemon(o: DaemonOptions, ctx: HostContext): Promise<
       store,
       recorder,
       history,
-      metrics: metrics ? metrics.forWan(cfg.wanName.toLowerCase()) : null,
+      metrics: metrics ? metrics.forWan(cfg.wanName.toLowerCase(), failoverTransports(router)) : null,
       onDegradedChange: () => daemon?.updateStatus(),
     });
     if (checked?.state) {
@@ -633,6 +633,12 @@ export class AutorateDaemon implements HostedDaemon {
 export function replyHoldMs(cfg: AutorateConfig): number {
   const period = Math.max(10, cfg.cycleIntervalMs);
   return Math.min(cfg.timeouts.pingSec * 1000, Math.max(4 * period, 250));
+}
+
+/** The transports a WAN's router client can switch to (the failover counter's `to` label values). */
+function failoverTransports(router: unknown): string[] {
+  if (!(router instanceof FailoverRouterClient) || router.fallback === undefined) return [];
+  return [router.primary.activeTransport, router.fallback.activeTransport];
 }
 
 /** How often the transport not in use is checked (health shows its state), ms. */

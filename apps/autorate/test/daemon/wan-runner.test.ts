@@ -295,7 +295,7 @@ describe('WanRunner', () => {
       r.runner.controller.controllerRates.dlBps / 1e6,
     );
     expect(m('wanctl_rtt_baseline_ms{wan="wan1"}')).toBe(r.runner.controller.baselineRttMs);
-    expect(m('wanctl_router_writes_coalesced_total{wan="wan1"}')).toBeUndefined(); // nothing yet
+    expect(m('wanctl_router_writes_coalesced_total{wan="wan1"}')).toBe(0); // nothing yet, but the series exists
     for (let i = 0; i < 10; i++) await r.step([300, 300, 300]); // RED while the first write hangs
     m = await scrape();
     expect(m('wanctl_cycles_total{wan="wan1"}')).toBe(15); // 5 + 10: increments are added once, then cleared

@@ -278,7 +278,10 @@ async function buildSteeringDaemon(o: SteeringDaemonOptions, ctx: HostContext): 
       controller,
       log,
       // the process series only when /metrics is served (the registry is not exposed otherwise)
-      metrics: new SteeringMetrics(wan, { processMetrics: cfg.metrics.enabled }),
+      metrics: new SteeringMetrics(wan, {
+        processMetrics: cfg.metrics.enabled,
+        states: { good: controller.stateGood, degraded: controller.stateDegraded },
+      }),
       dryRun,
       now,
       mono,
