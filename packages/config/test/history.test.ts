@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: "${VAR}" is wanctl config syntax, not a template
 import { describe, expect, it } from 'vitest';
 import { parseAutorateConfig, parseHistorySettings, parseSteeringConfig } from '../src/index.js';
 import { ENV, example, MIN_AUTORATE, problemsOf } from './helpers.js';

@@ -175,7 +175,7 @@ export class LatencyStats {
 
   record(ms: number): void {
     if (!Number.isFinite(ms)) return;
-    this.ring[this.next] = ms < 0 ? 0 : ms;
+    this.ring[this.next] = Math.max(0, ms);
     this.next = (this.next + 1) % this.capacity;
     if (this.filled < this.capacity) this.filled++;
     this.total++;
