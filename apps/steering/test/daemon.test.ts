@@ -357,6 +357,22 @@ describe('failure modes seen in production after v1.3 (lesson N: the number its 
     expect((h['problems'] as string[]).join()).toMatch(/no RTT reply/);
   });
 
+  it('the main log: every steering state change is logged, however many (never throttled)', async () => {
+    const d = await make({ historySize: 5, red: 1, green: 1 });
+    await d.reconcile();
+    for (let i = 0; i < 100; i++) await cycle(d, i % 16 < 3);
+    const text = await d.metrics.registry.metrics();
+    const counted = [...text.matchAll(/^wanctl_steering_transitions_total\{[^}]*\} (\d+)$/gm)].reduce(
+      (a, m) => a + Number(m[1]),
+      0,
+    );
+    expect(counted).toBeGreaterThan(10);
+    const changes = log.lines.filter((l) => /Steering (ENABLED|DISABLED): /.test(l));
+    expect(changes.length).toBe(counted);
+    expect(log.lines.filter((l) => l.includes('State transition:')).length).toBe(counted);
+    await stop(d);
+  });
+
   it('lesson 21: every persisted history is bounded by state.history_size', async () => {
     const d = await make({ historySize: 5, red: 1, green: 1 });
     await d.reconcile();
