@@ -357,6 +357,22 @@ describe('failure modes seen in production after v1.3 (lesson N: the number its 
     expect((h['problems'] as string[]).join()).toMatch(/no RTT reply/);
   });
 
+  it('the main log: every steering state change is logged, however many (never throttled)', async () => {
+    const d = await make({ historySize: 5, red: 1, green: 1 });
+    await d.reconcile();
+    for (let i = 0; i < 100; i++) await cycle(d, i % 16 < 3);
+    const text = await d.metrics.registry.metrics();
+    const counted = [...text.matchAll(/^wanctl_steering_transitions_total\{[^}]*\} (\d+)$/gm)].reduce(
+      (a, m) => a + Number(m[1]),
+      0,
+    );
+    expect(counted).toBeGreaterThan(10);
+    const changes = log.lines.filter((l) => /Steering (ENABLED|DISABLED): /.test(l));
+    expect(changes.length).toBe(counted);
+    expect(log.lines.filter((l) => l.includes('State transition:')).length).toBe(counted);
+    await stop(d);
+  });
+
   it('lesson 21: every persisted history is bounded by state.history_size', async () => {
     const d = await make({ historySize: 5, red: 1, green: 1 });
     await d.reconcile();
@@ -539,8 +555,8 @@ describe('lessons after v1.3: persistence and log volume', () => {
   it('with metrics disabled, no process series are collected (their lag sampler would wake the process 100 times a second)', async () => {
     const d = await make();
     expect(d.config.metrics.enabled).toBe(false);
-    expect(d.metrics.registry.getSingleMetric('wanctl_nodejs_eventloop_lag_p99_seconds')).toBeUndefined();
-    expect(d.metrics.registry.getSingleMetric('wanctl_process_cpu_seconds_total')).toBeUndefined();
+    expect(d.metrics.registry.getSingleMetric('nodejs_eventloop_lag_p99_seconds')).toBeUndefined();
+    expect(d.metrics.registry.getSingleMetric('process_cpu_seconds_total')).toBeUndefined();
     expect(d.metrics.registry.getSingleMetric('wanctl_steering_enabled')).toBeDefined();
   });
 

@@ -4,6 +4,7 @@
  * stop; a store that cannot be written degrades history, never steering.
  */
 import { writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { HistoryReader } from '@wanctl/history';
 import type { DaemonHost } from '@wanctl/runtime';
@@ -35,11 +36,12 @@ afterEach(async () => {
   await tmp.cleanup();
 });
 
-async function make(historyFile: string): Promise<SteeringDaemon> {
+async function make(historyFile: string, dashboardPort?: number): Promise<SteeringDaemon> {
+  const dash = dashboardPort === undefined ? '' : `, dashboard: { enabled: true, port: ${dashboardPort} }`;
   host = await startSteeringDaemon({
     config: testConfig(tmp.dir, {
       red: 1,
-      extra: `history: { enabled: true, file: "${historyFile}", flush_interval_sec: 1 }`,
+      extra: `history: { enabled: true, file: "${historyFile}", flush_interval_sec: 1${dash} }`,
     }),
     signals: false,
     serveHttp: false,
@@ -109,5 +111,25 @@ describe('steering daemon with history', () => {
     expect(h['status']).toBe('healthy');
     expect(h['history']).toMatchObject({ status: 'degraded', file });
     expect(log.lines.join('\n')).toMatch(/history degraded/);
+  });
+
+  it('a dashboard port in use: steering starts and decides on, health says the dashboard is down and why', async () => {
+    const squatter = createServer();
+    await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', () => r()));
+    const port = (squatter.address() as AddressInfo).port;
+    try {
+      const d = await make(join(tmp.dir, 'steering_history.db'), port);
+      await d.reconcile();
+      await cycle(d, false);
+      expect((await cycle(d, true)).stateChanged).toBe(true);
+      const h = d.healthBody();
+      expect(h.status).toBe('healthy');
+      const dash = h['history_dashboard'] as Record<string, unknown>;
+      expect(dash).toMatchObject({ status: 'down', url: null, code: 'WANCTL_HTTP_BIND' });
+      expect(String(dash['problem'])).toMatch(/already in use/);
+      expect(log.lines.some((l) => l.includes('history dashboard not served'))).toBe(true);
+    } finally {
+      await new Promise<void>((r) => squatter.close(() => r()));
+    }
   });
 });

@@ -20,11 +20,14 @@ export {
 export { type HistoryConfig, historyFileDefault } from './history.js';
 export {
   detectConfigKind,
+  type HistorySettings,
   loadAutorateConfig,
   loadConfigFile,
+  loadHistorySettings,
   loadSteeringConfig,
   parseAutorateConfig,
   parseConfigText,
+  parseHistorySettings,
   parseSteeringConfig,
 } from './load.js';
 export { type ReferenceRow, referenceRows } from './reference.js';

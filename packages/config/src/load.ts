@@ -2,11 +2,13 @@ import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { normaliseAutorate } from './autorate.js';
 import { parseMapping, prepare, throwIfProblems } from './context.js';
 import { ConfigError, ConfigReadError, ConfigTooLargeError, MAX_CONFIG_BYTES } from './errors.js';
-import { autorateSchema, steeringSchema } from './schemas.js';
+import { historyConfig, historySchema } from './history.js';
+import { autorateSchema, IDENTIFIER_PATTERN, type JsonSchema, steeringSchema } from './schemas.js';
 import { normaliseSteering } from './steering.js';
 import type {
   AutorateConfig,
   ConfigKind,
+  HistoryConfig,
   LoadedConfig,
   LoadOptions,
   ParseOptions,
@@ -125,4 +127,89 @@ export function loadSteeringConfig(file: string, opts: Omit<LoadOptions, 'kind'>
  */
 export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadedConfig {
   return parseKind(readText(file), opts.kind, { file, ...(opts.env ? { env: opts.env } : {}) });
+}
+
+/** What a history reader needs from a daemon's config: {@link loadHistorySettings}. */
+export interface HistorySettings {
+  kind: ConfigKind;
+  /** `wan_name` ('' when the config has none). */
+  wanName: string;
+  /** The `history` section, fully defaulted (as in the full config). */
+  history: HistoryConfig;
+}
+
+/** Default dashboard port of each kind (as in the full schemas). */
+const DASHBOARD_PORT: Record<ConfigKind, number> = { autorate: 9104, steering: 9105 };
+
+const historyOnlySchemas = new Map<ConfigKind, JsonSchema>();
+
+/** The keys {@link parseHistorySettings} reads; every other key is neither expanded nor checked. */
+function historyOnlySchema(kind: ConfigKind): JsonSchema {
+  let s = historyOnlySchemas.get(kind);
+  if (s === undefined) {
+    s = {
+      type: 'object',
+      properties: {
+        wan_name: { type: 'string', pattern: IDENTIFIER_PATTERN, description: 'Name of the WAN.' },
+        history: historySchema(DASHBOARD_PORT[kind]),
+      },
+    };
+    historyOnlySchemas.set(kind, s); // compiled once per kind (validators are cached by schema)
+  }
+  return s;
+}
+
+/**
+ * Reads only what the history store's readers need from a daemon's config (autorate or steering):
+ * `wan_name` and the `history` section, `${VAR}` expanded and checked in those keys alone. The
+ * router section and its secrets are not resolved, so `wanctl-history --config` works without
+ * `WANCTL_ROUTER_PASSWORD` (or read access to a key file). The file must still be a config of
+ * either kind (its top-level keys tell which; `opts.kind` forces it).
+ *
+ * @throws {ConfigError} when those keys are invalid (or the kind cannot be told)
+ * @example parseHistorySettings(text, { file: 'cable.yaml' }).history.file
+ */
+export function parseHistorySettings(
+  text: string,
+  opts: ParseOptions & { kind?: ConfigKind } = {},
+): HistorySettings {
+  const file = opts.file ?? '<memory>';
+  if (text.length > MAX_CONFIG_BYTES) throw new ConfigTooLargeError(file, Buffer.byteLength(text, 'utf8'));
+  const { raw, positions } = parseMapping(text, file);
+  const kind = opts.kind ?? detectConfigKind(raw);
+  if (kind === null) {
+    throw new ConfigError(file, [
+      {
+        file,
+        path: '',
+        message:
+          'cannot tell whether this is an autorate or a steering config (autorate has continuous_monitoring and queues; steering has topology, mangle_rule and measurement)',
+      },
+    ]);
+  }
+  const subset: Record<string, unknown> = {};
+  if ('wan_name' in raw) subset['wan_name'] = raw['wan_name'];
+  if ('history' in raw) subset['history'] = raw['history'];
+  const { ctx, data } = prepare(subset, positions, file, historyOnlySchema(kind), opts.env ?? process.env);
+  const wanName = typeof data['wan_name'] === 'string' ? data['wan_name'] : '';
+  const hasFile = typeof (data['history'] as Record<string, unknown> | undefined)?.['file'] === 'string';
+  if (wanName === '' && !hasFile && ctx.problems.length === 0)
+    ctx.error(
+      'wan_name',
+      'wan_name is missing: the default history.file is named after it (or set history.file)',
+    );
+  throwIfProblems(ctx);
+  return { kind, wanName, history: historyConfig(data, wanName, DASHBOARD_PORT[kind]) };
+}
+
+/**
+ * Reads a config file for the history store's readers: see {@link parseHistorySettings}.
+ * @throws {ConfigReadError} if the file cannot be read, {@link ConfigError} if those keys are invalid
+ */
+export function loadHistorySettings(file: string, opts: LoadOptions = {}): HistorySettings {
+  return parseHistorySettings(readText(file), {
+    file,
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.kind ? { kind: opts.kind } : {}),
+  });
 }

@@ -2,7 +2,7 @@
  * `wanctl-history`: read a history store (table, JSON, CSV; events; per-evening summary), or
  * serve its dashboard. Exit status: 0 ok, 2 bad arguments or config, 1 anything else.
  */
-import { type LoadedConfig, loadConfigFile } from '@wanctl/config';
+import { loadHistorySettings } from '@wanctl/config';
 import { type CliIo, EXIT_STATUS_HELP, installSignalHandlers, processIo, reportFatal } from '@wanctl/runtime';
 import { Command, CommanderError, Option } from 'commander';
 import { createDashboardServer } from './dashboard.js';
@@ -40,12 +40,15 @@ interface CommonOpts {
   wan?: string;
 }
 
-/** The store files named by --config (their history.file) and --db. */
+/**
+ * The store files named by --config (their history.file) and --db. A config is read for its
+ * `history` section and `wan_name` alone: the router's secrets are not resolved (reading history
+ * needs neither WANCTL_ROUTER_PASSWORD nor the router's key file).
+ */
 function storeFiles(opts: CommonOpts): StoreRef[] {
   const out: StoreRef[] = [];
   for (const c of opts.config) {
-    const loaded: LoadedConfig = loadConfigFile(c);
-    const h = loaded.config.history;
+    const h = loadHistorySettings(c).history;
     out.push({ file: h.file, port: h.dashboard.port });
   }
   for (const f of opts.db) out.push({ file: f });

@@ -30,7 +30,20 @@ beforeAll(async () => {
   );
   writeFileSync(join(dir, 'bad.yaml'), `${example}\nhistory:\n  retention:\n    raw_hourz: 3\n`);
   writeFileSync(join(dir, 'good.yaml'), `${example}\nhistory:\n  file: ${JSON.stringify(fx.wanFile)}\n`);
+  // the installed config as it is: the router password comes from the environment
+  const installed = readFileSync(new URL('../../../examples/cable.yaml', import.meta.url), 'utf8');
+  writeFileSync(
+    join(dir, 'secret.yaml'),
+    `${installed}\nhistory:\n  file: ${JSON.stringify(fx.wanFile)}\n  dashboard: { port: 1 }\n`,
+  );
 });
+
+/** The environment without the router password. */
+function envWithoutPassword(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env['WANCTL_ROUTER_PASSWORD'];
+  return env;
+}
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
@@ -229,6 +242,50 @@ describe('wanctl-history', () => {
       const meta = (await (await fetch(`${url}/api/meta`)).json()) as { stores: Array<{ wan: string }> };
       expect(meta.stores.map((s) => s.wan)).toEqual(['cable', 'steering']);
       expect((await fetch(`${url}/`)).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    expect(code).toBe(0);
+  }, 30_000);
+
+  it('--config needs only the history section: it works without WANCTL_ROUTER_PASSWORD', async () => {
+    const cfg = join(dir, 'secret.yaml');
+    expect(readFileSync(cfg, 'utf8')).toContain('${WANCTL_ROUTER_PASSWORD}');
+    const r = await run(process.execPath, [BIN, '--config', cfg, '--json', '--since', '2h'], {
+      env: envWithoutPassword(),
+    }).catch((e: { code: number; stderr: string }) => e);
+    expect((r as { stderr: string }).stderr).toBe('');
+    expect((r as { code?: number }).code ?? 0).toBe(0);
+    expect(JSON.parse((r as { stdout: string }).stdout).length).toBeGreaterThan(0);
+  });
+
+  it('serve --config needs only the history section too (the router password unset)', async () => {
+    const child = spawn(
+      process.execPath,
+      [BIN, 'serve', '--config', join(dir, 'secret.yaml'), '--port', '0'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: envWithoutPassword(),
+      },
+    );
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (b: Buffer) => {
+          out += b.toString();
+          const m = /(http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
+          if (m) resolve(m[1] as string);
+        });
+        child.stderr.on('data', (b: Buffer) => {
+          err += b.toString();
+        });
+        child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}${err}`)));
+        setTimeout(() => reject(new Error(`no URL printed: ${out}${err}`)), 15_000);
+      });
+      const meta = (await (await fetch(`${url}/api/meta`)).json()) as { stores: Array<{ wan: string }> };
+      expect(meta.stores.map((s) => s.wan)).toEqual(['cable']);
     } finally {
       child.kill('SIGTERM');
     }

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { errorCode, exitStatusForCode, HttpBindError } from '@wanctl/runtime';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -124,6 +125,28 @@ describe('dashboard API over HTTP (loopback)', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('dashboard server bind failure', () => {
+  it('a port in use is a typed HttpBindError (WANCTL_HTTP_BIND) naming the address and the cause', async () => {
+    const err = await createDashboardServer({ files: [fx.wanFile], port: server.port }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(HttpBindError);
+    const e = err as HttpBindError;
+    expect(errorCode(e)).toBe('WANCTL_HTTP_BIND');
+    expect(exitStatusForCode(errorCode(e))).toBe(1);
+    expect({ host: e.host, port: e.port, code: e.code }).toEqual({
+      host: '127.0.0.1',
+      port: server.port,
+      code: 'EADDRINUSE',
+    });
+    expect(e.message).toMatch(
+      new RegExp(`cannot listen on 127\\.0\\.0\\.1:${server.port}: the port is already in use`),
+    );
+    // the server that holds the port is unaffected
+    expect((await fetch(`${server.url}/api/meta`)).status).toBe(200);
   });
 });
 

@@ -188,7 +188,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
 export interface MetricsRegistryOptions {
   /** Also collect prom-client's process metrics (CPU, memory, event loop lag). Default `true`. */
   defaultMetrics?: boolean;
-  /** Prefix of the default metrics. Default `wanctl_`. */
+  /**
+   * Prefix of the default metrics. Default none: their standard names (`process_*`, `nodejs_*`),
+   * which stock Node.js dashboards and alerts expect.
+   */
   prefix?: string;
   /** Labels added to every series (e.g. `{daemon: 'autorate'}`). */
   labels?: Record<string, string>;
@@ -210,7 +213,7 @@ export function createMetricsRegistry(options: MetricsRegistryOptions = {}): Reg
   if (options.defaultMetrics !== false) {
     collectDefaultMetrics({
       register: registry,
-      prefix: options.prefix ?? 'wanctl_',
+      prefix: options.prefix ?? '',
       ...(options.eventLoopPrecisionMs !== undefined
         ? { eventLoopMonitoringPrecision: options.eventLoopPrecisionMs }
         : {}),

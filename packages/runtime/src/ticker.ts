@@ -23,9 +23,12 @@ export interface TickInfo {
   tick: number;
   /** Scheduled start (clock ms). */
   scheduledAt: number;
-  /** Actual start (clock ms). */
+  /**
+   * Actual start (clock ms). Node runs timers on the event loop's whole-millisecond clock, so a
+   * run may start up to ~1.5 ms before `scheduledAt` on `performance.now()`.
+   */
   startedAt: number;
-  /** startedAt - scheduledAt. */
+  /** How late the run started: `max(0, startedAt - scheduledAt)` (a run started early is not late). */
   lateMs: number;
 }
 
@@ -92,7 +95,9 @@ export function createTicker(
     const tick = nextTick;
     const scheduledAt = t0 + tick * intervalMs;
     const startedAt = clock.now();
-    const info: TickInfo = { tick, scheduledAt, startedAt, lateMs: startedAt - scheduledAt };
+    // a timer that fired early is on time, never "negative late" (health once showed a cycle
+    // duration of -0.052 ms: work + lateness with the timer ~1 ms early)
+    const info: TickInfo = { tick, scheduledAt, startedAt, lateMs: Math.max(0, startedAt - scheduledAt) };
     const finish = () => {
       const end = clock.now();
       const dur = end - startedAt;
@@ -150,7 +155,9 @@ export function createTicker(
 
 /**
  * Online latency statistics over the last `capacity` samples (a ring buffer; no allocation per
- * sample). Percentiles are computed on demand (for health requests, not every cycle).
+ * sample). Percentiles are computed on demand (for health requests, not every cycle). A
+ * duration is never negative: a sample below 0 (two clocks mixed, a clock's jitter) counts as 0,
+ * a non-finite one is dropped; an empty window answers null.
  */
 export class LatencyStats {
   private readonly ring: Float64Array;
@@ -168,7 +175,7 @@ export class LatencyStats {
 
   record(ms: number): void {
     if (!Number.isFinite(ms)) return;
-    this.ring[this.next] = ms;
+    this.ring[this.next] = Math.max(0, ms);
     this.next = (this.next + 1) % this.capacity;
     if (this.filled < this.capacity) this.filled++;
     this.total++;

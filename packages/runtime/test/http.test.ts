@@ -87,7 +87,10 @@ describe('HealthServer', () => {
     closers.push(() => ms.close());
     const text = await (await fetch(`${ms.url}/metrics`)).text();
     expect(text).toContain('wanctl_x_total 2');
-    expect(text).toContain('wanctl_process_cpu_seconds_total');
+    // the process series under their standard names (stock Node.js dashboards use them)
+    expect(text).toMatch(/^process_cpu_seconds_total /m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_p99_seconds /m);
+    expect(text).not.toContain('wanctl_process_');
     expect(await a.getSingleMetricAsString('wanctl_x_total')).toContain('wanctl_x_total 1');
   });
 });

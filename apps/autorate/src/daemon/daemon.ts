@@ -36,6 +36,7 @@ import {
   createTicker,
   type DaemonHost,
   DaemonStartError,
+  errorCode,
   type HostContext,
   type HostedDaemon,
   type HostedEndpoints,
@@ -199,6 +200,8 @@ async function buildAutorateDaemon(o: DaemonOptions, ctx: HostContext): Promise<
         tcpTargets: cfg.fallback.tcpTargets.map((t) => [t.host, t.port] as const),
       },
       pingTimeoutMs: cfg.timeouts.pingSec * 1000,
+      // the first cycle runs as the probe starts: it waits for a first reply, not a failure
+      startupGraceMs: cfg.timeouts.pingSec * 1000,
       checks,
       now: () => performance.now(),
       onProblem: (m) => {
@@ -267,7 +270,7 @@ async function buildAutorateDaemon(o: DaemonOptions, ctx: HostContext): Promise<
       store,
       recorder,
       history,
-      metrics: metrics ? metrics.forWan(cfg.wanName.toLowerCase()) : null,
+      metrics: metrics ? metrics.forWan(cfg.wanName.toLowerCase(), failoverTransports(router)) : null,
       onDegradedChange: () => daemon?.updateStatus(),
     });
     if (checked?.state) {
@@ -343,7 +346,8 @@ function openHistory(cfg: AutorateConfig, log: Logger, ctx: HostContext): Histor
 
 /**
  * The history dashboard (`history.dashboard.enabled` of the first WAN's config), showing every
- * WAN's store. A port that cannot be bound is a warning: history is not the daemon's job.
+ * WAN's store. A port that cannot be bound (HttpBindError, WANCTL_HTTP_BIND) is a warning and the
+ * dashboard is "down" in health: history is not the daemon's job, the control loop runs on.
  */
 async function openDashboard(wans: WanParts[], ctx: HostContext): Promise<DashboardInfo | null> {
   const first = wans[0] as WanParts;
@@ -354,17 +358,20 @@ async function openDashboard(wans: WanParts[], ctx: HostContext): Promise<Dashbo
     const server = await createDashboardServer({ files, host: d.host, port: d.port });
     ctx.defer('history dashboard', () => server.close());
     first.log.info('history dashboard', { url: server.url });
-    return { server, problem: null };
+    return { server, problem: null, code: null };
   } catch (e) {
-    const problem = `history dashboard not served on ${d.host}:${d.port}: ${(e as Error).message}`;
-    first.log.warn(problem);
-    return { server: null, problem };
+    const code = errorCode(e) ?? null;
+    const problem = `history dashboard not served on ${d.host}:${d.port}: ${(e as Error).message} (history.dashboard.port)`;
+    first.log.warn(problem, code ? { code } : {});
+    return { server: null, problem, code };
   }
 }
 
 interface DashboardInfo {
   server: DashboardServer | null;
   problem: string | null;
+  /** The error's code (WANCTL_HTTP_BIND for a port in use). */
+  code: string | null;
 }
 
 function makeProbe(
@@ -539,8 +546,16 @@ export class AutorateDaemon implements HostedDaemon {
         history: w.history ? w.history.health() : { status: 'disabled' },
       })),
       state_file_problems: stateProblems,
+      // a dashboard that could not be served is "down" here, never the daemon's status
       ...(this.dashboard
-        ? { history_dashboard: { url: this.dashboard.server?.url ?? null, problem: this.dashboard.problem } }
+        ? {
+            history_dashboard: {
+              status: this.dashboard.server ? 'serving' : 'down',
+              url: this.dashboard.server?.url ?? null,
+              problem: this.dashboard.problem,
+              ...(this.dashboard.code ? { code: this.dashboard.code } : {}),
+            },
+          }
         : {}),
       cycle: {
         interval_ms: this.wans.map((w) => w.cfg.cycleIntervalMs),
@@ -633,9 +648,16 @@ export function replyHoldMs(cfg: AutorateConfig): number {
   return Math.min(cfg.timeouts.pingSec * 1000, Math.max(4 * period, 250));
 }
 
+/** The transports a WAN's router client can switch to (the failover counter's `to` label values). */
+function failoverTransports(router: unknown): string[] {
+  if (!(router instanceof FailoverRouterClient) || router.fallback === undefined) return [];
+  return [router.primary.activeTransport, router.fallback.activeTransport];
+}
+
 /** How often the transport not in use is checked (health shows its state), ms. */
 const IDLE_CHECK_MS = 30_000;
 
-function r3(x: number | null): number {
-  return x !== null && Number.isFinite(x) ? Math.round(x * 1000) / 1000 : 0;
+/** Rounded to µs; an empty window (null) or a non-number stays null in health, never a made-up 0. */
+function r3(x: number | null): number | null {
+  return x !== null && Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null;
 }

@@ -37,6 +37,13 @@ export interface MeasurementOptions {
   /** A fallback result is used by cycles for this long, then re-checked (ms). Default 1000. */
   fallbackMaxAgeMs?: number;
   checks: FallbackChecks;
+  /**
+   * After the probe starts, cycles wait this long (ms) for its first reply before a cycle without
+   * one counts as an ICMP failure (the first cycle runs at once, before any reply can have come
+   * back; v1.3 pinged inside the cycle and so always had one). Default 0: no grace. The daemon
+   * uses the per-probe timeout (`timeouts.ping`).
+   */
+  startupGraceMs?: number;
   /** Monotonic ms. */
   now: () => number;
   /** Something worth logging (check failures). */
@@ -51,6 +58,11 @@ export interface SampleInfo {
   staleCycles: number;
   /** A fallback check is running. */
   checking: boolean;
+  /**
+   * The probe has not answered yet since it started and the startup grace has not run out: the
+   * cycle has nothing to measure and is not a failure (see `startupGraceMs`).
+   */
+  warmingUp: boolean;
 }
 
 interface Held {
@@ -69,7 +81,10 @@ export class WanMeasurement {
   private readonly index = new Map<string, number>();
   private readonly input: CycleInput = {};
   private readonly rtts: number[] = [];
-  private readonly info: SampleInfo = { replies: 0, staleCycles: 0, checking: false };
+  private readonly info: SampleInfo = { replies: 0, staleCycles: 0, checking: false, warmingUp: false };
+  /** Monotonic ms the grace for the first reply started (start(), else the first sample); NaN before. */
+  private graceFrom = Number.NaN;
+  private everReplied = false;
   private checkRunning = false;
   private checkResult: { at: number; gatewayOk: boolean; tcp: (number | null)[] } | null = null;
   private started = false;
@@ -90,6 +105,8 @@ export class WanMeasurement {
   async start(): Promise<void> {
     await this.opts.probe.start();
     this.started = true;
+    this.graceFrom = this.opts.now();
+    this.everReplied = false;
   }
 
   async stop(): Promise<void> {
@@ -128,14 +145,27 @@ export class WanMeasurement {
     }
     this.info.replies = rtts.length;
     if (rtts.length > 0) {
+      this.everReplied = true;
+      this.info.warmingUp = false;
       this.info.staleCycles = 0;
       this.checkResult = null; // the next ICMP failure gets fresh checks
+    } else if (this.waitingForFirstReply(now)) {
+      this.info.warmingUp = true; // nothing could have come back yet: not stale, no checks
     } else {
+      this.info.warmingUp = false;
       this.info.staleCycles++;
       this.fallbackInputs(now);
     }
     this.info.checking = this.checkRunning;
     return inp;
+  }
+
+  /** No reply since the probe started, and the startup grace has not run out. */
+  private waitingForFirstReply(now: number): boolean {
+    const grace = this.opts.startupGraceMs ?? 0;
+    if (this.everReplied || grace <= 0) return false;
+    if (Number.isNaN(this.graceFrom)) this.graceFrom = now;
+    return now - this.graceFrom < grace;
   }
 
   get lastInfo(): Readonly<SampleInfo> {

@@ -1,6 +1,11 @@
 /**
  * Prometheus series of the autorate daemon: v1.3's (same names, labels and units) plus the
  * cycle duration histogram, router write latency, throttled/coalesced writes and failovers.
+ * Each of v1.3's Mbps and ms gauges has a twin in base units by Prometheus convention
+ * (`_bits_per_second`, `_seconds`), same value converted. Every counter and histogram series a
+ * WAN can have is created at 0 when the daemon starts (per WAN, direction, transport, result),
+ * so that `increase()` and `rate()` see the first event. The list with both names is in
+ * apps/autorate/README.md ("Metrics").
  *
  * prom-client validates and hashes the labels on every `set`/`inc`, even through a child from
  * `labels()`, and allocates a new entry per `set`. A cycle therefore only stores numbers in
@@ -28,12 +33,20 @@ export class LazyCounter {
 type Labels = Record<string, string>;
 type H = ReturnType<Histogram<string>['labels']>;
 
-/** A gauge and its per-WAN holders. */
+/** The same value under a base-unit name: `name`, its help, and the factor from v1.3's unit. */
+interface BaseUnitTwin {
+  name: string;
+  help: string;
+  factor: number;
+}
+
+/** A gauge and its per-WAN holders (and, optionally, its twin in base units, from the same holders). */
 class LazyGaugeFamily {
   readonly metric: Gauge<string>;
+  readonly twin: Gauge<string> | null;
   private readonly children: Array<[Labels, LazyGauge]> = [];
 
-  constructor(registry: Registry, name: string, help: string, labelNames: string[]) {
+  constructor(registry: Registry, name: string, help: string, labelNames: string[], twin?: BaseUnitTwin) {
     const children = this.children;
     this.metric = new Gauge({
       name,
@@ -44,6 +57,18 @@ class LazyGaugeFamily {
         for (const [labels, g] of children) if (!Number.isNaN(g.value)) this.set(labels, g.value);
       },
     });
+    this.twin = twin
+      ? new Gauge({
+          name: twin.name,
+          help: twin.help,
+          labelNames,
+          registers: [registry],
+          collect() {
+            for (const [labels, g] of children)
+              if (!Number.isNaN(g.value)) this.set(labels, g.value * twin.factor);
+          },
+        })
+      : null;
   }
 
   child(labels: Labels): LazyGauge {
@@ -75,9 +100,11 @@ class LazyCounterFamily {
     });
   }
 
+  /** The holder of one label set; its series exists at 0 from now on. */
   child(labels: Labels): LazyCounter {
     const c = new LazyCounter();
     this.children.push([labels, c]);
+    this.metric.inc(labels, 0);
     return c;
   }
 }
@@ -108,18 +135,41 @@ export class AutorateMetrics {
   readonly corrections: LazyCounterFamily;
 
   constructor(readonly registry: Registry) {
-    const gauge = (name: string, help: string, labels = WAN) =>
-      new LazyGaugeFamily(registry, name, help, labels);
+    const gauge = (name: string, help: string, labels = WAN, twin?: BaseUnitTwin) =>
+      new LazyGaugeFamily(registry, name, help, labels, twin);
     const counter = (name: string, help: string) => new LazyCounterFamily(registry, name, help, WAN);
-    this.bandwidth = gauge('wanctl_bandwidth_mbps', "Controller's rate (Mbps)", DIR_WAN);
+    const bps = (name: string, help: string): BaseUnitTwin => ({ name, help, factor: 1e6 });
+    const sec = (name: string, help: string): BaseUnitTwin => ({ name, help, factor: 1e-3 });
+    this.bandwidth = gauge(
+      'wanctl_bandwidth_mbps',
+      "Controller's rate (Mbps)",
+      DIR_WAN,
+      bps('wanctl_bandwidth_bits_per_second', "Controller's rate (bit/s)"),
+    );
     this.routerBandwidth = gauge(
       'wanctl_router_bandwidth_mbps',
       "Router's rate as last written and confirmed (Mbps)",
       DIR_WAN,
+      bps('wanctl_router_bandwidth_bits_per_second', "Router's rate as last written and confirmed (bit/s)"),
     );
-    this.rttBaseline = gauge('wanctl_rtt_baseline_ms', 'Baseline RTT (ms)');
-    this.rttLoad = gauge('wanctl_rtt_load_ms', 'Load RTT EWMA (ms)');
-    this.rttDelta = gauge('wanctl_rtt_delta_ms', 'max(0, load - baseline) (ms)');
+    this.rttBaseline = gauge(
+      'wanctl_rtt_baseline_ms',
+      'Baseline RTT (ms)',
+      WAN,
+      sec('wanctl_rtt_baseline_seconds', 'Baseline RTT (s)'),
+    );
+    this.rttLoad = gauge(
+      'wanctl_rtt_load_ms',
+      'Load RTT EWMA (ms)',
+      WAN,
+      sec('wanctl_rtt_load_seconds', 'Load RTT EWMA (s)'),
+    );
+    this.rttDelta = gauge(
+      'wanctl_rtt_delta_ms',
+      'max(0, load - baseline) (ms)',
+      WAN,
+      sec('wanctl_rtt_delta_seconds', 'max(0, load - baseline) (s)'),
+    );
     this.state = gauge('wanctl_state', 'Zone: GREEN=1, YELLOW=2, SOFT_RED=3, RED=4', DIR_WAN);
     this.cycles = counter('wanctl_cycles_total', 'Completed (non-frozen) cycles');
     this.cycleDuration = gauge('wanctl_cycle_duration_seconds', "Last cycle's duration (s)");
@@ -174,11 +224,19 @@ export class AutorateMetrics {
     );
   }
 
-  /** The holders of one WAN (a cycle then only stores numbers). */
-  forWan(wanLabel: string): WanMetrics {
+  /**
+   * The holders of one WAN (a cycle then only stores numbers). Its counter and histogram series
+   * exist at 0 from now on; `transports`: the router transports it can switch between (the
+   * failover counter's `to` values; none for a single transport).
+   */
+  forWan(wanLabel: string, transports: readonly string[] = []): WanMetrics {
     const w = { wan: wanLabel };
     const dl = { direction: 'download', wan: wanLabel };
     const ul = { direction: 'upload', wan: wanLabel };
+    for (const to of transports) this.failovers.inc({ ...w, to }, 0);
+    this.cycleSeconds.zero(w);
+    this.writeSeconds.zero({ ...w, result: 'ok' });
+    this.writeSeconds.zero({ ...w, result: 'failed' });
     return {
       dlMbps: this.bandwidth.child(dl),
       ulMbps: this.bandwidth.child(ul),

@@ -36,7 +36,13 @@ export interface RateWriter {
 /** What the runner needs from the measurement. */
 export interface MeasurementSource {
   sample(): CycleInput;
-  readonly lastInfo: Readonly<{ replies: number; staleCycles: number; checking: boolean }>;
+  readonly lastInfo: Readonly<{
+    replies: number;
+    staleCycles: number;
+    checking: boolean;
+    /** The probe just started and has not answered yet (within its grace): nothing to decide. */
+    warmingUp?: boolean;
+  }>;
   reflectorHealth(): ReflectorHealth[];
   /** Per reflector slot: the RTT usable this cycle, or null (the adaptive law's `rtts_ms`). */
   slotRtts?(): ArrayLike<number | null>;
@@ -175,6 +181,8 @@ export class WanRunner {
   private prevDlZone: string | null = null;
   private prevUlZone: string | null = null;
   private degradedReasons: string[] = [];
+  /** The last two zone transitions (log text), newest first: a flap repeats one of them. */
+  private readonly recentZoneLines: [string | null, string | null] = [null, null];
   /** The one history sample, reused every cycle (no allocation on the 20 Hz path). */
   private readonly hs: CycleSample = {
     shapedDlBps: 0,
@@ -211,6 +219,8 @@ export class WanRunner {
 
   // counters (health)
   cycles = 0;
+  /** Cycles that waited for the probe's first reply after the start (not counted in `cycles`). */
+  warmupCycles = 0;
   failedCycles = 0;
   consecutiveFailures = 0;
   routerFailing = false;
@@ -603,6 +613,14 @@ export class WanRunner {
 
     const input = o.measurement.sample();
     const info = o.measurement.lastInfo;
+    if (info.warmingUp === true) {
+      // the probe has just started and nothing can have come back yet: nothing is measured, so
+      // nothing is decided or written, and it is not a failed cycle (every start used to log
+      // "cycle failed: fallback_disabled" for the first cycle)
+      this.warmupCycles++;
+      this.work.record(o.now() - t0);
+      return;
+    }
     const nowS = t0 / 1000;
     const rd = this.reader;
     if (o.recorder) {
@@ -681,12 +699,12 @@ export class WanRunner {
     }
     if (r.icmpRecovered) this.log.info('ICMP replies are back; fallback ended');
 
-    // zone changes: one line per change (rate limited)
     if (r.dlZone !== null && (r.dlZone !== this.prevDlZone || r.ulZone !== this.prevUlZone)) {
       if (this.prevDlZone !== null) {
-        const n = this.throttle.allow('zone');
+        const text = `zone ${this.prevDlZone}/${this.prevUlZone} -> ${r.dlZone}/${r.ulZone}`;
+        const n = this.zoneLineAllowed(text);
         if (n !== false)
-          this.log.info(`zone ${this.prevDlZone}/${this.prevUlZone} -> ${r.dlZone}/${r.ulZone}`, {
+          this.log.info(text, {
             rtt_ms: r.measuredRttMs === null ? null : r2(r.measuredRttMs),
             load_ms: r2(r.loadRttMs),
             baseline_ms: r2(r.baselineRttMs),
@@ -772,6 +790,25 @@ export class WanRunner {
       m.cycleDuration.set(workMs / 1000);
       m.cycleSeconds.observe(workMs / 1000);
     }
+  }
+
+  /**
+   * Whether a zone transition is logged (the number of its repeats left out since its last line),
+   * or false. A transition is never held back by other lines or other transitions (a shared
+   * budget once let a GREEN/YELLOW flap hide a RED episode): it is logged unless it repeats one of
+   * the two transitions just before it (a zone flapping between two states), and such repeats are
+   * limited per transition (5 a minute), the next line telling how many were left out.
+   */
+  private zoneLineAllowed(text: string): number | false {
+    const repeat = text === this.recentZoneLines[0] || text === this.recentZoneLines[1];
+    this.recentZoneLines[1] = this.recentZoneLines[0];
+    this.recentZoneLines[0] = text;
+    const key = `zone:${text}`;
+    if (repeat) return this.throttle.allow(key);
+    const n = this.throttle.pending(key);
+    this.throttle.reset(key);
+    this.throttle.allow(key);
+    return n;
   }
 
   private updateDegraded(staleCycles: number, replies: number): void {
@@ -896,7 +933,7 @@ export class WanRunner {
         writes_ok: this.writesOk,
         writes_failed: this.writesFailed,
         consecutive_write_failures: this.consecutiveWriteFailures,
-        last_write_latency_ms: this.lastWriteLatencyMs === null ? null : r3(this.lastWriteLatencyMs),
+        last_write_latency_ms: r3(this.lastWriteLatencyMs),
         last_write_error: this.lastWriteError,
         throttled_cycles: this.throttledCycles,
         coalesced_changes: this.coalescedChanges,
@@ -910,7 +947,7 @@ export class WanRunner {
         last_correction: this.lastCorrection,
         reads_ok: rd?.reads ?? 0,
         reads_failed: rd?.readsFailed ?? 0,
-        last_read_latency_ms: rd?.lastLatencyMs == null ? null : r3(rd.lastLatencyMs),
+        last_read_latency_ms: r3(rd?.lastLatencyMs ?? null),
         last_read_error: rd?.lastError ?? null,
         transports: this.o.router.transportStates?.() ?? null,
       },
@@ -930,6 +967,8 @@ export class WanRunner {
         udp_port: this.o.probeInfo?.udp_port ?? null,
         replies: info.replies,
         stale_cycles: info.staleCycles,
+        warming_up: info.warmingUp === true,
+        warmup_cycles: this.warmupCycles,
         fallback_check_running: info.checking,
         last_measured_rtt_ms: this.lastMeasuredMs === null ? null : r2(this.lastMeasuredMs),
         clamped_samples: this.clampedSamples,
@@ -956,8 +995,9 @@ function differs(read: number, written: number): boolean {
   return Math.abs(read - written) > Math.max(64, written * 1e-3);
 }
 
-function r3(x: number | null): number {
-  return x !== null && Number.isFinite(x) ? Math.round(x * 1000) / 1000 : 0;
+/** Rounded to µs; an empty window (null) or a non-number stays null in health, never a made-up 0. */
+function r3(x: number | null): number | null {
+  return x !== null && Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null;
 }
 
 /** v1.3's health state inferred from streaks (used before the first cycle). */

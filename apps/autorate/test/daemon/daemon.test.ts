@@ -33,7 +33,10 @@ interface Built {
   done: Promise<number>;
 }
 
-async function build(feed: () => Array<number | null> = () => [20, 20, 20]): Promise<Built> {
+async function build(
+  feed: () => Array<number | null> = () => [20, 20, 20],
+  opts: { run?: boolean } = {},
+): Promise<Built> {
   const healthPort = await freePort();
   const cfg = parseAutorateConfig(
     configText(dir, { interval: '10', health: 'true', healthPort: String(healthPort) }),
@@ -68,7 +71,7 @@ async function build(feed: () => Array<number | null> = () => [20, 20, 20]): Pro
       logSink: (l) => lines.push(l),
     },
   });
-  const done = host.run();
+  const done = opts.run === false ? Promise.resolve(0) : host.run();
   return {
     host,
     daemon: host.daemon,
@@ -183,6 +186,72 @@ describe('AutorateDaemon (in-process, fakes)', () => {
     // the daemon itself keeps running
     const cycles = b.daemon.wans[0]?.runner.cycles ?? 0;
     await waitFor('cycles continue', () => (b.daemon.wans[0]?.runner.cycles ?? 0) > cycles + 5, 10_000);
+    await b.host.stop();
+  });
+
+  it('health never shows a negative or made-up cycle duration: null before the first cycle, >= 0 after', async () => {
+    const b = await build(undefined, { run: false });
+    type Pcts = { p50: number | null; p99: number | null; max: number | null };
+    const cycleOf = (body: Record<string, unknown>) =>
+      body['cycle'] as { work_ms: Pcts; cpu_ms: Pcts; duration_ms: Pcts };
+    const wanOf = (body: Record<string, unknown>) =>
+      (body['wans'] as Array<{ cycle_work_ms: Pcts }>)[0] as { cycle_work_ms: Pcts };
+    // no cycle yet: an empty window is null, not 0
+    const before = b.daemon.healthBody();
+    const nulls = { p50: null, p99: null, max: null };
+    expect(cycleOf(before).work_ms).toMatchObject(nulls);
+    expect(cycleOf(before).cpu_ms).toMatchObject(nulls);
+    expect(cycleOf(before).duration_ms).toMatchObject(nulls);
+    expect(wanOf(before).cycle_work_ms).toEqual(nulls);
+    const done = b.host.run();
+    await waitFor('50 cycles', () => (b.daemon.wans[0]?.runner.cycles ?? 0) >= 50, 20_000);
+    const h = await health(b.healthPort);
+    const all = [
+      ...Object.values(cycleOf(h.body).work_ms),
+      ...Object.values(cycleOf(h.body).cpu_ms),
+      ...Object.values(cycleOf(h.body).duration_ms),
+      ...Object.values(wanOf(h.body).cycle_work_ms),
+    ];
+    for (const v of all) {
+      expect(typeof v).toBe('number');
+      expect(v as number).toBeGreaterThanOrEqual(0);
+    }
+    await b.host.stop();
+    expect(await done).toBe(0);
+  });
+
+  it('a start with a healthy router and probe logs no failure: the cycles before the first reply wait for it', async () => {
+    // the probe's first replies come back 200 ms after the start (fping starting, the first RTT);
+    // the first cycle runs at once. fallback_checks is disabled (every start logged
+    // "cycle failed: fallback_disabled" before)
+    let t0 = Number.NaN;
+    const b = await build(() => {
+      if (Number.isNaN(t0)) t0 = performance.now();
+      return performance.now() - t0 < 200 ? [null, null, null] : [20, 20, 20];
+    });
+    await waitFor('30 cycles with replies', () => (b.daemon.wans[0]?.runner.cycles ?? 0) >= 30, 20_000);
+    const runner = b.daemon.wans[0]?.runner;
+    expect(runner?.warmupCycles).toBeGreaterThan(0);
+    expect(runner?.failedCycles).toBe(0);
+    expect(b.lines.filter((l) => /cycle failed|degraded|ERROR|WARN/.test(l))).toEqual([]);
+    const h = await health(b.healthPort);
+    expect(h.status).toBe(200);
+    expect(h.body).toMatchObject({ status: 'healthy', consecutive_failures: 0 });
+    expect(b.router.writes.length).toBeGreaterThan(0); // the first decision was written
+    await b.host.stop();
+  });
+
+  it('a probe that never answers is still a failure once the startup grace (timeouts.ping) has passed', async () => {
+    const b = await build(() => [null, null, null]);
+    await waitFor(
+      'the failure logged',
+      () => b.lines.some((l) => l.includes('cycle failed: fallback_disabled')),
+      20_000,
+    );
+    const runner = b.daemon.wans[0]?.runner;
+    // timeouts.ping is 1 s: about 100 cycles of 10 ms waited, then the failures count
+    expect(runner?.warmupCycles).toBeGreaterThan(0);
+    await waitFor('degraded', () => runner?.degraded === true, 10_000);
     await b.host.stop();
   });
 

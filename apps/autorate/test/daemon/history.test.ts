@@ -4,6 +4,7 @@
  * written degrades history, never the daemon.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAutorateConfig } from '@wanctl/config';
@@ -83,7 +84,11 @@ describe('autorate daemon with history', () => {
     expect(h.body['status']).toBe('healthy');
     const wan = (h.body['wans'] as Array<Record<string, unknown>>)[0] as Record<string, unknown>;
     expect(wan['history']).toMatchObject({ status: 'ok', degraded: false, file });
-    expect(h.body['history_dashboard']).toEqual({ url: `http://127.0.0.1:${dashboardPort}`, problem: null });
+    expect(h.body['history_dashboard']).toEqual({
+      status: 'serving',
+      url: `http://127.0.0.1:${dashboardPort}`,
+      problem: null,
+    });
     // the dashboard (loopback) reads the store the daemon writes
     await waitFor(
       'the dashboard shows rows',
@@ -133,6 +138,37 @@ describe('autorate daemon with history', () => {
       r.close();
     }
   }, 60_000);
+
+  it('a dashboard port in use: the daemon starts and cycles on, health says the dashboard is down and why', async () => {
+    // another program holds the dashboard's port
+    const squatter = createServer();
+    await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', () => r()));
+    const port = (squatter.address() as AddressInfo).port;
+    try {
+      const b = await start(path.join(dir, 'wan1_history.db'), port);
+      const runner = b.host.daemon.wans[0]?.runner;
+      await waitFor('40 cycles', () => (runner?.cycles ?? 0) >= 40, 30_000);
+      const h = await health(b.healthPort);
+      expect(h.status).toBe(200);
+      expect(h.body['status']).toBe('healthy');
+      const d = h.body['history_dashboard'] as Record<string, unknown>;
+      expect(d).toMatchObject({ status: 'down', url: null, code: 'WANCTL_HTTP_BIND' });
+      expect(String(d['problem'])).toMatch(
+        new RegExp(`127\\.0\\.0\\.1:${port}.*already in use.*history\\.dashboard\\.port`),
+      );
+      expect(b.lines.some((l) => l.includes('[WARN]') && l.includes('history dashboard not served'))).toBe(
+        true,
+      );
+      // the loop is unaffected: cycles keep coming, the history store is written
+      const c = runner?.cycles ?? 0;
+      await waitFor('cycles continue', () => (runner?.cycles ?? 0) > c + 10, 10_000);
+      expect(runner?.failedCycles).toBe(0);
+      expect(await b.host.stop()).toBe(0);
+      expect(await b.done).toBe(0);
+    } finally {
+      await new Promise<void>((r) => squatter.close(() => r()));
+    }
+  });
 
   it('history pointing at an unwritable path: the daemon stays healthy, history is degraded', async () => {
     // a regular file where the store's directory should be: ENOTDIR for any user (root too)

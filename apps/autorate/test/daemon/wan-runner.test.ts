@@ -295,7 +295,7 @@ describe('WanRunner', () => {
       r.runner.controller.controllerRates.dlBps / 1e6,
     );
     expect(m('wanctl_rtt_baseline_ms{wan="wan1"}')).toBe(r.runner.controller.baselineRttMs);
-    expect(m('wanctl_router_writes_coalesced_total{wan="wan1"}')).toBeUndefined(); // nothing yet
+    expect(m('wanctl_router_writes_coalesced_total{wan="wan1"}')).toBe(0); // nothing yet, but the series exists
     for (let i = 0; i < 10; i++) await r.step([300, 300, 300]); // RED while the first write hangs
     m = await scrape();
     expect(m('wanctl_cycles_total{wan="wan1"}')).toBe(15); // 5 + 10: increments are added once, then cleared
@@ -457,6 +457,25 @@ describe('WanRunner', () => {
     const zoneLines = r.lines.slice(n).filter((l) => l.includes('zone '));
     expect(zoneLines.length).toBeLessThanOrEqual(10);
     expect(r.lines.slice(n).join('\n')).toMatch(/suppressed(_lines)?=\d+/);
+  });
+
+  it('the main log: a RED episode inside a burst of other lines (zone flapping, bad samples) is logged, entry and exit', async () => {
+    const r = await rig();
+    for (let i = 0; i < 20; i++) await r.step(IDLE);
+    const n = r.lines.length;
+    // 10 s of a GREEN/YELLOW flap every cycle, with an invalid sample in every other cycle
+    for (let i = 0; i < 200; i++) await r.step(i % 2 === 0 ? [45, 45, -1] : IDLE);
+    const flap = r.lines.slice(n);
+    expect(flap.filter((l) => l.includes('zone ')).length).toBeGreaterThanOrEqual(2);
+    expect(flap.filter((l) => l.includes('invalid RTT sample')).length).toBeGreaterThan(0);
+    // then a RED episode, and back
+    const m = r.lines.length;
+    for (let i = 0; i < 5; i++) await r.step([300, 300, 300]);
+    for (let i = 0; i < 60; i++) await r.step(IDLE);
+    const after = r.lines.slice(m).filter((l) => l.includes('zone '));
+    expect(after.find((l) => /-> RED\//.test(l))).toBeDefined();
+    expect(after.at(-1)).toMatch(/-> GREEN\/GREEN/);
+    expect(r.runner.lastZones.dl).toBe('GREEN');
   });
 
   it('features silently not running: fallback checks run (liveness counter) while ICMP fails, and feed the cycle', async () => {

@@ -111,6 +111,26 @@ describe('wanctl-autorate end to end (real process, emulator, UDP probe)', () =>
       `127.0.0.1:${echo.port}`,
     ]);
     expect(h1.body.wans[0]?.router.transport).toBe('rest');
+    // a start with a healthy router and probe logs no failure (every start used to log
+    // "cycle failed: fallback_disabled": the first cycle ran before the probe's first reply)
+    const startLines = d.logs().filter((l) => l['level'] === 'WARN' || l['level'] === 'ERROR');
+    expect(startLines.map((l) => l['message'])).toEqual([]);
+    // before any failure: the labelled counters already exist at 0 (increase() sees the first
+    // event); base-unit twins of v1.3's gauges; process metrics under their standard names
+    const early = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    for (const series of [
+      'wanctl_router_failovers_total{wan="e2e",to="ssh"} 0',
+      'wanctl_router_failovers_total{wan="e2e",to="rest"} 0',
+      'wanctl_router_write_failures_total{wan="e2e"} 0',
+      'wanctl_cycle_overruns_total{wan="e2e"}',
+      'wanctl_ping_failures_total{wan="e2e"}',
+      'wanctl_bandwidth_bits_per_second{direction="download",wan="e2e"} 100000000',
+      'wanctl_rtt_baseline_seconds{wan="e2e"}',
+      '\nprocess_cpu_seconds_total ',
+      '\nnodejs_eventloop_lag_p99_seconds ',
+    ])
+      expect(early, series).toContain(series);
+    expect(early).not.toContain('wanctl_process_');
     // the climb went through intermediate rates: the router saw several writes over REST
     const patches = emu.requests.rest().filter((e) => e.method === 'PATCH');
     expect(patches.length).toBeGreaterThan(3);

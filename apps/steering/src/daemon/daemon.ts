@@ -33,6 +33,7 @@ import {
   createLogger,
   createTicker,
   type DaemonHost,
+  errorCode,
   type HostContext,
   type HostedDaemon,
   type HostedEndpoints,
@@ -146,6 +147,16 @@ interface SteeringParts {
   baselineStaleMs: number;
   /** The history store's recorder (null: `history.enabled` is false). */
   history: HistoryRecorder | null;
+  /** The history dashboard as health shows it (null: not enabled). */
+  dashboard?: DashboardHealth | null;
+}
+
+/** `history_dashboard` in health: served, or down (port in use) with the reason and its code. */
+interface DashboardHealth {
+  status: 'serving' | 'down';
+  url: string | null;
+  problem: string | null;
+  code?: string;
 }
 
 async function buildSteeringDaemon(o: SteeringDaemonOptions, ctx: HostContext): Promise<SteeringDaemon> {
@@ -234,6 +245,7 @@ async function buildSteeringDaemon(o: SteeringDaemonOptions, ctx: HostContext): 
   // history: transitions with their reason, router failures, restarts. Opening never throws: a
   // store that cannot be written makes history degraded (health, wanctl_history_degraded) only.
   const hc = cfg.history;
+  let dashboard: DashboardHealth | null = null;
   const history = hc.enabled
     ? HistoryRecorder.open({
         file: hc.file,
@@ -264,8 +276,13 @@ async function buildSteeringDaemon(o: SteeringDaemonOptions, ctx: HostContext): 
         const server = await createDashboardServer({ files: [hc.file], host: dd.host, port: dd.port });
         ctx.defer('history dashboard', () => server.close());
         log.info('history dashboard', { url: server.url });
+        dashboard = { status: 'serving', url: server.url, problem: null };
       } catch (e) {
-        log.warn(`history dashboard not served on ${dd.host}:${dd.port}: ${(e as Error).message}`);
+        // a port in use (HttpBindError, WANCTL_HTTP_BIND) is a warning: steering runs on
+        const code = errorCode(e);
+        const problem = `history dashboard not served on ${dd.host}:${dd.port}: ${(e as Error).message} (history.dashboard.port)`;
+        log.warn(problem, code ? { code } : {});
+        dashboard = { status: 'down', url: null, problem, ...(code ? { code } : {}) };
       }
     }
   }
@@ -278,7 +295,10 @@ async function buildSteeringDaemon(o: SteeringDaemonOptions, ctx: HostContext): 
       controller,
       log,
       // the process series only when /metrics is served (the registry is not exposed otherwise)
-      metrics: new SteeringMetrics(wan, { processMetrics: cfg.metrics.enabled }),
+      metrics: new SteeringMetrics(wan, {
+        processMetrics: cfg.metrics.enabled,
+        states: { good: controller.stateGood, degraded: controller.stateDegraded },
+      }),
       dryRun,
       now,
       mono,
@@ -295,6 +315,7 @@ async function buildSteeringDaemon(o: SteeringDaemonOptions, ctx: HostContext): 
       stateSince: since ?? startedAt,
       baselineStaleMs: o.baselineStaleMs ?? DEFAULT_BASELINE_STALE_MS,
       history,
+      dashboard,
     },
     ctx,
   );
@@ -555,7 +576,12 @@ export class SteeringDaemon implements HostedDaemon, HealthSource {
   healthBody(): Record<string, unknown> & { status: string } {
     // history is not control: a degraded store shows in `history`, never in `status`
     const h = this.p.history;
-    return { ...steeringHealthBody(this), history: h ? h.health() : { status: 'disabled' } };
+    return {
+      ...steeringHealthBody(this),
+      history: h ? h.health() : { status: 'disabled' },
+      // a dashboard that could not be served is "down" here, never steering's status
+      ...(this.p.dashboard ? { history_dashboard: this.p.dashboard } : {}),
+    };
   }
 
   /** --once: the rule reconciled, one cycle, state saved. */
