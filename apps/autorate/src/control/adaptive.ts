@@ -12,9 +12,9 @@
  *
  * Decide, per direction, from what the shaper delivered (`*_achieved_bps`):
  * - attribution: an idle direction is never cut; loaded directions are cut first, a direction
- *   that does not fill its rate only when nothing is loaded or when a cut did not drain the delay
- *   (escalation); with both loaded they probe above their estimates in turns, and the one not
- *   probing is not blamed;
+ *   that does not fill its rate only when nothing is loaded (then the one nearer to filling its
+ *   rate first) or when a cut did not drain the delay (escalation); with both loaded they probe
+ *   above their estimates in turns, and the one not probing is not blamed;
  * - cut to what the link delivered (delivered ÷ (1 + delay growth rate) × `cutFactor`, deeper with
  *   the standing delay), never above the current rate; that is the new capacity estimate; without
  *   an achieved rate, a fraction of the rate;
@@ -476,6 +476,14 @@ export class AdaptiveController {
       if (cutDl && cutUl && dlLoad === 'loaded' && ulLoad === 'loaded' && !escalate) {
         if (this.turnUl && this.dl.rate <= 1.005 * this.dl.capacity) cutDl = false;
         else if (!this.turnUl && this.ul.rate <= 1.005 * this.ul.capacity) cutUl = false;
+      }
+      // Neither loaded (flows still ramping up, as at the start of a load): the one nearer to
+      // filling its rate is cut, the other only on escalation. Cutting both to what they
+      // delivered while ramping threw away most of the download (the demo: 915 -> 231 Mbit/s on
+      // an 870 Mbit/s line, for the upload's queue) and took ten seconds to win back.
+      if (cutDl && cutUl && dlLoad === 'low' && ulLoad === 'low' && !escalate) {
+        if (this.ul.achieved / routerUl > this.dl.achieved / routerDl) cutDl = false;
+        else cutUl = false;
       }
       // A direction already at its lowest rate cannot take a cut (the floor is a bound): the
       // delay is then the other direction's to fix, whatever its fill says (a rate far above

@@ -235,6 +235,42 @@ describe('adaptive law properties (seeded random inputs)', () => {
     }
   });
 
+  it('flows still ramping up in both directions: the one nearer to filling its rate is cut, the other only if the delay stays', () => {
+    const c = new AdaptiveController(params());
+    const dl0 = c.rates.dlBps;
+    const ul0 = c.rates.ulBps;
+    // both directions ramping: the download delivers a quarter of its rate, the upload 60 %
+    // (the upload's line is the one that filled); the delay rises
+    let r = c.cycle({ rtt_ms: 20, dl_achieved_bps: 0.25 * dl0, ul_achieved_bps: 0.6 * ul0 }, 0);
+    for (let k = 1; k < 4; k++)
+      r = c.cycle({ rtt_ms: 20 + 15 * k, dl_achieved_bps: 0.25 * dl0, ul_achieved_bps: 0.6 * ul0 }, k * DT);
+    expect(r.dl.load).toBe('low');
+    expect(r.ul.load).toBe('low');
+    expect(r.ul.action).toBe('cut');
+    expect(r.dl.rateBps).toBe(dl0);
+    // the cut drains the delay: the download is never cut
+    let dlCut = false;
+    for (let k = 4; k < 40; k++) {
+      r = c.cycle(
+        { rtt_ms: 21, dl_achieved_bps: 0.25 * dl0, ul_achieved_bps: Math.min(0.6 * ul0, r.ul.rateBps) },
+        k * DT,
+      );
+      dlCut ||= r.dl.action === 'cut';
+    }
+    expect(dlCut).toBe(false);
+    // the same onset where the delay does not fall after the upload's cut: the download is cut too
+    const c2 = new AdaptiveController(params());
+    let cut2 = false;
+    for (let k = 0; k < 30; k++) {
+      const r2 = c2.cycle(
+        { rtt_ms: 20 + Math.min(60, 15 * k), dl_achieved_bps: 0.25 * dl0, ul_achieved_bps: 0.6 * ul0 },
+        k * DT,
+      );
+      cut2 ||= r2.dl.action === 'cut';
+    }
+    expect(cut2).toBe(true);
+  });
+
   it('cuts a loaded direction to what the link delivered, not a fraction of its rate', () => {
     const c = new AdaptiveController(params());
     let r = c.cycle({ rtt_ms: 20, dl_achieved_bps: 900 * M, ul_achieved_bps: 0 }, 0);
