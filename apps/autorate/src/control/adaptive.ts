@@ -12,8 +12,8 @@
  *
  * Decide, per direction, from what the shaper delivered (`*_achieved_bps`):
  * - attribution: an idle direction is never cut; loaded directions are cut first, a direction
- *   that does not fill its rate only when nothing is loaded (then the one nearer to filling its
- *   rate first) or when a cut did not drain the delay (escalation); with both loaded they probe
+ *   that does not fill its rate only when nothing is loaded (at the start of a load, the one
+ *   nearer to filling its rate first) or when a cut did not drain the delay (escalation); with both loaded they probe
  *   above their estimates in turns, and the one not probing is not blamed;
  * - cut to what the link delivered (delivered ÷ (1 + delay growth rate) × `cutFactor`, deeper with
  *   the standing delay), never above the current rate; that is the new capacity estimate; without
@@ -316,6 +316,8 @@ class DirectionState {
   achieved = Number.NaN;
   lastCutS = Number.NEGATIVE_INFINITY;
   idleSinceS = Number.NaN;
+  /** Last cycle the direction was loaded (filled its rate). */
+  loadedAtS = Number.NEGATIVE_INFINITY;
   readonly out: AdaptiveDirectionResult;
   constructor(readonly p: AdaptiveDirectionParams) {
     this.rate = p.ceilingBps;
@@ -477,11 +479,21 @@ export class AdaptiveController {
         if (this.turnUl && this.dl.rate <= 1.005 * this.dl.capacity) cutDl = false;
         else if (!this.turnUl && this.ul.rate <= 1.005 * this.ul.capacity) cutUl = false;
       }
-      // Neither loaded (flows still ramping up, as at the start of a load): the one nearer to
-      // filling its rate is cut, the other only on escalation. Cutting both to what they
-      // delivered while ramping threw away most of the download (the demo: 915 -> 231 Mbit/s on
-      // an 870 Mbit/s line, for the upload's queue) and took ten seconds to win back.
-      if (cutDl && cutUl && dlLoad === 'low' && ulLoad === 'low' && !escalate) {
+      // The start of a load (neither direction loaded in the last ONSET_S; flows ramping up):
+      // the one nearer to filling its rate is cut, the other only on escalation. Cutting both to
+      // what they delivered while ramping threw away most of the download (the demo: 915 -> 231
+      // Mbit/s on an 870 Mbit/s line, for the upload's queue) and took ten seconds to win back.
+      // After a capacity drop under load both are cut as before (the one whose line fell fills
+      // its rate least).
+      if (
+        cutDl &&
+        cutUl &&
+        dlLoad === 'low' &&
+        ulLoad === 'low' &&
+        !escalate &&
+        nowS - this.dl.loadedAtS >= ONSET_S &&
+        nowS - this.ul.loadedAtS >= ONSET_S
+      ) {
         if (this.ul.achieved / routerUl > this.dl.achieved / routerDl) cutDl = false;
         else cutUl = false;
       }
@@ -565,6 +577,7 @@ export class AdaptiveController {
     if (load === 'idle') {
       if (Number.isNaN(s.idleSinceS)) s.idleSinceS = nowS;
     } else s.idleSinceS = Number.NaN;
+    if (load === 'loaded') s.loadedAtS = nowS;
     s.out.load = load;
   }
 
@@ -756,6 +769,9 @@ export class AdaptiveController {
   }
   private readonly sortBuf = new Float64Array(MAX_REFLECTORS);
 }
+
+/** A load starts when neither direction has been loaded for this long, s. */
+const ONSET_S = 2;
 
 /** Share of the pre-cut capacity a direction returns to at the fastest probe rate. */
 const RECALL_SHARE = 0.9;

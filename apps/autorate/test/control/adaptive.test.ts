@@ -269,6 +269,17 @@ describe('adaptive law properties (seeded random inputs)', () => {
       cut2 ||= r2.dl.action === 'cut';
     }
     expect(cut2).toBe(true);
+    // not at the start of a load: both lines fall at once under load (both now fill their
+    // rates poorly), and both are cut at once
+    const c3 = new AdaptiveController(params());
+    for (let k = 0; k < 60; k++)
+      c3.cycle({ rtt_ms: 20, dl_achieved_bps: 0.98 * dl0, ul_achieved_bps: 0.98 * ul0 }, k * DT);
+    let both = false;
+    for (let k = 60; k < 66; k++) {
+      const r3 = c3.cycle({ rtt_ms: 60, dl_achieved_bps: 0.4 * dl0, ul_achieved_bps: 0.5 * ul0 }, k * DT);
+      both ||= r3.dl.action === 'cut' && r3.ul.action === 'cut';
+    }
+    expect(both).toBe(true);
   });
 
   it('cuts a loaded direction to what the link delivered, not a fraction of its rate', () => {
