@@ -162,6 +162,7 @@ async function replayCommand(opts: ReplayOpts): Promise<number> {
       params,
       law: (cfg as AutorateConfig).controlLaw,
       writePolicy: writePolicyFromConfig(cfg as AutorateConfig),
+      cutBelowFloor: (cfg as AutorateConfig).cutBelowFloor,
       input: opts.input,
       output: opts.output,
     });

@@ -19,6 +19,8 @@ export interface ReplayRunOptions {
   law?: ControlLawName | undefined;
   /** The adaptive law's write policy (config `write_policy`, see writePolicyFromConfig); default 2/s, burst 4, 1 %. */
   writePolicy?: Partial<WritePolicyParams> | undefined;
+  /** Config `cut_below_floor` (adaptive law; default true). */
+  cutBelowFloor?: boolean | undefined;
   /** A file path, or `-` for standard input. */
   input: string;
   /** A file path; default standard output. */
@@ -33,7 +35,11 @@ export interface ReplayRunOptions {
  * malformed line (the lines before it have been written).
  */
 export function runReplay(o: ReplayRunOptions): Promise<number> {
-  const session = new ReplaySession(o.params, { law: o.law, writePolicy: o.writePolicy });
+  const session = new ReplaySession(o.params, {
+    law: o.law,
+    writePolicy: o.writePolicy,
+    cutBelowFloor: o.cutBelowFloor,
+  });
   return runJsonLines({
     input: o.input,
     output: o.output,

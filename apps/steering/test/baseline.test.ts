@@ -64,8 +64,8 @@ describe('the D14 congestion report in the autorate state file', () => {
     const r = await readAutorateBaseline(path, { nowMs: at + 2500 });
     expect(r.congestion).toEqual({
       ageSeconds: 2.5,
-      download: { zone: 'GREEN', atFloor: false, rttDeltaMs: 0.5, redForSec: 0 },
-      upload: { zone: 'GREEN', atFloor: false, rttDeltaMs: 0.5, redForSec: 0 },
+      download: { zone: 'GREEN', atFloor: false, belowFloor: false, rttDeltaMs: 0.5, redForSec: 0 },
+      upload: { zone: 'GREEN', atFloor: false, belowFloor: false, rttDeltaMs: 0.5, redForSec: 0 },
     });
     delete doc['congestion'];
     await writeFile(path, JSON.stringify(doc));

@@ -480,6 +480,10 @@ export const autorateSchema: JsonSchema = {
             'Control law: v1.3 (the v1.3 state machine, bit for bit) or adaptive (load-aware: cuts to what the link delivered, raises only a loaded direction).',
             { enum: ['v1.3', 'adaptive'], default: 'v1.3' },
           ),
+          cut_below_floor: bool(
+            'Adaptive law only: a cut to what the link delivered may go under the lowest floor (down to 1 % of the ceiling), so a line that collapses below the floor keeps a short queue; under the floor is where steering takes over (docs/decisions.md#d16). false: the floor is a hard bound, as in v1.3.',
+            { default: true },
+          ),
           cycle_interval_ms: num('Control cycle interval in ms. Alphas from time constants use it.', {
             minimum: 10,
             maximum: 1000,

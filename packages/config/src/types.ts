@@ -258,6 +258,8 @@ export interface AutorateConfig extends CommonConfig {
   probe: ProbeConfig;
   /** `continuous_monitoring.control_law` (default `v1.3`). */
   controlLaw: ControlLaw;
+  /** `continuous_monitoring.cut_below_floor` (default true; adaptive law only, docs/decisions.md#d16). */
+  cutBelowFloor: boolean;
   /** Download limits (4 states). */
   download: QueueLimits;
   /** Upload limits (3 states; per-state floors honoured, D5). */

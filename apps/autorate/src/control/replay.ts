@@ -28,6 +28,8 @@ export interface ReplayOptions {
   adaptive?: AdaptiveParams | undefined;
   /** The adaptive law's write policy when `adaptive` is not given (config `write_policy`); default {@link WRITE_POLICY_DEFAULTS}. */
   writePolicy?: Partial<WritePolicyParams> | undefined;
+  /** Config `cut_below_floor` when `adaptive` is not given (default true, docs/decisions.md#d16). */
+  cutBelowFloor?: boolean | undefined;
 }
 
 /** A parsed replay input line. */
@@ -159,7 +161,10 @@ export class ReplaySession {
       this.v13 = null;
       this.adaptive = new AdaptiveController(
         opts.adaptive ??
-          adaptiveParamsFromControl(params, opts.writePolicy ? { writePolicy: opts.writePolicy } : {}),
+          adaptiveParamsFromControl(params, {
+            ...(opts.writePolicy ? { writePolicy: opts.writePolicy } : {}),
+            ...(opts.cutBelowFloor === false ? { minRateFraction: null } : {}),
+          }),
       );
     } else if (this.law === 'v1.3') {
       this.v13 = new WanController(params);

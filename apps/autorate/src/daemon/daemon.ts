@@ -255,6 +255,8 @@ async function buildAutorateDaemon(o: DaemonOptions, ctx: HostContext): Promise<
             adaptive: adaptiveParamsFromControl(params, {
               // RouterOS: a write budget (2/s sustained, bursts of 4); the local tc shaper: none
               writePolicy: { mode: cfg.router.transport === 'linux-cake' ? 'unlimited' : 'budgeted' },
+              // docs/decisions.md#d16: cuts to what the link delivered may go under the floor
+              ...(cfg.cutBelowFloor ? {} : { minRateFraction: null }),
             }),
           }
         : {}),

@@ -111,7 +111,13 @@ const r2 = (x: number): number => Math.round(x * 100) / 100;
 /** One direction of the `congestion` report in the state file (docs/decisions.md#d14). */
 export interface DirectionCongestionReport {
   zone: string | null;
+  /** The rate is at (or under) the lowest configured floor. */
   at_floor: boolean;
+  /**
+   * The rate is under the lowest floor: the adaptive law cut it to what the link delivered, less
+   * than the floor (docs/decisions.md#d16). Congestion for steering, whatever the RTT now.
+   */
+  below_floor: boolean;
   rtt_delta_ms: number;
   /** How long the direction has been RED without a break (s; 0 when not RED). */
   red_for_sec: number;
@@ -332,12 +338,14 @@ export class WanRunner {
         download: {
           zone: this.lastZones.dl,
           at_floor: f.dl,
+          below_floor: f.dlBelow,
           rtt_delta_ms: delta,
           red_for_sec: r2(snap.download.red_streak * this.o.params.intervalSeconds),
         },
         upload: {
           zone: this.lastZones.ul,
           at_floor: f.ul,
+          below_floor: f.ulBelow,
           rtt_delta_ms: delta,
           red_for_sec: r2(snap.upload.red_streak * this.o.params.intervalSeconds),
         },
@@ -345,13 +353,16 @@ export class WanRunner {
     };
   }
 
-  /** Whether each direction's rate sits at its lowest configured floor. */
-  private floorState(): { dl: boolean; ul: boolean } {
+  /** Whether each direction's rate sits at (or under) its lowest configured floor, and under it. */
+  private floorState(): { dl: boolean; ul: boolean; dlBelow: boolean; ulBelow: boolean } {
     const f = this.floorBits();
-    return { dl: (f & 1) !== 0, ul: (f & 2) !== 0 };
+    return { dl: (f & 1) !== 0, ul: (f & 2) !== 0, dlBelow: (f & 4) !== 0, ulBelow: (f & 8) !== 0 };
   }
 
-  /** floorState() as bits (1: download, 2: upload), without allocating (the per-cycle path). */
+  /**
+   * floorState() as bits (1: download at its floor, 2: upload at its floor, 4: download under it,
+   * 8: upload under it), without allocating (the per-cycle path).
+   */
   private floorBits(): number {
     const p = this.o.params;
     const d = p.download;
@@ -363,7 +374,12 @@ export class WanRunner {
       u.floorGreenBps ?? u.floorRedBps,
     );
     const rates = this.lawRates();
-    return (rates.dlBps <= dlFloor ? 1 : 0) | (rates.ulBps <= ulFloor ? 2 : 0);
+    return (
+      (rates.dlBps <= dlFloor ? 1 : 0) |
+      (rates.ulBps <= ulFloor ? 2 : 0) |
+      (rates.dlBps < dlFloor ? 4 : 0) |
+      (rates.ulBps < ulFloor ? 8 : 0)
+    );
   }
 
   /**
@@ -409,7 +425,7 @@ export class WanRunner {
       this.fullKeyZoneUl = z.ul;
       this.fullKeyFloors = floors;
       this.fullKeySecond = second;
-      this.fullKey = `${this.key}|${z.dl}|${z.ul}|${floors & 1}${floors >> 1}${second < 0 ? '' : `|${second}`}`;
+      this.fullKey = `${this.key}|${z.dl}|${z.ul}|${floors}${second < 0 ? '' : `|${second}`}`;
     }
     return this.fullKey;
   }

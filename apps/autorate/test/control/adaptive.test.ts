@@ -29,9 +29,9 @@ function params(over: Partial<AdaptiveParams> = {}): AdaptiveParams {
   return { ...adaptiveParamsFromControl(v13Params()), ...over };
 }
 
-/** The opt-in variant whose cuts to a delivered rate may go under the floor (1 % of the ceiling). */
-function paramsUnderFloor(): AdaptiveParams {
-  return adaptiveParamsFromControl(v13Params(), { minRateFraction: MIN_RATE_FRACTION });
+/** Config `cut_below_floor: false`: the floor is a hard bound. */
+function paramsHardFloor(): AdaptiveParams {
+  return adaptiveParamsFromControl(v13Params(), { minRateFraction: null });
 }
 
 const DT = 0.05;
@@ -39,12 +39,14 @@ const DT = 0.05;
 describe('adaptiveParamsFromControl', () => {
   it('takes floor (lowest configured), ceiling, base (green floor) and threshold from the v1.3 parameters', () => {
     const p = adaptiveParamsFromControl(v13Params());
-    // minBps: the floor itself (the floor is a bound); 1 % of the ceiling only when asked for.
-    expect(p.download).toEqual({ floorBps: 200 * M, minBps: 200 * M, ceilingBps: 940 * M, baseBps: 550 * M });
-    expect(p.upload).toEqual({ floorBps: 8 * M, minBps: 8 * M, ceilingBps: 38 * M, baseBps: 8 * M });
-    const u = paramsUnderFloor();
-    expect(u.download.minBps).toBe(9.4 * M);
-    expect(u.upload.minBps).toBe(0.38 * M);
+    // minBps: 1 % of the ceiling (D16: a cut to what the link delivered may go under the floor);
+    // the floor itself with cut_below_floor: false
+    expect(p.download).toEqual({ floorBps: 200 * M, minBps: 9.4 * M, ceilingBps: 940 * M, baseBps: 550 * M });
+    expect(p.upload).toEqual({ floorBps: 8 * M, minBps: 0.38 * M, ceilingBps: 38 * M, baseBps: 8 * M });
+    expect(adaptiveParamsFromControl(v13Params(), { minRateFraction: MIN_RATE_FRACTION })).toEqual(p);
+    const h = paramsHardFloor();
+    expect(h.download.minBps).toBe(200 * M);
+    expect(h.upload.minBps).toBe(8 * M);
     expect(p.thresholdMs).toBe(v13Params().thresholds.targetBloatMs);
     expect(p.writePolicy.writesPerSecond).toBe(2);
   });
@@ -88,25 +90,30 @@ describe('adaptive law properties (seeded random inputs)', () => {
     }
   }
 
-  it('never leaves [floor, ceiling] with the parameters a config gives', () => {
+  it('cut_below_floor: false: never leaves [floor, ceiling]', () => {
     for (const seed of [1, 2, 3, 4, 5]) {
-      randomRun(seed, 4000, (inp, t, c) => {
-        const r = c.cycle(inp, t);
-        expect(r.dl.rateBps).toBeGreaterThanOrEqual(200 * M);
-        expect(r.dl.rateBps).toBeLessThanOrEqual(940 * M);
-        expect(r.ul.rateBps).toBeGreaterThanOrEqual(8 * M);
-        expect(r.ul.rateBps).toBeLessThanOrEqual(38 * M);
-        if (r.write) {
-          expect(r.write.dlBps).toBeGreaterThanOrEqual(200 * M);
-          expect(r.write.ulBps).toBeGreaterThanOrEqual(8 * M);
-          expect(r.write.dlBps).toBeLessThanOrEqual(940 * M);
-          expect(r.write.ulBps).toBeLessThanOrEqual(38 * M);
-        }
-      });
+      randomRun(
+        seed,
+        4000,
+        (inp, t, c) => {
+          const r = c.cycle(inp, t);
+          expect(r.dl.rateBps).toBeGreaterThanOrEqual(200 * M);
+          expect(r.dl.rateBps).toBeLessThanOrEqual(940 * M);
+          expect(r.ul.rateBps).toBeGreaterThanOrEqual(8 * M);
+          expect(r.ul.rateBps).toBeLessThanOrEqual(38 * M);
+          if (r.write) {
+            expect(r.write.dlBps).toBeGreaterThanOrEqual(200 * M);
+            expect(r.write.ulBps).toBeGreaterThanOrEqual(8 * M);
+            expect(r.write.dlBps).toBeLessThanOrEqual(940 * M);
+            expect(r.write.ulBps).toBeLessThanOrEqual(38 * M);
+          }
+        },
+        paramsHardFloor(),
+      );
     }
   });
 
-  it('opt-in (minRateFraction): under the configured floor only by a cut to a delivered rate, never under min', () => {
+  it('by default (D16): under the configured floor only by a cut to a delivered rate, never under min', () => {
     let below = 0;
     for (const seed of [1, 2, 3, 4, 5]) {
       const prev = { dl: 940 * M, ul: 38 * M };
@@ -135,7 +142,7 @@ describe('adaptive law properties (seeded random inputs)', () => {
             expect(r.write.ulBps).toBeLessThanOrEqual(ceil.ul);
           }
         },
-        paramsUnderFloor(),
+        params(),
       );
     }
     expect(below).toBeGreaterThan(0); // exercised

@@ -33,7 +33,12 @@ function congestionKey(b: { congestion: CongestionReport }, nowMs: number): stri
     (c.upload.zone === null || c.upload.zone === 'GREEN') &&
     !c.download.at_floor &&
     !c.upload.at_floor;
-  return `${c.download.zone}|${c.upload.zone}|${c.download.at_floor ? 1 : 0}${c.upload.at_floor ? 1 : 0}${
+  const bits =
+    (c.download.at_floor ? 1 : 0) |
+    (c.upload.at_floor ? 2 : 0) |
+    (c.download.below_floor ? 4 : 0) |
+    (c.upload.below_floor ? 8 : 0);
+  return `${c.download.zone}|${c.upload.zone}|${bits}${
     calm ? '' : `|${Math.floor(nowMs / 1000)}`
   }`;
 }
@@ -212,6 +217,7 @@ describe('WanRunner', () => {
     expect(calm.congestion.download).toEqual({
       zone: 'GREEN',
       at_floor: false,
+      below_floor: false,
       rtt_delta_ms: expect.any(Number),
       red_for_sec: 0,
     });
@@ -232,6 +238,7 @@ describe('WanRunner', () => {
     expect(red.congestion.download.zone).toBe('RED');
     expect(red.congestion.download.at_floor).toBe(true);
     expect(red.congestion.upload.at_floor).toBe(true);
+    expect(red.congestion.download.below_floor).toBe(false); // the v1.3 law never goes under it
     expect(red.congestion.download.rtt_delta_ms).toBeGreaterThan(300);
     // RED for the whole collapse so far: 120 cycles of 50 ms (within a cycle or two)
     expect(red.congestion.download.red_for_sec).toBeGreaterThan(5.5);

@@ -7,8 +7,10 @@
  * neither drops nor backlog; autorate sees it as RED at the floor with a high RTT delta. This
  * module turns that report into a decision input, with its own timers (pure: time comes in):
  *
- * - congested: fresh report, a direction RED at its floor with delta >= `rttDeltaMs`, held for
- *   `confirmSec` -> enable (fast in);
+ * - congested: fresh report, a direction RED at its floor with delta >= `rttDeltaMs`, or (D16) a
+ *   direction under its floor (the adaptive law cut it to what the link delivered, less than the
+ *   floor: the line cannot carry the floor, whatever the RTT now), held for `confirmSec` -> enable
+ *   (fast in);
  * - after an enable while the report is present, steering stays on for `holdDownSec`, then turns
  *   off once the RTT has been clear (own delta, and autorate's when fresh, < `recoveryRttMs`, no
  *   direction RED) for `recoverySec` (calm out; one enable per collapse); a single failing cycle
@@ -25,6 +27,8 @@ export interface DirectionCongestion {
   /** GREEN / YELLOW / SOFT_RED / RED; null = not known yet (autorate had no cycle). */
   zone: string | null;
   atFloor: boolean;
+  /** Under the lowest floor (docs/decisions.md#d16); absent in reports before D16 (= false). */
+  belowFloor?: boolean;
   rttDeltaMs: number;
   /** How long autorate has seen the direction RED without a break (s); null = not reported. */
   redForSec?: number | null;
@@ -79,7 +83,7 @@ export interface WanEvaluation {
   ageSeconds: number | null;
   /** The worse zone of both directions (fresh reports only), else null. */
   zone: string | null;
-  /** A direction is RED at its floor with delta >= rttDeltaMs (fresh reports only). */
+  /** A direction is RED at its floor with delta >= rttDeltaMs, or under its floor (fresh reports only). */
   congestedNow: boolean;
   /** Which direction (the first that qualifies). */
   congestedDirection: 'download' | 'upload' | null;
@@ -158,6 +162,8 @@ export class WanStateGate {
     let zone: string | null = null;
     let autorateDelta: number | null = null;
     let dir: 'download' | 'upload' | null = null;
+    /** The congested direction qualifies by being under its floor only (D16), not by RED. */
+    let dirBelow = false;
     let anyRed = false;
     if (fresh) {
       for (const d of ['download', 'upload'] as const) {
@@ -166,7 +172,11 @@ export class WanStateGate {
         zone = worseZone(zone, c.zone);
         autorateDelta = autorateDelta === null ? c.rttDeltaMs : Math.max(autorateDelta, c.rttDeltaMs);
         if (c.zone === 'RED') anyRed = true;
-        if (dir === null && c.zone === 'RED' && c.atFloor && c.rttDeltaMs >= p.rttDeltaMs) dir = d;
+        const red = c.zone === 'RED' && c.atFloor && c.rttDeltaMs >= p.rttDeltaMs;
+        if (dir === null && (red || c.belowFloor === true)) {
+          dir = d;
+          dirBelow = !red;
+        }
       }
     }
     const congestedNow = dir !== null;
@@ -175,7 +185,7 @@ export class WanStateGate {
     } else this.congestedSince = null;
     // autorate may already have seen it for a while (its RED run): that counts towards the confirmation
     const seen = this.congestedSince === null ? null : nowSeconds - this.congestedSince;
-    const reportedFor = fresh && dir ? (fresh[dir]?.redForSec ?? 0) : 0;
+    const reportedFor = fresh && dir && !dirBelow ? (fresh[dir]?.redForSec ?? 0) : 0;
     const congestedFor = seen === null ? null : Math.max(seen, reportedFor);
 
     // recovered: own RTT clear, and (when the report is fresh) autorate's too with no RED direction
@@ -204,9 +214,11 @@ export class WanStateGate {
     let disable: string | null = null;
     const d = fresh && dir ? fresh[dir] : null;
     if (!steered && d && congestedFor !== null && congestedFor >= p.confirmSec - 1e-9) {
-      enable =
-        `${dir} RED at its floor with autorate rtt delta ${pyFixed(d.rttDeltaMs, 1)}ms >= ${p.rttDeltaMs}ms ` +
-        `for ${pyFixed(congestedFor, 1)}s (>= ${p.confirmSec}s): congestion the shaper cannot fix`;
+      enable = dirBelow
+        ? `${dir} under its floor for ${pyFixed(congestedFor, 1)}s (>= ${p.confirmSec}s): autorate cut it to ` +
+          'what the link delivers, less than the floor (D16): the line cannot carry the floor'
+        : `${dir} RED at its floor with autorate rtt delta ${pyFixed(d.rttDeltaMs, 1)}ms >= ${p.rttDeltaMs}ms ` +
+          `for ${pyFixed(congestedFor, 1)}s (>= ${p.confirmSec}s): congestion the shaper cannot fix`;
     }
     if (
       steered &&
@@ -253,11 +265,11 @@ export class WanStateGate {
       return `autorate congestion report: unknown (${age === null ? 'no time' : `${pyFixed(age, 1)}s old`}, > ${p.staleSec}s)`;
     const dir = (n: string, c: DirectionCongestion | null) =>
       c
-        ? `${n} ${c.zone ?? '?'}${c.atFloor ? ' at floor' : ''} delta ${pyFixed(c.rttDeltaMs, 1)}ms`
+        ? `${n} ${c.zone ?? '?'}${c.belowFloor ? ' under floor' : c.atFloor ? ' at floor' : ''} delta ${pyFixed(c.rttDeltaMs, 1)}ms`
         : `${n} ?`;
     return (
       `autorate: ${dir('download', fresh?.download ?? null)}, ${dir('upload', fresh?.upload ?? null)} ` +
-      `(congested = RED at floor with delta >= ${p.rttDeltaMs}ms for ${p.confirmSec}s)`
+      `(congested = RED at floor with delta >= ${p.rttDeltaMs}ms, or under the floor, for ${p.confirmSec}s)`
     );
   }
 }

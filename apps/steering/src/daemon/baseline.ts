@@ -37,6 +37,7 @@ function direction(v: unknown): DirectionCongestion | null {
   return {
     zone,
     atFloor: o['at_floor'] === true,
+    belowFloor: o['below_floor'] === true,
     rttDeltaMs: d,
     redForSec: typeof rf === 'number' && Number.isFinite(rf) && rf >= 0 ? rf : null,
   };

@@ -138,7 +138,7 @@ describe('D14: steering acts on congestion the shaper cannot fix', () => {
     const rs = run({}, (t) => collapse(t));
     const calm = rs.find((x) => x.t === 10)!.r.stateReason;
     expect(calm).toContain('not steered: CAKE RED needs rtt_ewma > 15ms');
-    expect(calm).toContain('congested = RED at floor with delta >= 80ms for 1s');
+    expect(calm).toContain('congested = RED at floor with delta >= 80ms, or under the floor, for 1s');
     const steered = rs.find((x) => x.t === ONSET + 6)!.r.stateReason;
     expect(steered).toMatch(/^steered because: WAN1 DEGRADED \(D14\): download RED at its floor/);
     expect(steered).toMatch(/hold-down \d+\.\ds left/);
@@ -363,5 +363,42 @@ describe('D14 holds v1.3 recovery while the report shows the congestion', () => 
     expect(
       rs.some((x) => x.r.events.some((e) => e.message.includes('recovery held by the autorate report'))),
     ).toBe(true);
+  });
+});
+
+describe('D16: a direction under its floor is congestion for steering, whatever the RTT', () => {
+  /** The adaptive law cut the download under its floor 1 s into the collapse; the RTT is back to low. */
+  function belowFloorCollapse(t: number): Line {
+    const inCollapse = t >= ONSET && t < RECOVERY;
+    const seenAt = t - 0.6;
+    const below = seenAt >= ONSET + 1 && seenAt < RECOVERY + 2; // climbs back over the floor 2 s after
+    const spike = t >= ONSET && t < ONSET + 1; // the queue before the cut
+    const rttMs = spike ? BASE + 400 : inCollapse ? BASE + 6 : t > 5 ? BASE + 8 : BASE + 1;
+    const r = report(spike ? 'RED' : 'GREEN', below, spike ? 380 : 5);
+    return { rttMs, report: { ...r, download: { ...r.download!, belowFloor: below } } };
+  }
+
+  it('enables within seconds of the cut under the floor, with the reason, and disables after the line recovers', () => {
+    const rs = run({}, belowFloorCollapse);
+    const on = enables(rs);
+    expect(on).toHaveLength(1);
+    expect(on[0]!).toBeGreaterThanOrEqual(ONSET + 1);
+    expect(on[0]!).toBeLessThanOrEqual(ONSET + 3);
+    const reason = rs.find((x) => x.t === on[0])!.r.wan?.enable ?? '';
+    expect(reason).toMatch(/^download under its floor for \d\.\ds \(>= 1s\)/);
+    const off = disables(rs);
+    expect(off).toHaveLength(1);
+    // not while under the floor; within 30 s of the recovery
+    expect(off[0]!).toBeGreaterThan(RECOVERY + 2);
+    expect(off[0]!).toBeLessThanOrEqual(RECOVERY + 30);
+  });
+
+  it('a report without below_floor (an autorate before D16) and a low RTT does not enable', () => {
+    const rs = run({}, (t) => {
+      const l = belowFloorCollapse(t);
+      const d = l.report!.download!;
+      return { rttMs: l.rttMs, report: { ...l.report!, download: { ...d, belowFloor: undefined } } };
+    });
+    expect(enables(rs)).toEqual([]);
   });
 });
