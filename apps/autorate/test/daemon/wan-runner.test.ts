@@ -38,9 +38,7 @@ function congestionKey(b: { congestion: CongestionReport }, nowMs: number): stri
     (c.upload.at_floor ? 2 : 0) |
     (c.download.below_floor ? 4 : 0) |
     (c.upload.below_floor ? 8 : 0);
-  return `${c.download.zone}|${c.upload.zone}|${bits}${
-    calm ? '' : `|${Math.floor(nowMs / 1000)}`
-  }`;
+  return `${c.download.zone}|${c.upload.zone}|${bits}${calm ? '' : `|${Math.floor(nowMs / 1000)}`}`;
 }
 
 let dir: string;
