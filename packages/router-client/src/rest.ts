@@ -119,6 +119,9 @@ export class RestRouterClient implements RouterClient {
   private readonly https: boolean;
   private readonly maxBytes: number;
   private readonly health = new TransportHealth('rest');
+  /** getQueueStats' request for the names it was last asked for. */
+  private statsReq: RestRequest | null = null;
+  private statsKey = '';
   /** What every request shares (agent, host, port, auth and user-agent headers): built once. */
   private readonly base: BaseRequest;
 
@@ -524,14 +527,26 @@ export class RestRouterClient implements RouterClient {
 
   async getQueueStats(names: readonly string[], opts?: CallOptions): Promise<QueueStats[]> {
     if (names.length === 0) return [];
-    return this.call(opts, async (deadline) => {
-      // one GET for every queue, only the fields QueueStats needs
+    // one GET for every queue, only the fields QueueStats needs; the request is built once per
+    // list of names (a daemon reads the same two queues several times a second)
+    const key = names.join('\0');
+    let req = this.statsReq;
+    if (req === null || this.statsKey !== key) {
       const conditions: Condition[] = names.length === 1 ? [{ key: 'name', op: '=', value: names[0]! }] : [];
-      const items = await this.list(['queue', 'tree'], conditions, deadline, undefined, QUEUE_STATS_FIELDS);
+      req = restListRequest(['queue', 'tree'], conditions, QUEUE_STATS_FIELDS);
+      this.statsReq = req;
+      this.statsKey = key;
+    }
+    const r = req;
+    return this.call(opts, async (deadline) => {
+      const a = await this.request(r, deadline);
+      if (!Array.isArray(a.body)) RestRouterClient.listAnswer(r, a, this.ctx()); // throws
+      // only the records asked for become string maps (the menu may hold many other queues)
+      const items = a.body as unknown[];
       return names.map((n) => {
-        const rec = items.find((r) => r['name'] === n);
-        if (!rec) throw new RouterNotFoundError(`queue "${n}"`, 'no such item', this.ctx());
-        return queueStatsFromMap(rec, 'rest', this.opts.host);
+        const rec = items.find((x) => recordName(x) === n);
+        if (rec === undefined) throw new RouterNotFoundError(`queue "${n}"`, 'no such item', this.ctx());
+        return queueStatsFromMap(jsonToMap(rec), 'rest', this.opts.host);
       });
     });
   }
@@ -652,6 +667,13 @@ function identityOf(cmd: RouterCommand): string[] {
   if (t?.kind === 'find') keys = t.conditions.filter((c) => c.op === '=').map((c) => c.key);
   else if (t?.kind === 'items' && !t.items.every((i) => /^\*[0-9A-Fa-f]+$/.test(i))) keys = ['name'];
   return keys.filter((k) => !written.has(k));
+}
+
+/** A REST record's `name` as {@link jsonToMap} would give it (undefined: none). */
+function recordName(x: unknown): string | undefined {
+  if (!x || typeof x !== 'object' || Array.isArray(x)) return undefined;
+  const v = (x as Record<string, unknown>)['name'];
+  return v === null || v === undefined ? undefined : typeof v === 'string' ? v : String(v);
 }
 
 /** What every request of one client shares. */
