@@ -3,8 +3,21 @@
  * corrupt or truncated file, and a {@link StateStore} that persists only on change (or at a slow
  * forced interval) without ever blocking the caller.
  */
-import { chmodSync, constants, mkdirSync } from 'node:fs';
-import { chmod, copyFile, link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  copyFileSync,
+  fsync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { chmod, copyFile, mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /** Mode of the directories wanctl creates (state, lock, log): owner rwx, group r-x, others nothing. */
@@ -74,18 +87,14 @@ export function backupPath(path: string): string {
   return `${path}.bak`;
 }
 
-async function fsyncPath(path: string, flags: number): Promise<void> {
-  const fh = await open(path, flags);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+/** fsync(2) on libuv's pool: the one step of a state write that may wait for the disk. */
+function fsyncFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
 }
 
-async function isValidJsonFile(path: string, validate?: (raw: unknown) => unknown): Promise<boolean> {
+function isValidJsonFile(path: string, validate?: (raw: unknown) => unknown): boolean {
   try {
-    const raw: unknown = JSON.parse(await readFile(path, 'utf8'));
+    const raw: unknown = JSON.parse(readFileSync(path, 'utf8'));
     validate?.(raw);
     return true;
   } catch {
@@ -102,6 +111,11 @@ let tmpCounter = 0;
  * complete file, never a partial one and never no file. The parent directory is created if
  * missing (mode {@link DIR_MODE}, 0750, whatever the umask).
  *
+ * The two fsyncs, which may wait for the disk, run on libuv's pool; the other steps (create,
+ * write a few hundred bytes into the page cache, link, rename, close) are synchronous system
+ * calls of microseconds. A daemon writing its state once a second used to take ten pool round
+ * trips per write, each a wake-up of its event loop (issue 12's CPU budget); now two.
+ *
  * @throws {StateWriteError} when the file cannot be written (the old file stays in place).
  */
 export async function writeJsonAtomic(
@@ -114,47 +128,67 @@ export async function writeJsonAtomic(
   if (text === undefined) throw new StateWriteError(path, new Error('value is not JSON-serialisable'));
   tmpCounter = (tmpCounter + 1) % 1_000_000;
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${tmpCounter}.tmp`);
+  let fd: number | null = null;
   try {
-    await ensureDir(dir);
-    const fh = await open(tmp, 'w', options.mode ?? 0o644);
-    try {
-      await fh.writeFile(`${text}\n`, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    if (options.backup !== false) await keepBackup(path, dir, options.validateBackup);
-    await rename(tmp, path);
+    ensureDirSync(dir);
+    fd = openSync(tmp, 'w', options.mode ?? 0o644);
+    const buf = Buffer.from(`${text}\n`, 'utf8');
+    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
+    await fsyncFd(fd);
+    closeSync(fd);
+    fd = null;
+    if (options.backup !== false) keepBackup(path, dir, options.validateBackup);
+    renameSync(tmp, path);
     knownGood.add(path);
-    await fsyncPath(dir, constants.O_RDONLY | constants.O_DIRECTORY).catch(() => {});
+    await fsyncDir(dir);
   } catch (err) {
-    await unlink(tmp).catch(() => {});
+    if (fd !== null) {
+      try {
+        closeSync(fd);
+      } catch {}
+    }
+    try {
+      unlinkSync(tmp);
+    } catch {}
     throw err instanceof StateWriteError ? err : new StateWriteError(path, err);
   }
 }
 
+/** fsync of a directory (the rename's entry); a filesystem that refuses it is not an error. */
+async function fsyncDir(dir: string): Promise<void> {
+  let fd: number;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch {
+    return;
+  }
+  try {
+    await fsyncFd(fd);
+  } catch {
+    // as before: some filesystems do not fsync directories
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Make `<path>.bak` the current primary if that one is good (hard link swapped in atomically). */
-async function keepBackup(
-  path: string,
-  dir: string,
-  validate: ((raw: unknown) => unknown) | undefined,
-): Promise<void> {
+function keepBackup(path: string, dir: string, validate: ((raw: unknown) => unknown) | undefined): void {
   if (!knownGood.has(path)) {
     // First write in this process: only back up a primary that is valid JSON and passes the
     // validation, so a corrupt or implausible primary never replaces a good backup.
-    if (!(await isValidJsonFile(path, validate))) return;
+    if (!isValidJsonFile(path, validate)) return;
   }
   const bak = backupPath(path);
   const bakTmp = join(dir, `.${basename(bak)}.${process.pid}.${tmpCounter}.tmp`);
   try {
-    await link(path, bakTmp);
+    linkSync(path, bakTmp);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return;
     // Filesystems without hard links: fall back to a copy.
-    await copyFile(path, bakTmp);
+    copyFileSync(path, bakTmp);
   }
-  await rename(bakTmp, bak);
+  renameSync(bakTmp, bak);
 }
 
 /** Where {@link readJsonWithRecovery} took its value from. */

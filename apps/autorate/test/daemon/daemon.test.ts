@@ -322,6 +322,75 @@ describe('AutorateDaemon (in-process, fakes)', () => {
     await b.host.stop();
   });
 
+  it('several WANs share one timer: each slot runs every WAN once, in config order, in one wake-up; a slow WAN is its own overrun', async () => {
+    const names = ['wan1', 'wan2', 'wan3'];
+    const configs = names.map((wan) =>
+      parseAutorateConfig(configText(dir, { interval: '10', wan }), { file: path.join(dir, `${wan}.yaml`) }),
+    );
+    const order: string[] = [];
+    // set by the first WAN's cycle, cleared by the first microtask checkpoint after it: node
+    // runs microtasks between two timer callbacks, so a WAN with a timer of its own sees it clear
+    let inSlot = false;
+    const sameWakeup: boolean[] = [];
+    let slowWan3 = false;
+    const host = await startAutorateDaemon({
+      configs,
+      deps: {
+        createProbe: (cfg) => {
+          const p = new FakeProbe({
+            reflectors: ['192.0.2.1', '192.0.2.2', '192.0.2.3'],
+            now: () => performance.now(),
+          });
+          const orig = p.latest.bind(p);
+          p.latest = () => {
+            order.push(cfg.wanName);
+            if (cfg.wanName === 'wan1') {
+              inSlot = true;
+              queueMicrotask(() => {
+                inSlot = false;
+              });
+            } else sameWakeup.push(inSlot);
+            if (cfg.wanName === 'wan3' && slowWan3) {
+              const end = performance.now() + 15; // 1.5 intervals of work
+              while (performance.now() < end) {}
+            }
+            p.set([20, 20, 20]);
+            return orig();
+          };
+          return { probe: p, kind: 'fping' };
+        },
+        createRouter: () => new FakeRouter() as unknown as RouterClient,
+        notify: new FakeNotify(100),
+        installSignals: false,
+        logToConsole: false,
+        logSink: () => {},
+      },
+    });
+    const done = host.run();
+    const d = host.daemon;
+    expect(d.groups).toHaveLength(1);
+    await waitFor('cycles', () => order.length >= 60);
+    slowWan3 = true;
+    await waitFor('wan3 overruns', () => (d.wans[2]?.runner.overruns ?? 0) >= 3);
+    await host.stop();
+    expect(await done).toBe(0);
+    // in config order, slot after slot; never one WAN twice before the others ran
+    const whole = order.slice(0, order.length - (order.length % 3));
+    for (let i = 0; i < whole.length; i++) expect(whole[i]).toBe(names[i % 3]);
+    expect(sameWakeup.length).toBeGreaterThan(30);
+    expect(sameWakeup.every((x) => x)).toBe(true);
+    // the slow WAN's own work is its overrun; the others' cycles stay within their interval
+    expect(d.wans[0]?.runner.overruns).toBe(0);
+    expect(d.wans[1]?.runner.overruns).toBe(0);
+    const cycles = d.wans.map((w) => w.runner.cycles);
+    expect(Math.max(...cycles) - Math.min(...cycles)).toBeLessThanOrEqual(1);
+    const c = d.healthBody()['cycle'] as { overruns: number; skipped_ticks: number };
+    expect(c.overruns).toBe(d.wans[2]?.runner.overruns);
+    // the slow slots skipped their missed slots for all three WANs alike
+    expect(c.skipped_ticks % 3).toBe(0);
+    expect(c.skipped_ticks).toBeGreaterThanOrEqual(3);
+  });
+
   it('a stale lock left by a dead process is replaced at start', async () => {
     const { spawnSync } = await import('node:child_process');
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
