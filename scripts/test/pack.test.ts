@@ -116,12 +116,12 @@ describe.skipIf(!BUILT || !fs.existsSync(EMULATOR))(
 
     it('installs without any other wanctl package (no @wanctl/config)', () => {
       expect(fs.readdirSync(path.join(project, 'node_modules', '@wanctl'))).toEqual(['router-client']);
-      for (const dep of ['ssh2', 'commander']) {
+      for (const dep of ['got', 'ssh2', 'commander']) {
         expect(fs.existsSync(path.join(project, 'node_modules', dep, 'package.json')), dep).toBe(true);
       }
     });
 
-    it('loads by ESM import and talks REST (node:http) to a router', async () => {
+    it('loads by ESM import and talks REST (got) to a router', async () => {
       const script = `
       import { createRouterClient, RouterError } from '@wanctl/router-client';
       const c = createRouterClient({ host: '127.0.0.1', transport: 'rest',
