@@ -404,7 +404,7 @@ export function normaliseAutorate(
     pingHosts,
     useMedianOfThree: useMedian,
     controlLaw: (strAt(data, `${cm}.control_law`) ?? 'v1.3') as AutorateConfig['controlLaw'],
-    cutBelowFloor: boolAt(data, `${cm}.cut_below_floor`) ?? true,
+    cutBelowFloor: boolAt(data, `${cm}.cut_below_floor`) ?? false,
     probe: {
       method: (strAt(data, `${cm}.probe.method`) ?? 'icmp') as ProbeConfig['method'],
       udpPort: numAt(data, `${cm}.probe.udp_port`) ?? 7,

@@ -482,7 +482,7 @@ export const autorateSchema: JsonSchema = {
           ),
           cut_below_floor: bool(
             'Adaptive law only: a cut to what the link delivered may go under the lowest floor (down to 1 % of the ceiling), so a line that collapses below the floor keeps a short queue; under the floor is where steering takes over (docs/decisions.md#d16). false: the floor is a hard bound, as in v1.3.',
-            { default: true },
+            { default: false },
           ),
           cycle_interval_ms: num('Control cycle interval in ms. Alphas from time constants use it.', {
             minimum: 10,
