@@ -2,18 +2,11 @@
  * The steering daemon's Prometheus series: every counter exists at 0 from the start (so that
  * `increase()` alerts see the first transition), and the ms gauges have twins in seconds.
  */
+import { scrapeMetrics } from '@wanctl/testkit';
 import { describe, expect, it } from 'vitest';
 import { SteeringMetrics } from '../src/daemon/metrics.js';
 
-async function scrape(m: SteeringMetrics): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const line of (await m.registry.metrics()).split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
+const scrape = (m: SteeringMetrics) => scrapeMetrics(m.registry);
 
 describe('SteeringMetrics', () => {
   it('creates every counter series at 0 before any event: both transitions, each outcome and router operation', async () => {

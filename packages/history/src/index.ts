@@ -29,6 +29,7 @@ export {
   type CycleSample,
   type HistoryHealth,
   HistoryRecorder,
+  logHistoryStatus,
   type RecorderOptions,
   type ZoneLike,
   zoneNumber,

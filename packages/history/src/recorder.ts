@@ -567,3 +567,18 @@ export class HistoryRecorder {
 function finite(v: number): number {
   return Number.isFinite(v) ? v : Number.NaN;
 }
+
+/**
+ * An `onStatus` that logs history's status changes the way both daemons do: degraded and a
+ * damaged file moved aside as warnings, written again as info.
+ */
+export function logHistoryStatus(log: {
+  warn(msg: string, meta?: Record<string, unknown>): void;
+  info(msg: string, meta?: Record<string, unknown>): void;
+}): (s: HistoryHealth) => void {
+  return (s) => {
+    if (s.degraded) log.warn(`history degraded: ${s.reason}`, { file: s.file, code: s.code });
+    else if (s.recovery) log.warn('history: damaged file moved aside', { recovery: s.recovery });
+    else log.info('history written again', { file: s.file });
+  };
+}

@@ -394,3 +394,14 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, o.intervalMs ?? 25));
   }
 }
+
+/** `name{labels} value` lines of a Prometheus scrape, as a map (comments and blank lines skipped). */
+export async function scrapeMetrics(registry: { metrics(): Promise<string> }): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const line of (await registry.metrics()).split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}

@@ -11,6 +11,7 @@ import {
   createDashboardServer,
   type DashboardServer,
   HistoryRecorder,
+  logHistoryStatus,
   registerHistoryMetrics,
 } from '@wanctl/history';
 import { openLinuxCake } from '@wanctl/linux-cake';
@@ -346,11 +347,7 @@ function openHistory(cfg: AutorateConfig, log: Logger, ctx: HostContext): Histor
     retention: hc.retention,
     maxSizeMb: hc.maxSizeMb,
     flushIntervalMs: hc.flushIntervalSec * 1000,
-    onStatus: (s) => {
-      if (s.degraded) log.warn(`history degraded: ${s.reason}`, { file: s.file, code: s.code });
-      else if (s.recovery) log.warn('history: damaged file moved aside', { recovery: s.recovery });
-      else log.info('history written again', { file: s.file });
-    },
+    onStatus: logHistoryStatus(log),
   });
   ctx.defer(`${cfg.wanName} history`, () => h.close());
   return h;

@@ -3,19 +3,11 @@
  * `increase()` alerts see the first event), and v1.3's Mbps/ms gauges have base-unit twins.
  */
 import { createMetricsRegistry } from '@wanctl/runtime';
+import { scrapeMetrics } from '@wanctl/testkit';
 import { describe, expect, it } from 'vitest';
 import { AutorateMetrics } from '../../src/daemon/metrics.js';
 
-/** `name{labels} value` lines of a scrape, as a map. */
-async function scrape(m: AutorateMetrics): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const line of (await m.registry.metrics()).split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
+const scrape = (m: AutorateMetrics) => scrapeMetrics(m.registry);
 
 describe('AutorateMetrics', () => {
   it('creates every labelled counter series at 0 when a WAN is added, before any event', async () => {

@@ -13,7 +13,12 @@
  */
 import { CakeStatsReader } from '@wanctl/cake-stats';
 import type { SteeringConfig } from '@wanctl/config';
-import { createDashboardServer, HistoryRecorder, registerHistoryMetrics } from '@wanctl/history';
+import {
+  createDashboardServer,
+  HistoryRecorder,
+  logHistoryStatus,
+  registerHistoryMetrics,
+} from '@wanctl/history';
 import {
   type CallOptions,
   FailoverRouterClient,
@@ -254,11 +259,7 @@ async function buildSteeringDaemon(o: SteeringDaemonOptions, ctx: HostContext): 
         retention: hc.retention,
         maxSizeMb: hc.maxSizeMb,
         flushIntervalMs: hc.flushIntervalSec * 1000,
-        onStatus: (s) => {
-          if (s.degraded) log.warn(`history degraded: ${s.reason}`, { file: s.file, code: s.code });
-          else if (s.recovery) log.warn('history: damaged file moved aside', { recovery: s.recovery });
-          else log.info('history written again', { file: s.file });
-        },
+        onStatus: logHistoryStatus(log),
       })
     : null;
   if (history) {
