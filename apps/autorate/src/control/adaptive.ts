@@ -26,7 +26,7 @@
  *   culprit look 'low' and get the other direction cut);
  * - an idle direction decays towards max(green floor, 0.9 × estimate).
  * Rates stay within [min, ceiling]. A cut to what the link delivered may go under the configured
- * floor, down to `minBps` (1 % of the ceiling by default; config `cut_below_floor`): a floor the
+ * floor, down to `minBps` (1 % of the ceiling; config `cut_below_floor: true`, off by default): a floor the
  * link cannot carry keeps its buffer full (the demo's evening collapse: 600 ms for 12 s at the
  * floor, 14 ms p95 with the cut). Nothing else goes under the floor: no blind cut, no decay; a
  * rate under it climbs back as the link carries more. Under the floor is where steering takes
@@ -108,8 +108,8 @@ export interface AdaptiveParams {
 }
 
 /**
- * The lowest rate of a direction by default: this share of its ceiling (or its floor if lower);
- * `minRateFraction: null` makes it the floor itself (config `cut_below_floor: false`).
+ * The lowest rate of a direction with config `cut_below_floor: true`: this share of its ceiling
+ * (or its floor if lower); by default (`minRateFraction` null) it is the floor itself.
  */
 export const MIN_RATE_FRACTION = 0.01;
 
@@ -155,7 +155,8 @@ export function adaptiveParamsFromControl(
     writePolicy?: Partial<WritePolicyParams>;
     /**
      * A cut to what the link delivered may go under the configured floor, down to this share of
-     * the ceiling (default {@link MIN_RATE_FRACTION}); null: never under the floor.
+     * the ceiling (e.g. {@link MIN_RATE_FRACTION}, config `cut_below_floor: true`); default null:
+     * never under the floor, as the config's default.
      */
     minRateFraction?: number | null;
   } = {},
@@ -168,7 +169,7 @@ export function adaptiveParamsFromControl(
     u.floorYellowBps ?? u.floorRedBps,
     u.floorGreenBps ?? u.floorRedBps,
   );
-  const { writePolicy, minRateFraction = MIN_RATE_FRACTION, ...rest } = overrides;
+  const { writePolicy, minRateFraction = null, ...rest } = overrides;
   const lowest = (floor: number, ceiling: number) =>
     minRateFraction === null ? floor : Math.min(floor, Math.round(minRateFraction * ceiling));
   return validateAdaptiveParams({

@@ -11,7 +11,12 @@
  *
  * The law is `v1.3` (default; ignores the achieved rates) or `adaptive`.
  */
-import { AdaptiveController, type AdaptiveParams, adaptiveParamsFromControl } from './adaptive.js';
+import {
+  AdaptiveController,
+  type AdaptiveParams,
+  adaptiveParamsFromControl,
+  MIN_RATE_FRACTION,
+} from './adaptive.js';
 import { ControlError } from './errors.js';
 import type { ControlParams } from './params.js';
 import type { Zone } from './queue.js';
@@ -28,7 +33,7 @@ export interface ReplayOptions {
   adaptive?: AdaptiveParams | undefined;
   /** The adaptive law's write policy when `adaptive` is not given (config `write_policy`); default {@link WRITE_POLICY_DEFAULTS}. */
   writePolicy?: Partial<WritePolicyParams> | undefined;
-  /** Config `cut_below_floor` when `adaptive` is not given (default true, docs/decisions.md#d16). */
+  /** Config `cut_below_floor` when `adaptive` is not given (default false, docs/decisions.md#d16). */
   cutBelowFloor?: boolean | undefined;
 }
 
@@ -163,7 +168,7 @@ export class ReplaySession {
         opts.adaptive ??
           adaptiveParamsFromControl(params, {
             ...(opts.writePolicy ? { writePolicy: opts.writePolicy } : {}),
-            ...(opts.cutBelowFloor === false ? { minRateFraction: null } : {}),
+            ...(opts.cutBelowFloor === true ? { minRateFraction: MIN_RATE_FRACTION } : {}),
           }),
       );
     } else if (this.law === 'v1.3') {

@@ -53,7 +53,7 @@ import {
   type Ticker,
 } from '@wanctl/runtime';
 import { controlParamsFromConfig } from '../config-params.js';
-import { adaptiveParamsFromControl } from '../control/index.js';
+import { adaptiveParamsFromControl, MIN_RATE_FRACTION } from '../control/index.js';
 import { type FallbackChecks, WanMeasurement } from './measurement.js';
 import { AutorateMetrics } from './metrics.js';
 import { QueueReader, type QueueStatsSource } from './queue-reader.js';
@@ -267,7 +267,7 @@ async function buildAutorateDaemon(o: DaemonOptions, ctx: HostContext): Promise<
               // RouterOS: a write budget (2/s sustained, bursts of 4); the local tc shaper: none
               writePolicy: { mode: cfg.router.transport === 'linux-cake' ? 'unlimited' : 'budgeted' },
               // docs/decisions.md#d16: cuts to what the link delivered may go under the floor
-              ...(cfg.cutBelowFloor ? {} : { minRateFraction: null }),
+              ...(cfg.cutBelowFloor ? { minRateFraction: MIN_RATE_FRACTION } : {}),
             }),
           }
         : {}),

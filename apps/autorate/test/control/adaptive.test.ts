@@ -29,9 +29,14 @@ function params(over: Partial<AdaptiveParams> = {}): AdaptiveParams {
   return { ...adaptiveParamsFromControl(v13Params()), ...over };
 }
 
-/** Config `cut_below_floor: false`: the floor is a hard bound. */
+/** The default (config `cut_below_floor: false`): the floor is a hard bound. */
 function paramsHardFloor(): AdaptiveParams {
-  return adaptiveParamsFromControl(v13Params(), { minRateFraction: null });
+  return adaptiveParamsFromControl(v13Params());
+}
+
+/** Config `cut_below_floor: true` (D16): a cut to a delivered rate may go under the floor. */
+function paramsUnderFloor(): AdaptiveParams {
+  return adaptiveParamsFromControl(v13Params(), { minRateFraction: MIN_RATE_FRACTION });
 }
 
 const DT = 0.05;
@@ -39,14 +44,13 @@ const DT = 0.05;
 describe('adaptiveParamsFromControl', () => {
   it('takes floor (lowest configured), ceiling, base (green floor) and threshold from the v1.3 parameters', () => {
     const p = adaptiveParamsFromControl(v13Params());
-    // minBps: 1 % of the ceiling (D16: a cut to what the link delivered may go under the floor);
-    // the floor itself with cut_below_floor: false
-    expect(p.download).toEqual({ floorBps: 200 * M, minBps: 9.4 * M, ceilingBps: 940 * M, baseBps: 550 * M });
-    expect(p.upload).toEqual({ floorBps: 8 * M, minBps: 0.38 * M, ceilingBps: 38 * M, baseBps: 8 * M });
-    expect(adaptiveParamsFromControl(v13Params(), { minRateFraction: MIN_RATE_FRACTION })).toEqual(p);
-    const h = paramsHardFloor();
-    expect(h.download.minBps).toBe(200 * M);
-    expect(h.upload.minBps).toBe(8 * M);
+    // minBps: the floor itself by default; 1 % of the ceiling with cut_below_floor: true (D16)
+    expect(p.download).toEqual({ floorBps: 200 * M, minBps: 200 * M, ceilingBps: 940 * M, baseBps: 550 * M });
+    expect(p.upload).toEqual({ floorBps: 8 * M, minBps: 8 * M, ceilingBps: 38 * M, baseBps: 8 * M });
+    expect(adaptiveParamsFromControl(v13Params(), { minRateFraction: null })).toEqual(p);
+    const u = paramsUnderFloor();
+    expect(u.download.minBps).toBe(9.4 * M);
+    expect(u.upload.minBps).toBe(0.38 * M);
     expect(p.thresholdMs).toBe(v13Params().thresholds.targetBloatMs);
     expect(p.writePolicy.writesPerSecond).toBe(2);
   });
@@ -113,7 +117,7 @@ describe('adaptive law properties (seeded random inputs)', () => {
     }
   });
 
-  it('by default (D16): under the configured floor only by a cut to a delivered rate, never under min', () => {
+  it('cut_below_floor: true (D16): under the configured floor only by a cut to a delivered rate, never under min', () => {
     let below = 0;
     for (const seed of [1, 2, 3, 4, 5]) {
       const prev = { dl: 940 * M, ul: 38 * M };
@@ -142,7 +146,7 @@ describe('adaptive law properties (seeded random inputs)', () => {
             expect(r.write.ulBps).toBeLessThanOrEqual(ceil.ul);
           }
         },
-        params(),
+        paramsUnderFloor(),
       );
     }
     expect(below).toBeGreaterThan(0); // exercised
