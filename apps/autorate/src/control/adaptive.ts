@@ -13,8 +13,10 @@
  * Decide, per direction, from what the shaper delivered (`*_achieved_bps`):
  * - attribution: an idle direction is never cut; loaded directions are cut first, a direction
  *   that does not fill its rate only when nothing is loaded (at the start of a load, the one
- *   nearer to filling its rate first) or when a cut did not drain the delay (escalation); with both loaded they probe
- *   above their estimates in turns, and the one not probing is not blamed;
+ *   nearer to filling its rate first) or when a cut did not drain the delay and it is not falling
+ *   (escalation); with both loaded they probe above their estimates in turns, and the one not
+ *   probing is not blamed, unless the delay is severe (`severeDelayFactor` × the threshold under
+ *   a lasting load: the line fell, every loaded direction is cut at once, to `cutFactorSevere`);
  * - cut to what the link delivered (delivered ÷ (1 + delay growth rate) × `cutFactor`, deeper with
  *   the standing delay), never above the current rate; that is the new capacity estimate; without
  *   an achieved rate, a fraction of the rate;
@@ -79,6 +81,11 @@ export interface AdaptiveParams {
   escalateS: number;
   /** … when the delay is still above this fraction of the delay at that cut (a right cut drains it). */
   escalateFraction: number;
+  /**
+   * A delay over this many times the threshold is the line's fall, not a probe's overshoot: every
+   * loaded direction is cut (no turn-taking).
+   */
+  severeDelayFactor: number;
   /** Both directions loaded: each probes above its estimate in turn, this long at most, s. */
   turnS: number;
   /** Cut without an achieved rate: fraction of the current rate. */
@@ -126,9 +133,10 @@ export const ADAPTIVE_DEFAULTS = Object.freeze({
   refractoryS: 0.5,
   cutFactor: 0.9,
   cutFactorSevere: 0.6,
-  drainS: 1,
-  escalateS: 0.35,
+  drainS: 0.3,
+  escalateS: 0.2,
   escalateFraction: 0.7,
+  severeDelayFactor: 3,
   turnS: 4,
   blindCutFactor: 0.85,
   loadedFraction: 0.75,
@@ -242,6 +250,9 @@ export function validateAdaptiveParams(p: AdaptiveParams): AdaptiveParams {
   frac('blindCutFactor', p.blindCutFactor);
   pos('drainS', p.drainS);
   pos('turnS', p.turnS);
+  if (!(Number.isFinite(p.severeDelayFactor) && p.severeDelayFactor >= 1)) {
+    throw new ControlParamsError('severeDelayFactor', 'a number >= 1', p.severeDelayFactor);
+  }
   frac('escalateFraction', p.escalateFraction);
   if (!(Number.isFinite(p.escalateS) && p.escalateS >= 0)) {
     throw new ControlParamsError('escalateS', 'a number >= 0', p.escalateS);
@@ -322,6 +333,8 @@ class DirectionState {
   idleSinceS = Number.NaN;
   /** Last cycle the direction was loaded (filled its rate). */
   loadedAtS = Number.NEGATIVE_INFINITY;
+  /** Start of the current loaded run (gaps under LOADED_GAP_S do not end it); NaN when not loaded. */
+  loadedSinceS = Number.NaN;
   readonly out: AdaptiveDirectionResult;
   constructor(readonly p: AdaptiveDirectionParams) {
     this.rate = p.ceilingBps;
@@ -356,6 +369,8 @@ export class AdaptiveController {
   private delayAtCut = 0;
   private bloatSinceS = Number.NaN;
   private thrMs = 0;
+  /** This cycle's delay is over `severeDelayFactor` × the threshold (set in cycle()). */
+  private severe = false;
   /** Whose turn it is to probe above its capacity estimate when both directions are loaded. */
   private turnUl = false;
   private turnSinceS = 0;
@@ -452,9 +467,18 @@ export class AdaptiveController {
     // An idle direction is never cut.
     const dlLoad = this.dl.out.load;
     const ulLoad = this.ul.out.load;
+    // Growth of the delay over the window, s/s (negative: draining; NaN-free: 0 when unknown).
+    let rawSlope = 0;
+    if (this.ringFilled === this.ring.length && this.ring.length > 1) {
+      const newest = this.ring[(this.ringPos + this.ring.length - 1) % this.ring.length]!;
+      const oldest = this.ring[this.ringPos]!;
+      if (!Number.isNaN(newest) && !Number.isNaN(oldest))
+        rawSlope = (newest - oldest) / 1000 / ((this.ring.length - 1) * p.intervalSeconds);
+    }
     let cutDl = false;
     let cutUl = false;
     let escalating = false;
+    this.severe = false;
     if (bloat) {
       const anyLoaded =
         dlLoad === 'loaded' || dlLoad === 'unknown' || ulLoad === 'loaded' || ulLoad === 'unknown';
@@ -466,7 +490,9 @@ export class AdaptiveController {
         // keep postponing the escalation)
         sinceAnyCut >= Math.min(p.escalateS, p.refractoryS) &&
         delay !== null &&
-        delay > p.escalateFraction * this.delayAtCut;
+        delay > p.escalateFraction * this.delayAtCut &&
+        // (a delay that is falling is draining: the cut was right, it only takes time)
+        rawSlope >= 0;
       // Right after a cut the window still holds the delays that caused it: only an escalation
       // may cut another direction within the refractory time.
       const fresh = sinceAnyCut >= p.refractoryS;
@@ -479,7 +505,18 @@ export class AdaptiveController {
         (ulLoad !== 'idle' && escalate);
       // Both loaded: only the direction whose turn it is probes above its capacity estimate, so
       // the other one (at or under its estimate) did not cause this; it is cut only on escalation.
-      if (cutDl && cutUl && dlLoad === 'loaded' && ulLoad === 'loaded' && !escalate) {
+      // A delay far over the threshold is no probe's overshoot (a probe is a few per cent over
+      // the estimate): the line itself fell, both estimates are wrong, and both are cut (the
+      // testbed's capacity step: the upload, exonerated at its estimate, ran at 9.5 Mbit/s into
+      // a 5 Mbit/s line for 0.3 s more).
+      // (only under a load that has lasted: at a load's start the flows' slow start overshoots
+      // any rate, and the ramp-up rule below decides)
+      const severe =
+        delay !== null &&
+        delay > p.severeDelayFactor * thr &&
+        (nowS - this.dl.loadedSinceS >= ONSET_S || nowS - this.ul.loadedSinceS >= ONSET_S);
+      this.severe = severe;
+      if (cutDl && cutUl && dlLoad === 'loaded' && ulLoad === 'loaded' && !escalate && !severe) {
         if (this.turnUl && this.dl.rate <= 1.005 * this.dl.capacity) cutDl = false;
         else if (!this.turnUl && this.ul.rate <= 1.005 * this.ul.capacity) cutUl = false;
       }
@@ -510,14 +547,7 @@ export class AdaptiveController {
     const bothLoaded = dlLoad === 'loaded' && ulLoad === 'loaded';
     if (nowS - this.turnSinceS >= p.turnS) this.passTurn(nowS);
     // How fast the delay grows says how far over the capacity the input is: C = achieved / (1 + slope).
-    let slope = 0;
-    if (this.ringFilled === this.ring.length && this.ring.length > 1) {
-      const newest = this.ring[(this.ringPos + this.ring.length - 1) % this.ring.length]!;
-      const oldest = this.ring[this.ringPos]!;
-      if (!Number.isNaN(newest) && !Number.isNaN(oldest)) {
-        slope = Math.max(0, (newest - oldest) / 1000 / ((this.ring.length - 1) * p.intervalSeconds));
-      }
-    }
+    const slope = Math.max(0, rawSlope);
     const dlCut = this.decide(
       this.dl,
       routerDl,
@@ -581,7 +611,10 @@ export class AdaptiveController {
     if (load === 'idle') {
       if (Number.isNaN(s.idleSinceS)) s.idleSinceS = nowS;
     } else s.idleSinceS = Number.NaN;
-    if (load === 'loaded') s.loadedAtS = nowS;
+    if (load === 'loaded') {
+      if (Number.isNaN(s.loadedSinceS) || nowS - s.loadedAtS > LOADED_GAP_S) s.loadedSinceS = nowS;
+      s.loadedAtS = nowS;
+    } else if (nowS - s.loadedAtS > LOADED_GAP_S) s.loadedSinceS = Number.NaN;
     s.out.load = load;
   }
 
@@ -604,8 +637,11 @@ export class AdaptiveController {
     let action: RateAction = 'hold';
     let rate = s.rate;
     let measuredCut = false;
-    // Deeper with more standing delay: drain it in about `drainS`.
-    const f = Math.max(p.cutFactorSevere, p.cutFactor * (1 - meanDelay / 1000 / p.drainS));
+    // Deeper with more standing delay: drain it in about `drainS`; at once as deep as it goes when
+    // the line itself fell (the delivered rate still counts the faster line for a read or two).
+    const f = this.severe
+      ? p.cutFactorSevere
+      : Math.max(p.cutFactorSevere, p.cutFactor * (1 - meanDelay / 1000 / p.drainS));
     // A cut waits out the refractory time, unless the delay did not drain after the last cut.
     if (cut && (sinceCut >= p.refractoryS || escalating)) {
       let target: number;
@@ -614,15 +650,21 @@ export class AdaptiveController {
       } else {
         const delivered = s.achieved / (1 + slope);
         target = delivered * f;
-        s.recall = Math.max(s.recall, s.capacity);
+        // What the link carried before this cut, to climb back to; not when the line itself
+        // fell (a severe delay): that is no ground to climb back to.
+        const before = this.severe ? 0 : Math.max(s.recall, s.capacity);
         s.capacity = Math.max(d.minBps, Math.min(d.ceilingBps, delivered));
+        s.recall = Math.max(before, s.capacity);
         measuredCut = true;
       }
       rate = Math.min(rate, routerRate, target);
       s.lastCutS = nowS;
       action = 'cut';
     } else if (!cut && sinceCut >= p.refractoryS && (s.out.load === 'loaded' || s.out.load === 'unknown')) {
-      if (s.out.load === 'loaded' && s.achieved > s.capacity) s.capacity = Math.min(d.ceilingBps, s.achieved);
+      // (a shaper delivers no more than its rate: a reading above it is counter noise, and
+      // taking it would ratchet the estimate up past the line)
+      if (s.out.load === 'loaded' && s.achieved > s.capacity)
+        s.capacity = Math.min(d.ceilingBps, s.achieved, routerRate);
       // Taper: full speed under a third of the threshold, none at the threshold.
       const g = clamp01((this.thrMs - meanDelay) / ((2 / 3) * this.thrMs));
       if (g > 0) {
@@ -636,7 +678,8 @@ export class AdaptiveController {
         const known = 0.95 * s.capacity;
         if (s.out.load === 'loaded' && next < known) next = Math.max(next, rate + (known - rate) * 0.3 * g);
         // Not this direction's turn to probe: stay at the estimate.
-        if (capAtEstimate) next = Math.min(next, Math.max(rate, s.capacity));
+        // (back up to what the link carried before recent cuts is known ground, not a probe)
+        if (capAtEstimate) next = Math.min(next, Math.max(rate, s.capacity, RECALL_SHARE * s.recall));
         // Never far above what it delivers: more rate only helps once the delivered rate follows,
         // and a rate the link cannot fill would leave the direction looking 'low' (not blamed).
         if (s.out.load === 'loaded')
@@ -776,6 +819,9 @@ export class AdaptiveController {
 
 /** A load starts when neither direction has been loaded for this long, s. */
 const ONSET_S = 2;
+
+/** A loaded run survives gaps this short (a reading under the loaded share), s. */
+const LOADED_GAP_S = 0.5;
 
 /** Share of the pre-cut capacity a direction returns to at the fastest probe rate. */
 const RECALL_SHARE = 0.9;

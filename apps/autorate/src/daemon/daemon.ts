@@ -254,7 +254,14 @@ async function buildAutorateDaemon(o: DaemonOptions, ctx: HostContext): Promise<
             maxBps: 10 * Math.max(params.download.ceilingBps, params.upload.ceilingBps),
             // v1.3 does not use achieved rates: a read a second serves reconciliation and
             // reachability at a fifth of the CPU; adaptive measures achieved rates over 200 ms
-            minIntervalMs: law === 'adaptive' ? 200 : 1000,
+            // from a router, over 100 ms from the local kernel (a read is a netlink dump through
+            // the tc child, not an HTTP request: after a capacity drop a stale achieved rate sets
+            // the depth of the first cuts)
+            ...(law !== 'adaptive'
+              ? { minIntervalMs: 1000 }
+              : cfg.router.transport === 'linux-cake'
+                ? { minIntervalMs: 50, minWindowMs: 100 }
+                : { minIntervalMs: 200 }),
           })
         : null;
     const runner = new WanRunner({

@@ -293,6 +293,84 @@ describe('adaptive law properties (seeded random inputs)', () => {
     expect(both).toBe(true);
   });
 
+  it('a line that falls under both loaded directions: both cut at once and deep, and the climb back aims at the new line', () => {
+    const c = new AdaptiveController(params());
+    const dl0 = c.rates.dlBps;
+    const ul0 = c.rates.ulBps;
+    // three seconds of a full line in both directions, no bloat
+    for (let k = 0; k < 60; k++)
+      c.cycle({ rtt_ms: 20, dl_achieved_bps: 0.98 * dl0, ul_achieved_bps: 0.98 * ul0 }, k * DT);
+    // the line halves in both directions: the delay jumps far over the threshold (severe), while
+    // the delivered rates still count most of the faster line (counters read every 200 ms)
+    let r = c.cycle({ rtt_ms: 20 + 80, dl_achieved_bps: 0.9 * dl0, ul_achieved_bps: 0.9 * ul0 }, 60 * DT);
+    let k = 61;
+    while (r.dl.action !== 'cut' && k < 66)
+      r = c.cycle({ rtt_ms: 20 + 90, dl_achieved_bps: 0.9 * dl0, ul_achieved_bps: 0.9 * ul0 }, k++ * DT);
+    // both in the same cycle (no turn-taking on a fallen line), each to at most 0.6 × delivered
+    expect(r.dl.action).toBe('cut');
+    expect(r.ul.action).toBe('cut');
+    expect(r.dl.rateBps).toBeLessThanOrEqual(0.6 * 0.9 * dl0 + 1);
+    expect(r.ul.rateBps).toBeLessThanOrEqual(Math.max(0.6 * 0.9 * ul0, 8 * M) + 1);
+    // the line carries half from now on, the delay drains: no climb back towards the old line
+    let maxDl = 0;
+    for (let j = k; j < k + 200; j++) {
+      const dlNow = c.rates.dlBps;
+      r = c.cycle(
+        { rtt_ms: 20, dl_achieved_bps: Math.min(dlNow, 0.5 * dl0), ul_achieved_bps: 0.5 * ul0 },
+        j * DT,
+      );
+      if (j > k + 40) maxDl = Math.max(maxDl, r.dl.rateBps);
+    }
+    expect(maxDl).toBeLessThan(0.75 * dl0);
+  });
+
+  it('a delay that keeps falling after a cut is draining: no escalation to the other direction', () => {
+    const c = new AdaptiveController(params());
+    const dl0 = c.rates.dlBps;
+    const ul0 = c.rates.ulBps;
+    // the download is loaded, the upload carries some traffic but does not fill its rate
+    for (let k = 0; k < 60; k++)
+      c.cycle({ rtt_ms: 20, dl_achieved_bps: 0.98 * dl0, ul_achieved_bps: 0.4 * ul0 }, k * DT);
+    // moderate bloat: the download (loaded) is cut
+    let k = 60;
+    let r = c.cycle({ rtt_ms: 20 + 30, dl_achieved_bps: 0.98 * dl0, ul_achieved_bps: 0.4 * ul0 }, k++ * DT);
+    while (r.dl.action !== 'cut' && k < 70)
+      r = c.cycle({ rtt_ms: 20 + 30, dl_achieved_bps: 0.98 * dl0, ul_achieved_bps: 0.4 * ul0 }, k++ * DT);
+    expect(r.dl.action).toBe('cut');
+    // the delay then falls by 1 ms a cycle, still over 0.7 × its level at the cut for a while
+    let ulCut = false;
+    for (let j = 0; j < 12; j++) {
+      r = c.cycle(
+        { rtt_ms: 20 + 30 - j, dl_achieved_bps: c.rates.dlBps, ul_achieved_bps: 0.4 * ul0 },
+        k++ * DT,
+      );
+      ulCut ||= r.ul.action === 'cut';
+    }
+    expect(ulCut).toBe(false);
+  });
+
+  it('counter noise above the rate never raises the capacity estimate over the rate', () => {
+    const c = new AdaptiveController(params());
+    // a loaded download, then a drop to 500 Mbit/s: cut under the ceiling
+    for (let k = 0; k < 20; k++)
+      c.cycle({ rtt_ms: 20, dl_achieved_bps: 900 * M, ul_achieved_bps: 0 }, k * DT);
+    let k = 20;
+    while (c.rates.dlBps > 600 * M && k < 30)
+      c.cycle({ rtt_ms: 60, dl_achieved_bps: 500 * M, ul_achieved_bps: 0 }, k++ * DT);
+    expect(c.rates.dlBps).toBeLessThan(600 * M);
+    // no bloat from now on; the shaper is read at up to 8 % over its rate (counters advance in bursts)
+    // (the estimate the cut set, what was delivered, may stand above the rate it cut to)
+    let maxRate = c.rates.dlBps;
+    let bound = 0;
+    for (let j = 0; j < 100; j++, k++) {
+      const dl = c.rates.dlBps * (j % 2 === 0 ? 1.08 : 0.97);
+      const r = c.cycle({ rtt_ms: 20, dl_achieved_bps: dl, ul_achieved_bps: 0 }, k * DT);
+      if (j === 0) bound = r.dl.capacityBps;
+      maxRate = Math.max(maxRate, r.dl.rateBps);
+      expect(r.dl.capacityBps).toBeLessThanOrEqual(Math.max(bound, maxRate) + 1);
+    }
+  });
+
   it('cuts a loaded direction to what the link delivered, not a fraction of its rate', () => {
     const c = new AdaptiveController(params());
     let r = c.cycle({ rtt_ms: 20, dl_achieved_bps: 900 * M, ul_achieved_bps: 0 }, 0);
