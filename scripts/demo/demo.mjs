@@ -230,8 +230,8 @@ const MODE_LABEL = {
 /** The demo's default write budget (see runDemo); null keeps the config's. */
 export const DEMO_WRITE_BUDGET = { maxWrites: 10, windowSec: 6 };
 
-const ZONES_DL = ['GREEN', 'YELLOW', 'SOFT_RED', 'RED'];
-const ZONES_UL = ['GREEN', 'YELLOW', 'RED'];
+export const ZONES_DL = ['GREEN', 'YELLOW', 'SOFT_RED', 'RED'];
+export const ZONES_UL = ['GREEN', 'YELLOW', 'RED'];
 
 function colourFor(state) {
   if (state === 'GREEN' || /_GOOD$/.test(state)) return 32;
@@ -788,14 +788,21 @@ function fmtExit(e) {
   return e.code !== null ? `exit code ${e.code}` : `signal ${e.signal}`;
 }
 
+/** A share as "75.2 %" ('–' when not a number). */
+export const fmtPct = (v) => (Number.isFinite(v) ? `${(v * 100).toFixed(1)} %` : '–');
+/** Milliseconds as "1.5 ms" ('–' when not a number). */
+export const fmtMs = (v) => (Number.isFinite(v) ? `${v.toFixed(1)} ms` : '–');
+/** Seconds per state ({GREEN: 44, RED: 12}) as "GREEN 44 s (79 %), RED 12 s (21 %)", in `order` first. */
+export function fmtStates(obj, order) {
+  const total = Object.values(obj).reduce((a, b) => a + b, 0) || 1;
+  const keys = [...order.filter((k) => k in obj), ...Object.keys(obj).filter((k) => !order.includes(k))];
+  return keys.map((k) => `${k} ${obj[k]} s (${((100 * obj[k]) / total).toFixed(0)} %)`).join(', ') || '–';
+}
+
 function printSummary(s, out) {
-  const pct = (v) => (Number.isFinite(v) ? `${(v * 100).toFixed(1)} %` : '–');
-  const ms = (v) => (Number.isFinite(v) ? `${v.toFixed(1)} ms` : '–');
-  const states = (obj, order) => {
-    const total = Object.values(obj).reduce((a, b) => a + b, 0) || 1;
-    const keys = [...order.filter((k) => k in obj), ...Object.keys(obj).filter((k) => !order.includes(k))];
-    return keys.map((k) => `${k} ${obj[k]} s (${((100 * obj[k]) / total).toFixed(0)} %)`).join(', ') || '–';
-  };
+  const pct = fmtPct;
+  const ms = fmtMs;
+  const states = fmtStates;
   const sd = s.shapedMbps;
   const lines = [
     '',
@@ -876,7 +883,7 @@ function printSummary(s, out) {
   out(`${lines.join('\n')}\n`);
 }
 
-function fmtRange(r) {
+export function fmtRange(r) {
   const f = (v) => (Number.isFinite(v) ? v.toFixed(0) : '–');
   return `min ${f(r.min)} / max ${f(r.max)} (start ${f(r.first)}, end ${f(r.last)})`;
 }

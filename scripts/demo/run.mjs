@@ -1,17 +1,29 @@
 #!/usr/bin/env node
 /**
- * node scripts/demo/run.mjs [--duration S] [--profile cable|steps|lte|dsl] [--seed N] [--no-steering]
- *                           [--law adaptive|v1.3] [--keep] [--json FILE]
+ * node scripts/demo/run.mjs [--backend emulator|linux] [--duration S] [--profile cable|steps|lte|dsl]
+ *                           [--seed N] [--no-steering] [--law adaptive|v1.3] [--keep] [--json FILE]
  *
  * The live demo: wanctl-autorate and wanctl-steering (real processes) against an emulated
- * RouterOS router whose queues drive a simulated WAN link. Loopback only, no root.
- * Exit status: 0 when the daemons ran and stopped cleanly (exit 0), 1 otherwise, 2 bad arguments.
+ * RouterOS router whose queues drive a simulated WAN link (loopback only, no root); or, with
+ * --backend linux (root), wanctl-autorate on linux-cake against a real-kernel line in network
+ * namespaces (demo/linux.mjs, on the testbed's parts in testbed/lib.mjs).
+ * Exit status: 0 when the daemons ran and stopped cleanly (exit 0), 1 otherwise, 2 bad arguments
+ * or (linux) not possible on this machine.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-const USAGE = `usage: node scripts/demo/run.mjs [--duration S] [--profile cable|steps|lte|dsl] [--seed N] [--no-steering]
-                           [--steering-mode cake|confidence|rtt] [--json FILE] ...
+const USAGE = `usage: node scripts/demo/run.mjs [--backend emulator|linux] [--duration S] [--profile cable|steps|lte|dsl]
+                           [--seed N] [--no-steering] [--steering-mode cake|confidence|rtt] [--json FILE] ...
+  --backend emulator|linux
+                   emulator (default): an emulated RouterOS router driving a simulated link, loopback
+                   only, no root. linux (root): the real kernel in network namespaces: a tbf line with
+                   a 300 ms buffer follows the profile's capacity trace scaled to a 40/10 Mbit/s line,
+                   wanctl-autorate shapes it with router.transport linux-cake (tbf), iperf3 CUBIC loads
+                   it both ways and a separate ping measures the latency. Steering is not part of the
+                   linux backend (its mangle rule needs a RouterOS router): --no-steering is implied, and
+                   --steering-mode, --write-budget and --rest-outage do not apply. Needs ip, tc (tbf),
+                   iperf3, ping and fping; refused with exit 2 and the reason otherwise
   --duration S     seconds to run (default 60; Ctrl-C stops earlier)
   --profile NAME   link profile (default cable: an evening compressed in time, with a collapse below the floors)
   --seed N         seed of the trace and the flows (default 1)
@@ -42,6 +54,7 @@ let args;
 try {
   args = parseArgs({
     options: {
+      backend: { type: 'string' },
       duration: { type: 'string' },
       profile: { type: 'string' },
       seed: { type: 'string' },
@@ -97,8 +110,24 @@ if (args['rest-outage'] !== undefined) {
   restOutage = { fromS: Number(m[1]), toS: Number(m[2]) };
 }
 
+const backend = args.backend ?? 'emulator';
+if (!['emulator', 'linux'].includes(backend)) fail(`--backend must be emulator or linux (got "${backend}")`);
+if (backend === 'linux') {
+  const emulatorOnly = ['steering-mode', 'write-budget', 'rest-outage'].filter((k) => args[k] !== undefined);
+  if (emulatorOnly.length)
+    fail(
+      `--${emulatorOnly.join(', --')}: emulator backend only (the linux backend has no router or steering)`,
+    );
+  const { preflight } = await import('../testbed/lib.mjs');
+  const why = preflight(`wdm${process.pid}`);
+  if (why !== null) {
+    process.stderr.write(`demo: --backend linux is not possible here: ${why}\n`);
+    process.exit(2);
+  }
+}
+
 const { AUTORATE_CLI, STEERING_CLI, runDemo } = await import('./demo.mjs');
-for (const cli of [AUTORATE_CLI, ...(args['no-steering'] ? [] : [STEERING_CLI])]) {
+for (const cli of [AUTORATE_CLI, ...(args['no-steering'] || backend === 'linux' ? [] : [STEERING_CLI])]) {
   if (!existsSync(cli)) {
     process.stderr.write(`demo: ${cli} is missing; build the workspaces first (npm run build)\n`);
     process.exit(1);
@@ -118,19 +147,25 @@ process.on('SIGINT', () => {
 });
 process.on('SIGTERM', () => ac.abort());
 
-const summary = await runDemo({
+const common = {
   profile,
   durationS,
   seed,
-  steering: !args['no-steering'],
-  steeringMode,
-  writeBudget,
-  restOutage,
   law,
   keep: args.keep ?? false,
   tty: Boolean(process.stdout.isTTY),
   signal: ac.signal,
-});
+};
+const summary =
+  backend === 'linux'
+    ? await (await import('./linux.mjs')).runLinuxDemo(common)
+    : await runDemo({
+        ...common,
+        steering: !args['no-steering'],
+        steeringMode,
+        writeBudget,
+        restOutage,
+      });
 if (args.json) {
   writeFileSync(
     args.json,

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -281,4 +281,27 @@ export function diffSnapshots(a: Map<string, string>, b: Map<string, string>): s
   for (const [k, v] of a) if (b.get(k) !== v) diffs.push(`${k}: ${v} => ${b.get(k) ?? '(gone)'}`);
   for (const k of b.keys()) if (!a.has(k)) diffs.push(`${k}: (new)`);
   return diffs;
+}
+
+/**
+ * Why the real-kernel tests (the testbed, the demo's linux backend) cannot run here, or null:
+ * they need root, network namespaces (a probe namespace `${tag}` is made and removed) and
+ * iperf3, fping and ping.
+ */
+export function realKernelSkipReason(tag: string): string | null {
+  if (process.getuid?.() !== 0) return 'not root';
+  try {
+    execFileSync('ip', ['netns', 'add', tag], { stdio: 'pipe' });
+    execFileSync('ip', ['netns', 'del', tag], { stdio: 'pipe' });
+  } catch (err) {
+    return `ip netns not allowed here (${String((err as { stderr?: Buffer }).stderr ?? err).trim()})`;
+  }
+  for (const bin of ['iperf3', 'fping', 'ping']) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'pipe' });
+    } catch {
+      return `${bin} is not installed`;
+    }
+  }
+  return null;
 }

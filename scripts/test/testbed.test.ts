@@ -8,28 +8,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { realKernelSkipReason } from './helpers.js';
 
 const SCRIPT = join(import.meta.dirname, '..', 'testbed', 'testbed.mjs');
 
-function skipReason(): string | null {
-  if (process.getuid?.() !== 0) return 'not root';
-  const ns = `wtb${process.pid}t`;
-  try {
-    execFileSync('ip', ['netns', 'add', ns], { stdio: 'pipe' });
-    execFileSync('ip', ['netns', 'del', ns], { stdio: 'pipe' });
-  } catch (err) {
-    return `ip netns not allowed here (${String((err as { stderr?: Buffer }).stderr ?? err).trim()})`;
-  }
-  for (const bin of ['iperf3', 'fping', 'ping']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'pipe' });
-    } catch {
-      return `${bin} is not installed`;
-    }
-  }
-  return null;
-}
-const reason = skipReason();
+const reason = realKernelSkipReason(`wtb${process.pid}t`);
 
 interface Result {
   variant: string;
