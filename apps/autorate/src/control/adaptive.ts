@@ -405,6 +405,11 @@ export class AdaptiveController {
     };
   }
 
+  /** The last cycle's result (the object `cycle()` returns, reused). */
+  get lastResult(): Readonly<AdaptiveResult> {
+    return this.result;
+  }
+
   /** Decided rates (what the law wants the router to hold). */
   get rates(): { dlBps: number; ulBps: number } {
     return { dlBps: this.dl.rate, ulBps: this.ul.rate };
