@@ -388,17 +388,21 @@ export class FpingProbe implements RttProbe {
     if (this.waitPoll) clearInterval(this.waitPoll);
     this.waitPoll = null;
     this.tracker.cancelWaiters();
+    // a replacement in progress is stopping the old child: it is gone once that settles
+    const replacing = this.replacing;
     const child = this.child;
-    if (!child) return;
-    await new Promise<void>((resolve) => {
-      const kill = setTimeout(() => child.kill('SIGKILL'), 2000);
-      child.once('close', () => {
-        clearTimeout(kill);
-        resolve();
+    if (child) {
+      await new Promise<void>((resolve) => {
+        const kill = setTimeout(() => child.kill('SIGKILL'), 2000);
+        child.once('close', () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        child.kill('SIGTERM');
       });
-      child.kill('SIGTERM');
-    });
-    this.child = null;
+      this.child = null;
+    }
+    await replacing;
   }
 
   /**

@@ -134,6 +134,23 @@ describe('FpingProbe.replaceReflector (scripted stand-in fping)', () => {
     expect(p.reflectors).toEqual(['127.0.0.1', '127.0.0.4']);
   });
 
+  it.each([
+    ['at once', false],
+    ['while the old child is being stopped', true],
+  ])('stop() during a replacement (%s): no child runs after it resolves', async (_, later) => {
+    const p = track(new FpingProbe({ reflectors: ['127.0.0.1', '127.0.0.3'], binary: await standIn() }));
+    await p.start();
+    const swap = p.replaceReflector('127.0.0.3', '127.0.0.4');
+    if (later) for (let i = 0; i < 5; i++) await Promise.resolve();
+    await p.stop();
+    await swap;
+    expect(p.running).toBe(false);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(p.running).toBe(false);
+    expect(p.starts).toBe(1);
+    expect(p.reflectors).toEqual(['127.0.0.1', '127.0.0.4']);
+  });
+
   it('before start() only the list changes; start() probes the new list', async () => {
     const p = track(new FpingProbe({ reflectors: ['127.0.0.2', '127.0.0.3'], binary: await standIn() }));
     await p.replaceReflector('127.0.0.2', '127.0.0.7');
