@@ -518,6 +518,7 @@ export class AutorateDaemon implements HostedDaemon {
         probe_method: w.probeInfo.method,
         probe_source: w.probeInfo.source,
         reflectors: w.measurement.probe.reflectors,
+        ...(w.reflectorPool ? { spare_reflectors: w.reflectorPool.spareList } : {}),
         transport: w.router.activeTransport,
         state_file: w.cfg.stateFile,
         version: VERSION,

@@ -122,6 +122,7 @@ export class ReflectorPool {
       if (nowMs - since >= this.confirmMs && (pick < 0 || since < (this.badSince[pick] as number))) pick = i;
     }
     if (pick < 0 || this.swapping || nowMs - this.lastReplaceAt < this.minIntervalMs) return;
+    if (this.spares.length === 0 && this.warnedNoSpare) return; // said once; nothing to build per cycle
     const nowS = nowMs / 1000;
     const reason =
       (silent & (1 << pick)) !== 0
