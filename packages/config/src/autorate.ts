@@ -355,6 +355,12 @@ export function normaliseAutorate(
       sparePingHosts.push(h);
     });
   }
+  if (sparePingHosts.length > 0 && (strAt(data, `${cm}.control_law`) ?? 'v1.3') !== 'adaptive') {
+    ctx.warn(
+      `${cm}.spare_ping_hosts`,
+      'spare_ping_hosts has no effect with control_law v1.3 (only the adaptive law reports bad reflectors)',
+    );
+  }
 
   // Fallback checks (D11: no site-specific gateway default).
   const fb = `${cm}.fallback_checks`;
