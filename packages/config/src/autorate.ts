@@ -332,6 +332,35 @@ export function normaliseAutorate(
       `use_median_of_three needs 3 ping_hosts; only ${pingHosts.length} given`,
     );
   }
+  // Spare reflectors (adaptive law): validated like ping_hosts; one already listed is dropped.
+  const sparesRaw = getPath(data, `${cm}.spare_ping_hosts`);
+  const sparePingHosts: string[] = [];
+  if (Array.isArray(sparesRaw)) {
+    sparesRaw.forEach((h: unknown, i) => {
+      if (typeof h !== 'string') return;
+      if (h.length <= 256 && !isValidHost(h)) {
+        ctx.error(`${cm}.spare_ping_hosts[${i}]`, 'not a valid ping host', {
+          expected: 'IPv4, IPv6 or RFC 1123 host name',
+          found: h,
+        });
+        return;
+      }
+      if (pingHosts.includes(h) || sparePingHosts.includes(h)) {
+        ctx.warn(
+          `${cm}.spare_ping_hosts[${i}]`,
+          `${h} is listed already (ping_hosts or an earlier spare); ignored`,
+        );
+        return;
+      }
+      sparePingHosts.push(h);
+    });
+  }
+  if (sparePingHosts.length > 0 && (strAt(data, `${cm}.control_law`) ?? 'v1.3') !== 'adaptive') {
+    ctx.warn(
+      `${cm}.spare_ping_hosts`,
+      'spare_ping_hosts has no effect with control_law v1.3 (only the adaptive law reports bad reflectors)',
+    );
+  }
 
   // Fallback checks (D11: no site-specific gateway default).
   const fb = `${cm}.fallback_checks`;
@@ -402,6 +431,7 @@ export function normaliseAutorate(
     cycleIntervalMs,
     baselineRttInitialMs: initial,
     pingHosts,
+    sparePingHosts,
     useMedianOfThree: useMedian,
     controlLaw: (strAt(data, `${cm}.control_law`) ?? 'v1.3') as AutorateConfig['controlLaw'],
     cutBelowFloor: boolAt(data, `${cm}.cut_below_floor`) ?? false,

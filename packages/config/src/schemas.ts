@@ -475,6 +475,13 @@ export const autorateSchema: JsonSchema = {
           use_median_of_three: bool('Probe the first three hosts and use the median (needs ≥ 3 hosts).', {
             default: false,
           }),
+          spare_ping_hosts: {
+            type: 'array',
+            description:
+              'Adaptive law only: reflectors that replace one in use when the law reports it bad (silent, or off the others for a while), in order; hosts in ping_hosts beyond the ones in use come first. A replaced host goes to the back of the spares. See apps/autorate/README.md.',
+            default: [],
+            items: { type: 'string', minLength: 1, maxLength: 256 },
+          },
           probe: probeSchema('ping_hosts'),
           control_law: str(
             'Control law: v1.3 (the v1.3 state machine, bit for bit) or adaptive (load-aware: cuts to what the link delivered, raises only a loaded direction).',

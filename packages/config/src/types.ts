@@ -254,6 +254,12 @@ export interface AutorateConfig extends CommonConfig {
   pingHosts: string[];
   /** Median of the first three hosts (default false). */
   useMedianOfThree: boolean;
+  /**
+   * `continuous_monitoring.spare_ping_hosts` (default empty; duplicates of ping_hosts dropped):
+   * reflectors that replace a bad one (adaptive law). Hosts of `pingHosts` beyond the ones in use
+   * are spares too, before these.
+   */
+  sparePingHosts: string[];
   /** `continuous_monitoring.probe`: how the reflectors are probed. */
   probe: ProbeConfig;
   /** `continuous_monitoring.control_law` (default `v1.3`). */

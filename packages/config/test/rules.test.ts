@@ -311,6 +311,32 @@ describe('autorate: v1.3 rules, both sides', () => {
     ]);
   });
 
+  it('spare_ping_hosts: default empty, validated like ping_hosts, a duplicate warns and is dropped', () => {
+    expect(ok(MIN_AUTORATE).sparePingHosts).toEqual([]);
+    const spares = (list: string, law = 'adaptive') =>
+      edit(
+        MIN_AUTORATE,
+        /ping_hosts: \[1.1.1.1\]/,
+        `ping_hosts: [1.1.1.1]\n  control_law: ${law}\n  spare_ping_hosts: ${list}`,
+      );
+    const c = ok(spares('["2606:4700:4700::1111", one.one.one.one, 1.1.1.1, 9.9.9.9, 9.9.9.9]'));
+    expect(c.sparePingHosts).toEqual(['2606:4700:4700::1111', 'one.one.one.one', '9.9.9.9']);
+    expect(c.warnings.map((w) => w.path)).toEqual([
+      'continuous_monitoring.spare_ping_hosts[2]',
+      'continuous_monitoring.spare_ping_hosts[4]',
+    ]);
+    expect(ok(spares('[]')).sparePingHosts).toEqual([]);
+    expect(bad(spares('["9.9.9.9", "-bad;rm -rf /"]'))[0]).toMatchObject({
+      path: 'continuous_monitoring.spare_ping_hosts[1]',
+      message: 'not a valid ping host',
+    });
+    expect(paths(spares('9.9.9.9'))).toEqual(['continuous_monitoring.spare_ping_hosts']);
+    // the v1.3 law has no bad-reflector report: spares do nothing there, and the config says so
+    expect(ok(spares('[9.9.9.9]', 'v1.3')).warnings.map((w) => w.message)).toEqual([
+      'spare_ping_hosts has no effect with control_law v1.3 (only the adaptive law reports bad reflectors)',
+    ]);
+  });
+
   it('fallback checks: mode enum and tcp_targets shape', () => {
     const fb = (body: string) =>
       `${MIN_AUTORATE.replace(/logging:/, `  fallback_checks:\n${body}\nlogging:`)}`;

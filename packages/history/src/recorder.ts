@@ -413,6 +413,11 @@ export class HistoryRecorder {
     this.event('steering', { from, to, detail: reason }, tMs);
   }
 
+  /** A bad RTT reflector was replaced by a spare (`reason`: silent for how long, or how far off). */
+  reflectorReplaced(from: string, to: string, reason: string, tMs?: number): void {
+    this.event('reflector', { from, to, detail: reason }, tMs);
+  }
+
   /** The daemon (re)started. */
   restart(detail: string, tMs?: number): void {
     this.event('restart', { detail }, tMs);

@@ -77,6 +77,8 @@ export const EVENT_KINDS = [
   'steering',
   /** The daemon started (`detail`: version, pid). */
   'restart',
+  /** A bad RTT reflector was replaced by a spare (`from` → `to`, `detail`: why it was bad). */
+  'reflector',
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];

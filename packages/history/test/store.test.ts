@@ -112,6 +112,7 @@ describe('recorder → one-second rows', () => {
     rec.failover('rest', 'ssh', 'REST refused', T0 + 20);
     rec.failback('ssh', 'rest', T0 + 30);
     rec.steering('WAN1_GOOD', 'WAN1_DEGRADED', 'RED 2 cycles: delta 42 ms, drops 12, queue 80', T0 + 40);
+    rec.reflectorReplaced('9.9.9.9', '208.67.222.222', 'silent 3.0 s', T0 + 50);
     await rec.close();
     const r = HistoryReader.open(file);
     expect(r.events(T0, T0 + 1000).map((e) => [e.kind, e.from, e.to, e.detail])).toEqual([
@@ -120,6 +121,7 @@ describe('recorder → one-second rows', () => {
       ['failover', 'rest', 'ssh', 'REST refused'],
       ['failback', 'ssh', 'rest', null],
       ['steering', 'WAN1_GOOD', 'WAN1_DEGRADED', 'RED 2 cycles: delta 42 ms, drops 12, queue 80'],
+      ['reflector', '9.9.9.9', '208.67.222.222', 'silent 3.0 s'],
     ]);
     expect(r.lastEventBefore('steering', T0 + 1000)?.to).toBe('WAN1_DEGRADED');
     r.close();

@@ -6,7 +6,7 @@
  */
 import { FpingProbe } from './fping.js';
 import { ProbeConfigError, type ProbeEvent, ProbeUnavailableError, type RttProbe } from './types.js';
-import { UdpEchoProbe, type UdpReflector } from './udp.js';
+import { formatReflector, parseHostPort, UdpEchoProbe, type UdpReflector } from './udp.js';
 
 /** The probe settings of a config: method and the UDP echo port (used with method `udp`). */
 export interface ProbeSettings {
@@ -57,6 +57,20 @@ export function chooseProbe(
     };
   }
   return { kind: 'fping', method: 'icmp', source: 'config', udpPort: null, reflectors: [...hosts] };
+}
+
+/**
+ * How `host` is named in the chosen probe's reflector list (what `reflectors`, samples, health
+ * and {@link RttProbe.replaceReflector} use): the host itself (fping), `host:port` on the
+ * config's UDP port (`[v6]:port` for IPv6), or, with `--udp-reflector`, the `host:port` given.
+ * For naming a spare reflector before swapping it in.
+ * @throws {ProbeConfigError} a `--udp-reflector` entry that is not `host:port`
+ */
+export function reflectorName(choice: ProbeChoice, host: string): string {
+  if (choice.kind === 'fping') return host;
+  if (choice.source === '--udp-reflector' || choice.udpPort === null)
+    return formatReflector(parseHostPort(host));
+  return formatReflector({ host, port: choice.udpPort });
 }
 
 export interface ProbeTiming {

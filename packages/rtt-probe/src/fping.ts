@@ -97,6 +97,11 @@ export interface FpingProbeOptions {
   now?: () => number;
 }
 
+/** A reflector string fping can take as an argument (no option, no whitespace). @throws {ProbeConfigError} */
+function checkFpingReflector(r: string): void {
+  if (r.startsWith('-') || /\s/.test(r) || r === '') throw new ProbeConfigError(`invalid reflector "${r}"`);
+}
+
 /** The fping argv (without the binary) for these options. */
 export function fpingArgs(o: FpingProbeOptions): string[] {
   const args = [
@@ -125,7 +130,6 @@ export function fpingArgs(o: FpingProbeOptions): string[] {
  * const rtt = medianRtt(probe.latest().samples);
  */
 export class FpingProbe implements RttProbe {
-  readonly reflectors: readonly string[];
   private readonly tracker: ReflectorTracker;
   private readonly now: () => number;
   private child: ChildProcess | null = null;
@@ -143,8 +147,14 @@ export class FpingProbe implements RttProbe {
   private drainAt = 0;
   /** Polls the pipe while measureOnce() waits (batch mode). */
   private waitPoll: NodeJS.Timeout | null = null;
+  /** Children stopped on purpose to restart with a new list (not failures: no backoff, no event). */
+  private readonly retired = new WeakSet<ChildProcess>();
+  /** The replacement in progress (calls are serialised). */
+  private replacing: Promise<void> = Promise.resolve();
   /** Times the child was (re)started. */
   starts = 0;
+  /** Reflectors replaced at run time ({@link FpingProbe.replaceReflector}). */
+  replacements = 0;
   /** Lines that were not replies (ignored). */
   unparsedLines = 0;
   /** Output lines received since start. */
@@ -155,16 +165,12 @@ export class FpingProbe implements RttProbe {
   constructor(private readonly options: FpingProbeOptions) {
     if (options.reflectors.length === 0)
       throw new ProbeConfigError('fping probe needs at least one reflector');
-    for (const r of options.reflectors) {
-      if (r.startsWith('-') || /\s/.test(r) || r === '')
-        throw new ProbeConfigError(`invalid reflector "${r}"`);
-    }
-    this.reflectors = [...options.reflectors];
+    for (const r of options.reflectors) checkFpingReflector(r);
     this.now = options.now ?? (() => performance.now());
     const periodMs = options.periodMs ?? 100;
     const timeoutMs = options.timeoutMs ?? 1000;
     this.deadAfterMs = options.deadAfterMs ?? Math.max(2000, 3 * periodMs + timeoutMs);
-    this.tracker = new ReflectorTracker(this.reflectors, {
+    this.tracker = new ReflectorTracker(options.reflectors, {
       now: this.now,
       periodMs,
       timeoutMs,
@@ -172,6 +178,11 @@ export class FpingProbe implements RttProbe {
       deadAfterMs: this.deadAfterMs,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
+  }
+
+  /** Reflectors in order (a replacement changes one in place). */
+  get reflectors(): readonly string[] {
+    return this.tracker.reflectors;
   }
 
   /** @throws {ProbeUnavailableError} if the fping binary is not installed */
@@ -260,7 +271,8 @@ export class FpingProbe implements RttProbe {
   private spawnChild(): void {
     this.restartTimer = null;
     if (this.stopping || this.binaryPath === null) return;
-    const child = spawn(this.binaryPath, fpingArgs(this.options), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = fpingArgs({ ...this.options, reflectors: [...this.tracker.reflectors] });
+    const child = spawn(this.binaryPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.tracker.resetSequences();
     this.child = child;
     this.starts++;
@@ -271,8 +283,11 @@ export class FpingProbe implements RttProbe {
       stderr = (stderr + d.toString()).slice(-2000);
     });
     // Split without node:readline.
+    // a child stopped for a new reflector list may still print: its lines are not this list's
     const lines = new LineSplitter(
-      (line) => this.onLine(line),
+      (line) => {
+        if (!this.retired.has(child)) this.onLine(line);
+      },
       4096,
       () => this.unparsedLines++,
     );
@@ -305,8 +320,10 @@ export class FpingProbe implements RttProbe {
       lines.end();
       if (this.pipe?.reader === reader) this.pipe = null;
       if (this.child === child) this.child = null;
-      // exiting silently during start()'s check is start()'s failure; after output, a restart
-      if (this.stopping || (this.inStartupCheck && this.lines === linesAtSpawn)) return;
+      // exiting silently during start()'s check is start()'s failure; after output, a restart;
+      // a child stopped for a new reflector list is replaced by replaceReflector()
+      if (this.stopping || this.retired.has(child) || (this.inStartupCheck && this.lines === linesAtSpawn))
+        return;
       this.options.onEvent?.({ kind: 'child-exit', code, signal, stderr: stderr.trim() });
       // a child that ran a while resets the backoff
       if (this.now() - this.childStartedAt > 10_000) this.failures = 0;
@@ -371,17 +388,62 @@ export class FpingProbe implements RttProbe {
     if (this.waitPoll) clearInterval(this.waitPoll);
     this.waitPoll = null;
     this.tracker.cancelWaiters();
+    // a replacement in progress is stopping the old child: it is gone once that settles
+    const replacing = this.replacing;
     const child = this.child;
-    if (!child) return;
+    if (child) {
+      await new Promise<void>((resolve) => {
+        const kill = setTimeout(() => child.kill('SIGKILL'), 2000);
+        child.once('close', () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      });
+      this.child = null;
+    }
+    await replacing;
+  }
+
+  /**
+   * Probe `newReflector` in `oldReflector`'s place: the lines fping printed so far are read
+   * (they belong to the old list), the slot starts afresh, and the running child is stopped
+   * (SIGTERM, SIGKILL after 2 s) and started again at once with the new list, without the
+   * restart backoff and without a `child-exit` event. A child waiting out its backoff starts
+   * with the new list when it is due. See {@link RttProbe.replaceReflector}.
+   */
+  replaceReflector(oldReflector: string, newReflector: string): Promise<void> {
+    const run = this.replacing.then(() => this.doReplace(oldReflector, newReflector));
+    this.replacing = run.catch(() => {});
+    return run;
+  }
+
+  private async doReplace(oldReflector: string, newReflector: string): Promise<void> {
+    const i = this.tracker.indexOf(oldReflector);
+    if (i === undefined) throw new ProbeConfigError(`reflector "${oldReflector}" is not probed`);
+    checkFpingReflector(newReflector);
+    if (this.tracker.indexOf(newReflector) !== undefined)
+      throw new ProbeConfigError(`reflector "${newReflector}" is probed already`);
+    this.drain();
+    this.tracker.replace(i, newReflector);
+    this.replacements++;
+    const child = this.child;
+    if (child === null || this.stopping) return; // not running, or waiting out a backoff
+    this.retired.add(child);
+    this.child = null;
+    if (this.pipe !== null) this.pipe = null; // the old child's pipe is not read again
     await new Promise<void>((resolve) => {
       const kill = setTimeout(() => child.kill('SIGKILL'), 2000);
       child.once('close', () => {
         clearTimeout(kill);
         resolve();
       });
-      child.kill('SIGTERM');
+      if (child.exitCode !== null || child.signalCode !== null) {
+        // already exited ('close' follows)
+      } else child.kill('SIGTERM');
     });
-    this.child = null;
+    if (this.stopping || this.child !== null || this.restartTimer !== null) return;
+    this.spawnChild();
   }
 
   /** Reads what fping wrote since the previous call, and pushes the idle-caller timer back. */

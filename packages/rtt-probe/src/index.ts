@@ -16,6 +16,7 @@ export {
   type ProbeTiming,
   probeErrorKind,
   probeInfo,
+  reflectorName,
 } from './choice.js';
 export {
   type FpingLine,
@@ -46,6 +47,7 @@ export {
   type RttSample,
 } from './types.js';
 export {
+  formatReflector,
   parseHostPort,
   startUdpEchoResponder,
   UdpEchoProbe,

@@ -17,6 +17,8 @@ interface Slot {
   outcomeNext: number;
   outcomeCount: number;
   alive: boolean;
+  /** Since when a reflector without any reply counts as silent (start, or its replacement). */
+  since: number;
 }
 
 export interface TrackerOptions {
@@ -32,32 +34,43 @@ export interface TrackerOptions {
 
 type Waiter = { resolve: (v: number | null) => void; timer: NodeJS.Timeout };
 
+function newSlot(since: number): Slot {
+  return {
+    newest: null,
+    last: null,
+    lastReplyAt: null,
+    lastRttMs: null,
+    lastSeq: -1,
+    replies: 0,
+    outcomes: new Uint8Array(WINDOW),
+    outcomeNext: 0,
+    outcomeCount: 0,
+    alive: true,
+    since,
+  };
+}
+
 export class ReflectorTracker {
+  private readonly names: string[];
   private readonly slots: Slot[];
   private readonly index = new Map<string, number>();
-  private startedAt: number;
   private waiters: Waiter[] = [];
 
   constructor(
-    readonly reflectors: readonly string[],
+    reflectors: readonly string[],
     private readonly opts: TrackerOptions,
   ) {
-    this.slots = reflectors.map(() => ({
-      newest: null,
-      last: null,
-      lastReplyAt: null,
-      lastRttMs: null,
-      lastSeq: -1,
-      replies: 0,
-      outcomes: new Uint8Array(WINDOW),
-      outcomeNext: 0,
-      outcomeCount: 0,
-      alive: true,
-    }));
+    this.names = [...reflectors];
+    const now = opts.now();
+    this.slots = reflectors.map(() => newSlot(now));
     reflectors.forEach((r, i) => {
       this.index.set(r, i);
     });
-    this.startedAt = opts.now();
+  }
+
+  /** The reflectors, in slot order (a replacement changes one in place). */
+  get reflectors(): readonly string[] {
+    return this.names;
   }
 
   indexOf(reflector: string): number | undefined {
@@ -65,8 +78,22 @@ export class ReflectorTracker {
   }
 
   reset(): void {
-    this.startedAt = this.opts.now();
+    const now = this.opts.now();
+    for (const s of this.slots) s.since = now;
     this.resetSequences();
+  }
+
+  /**
+   * Slot `i` now holds `reflector` (a replacement): its replies, loss window, sequence numbers
+   * and silence start afresh (silent from now), and a reply not yet taken by latest() is dropped.
+   */
+  replace(i: number, reflector: string): void {
+    const old = this.names[i];
+    if (old === undefined) return;
+    this.index.delete(old);
+    this.names[i] = reflector;
+    this.index.set(reflector, i);
+    this.slots[i] = newSlot(this.opts.now());
   }
 
   /** A new prober instance starts counting at 0 again (fping child restarted). */
@@ -95,11 +122,11 @@ export class ReflectorTracker {
     s.replies++;
     s.lastReplyAt = at;
     s.lastRttMs = rttMs;
-    s.newest = { reflector: this.reflectors[i] as string, rttMs, seq, at };
+    s.newest = { reflector: this.names[i] as string, rttMs, seq, at };
     s.last = s.newest;
     if (!s.alive) {
       s.alive = true;
-      this.opts.onEvent?.({ kind: 'reflector-up', reflector: this.reflectors[i] as string });
+      this.opts.onEvent?.({ kind: 'reflector-up', reflector: this.names[i] as string });
     }
     if (this.waiters.length > 0) {
       const ws = this.waiters;
@@ -137,12 +164,12 @@ export class ReflectorTracker {
     for (let i = 0; i < this.slots.length; i++) {
       const s = this.slots[i] as Slot;
       if (!s.alive) continue;
-      const silent = now - (s.lastReplyAt ?? this.startedAt);
+      const silent = now - (s.lastReplyAt ?? s.since);
       if (silent > this.opts.deadAfterMs) {
         s.alive = false;
         this.opts.onEvent?.({
           kind: 'reflector-down',
-          reflector: this.reflectors[i] as string,
+          reflector: this.names[i] as string,
           silentMs: silent,
         });
       }
@@ -167,7 +194,7 @@ export class ReflectorTracker {
       for (let k = 0; k < s.outcomeCount; k++) lost += s.outcomes[k] as number;
       let total = s.outcomeCount;
       // silence after the last reply counts as loss once past the timeout
-      const since = s.lastReplyAt ?? this.startedAt;
+      const since = s.lastReplyAt ?? s.since;
       const silentLost = this.opts.countSilence
         ? Math.max(0, Math.floor((now - since - this.opts.timeoutMs) / this.opts.periodMs))
         : 0;
@@ -177,7 +204,7 @@ export class ReflectorTracker {
         total = Math.min(WINDOW, total + extra);
       }
       return {
-        reflector: this.reflectors[i] as string,
+        reflector: this.names[i] as string,
         lastReplyAgeMs: s.lastReplyAt === null ? null : now - s.lastReplyAt,
         lastRttMs: s.lastRttMs,
         lossPct: total === 0 ? 0 : Math.round((lost / total) * 1000) / 10,

@@ -66,8 +66,20 @@ export interface RttProbe {
   measureOnce(timeoutMs: number): Promise<number | null>;
   /** Per-reflector health, in configured order. */
   health(): ReflectorHealth[];
-  /** Reflectors as configured. */
+  /** Reflectors as configured, in order; {@link RttProbe.replaceReflector} changes one in place. */
   readonly reflectors: readonly string[];
+  /**
+   * Probe `newReflector` instead of `oldReflector`, in its place in the list, while probing runs
+   * (a reflector that went bad, replaced by a spare). The new one starts with fresh health, loss
+   * and sequence state, silent from now; a reply of the old one not yet read is dropped. fping:
+   * the child is restarted with the new list (a gap of a few ms for every reflector); UDP: a new
+   * target. Before `start()` (or after `stop()`) only the list changes. Resolves once the new
+   * reflector is being probed. Calls are serialised.
+   * @throws {ProbeConfigError} `oldReflector` is not probed, `newReflector` already is, or it is
+   * not a valid reflector for this probe (UDP: `host:port`)
+   * @throws {ProbeUnavailableError} (UDP) the new reflector's name cannot be resolved
+   */
+  replaceReflector(oldReflector: string, newReflector: string): Promise<void>;
 }
 
 /**

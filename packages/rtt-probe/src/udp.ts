@@ -2,8 +2,9 @@
  * UDP echo probing (no privileges needed) and a controllable UDP echo responder.
  *
  * Datagram (16 bytes, echoed back unchanged): `WRTT` magic, u32 probe id, u16 reflector index,
- * u16 zero, u32 sequence number (big endian). Replies are matched by id, reflector and sequence
- * number; a reply later than `timeoutMs` counts as lost.
+ * u16 generation of that index (bumped when the reflector is replaced), u32 sequence number (big
+ * endian). Replies are matched by id, reflector, generation and sequence number; a reply later
+ * than `timeoutMs` counts as lost.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
@@ -31,7 +32,8 @@ export function parseHostPort(text: string): UdpReflector {
   return { host: m[1] as string, port };
 }
 
-function formatReflector(r: UdpReflector): string {
+/** The label of a UDP reflector (`host:port`, `[v6]:port`), as `reflectors` and samples show it. */
+export function formatReflector(r: UdpReflector): string {
   return r.host.includes(':') ? `[${r.host}]:${r.port}` : `${r.host}:${r.port}`;
 }
 
@@ -66,6 +68,8 @@ interface Target {
   address: string;
   family: 4 | 6;
   seq: number;
+  /** Generation of this slot: bumped when its reflector is replaced (replies to the old one are ignored). */
+  gen: number;
   /** Oldest sequence number that may still be outstanding (expiry scans from here). */
   oldest: number;
   sentSeq: Int32Array;
@@ -81,7 +85,6 @@ interface Target {
  * const { samples } = probe.latest();
  */
 export class UdpEchoProbe implements RttProbe {
-  readonly reflectors: readonly string[];
   private readonly targets: Target[];
   private readonly tracker: ReflectorTracker;
   private readonly now: () => number;
@@ -99,26 +102,30 @@ export class UdpEchoProbe implements RttProbe {
   /** Rounds sent from `latest()` / by the timer. */
   roundsByCaller = 0;
   roundsByTimer = 0;
+  /** Reflectors replaced at run time ({@link UdpEchoProbe.replaceReflector}). */
+  replacements = 0;
+  private replacing: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: UdpEchoProbeOptions) {
     if (options.reflectors.length === 0) throw new ProbeConfigError('UDP probe needs at least one reflector');
     const parsed = options.reflectors.map((r) => (typeof r === 'string' ? parseHostPort(r) : r));
-    this.reflectors = parsed.map(formatReflector);
+    const labels = parsed.map(formatReflector);
     this.now = options.now ?? (() => performance.now());
     this.periodMs = options.periodMs ?? 100;
     this.timeoutMs = options.timeoutMs ?? 1000;
     this.targets = parsed.map((r, i) => ({
-      label: this.reflectors[i] as string,
+      label: labels[i] as string,
       host: r.host,
       port: r.port,
       address: '',
       family: 4,
       seq: 0,
+      gen: 0,
       oldest: 0,
       sentSeq: new Int32Array(RING).fill(-1),
       sentAt: new Float64Array(RING),
     }));
-    this.tracker = new ReflectorTracker(this.reflectors, {
+    this.tracker = new ReflectorTracker(labels, {
       now: this.now,
       periodMs: this.periodMs,
       timeoutMs: this.timeoutMs,
@@ -128,49 +135,85 @@ export class UdpEchoProbe implements RttProbe {
     });
   }
 
+  /** Reflectors in order (a replacement changes one in place). */
+  get reflectors(): readonly string[] {
+    return this.tracker.reflectors;
+  }
+
   /** Resolves reflector names once and opens the socket(s). @throws {ProbeUnavailableError} */
   async start(): Promise<void> {
     if (this.running) return;
     for (const t of this.targets) {
-      const fam = isIP(t.host);
-      if (fam === 4 || fam === 6) {
-        t.address = t.host;
-        t.family = fam;
-      } else {
-        try {
-          const r = await lookup(t.host);
-          t.address = r.address;
-          t.family = r.family === 6 ? 6 : 4;
-        } catch (err) {
-          throw new ProbeUnavailableError(
-            `cannot resolve UDP reflector ${t.label}: ${(err as Error).message}`,
-          );
-        }
-      }
+      const a = await resolveReflector(t.host, t.label);
+      t.address = a.address;
+      t.family = a.family;
     }
     for (const fam of [4, 6] as const) {
       if (!this.targets.some((t) => t.family === fam)) continue;
-      const sock = createSocket(fam === 4 ? 'udp4' : 'udp6');
-      sock.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
-      sock.on('error', (err) =>
-        this.options.onEvent?.({ kind: 'error', message: `udp probe: ${err.message}` }),
-      );
-      await new Promise<void>((resolve, reject) => {
-        sock.once('error', reject);
-        const src = this.options.sourceAddress;
-        sock.bind(src && isIP(src) === fam ? { address: src, port: 0 } : { port: 0 }, () => {
-          sock.off('error', reject);
-          resolve();
-        });
-      }).catch((err: Error) => {
-        sock.close();
-        throw new ProbeUnavailableError(`cannot open UDP socket: ${err.message}`);
-      });
-      this.sockets[fam] = sock;
+      this.sockets[fam] = await this.openSocket(fam);
     }
     this.tracker.reset();
     this.running = true;
     this.sendRound(false);
+  }
+
+  private async openSocket(fam: 4 | 6): Promise<Socket> {
+    const sock = createSocket(fam === 4 ? 'udp4' : 'udp6');
+    sock.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
+    sock.on('error', (err) =>
+      this.options.onEvent?.({ kind: 'error', message: `udp probe: ${err.message}` }),
+    );
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      const src = this.options.sourceAddress;
+      sock.bind(src && isIP(src) === fam ? { address: src, port: 0 } : { port: 0 }, () => {
+        sock.off('error', reject);
+        resolve();
+      });
+    }).catch((err: Error) => {
+      sock.close();
+      throw new ProbeUnavailableError(`cannot open UDP socket: ${err.message}`);
+    });
+    return sock;
+  }
+
+  /**
+   * Probe `newReflector` (`host:port`) in `oldReflector`'s place: the slot gets the new target
+   * (a name is resolved first), a fresh sequence and loss state and a new generation, so that a
+   * late reply of the old reflector is ignored. See {@link RttProbe.replaceReflector}.
+   */
+  replaceReflector(oldReflector: string, newReflector: string): Promise<void> {
+    const run = this.replacing.then(() => this.doReplace(oldReflector, newReflector));
+    this.replacing = run.catch(() => {});
+    return run;
+  }
+
+  private async doReplace(oldReflector: string, newReflector: string): Promise<void> {
+    const i = this.tracker.indexOf(oldReflector);
+    const parsed = parseHostPort(newReflector);
+    const label = formatReflector(parsed);
+    const t = i === undefined ? undefined : this.targets[i];
+    if (i === undefined || t === undefined)
+      throw new ProbeConfigError(`UDP reflector "${oldReflector}" is not probed`);
+    if (this.tracker.indexOf(label) !== undefined)
+      throw new ProbeConfigError(`UDP reflector "${label}" is probed already`);
+    let address = '';
+    let family: 4 | 6 = 4;
+    if (this.running) {
+      ({ address, family } = await resolveReflector(parsed.host, label));
+      if (!this.sockets[family] && this.running) this.sockets[family] = await this.openSocket(family);
+    }
+    t.label = label;
+    t.host = parsed.host;
+    t.port = parsed.port;
+    t.address = address;
+    t.family = family;
+    t.seq = 0;
+    t.oldest = 0;
+    t.gen = (t.gen + 1) & 0xffff;
+    t.sentSeq.fill(-1);
+    this.tracker.replace(i, label);
+    this.replacements++;
   }
 
   /** Sends one probe to every reflector, then arms the timer for the next round. */
@@ -201,7 +244,7 @@ export class UdpEchoProbe implements RttProbe {
       packet.writeUInt32BE(MAGIC, 0);
       packet.writeUInt32BE(this.id, 4);
       packet.writeUInt16BE(i, 8);
-      packet.writeUInt16BE(0, 10);
+      packet.writeUInt16BE(t.gen, 10);
       packet.writeUInt32BE(seq >>> 0, 12);
       const sock = this.sockets[t.family];
       if (!sock) continue;
@@ -240,7 +283,7 @@ export class UdpEchoProbe implements RttProbe {
     const i = msg.readUInt16BE(8);
     const seq = msg.readUInt32BE(12) & 0x7fffffff;
     const t = this.targets[i];
-    if (!t || t.port !== rinfo.port) {
+    if (!t || t.port !== rinfo.port || msg.readUInt16BE(10) !== t.gen) {
       this.ignored++;
       return;
     }
@@ -291,6 +334,18 @@ export class UdpEchoProbe implements RttProbe {
 
   health() {
     return this.tracker.health();
+  }
+}
+
+/** A reflector's address (a name is looked up). @throws {ProbeUnavailableError} */
+async function resolveReflector(host: string, label: string): Promise<{ address: string; family: 4 | 6 }> {
+  const fam = isIP(host);
+  if (fam === 4 || fam === 6) return { address: host, family: fam };
+  try {
+    const r = await lookup(host);
+    return { address: r.address, family: r.family === 6 ? 6 : 4 };
+  } catch (err) {
+    throw new ProbeUnavailableError(`cannot resolve UDP reflector ${label}: ${(err as Error).message}`);
   }
 }
 

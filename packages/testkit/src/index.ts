@@ -196,7 +196,9 @@ export interface FakeProbeOptions {
  * the first reflector (null: no reply).
  */
 export class FakeProbe implements RttProbe {
-  readonly reflectors: readonly string[];
+  readonly reflectors: string[];
+  /** replaceReflector() calls, in order. */
+  readonly replaced: Array<{ from: string; to: string }> = [];
   /** The standing reply of every round without a {@link set} (null: none arrived). */
   next: number | null;
   /** What measureOnce answers. */
@@ -213,7 +215,7 @@ export class FakeProbe implements RttProbe {
   private readonly now: (() => number) | null;
 
   constructor(o: FakeProbeOptions = {}) {
-    this.reflectors = o.reflectors ?? ['127.0.0.1:7'];
+    this.reflectors = [...(o.reflectors ?? ['127.0.0.1:7'])];
     this.now = o.now ?? null;
     this.next = o.next ?? null;
   }
@@ -261,6 +263,13 @@ export class FakeProbe implements RttProbe {
       replies: this.replies,
       alive: true,
     }));
+  }
+  /** Swaps the name in place (recorded in `replaced`); throws as the real probes do for an unknown one. */
+  async replaceReflector(from: string, to: string): Promise<void> {
+    const i = this.reflectors.indexOf(from);
+    if (i < 0) throw new Error(`reflector "${from}" is not probed`);
+    this.reflectors[i] = to;
+    this.replaced.push({ from, to });
   }
 }
 

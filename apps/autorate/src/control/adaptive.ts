@@ -316,6 +316,11 @@ export interface AdaptiveResult {
   bloat: boolean;
   /** Bit i set: reflector slot i is bad (silent or off the others); the probe layer should replace it. */
   badReflectors: number;
+  /**
+   * The bad slots that are bad for silence (no answer for `reflectorSilentS`); the others in
+   * `badReflectors` are off the others' median. Every slot silent is an outage, not bad reflectors.
+   */
+  silentReflectors: number;
   dl: AdaptiveDirectionResult;
   ul: AdaptiveDirectionResult;
   /** The write to perform now (reused object), or null. */
@@ -354,6 +359,8 @@ export class AdaptiveController {
   private readonly bucketMin = new Float64Array(MAX_REFLECTORS * BUCKETS).fill(Number.POSITIVE_INFINITY);
   private readonly lastSeenS = new Float64Array(MAX_REFLECTORS).fill(Number.NaN);
   private readonly outlierSinceS = new Float64Array(MAX_REFLECTORS).fill(Number.NaN);
+  /** Last |delay - the others' median| per slot, ms (NaN: not known). */
+  private readonly offMs = new Float64Array(MAX_REFLECTORS).fill(Number.NaN);
   private readonly sampleNow = new Float64Array(MAX_REFLECTORS);
   private readonly deltaNow = new Float64Array(MAX_REFLECTORS);
   private readonly scratch = new Float64Array(MAX_REFLECTORS);
@@ -390,6 +397,7 @@ export class AdaptiveController {
       replies: 0,
       bloat: false,
       badReflectors: 0,
+      silentReflectors: 0,
       dl: this.dl.out,
       ul: this.ul.out,
       write: null,
@@ -397,19 +405,47 @@ export class AdaptiveController {
     };
   }
 
+  /** The last cycle's result (the object `cycle()` returns, reused). */
+  get lastResult(): Readonly<AdaptiveResult> {
+    return this.result;
+  }
+
   /** Decided rates (what the law wants the router to hold). */
   get rates(): { dlBps: number; ulBps: number } {
     return { dlBps: this.dl.rate, ulBps: this.ul.rate };
   }
 
-  /** The probe layer replaced the reflector in `slot`: forget its baseline and health. */
+  /** Forget the baseline and health of `slot` (a reflector back after a long silence starts afresh). */
   resetReflector(slot: number): void {
     if (!(slot >= 0 && slot < MAX_REFLECTORS)) return;
     this.smooth[slot] = Number.NaN;
     this.bucketMin.fill(Number.POSITIVE_INFINITY, slot * BUCKETS, slot * BUCKETS + BUCKETS);
     this.lastSeenS[slot] = Number.NaN;
     this.outlierSinceS[slot] = Number.NaN;
+    this.offMs[slot] = Number.NaN;
     this.bad &= ~(1 << slot);
+  }
+
+  /**
+   * The probe layer put a new reflector in `slot` at `nowS`: its baseline, outlier and silence
+   * state start afresh, and its silence counts from `nowS` (not from the start: a new reflector
+   * that has not answered yet is not bad until `reflectorSilentS` after the swap). No allocation.
+   */
+  replaceReflector(slot: number, nowS: number): void {
+    if (!(slot >= 0 && slot < MAX_REFLECTORS)) return;
+    this.resetReflector(slot);
+    this.lastSeenS[slot] = nowS;
+  }
+
+  /** Seconds `slot` has been silent at `nowS` (since its last answer, its replacement or the start). */
+  reflectorSilenceS(slot: number, nowS: number): number {
+    const seen = this.lastSeenS[slot];
+    return seen === undefined ? Number.NaN : Number.isNaN(seen) ? nowS : nowS - seen;
+  }
+
+  /** How far `slot`'s delay was from the others' median when it last answered, ms (NaN: unknown). */
+  reflectorOffsetMs(slot: number): number {
+    return this.offMs[slot] ?? Number.NaN;
   }
 
   /** Outcome of the write last returned in a result (daemon mode). */
@@ -755,14 +791,17 @@ export class AdaptiveController {
     r.replies = replies;
     // Health: silent slots, and slots far off the others' median delay for a while.
     let bad = 0;
+    let silent = 0;
     const med = this.medianDelay(slots, 0);
     for (let i = 0; i < slots; i++) {
       const seen = this.lastSeenS[i]!;
       if (Number.isNaN(seen) ? nowS >= p.reflectorSilentS : nowS - seen >= p.reflectorSilentS) {
         bad |= 1 << i;
+        silent |= 1 << i;
         continue;
       }
       const dlt = this.deltaNow[i]!;
+      if (!Number.isNaN(dlt) && med !== null) this.offMs[i] = Math.abs(dlt - med);
       if (!Number.isNaN(dlt) && med !== null && replies >= 3 && Math.abs(dlt - med) > p.reflectorOutlierMs) {
         if (Number.isNaN(this.outlierSinceS[i]!)) this.outlierSinceS[i] = nowS;
       } else if (!Number.isNaN(dlt)) this.outlierSinceS[i] = Number.NaN;
@@ -771,6 +810,7 @@ export class AdaptiveController {
     }
     this.bad = bad;
     r.badReflectors = bad;
+    r.silentReflectors = silent;
     // Aggregate over the good answering reflectors (all answering ones if none is good).
     let useMask = bad;
     let goodReplies = 0;

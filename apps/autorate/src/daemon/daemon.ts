@@ -29,6 +29,7 @@ import {
   type ProbeInfo,
   probeInfo,
   type RttProbe,
+  reflectorName,
   tcpFallbackCheck,
 } from '@wanctl/rtt-probe';
 import {
@@ -58,6 +59,7 @@ import { type FallbackChecks, WanMeasurement } from './measurement.js';
 import { AutorateMetrics } from './metrics.js';
 import { QueueReader, type QueueStatsSource } from './queue-reader.js';
 import { Recorder } from './recorder.js';
+import { ReflectorPool } from './reflector-pool.js';
 import { assertPlausibleState, restoreBoundsFromParams, validateRestoredState } from './restore-validate.js';
 import { type RateWriter, WanRunner } from './wan-runner.js';
 
@@ -114,6 +116,8 @@ interface WanParts {
   probeInfo: ProbeInfo;
   /** The history store's recorder (null: `history.enabled` is false). */
   history: HistoryRecorder | null;
+  /** Replaces the reflectors the adaptive law reports bad (null: the v1.3 law, no such report). */
+  reflectorPool: ReflectorPool | null;
 }
 
 interface Wan extends WanParts {
@@ -192,7 +196,7 @@ async function buildAutorateDaemon(o: DaemonOptions, ctx: HostContext): Promise<
     const checked = restored.value === null ? null : validateRestoredState(restored.value, bounds);
     for (const p of checked?.problems ?? []) log.warn(`state file: ${p.message}`, { path: cfg.stateFile });
     const problems = new LogThrottle(60_000, () => performance.now(), { burst: 3 });
-    const { probe, kind, info: probeDesc } = makeProbe(o, cfg, log);
+    const { probe, kind, info: probeDesc, spares } = makeProbe(o, cfg, log);
     const checks: FallbackChecks = o.deps?.checks ?? {
       gateway: (host, timeoutMs) =>
         gatewayCheck(host, { timeoutMs, ...(o.fpingBinary ? { binary: o.fpingBinary } : {}) }),
@@ -264,6 +268,18 @@ async function buildAutorateDaemon(o: DaemonOptions, ctx: HostContext): Promise<
                 : { minIntervalMs: 200 }),
           })
         : null;
+    const wanMetrics = metrics ? metrics.forWan(cfg.wanName.toLowerCase(), failoverTransports(router)) : null;
+    // adaptive law: a reflector it reports bad is replaced by the next spare (v1.3: no report)
+    const reflectorPool =
+      law === 'adaptive'
+        ? new ReflectorPool({
+            slots: measurement,
+            spares,
+            log,
+            metric: wanMetrics?.reflectorReplacements ?? null,
+            history,
+          })
+        : null;
     const runner = new WanRunner({
       name: cfg.wanName,
       params,
@@ -290,7 +306,7 @@ async function buildAutorateDaemon(o: DaemonOptions, ctx: HostContext): Promise<
       store,
       recorder,
       history,
-      metrics: metrics ? metrics.forWan(cfg.wanName.toLowerCase(), failoverTransports(router)) : null,
+      metrics: wanMetrics,
       onDegradedChange: () => daemon?.updateStatus(),
     });
     if (checked?.state) {
@@ -325,6 +341,7 @@ async function buildAutorateDaemon(o: DaemonOptions, ctx: HostContext): Promise<
       probeKind: kind,
       probeInfo: probeDesc,
       history,
+      reflectorPool,
     });
   }
   if (metrics) {
@@ -394,14 +411,29 @@ function makeProbe(
   o: DaemonOptions,
   cfg: AutorateConfig,
   log: Logger,
-): { probe: RttProbe; kind: 'fping' | 'udp'; info: ProbeInfo } {
+): { probe: RttProbe; kind: 'fping' | 'udp'; info: ProbeInfo; spares: string[] } {
   const hosts =
     cfg.useMedianOfThree && cfg.pingHosts.length >= 3 ? cfg.pingHosts.slice(0, 3) : cfg.pingHosts.slice(0, 1);
   // --udp-reflector overrides continuous_monitoring.probe (median of three: the first three)
-  const choice = chooseProbe(cfg.probe, hosts, o.udpReflectors, cfg.useMedianOfThree ? 3 : 1);
+  const max = cfg.useMedianOfThree ? 3 : 1;
+  const choice = chooseProbe(cfg.probe, hosts, o.udpReflectors, max);
+  // spares, as the probe names them: the ping hosts beyond the ones in use, then
+  // spare_ping_hosts (with --udp-reflector: the reflectors given beyond the ones in use)
+  const spareHosts =
+    choice.source === '--udp-reflector'
+      ? (o.udpReflectors ?? []).slice(max)
+      : [...cfg.pingHosts.slice(hosts.length), ...cfg.sparePingHosts];
+  const spares: string[] = [];
+  for (const h of spareHosts) {
+    try {
+      spares.push(reflectorName(choice, h));
+    } catch (e) {
+      log.warn(`spare reflector ignored: ${(e as Error).message}`);
+    }
+  }
   if (o.deps?.createProbe) {
     const injected = o.deps.createProbe(cfg);
-    return { ...injected, info: probeInfo(choice) };
+    return { ...injected, info: probeInfo(choice), spares };
   }
   const onEvent = (e: ProbeEvent) => {
     const { kind, ...rest } = e;
@@ -414,7 +446,7 @@ function makeProbe(
     onEvent,
     ...(o.fpingBinary ? { fpingBinary: o.fpingBinary } : {}),
   });
-  return { probe, kind: choice.kind, info: probeInfo(choice) };
+  return { probe, kind: choice.kind, info: probeInfo(choice), spares };
 }
 
 /** The running daemon's parts and its cycle, health and stop steps (the host runs them). */
@@ -486,6 +518,7 @@ export class AutorateDaemon implements HostedDaemon {
         probe_method: w.probeInfo.method,
         probe_source: w.probeInfo.source,
         reflectors: w.measurement.probe.reflectors,
+        ...(w.reflectorPool ? { spare_reflectors: w.reflectorPool.spareList } : {}),
         transport: w.router.activeTransport,
         state_file: w.cfg.stateFile,
         version: VERSION,
@@ -525,6 +558,13 @@ export class AutorateDaemon implements HostedDaemon {
   private runOne(w: Wan): void {
     try {
       w.runner.runCycle();
+      // after the law: a reflector it has reported bad is replaced by a spare (no allocation
+      // unless it replaces one)
+      const ad = w.runner.adaptive;
+      if (w.reflectorPool !== null && ad !== null) {
+        const r = ad.lastResult;
+        w.reflectorPool.update(ad, r.badReflectors, r.silentReflectors, performance.now());
+      }
       w.errors = 0;
     } catch (e) {
       w.errors++;
@@ -590,6 +630,7 @@ export class AutorateDaemon implements HostedDaemon {
       // wanctl_history_degraded), never in `status`
       wans: this.wans.map((w) => ({
         ...w.runner.health(),
+        ...(w.reflectorPool ? { reflector_pool: w.reflectorPool.health() } : {}),
         history: w.history ? w.history.health() : { status: 'disabled' },
       })),
       state_file_problems: stateProblems,

@@ -76,7 +76,8 @@ interface Held {
  */
 export class WanMeasurement {
   readonly probe: RttProbe;
-  readonly used: readonly string[];
+  /** The reflectors in use, by slot (the adaptive law's `rtts_ms`); a replacement changes one. */
+  private readonly usedList: string[];
   private readonly held: (Held | null)[];
   private readonly index = new Map<string, number>();
   private readonly input: CycleInput = {};
@@ -94,11 +95,42 @@ export class WanMeasurement {
   constructor(private readonly opts: MeasurementOptions) {
     this.probe = opts.probe;
     const refl = opts.probe.reflectors;
-    this.used = opts.medianOfThree ? refl.slice(0, 3) : refl.slice(0, 1);
-    this.held = this.used.map(() => null);
-    this.used.forEach((r, i) => {
+    this.usedList = opts.medianOfThree ? refl.slice(0, 3) : refl.slice(0, 1);
+    this.held = this.usedList.map(() => null);
+    this.usedList.forEach((r, i) => {
       this.index.set(r, i);
     });
+  }
+
+  /** The reflectors in use, by slot. */
+  get used(): readonly string[] {
+    return this.usedList;
+  }
+
+  /**
+   * Slot `slot` probes `reflector` from now on (a bad one replaced by a spare): the reply held
+   * for the slot is dropped, replies are taken for the new name at once, and the probe swaps it
+   * in (fping restarts its child). If the probe refuses (an unresolvable name), the slot goes
+   * back to its reflector and the error is rethrown.
+   * @throws {RangeError} no such slot
+   */
+  async replaceReflector(slot: number, reflector: string): Promise<void> {
+    const old = this.usedList[slot];
+    if (old === undefined) throw new RangeError(`no reflector slot ${slot}`);
+    this.setSlot(slot, old, reflector);
+    try {
+      await this.opts.probe.replaceReflector(old, reflector);
+    } catch (err) {
+      if (this.usedList[slot] === reflector) this.setSlot(slot, reflector, old);
+      throw err;
+    }
+  }
+
+  private setSlot(slot: number, from: string, to: string): void {
+    this.index.delete(from);
+    this.index.set(to, slot);
+    this.usedList[slot] = to;
+    this.held[slot] = null;
   }
 
   /** Starts the probe (ProbeUnavailableError if it cannot run). */

@@ -133,6 +133,7 @@ export class AutorateMetrics {
   readonly overruns: LazyCounterFamily;
   readonly reflectorReplies: LazyGaugeFamily;
   readonly corrections: LazyCounterFamily;
+  readonly reflectorReplacements: LazyCounterFamily;
 
   constructor(readonly registry: Registry) {
     const gauge = (name: string, help: string, labels = WAN, twin?: BaseUnitTwin) =>
@@ -218,6 +219,10 @@ export class AutorateMetrics {
       'Max-limits found changed on the router (reboot, late write, operator edit) and rewritten (D15)',
       DIR_WAN,
     );
+    this.reflectorReplacements = counter(
+      'wanctl_reflector_replacements_total',
+      'Reflectors replaced by a spare after the adaptive law reported them bad (silent, or off the others)',
+    );
     this.reflectorReplies = gauge(
       'wanctl_reflector_replies',
       'Usable reflector replies in the last cycle (quorum)',
@@ -263,6 +268,7 @@ export class AutorateMetrics {
       replies: this.reflectorReplies.child(w),
       correctionsDl: this.corrections.child(dl),
       correctionsUl: this.corrections.child(ul),
+      reflectorReplacements: this.reflectorReplacements.child(w),
     };
   }
 }
@@ -293,4 +299,5 @@ export interface WanMetrics {
   replies: LazyGauge;
   correctionsDl: LazyCounter;
   correctionsUl: LazyCounter;
+  reflectorReplacements: LazyCounter;
 }

@@ -470,6 +470,46 @@ describe('reflectors', () => {
     expect(shifted.bad).toBe(0b001);
   });
 
+  it('replaceReflector: the slot starts afresh, its silence counts from the swap, its baseline is the new one', () => {
+    const c = new AdaptiveController(params());
+    let r = c.cycle({ rtts_ms: [20, 30, 25] }, 0);
+    for (let k = 1; k < 100; k++) r = c.cycle({ rtts_ms: [20, k < 10 ? 30 : null, 25] }, k * DT);
+    r = c.cycle({ rtts_ms: [20, null, 25] }, 5);
+    expect(r.badReflectors).toBe(0b010);
+    expect(r.silentReflectors).toBe(0b010);
+    expect(c.reflectorSilenceS(1, 5)).toBeCloseTo(5 - 9 * DT, 6);
+    c.replaceReflector(1, 5);
+    // not answering yet: not bad until reflectorSilentS (2 s) after the swap
+    for (let k = 1; k < 39; k++) {
+      r = c.cycle({ rtts_ms: [20, null, 25] }, 5 + k * DT);
+      expect(r.badReflectors, `at +${k * DT} s`).toBe(0);
+    }
+    r = c.cycle({ rtts_ms: [20, null, 25] }, 7.01);
+    expect(r).toMatchObject({ badReflectors: 0b010, silentReflectors: 0b010 });
+    // a reflector with a far longer path: its own baseline, so no delay and not an outlier
+    c.replaceReflector(1, 7.01);
+    for (let k = 1; k < 20 * 8; k++) r = c.cycle({ rtts_ms: [20, 140, 25] }, 7.01 + k * DT);
+    expect(r.badReflectors).toBe(0);
+    expect(r.delayMs).toBeLessThan(1);
+    expect(c.reflectorOffsetMs(1)).toBeLessThan(1);
+  });
+
+  it('silentReflectors: every slot silent is reported as such (the daemon calls that an outage)', () => {
+    const c = new AdaptiveController(params());
+    let r = c.cycle({ rtts_ms: [20, 30, 25] }, 0);
+    for (let k = 1; k < 80; k++) r = c.cycle({ rtts_ms: k < 20 ? [20, 30, 25] : [null, null, null] }, k * DT);
+    expect(r).toMatchObject({ badReflectors: 0b111, silentReflectors: 0b111 });
+  });
+
+  it('an outlier is bad but not silent, with its offset from the others', () => {
+    const c = new AdaptiveController(params());
+    let r = c.cycle({ rtts_ms: [20, 24, 31] }, 0);
+    // slot 0's path gets 80 ms longer at 10 s: off the others for reflectorOutlierS (5 s) by 15 s
+    for (let k = 1; k <= 20 * 16; k++) r = c.cycle({ rtts_ms: [k * DT < 10 ? 20 : 100, 24, 31] }, k * DT);
+    expect(r).toMatchObject({ badReflectors: 0b001, silentReflectors: 0 });
+    expect(c.reflectorOffsetMs(0)).toBeGreaterThan(30);
+  });
+
   it('resetReflector clears a replaced slot', () => {
     const c = new AdaptiveController(params());
     for (let k = 0; k < 100; k++) c.cycle({ rtts_ms: [20, k < 10 ? 30 : null, 25] }, k * DT);

@@ -16,7 +16,7 @@ queues:
   upload: "WAN-Upload-1"
 continuous_monitoring:
   enabled: true
-  baseline_rtt_initial: 20
+${extra['law'] ? `  control_law: ${extra['law']}\n` : ''}  baseline_rtt_initial: 20
   cycle_interval_ms: ${extra['interval'] ?? 50}
   download:
     floor_green_mbps: 40
@@ -39,7 +39,7 @@ continuous_monitoring:
     alpha_load: 0.5
   ping_hosts: ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
   use_median_of_three: true
-  fallback_checks:
+${extra['spares'] ? `  spare_ping_hosts: ${extra['spares']}\n` : ''}  fallback_checks:
     enabled: ${extra['fallback'] ?? 'false'}
     gateway_ip: 192.0.2.254
     tcp_targets: [["192.0.2.10", 443]]

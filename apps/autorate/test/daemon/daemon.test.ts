@@ -35,11 +35,11 @@ interface Built {
 
 async function build(
   feed: () => Array<number | null> = () => [20, 20, 20],
-  opts: { run?: boolean } = {},
+  opts: { run?: boolean; extra?: Record<string, string> } = {},
 ): Promise<Built> {
   const healthPort = await freePort();
   const cfg = parseAutorateConfig(
-    configText(dir, { interval: '10', health: 'true', healthPort: String(healthPort) }),
+    configText(dir, { interval: '10', health: 'true', healthPort: String(healthPort), ...opts.extra }),
     {
       file: path.join(dir, 'wan1.yaml'),
     },
@@ -239,6 +239,43 @@ describe('AutorateDaemon (in-process, fakes)', () => {
     expect(h.body).toMatchObject({ status: 'healthy', consecutive_failures: 0 });
     expect(b.router.writes.length).toBeGreaterThan(0); // the first decision was written
     await b.host.stop();
+  });
+
+  it('adaptive law: a reflector gone silent is replaced by the spare (probe, log, health); v1.3 replaces nothing', async () => {
+    let replaced = false;
+    const b = await build(() => (replaced ? [20, 20, 20] : [20, null, 20]), {
+      extra: { law: 'adaptive', spares: '["192.0.2.9"]' },
+    });
+    await waitFor('the spare swapped in', () => b.probe.replaced.length > 0, 20_000);
+    replaced = true;
+    expect(b.probe.replaced).toEqual([{ from: '192.0.2.2', to: '192.0.2.9' }]);
+    expect(b.probe.reflectors).toEqual(['192.0.2.1', '192.0.2.9', '192.0.2.3']);
+    expect(b.lines.filter((l) => l.includes('replaced by'))).toHaveLength(1);
+    expect(b.lines.find((l) => l.includes('replaced by'))).toMatch(
+      /reflector 192\.0\.2\.2 replaced by 192\.0\.2\.9: silent \d/,
+    );
+    const h = await health(b.healthPort);
+    const wan = (h.body['wans'] as Array<Record<string, unknown>>)[0];
+    expect(wan?.['reflector_pool']).toMatchObject({
+      in_use: ['192.0.2.1', '192.0.2.9', '192.0.2.3'],
+      spares: ['192.0.2.2'],
+      replacements: 1,
+    });
+    await b.host.stop();
+
+    // the v1.3 law reports no bad reflector: the same silence replaces nothing, no pool in health
+    const v13 = await build(() => [20, null, 20], { extra: { spares: '["192.0.2.9"]' } });
+    const runner = v13.daemon.wans[0]?.runner;
+    const c0 = performance.now();
+    await waitFor(
+      '4 s of cycles',
+      () => performance.now() - c0 > 4000 && (runner?.cycles ?? 0) > 100,
+      20_000,
+    );
+    expect(v13.probe.replaced).toEqual([]);
+    const h13 = await health(v13.healthPort);
+    expect((h13.body['wans'] as Array<Record<string, unknown>>)[0]).not.toHaveProperty('reflector_pool');
+    await v13.host.stop();
   });
 
   it('a probe that never answers is still a failure once the startup grace (timeouts.ping) has passed', async () => {

@@ -25,6 +25,7 @@ describe('AutorateMetrics', () => {
         'wanctl_router_writes_throttled_total',
         'wanctl_router_writes_coalesced_total',
         'wanctl_cycles_total',
+        'wanctl_reflector_replacements_total',
       ])
         expect(s.get(`${name}{wan="${wan}"}`), `${name} of ${wan}`).toBe(0);
       for (const direction of ['download', 'upload'])
