@@ -313,11 +313,13 @@ export function configProblem(file) {
 /**
  * Starts wanctl-autorate with `cfg` in namespace `ns` and resolves once its health endpoint
  * answers (qdiscs set up, probe running); throws if it exits or is not up within 15 s.
- * The child carries `out` (its stdout, first 20000 characters).
+ * The child carries `out` (its stdout, first 20000 characters). `record`: a file for the daemon's
+ * `--record` (its cycle inputs, for `wanctl-autorate replay`).
  */
-export async function startAutorate(ns, cfg, { detached = false } = {}) {
+export async function startAutorate(ns, cfg, { detached = false, record = null } = {}) {
+  const rec = record ? ['--record', record] : [];
   const daemon = Object.assign(
-    start(ns, process.execPath, [AUTORATE_CLI, 'run', '--config', cfg], { detached }),
+    start(ns, process.execPath, [AUTORATE_CLI, 'run', '--config', cfg, ...rec], { detached }),
     { out: '' },
   );
   daemon.stdout.on('data', (d) => {

@@ -13,14 +13,18 @@
  * client to server gives RTT under load.
  *
  *   node scripts/testbed/testbed.mjs [--variants none,v1.3,adaptive] [--duration 36] [--flows 4]
- *                                    [--json FILE]
+ *                                    [--json FILE] [--record DIR]
+ *
+ * --record DIR: each daemon records its cycle inputs to DIR/<variant>.jsonl and its config to
+ * DIR/<variant>.yaml; `wanctl-autorate replay --config DIR/adaptive.yaml --input
+ * DIR/adaptive.jsonl` then shows what the law saw and decided, cycle by cycle.
  *
  * Prints one table: added RTT p50/p95/p99 (ms, over the idle median) and throughput as a share
  * of the capacity, per direction, for each variant. A law the config rejects is skipped with a
  * note. Every namespace is removed on exit, failure or SIGINT/SIGTERM.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import {
   addedRtt,
   autorateConfig,
@@ -52,6 +56,7 @@ const VARIANTS = opt('variants', 'none,v1.3,adaptive').split(',');
 const DURATION = Number(opt('duration', '36'));
 const FLOWS = Number(opt('flows', '4'));
 const JSON_OUT = opt('json', null);
+const RECORD_DIR = opt('record', null);
 const CPU_ONLY = args.includes('--cpu'); // one v1.3 run, report the daemon's CPU only
 // the controller's thresholds and the shaper's TBF buffer (a TBF has no flow queueing, so the
 // probes see the shaper's own queue: the buffer is kept short)
@@ -103,7 +108,14 @@ async function runVariant(variant, idx) {
   try {
     if (variant !== 'none') {
       const cfg = autorateConfig(dir, variant, { line: CONFIG_LINE, tune: TUNE });
-      daemon = await startAutorate(n.s, cfg);
+      let record = null;
+      if (RECORD_DIR) {
+        mkdirSync(RECORD_DIR, { recursive: true });
+        record = join(resolve(RECORD_DIR), `${variant}.jsonl`);
+        rmSync(record, { force: true }); // the daemon appends
+        copyFileSync(cfg, join(resolve(RECORD_DIR), `${variant}.yaml`));
+      }
+      daemon = await startAutorate(n.s, cfg, { record });
       result.qdisc = nsx(n.s, 'tc', 'qdisc', 'show', 'dev', 's0').trim();
     }
     // RTT: a separate ping, client → server, every 50 ms
