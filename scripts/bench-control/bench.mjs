@@ -405,10 +405,18 @@ export function wanctlController(params) {
  * and the shaper's achieved rates -> AdaptiveController.cycle -> what its RouterOS write policy
  * lets through (2 writes/s sustained, bursts of 4), applied at once.
  */
-export function adaptiveController(params, name = 'adaptive') {
+export function adaptiveController(params, name = 'adaptive', useQueued = process.env.BENCH_QUEUED !== '0') {
   let ctl = null;
   const out = { downBps: 0, upBps: 0 };
-  const input = { rtt_ms: 0, rtts_ms: null, dl_achieved_bps: 0, ul_achieved_bps: 0, router_ok: true };
+  const input = {
+    rtt_ms: 0,
+    rtts_ms: null,
+    dl_achieved_bps: 0,
+    ul_achieved_bps: 0,
+    dl_queued_bytes: null,
+    ul_queued_bytes: null,
+    router_ok: true,
+  };
   return {
     name,
     start() {
@@ -419,6 +427,10 @@ export function adaptiveController(params, name = 'adaptive') {
       input.rtts_ms = rtts ?? null;
       input.dl_achieved_bps = achieved.downBps;
       input.ul_achieved_bps = achieved.upBps;
+      if (useQueued) {
+        input.dl_queued_bytes = achieved.queuedDownBytes;
+        input.ul_queued_bytes = achieved.queuedUpBytes;
+      }
       const r = ctl.cycle(input, tS);
       if (!r.write) return null;
       out.downBps = r.write.dlBps;

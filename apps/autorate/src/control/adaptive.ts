@@ -290,6 +290,13 @@ export interface AdaptiveInput {
   /** Bits per second the download shaper delivered since the previous cycle; absent = unknown. */
   dl_achieved_bps?: number | null | undefined;
   ul_achieved_bps?: number | null | undefined;
+  /**
+   * Bytes waiting in each shaper's own queue at the latest counter read (RouterOS `queued-bytes`,
+   * tc backlog); absent = unknown. A loaded direction whose shaper holds a queue is limited by the
+   * shaper, not the line: with both loaded, the delay is the one whose shaper holds none.
+   */
+  dl_queued_bytes?: number | null | undefined;
+  ul_queued_bytes?: number | null | undefined;
   /** Synchronous write mode (replay): a write issued this cycle is completed with this outcome. */
   router_ok?: boolean | undefined;
 }
@@ -340,6 +347,8 @@ class DirectionState {
   loadedAtS = Number.NEGATIVE_INFINITY;
   /** Start of the current loaded run (gaps under LOADED_GAP_S do not end it); NaN when not loaded. */
   loadedSinceS = Number.NaN;
+  /** Smoothed bytes in the shaper's own queue (NaN: unknown). */
+  queued = Number.NaN;
   readonly out: AdaptiveDirectionResult;
   constructor(readonly p: AdaptiveDirectionParams) {
     this.rate = p.ceilingBps;
@@ -492,6 +501,8 @@ export class AdaptiveController {
     const achUl = finiteOrNaN(input.ul_achieved_bps);
     this.updateAchieved(this.dl, achDl);
     this.updateAchieved(this.ul, achUl);
+    updateQueued(this.dl, input.dl_queued_bytes);
+    updateQueued(this.ul, input.ul_queued_bytes);
     const routerDl = this.writePolicy.routerDlBps ?? this.dl.rate;
     const routerUl = this.writePolicy.routerUlBps ?? this.ul.rate;
     this.classify(this.dl, routerDl, nowS);
@@ -552,8 +563,12 @@ export class AdaptiveController {
         delay > p.severeDelayFactor * thr &&
         (nowS - this.dl.loadedSinceS >= ONSET_S || nowS - this.ul.loadedSinceS >= ONSET_S);
       this.severe = severe;
+      // Where the queues are, when the shapers say: a loaded direction whose own shaper holds a
+      // queue is limited there, not by the line, so the line's queue is the other one's.
       if (cutDl && cutUl && dlLoad === 'loaded' && ulLoad === 'loaded' && !escalate && !severe) {
-        if (this.turnUl && this.dl.rate <= 1.005 * this.dl.capacity) cutDl = false;
+        if (this.dl.queued >= QUEUED_BYTES && this.ul.queued < EMPTY_BYTES) cutDl = false;
+        else if (this.ul.queued >= QUEUED_BYTES && this.dl.queued < EMPTY_BYTES) cutUl = false;
+        else if (this.turnUl && this.dl.rate <= 1.005 * this.dl.capacity) cutDl = false;
         else if (!this.turnUl && this.ul.rate <= 1.005 * this.ul.capacity) cutUl = false;
       }
       // The start of a load (neither direction loaded in the last ONSET_S; flows ramping up):
@@ -859,6 +874,20 @@ export class AdaptiveController {
 
 /** A load starts when neither direction has been loaded for this long, s. */
 const ONSET_S = 2;
+
+/** A shaper holds a queue (smoothed) of at least this many bytes: about one full packet. */
+const QUEUED_BYTES = 1500;
+/** … and holds none under this. */
+const EMPTY_BYTES = 500;
+
+/** Smooths a shaper's queued bytes over a few cycles (a TCP sawtooth empties it now and then). */
+function updateQueued(s: DirectionState, v: number | null | undefined): void {
+  if (v === null || v === undefined || !(Number.isFinite(v) && v >= 0)) {
+    s.queued = Number.NaN;
+    return;
+  }
+  s.queued = Number.isNaN(s.queued) ? v : 0.7 * s.queued + 0.3 * v;
+}
 
 /** A loaded run survives gaps this short (a reading under the loaded share), s. */
 const LOADED_GAP_S = 0.5;

@@ -42,6 +42,8 @@ export type ReplayInput = CycleInput & {
   t?: number;
   dl_achieved_bps?: number | null;
   ul_achieved_bps?: number | null;
+  dl_queued_bytes?: number | null;
+  ul_queued_bytes?: number | null;
 };
 
 export interface ReplayOutputLine {
@@ -133,6 +135,14 @@ export function parseReplayInput(raw: unknown, lineNo: number): ReplayInput {
     const x = o[k];
     if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) {
       throw new ReplayInputError(lineNo, `"${k}" must be a number >= 0 (bit/s) or null`);
+    }
+    out[k] = x;
+  }
+  for (const k of ['dl_queued_bytes', 'ul_queued_bytes'] as const) {
+    if (!(k in o) || o[k] === undefined || o[k] === null) continue;
+    const x = o[k];
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) {
+      throw new ReplayInputError(lineNo, `"${k}" must be a number >= 0 (bytes) or null`);
     }
     out[k] = x;
   }

@@ -13,12 +13,17 @@
  */
 import type { CallOptions } from '@wanctl/router-client';
 
+/** One queue's counters as the reader uses them. */
+export interface QueueStatsRecord {
+  bytes: number;
+  maxLimitBps: number | undefined;
+  /** Bytes waiting in the shaper's own queue at the read (RouterOS `queued-bytes`, tc backlog). */
+  queuedBytes?: number | undefined;
+}
+
 /** What the reader needs from the router client (RouterOS with failover, or linux-cake). */
 export interface QueueStatsSource {
-  getQueueStats(
-    names: readonly string[],
-    opts?: CallOptions,
-  ): Promise<ReadonlyArray<{ bytes: number; maxLimitBps: number | undefined }>>;
+  getQueueStats(names: readonly string[], opts?: CallOptions): Promise<ReadonlyArray<QueueStatsRecord>>;
 }
 
 /**
@@ -116,6 +121,12 @@ export class QueueReader {
   readonly ul: AchievedRate;
   /** Latest achieved rates (null: none usable now). */
   dlAchievedBps: number | null = null;
+  /**
+   * Bytes queued in each shaper at the latest read (null: unknown or older than the hold): a
+   * shaper that holds a queue is its direction's bottleneck, one that holds none is not.
+   */
+  dlQueuedBytes: number | null = null;
+  ulQueuedBytes: number | null = null;
   ulAchievedBps: number | null = null;
   /** Newest successful reading (null before the first). */
   last: QueueReading | null = null;
@@ -137,6 +148,8 @@ export class QueueReader {
   private arrivedUlBytes = 0;
   private arrivedDlMax: number | undefined;
   private arrivedUlMax: number | undefined;
+  private arrivedDlQueued: number | undefined;
+  private arrivedUlQueued: number | undefined;
   private arrivedError: string | null = null;
   private readonly reading: QueueReading = {
     startedAt: 0,
@@ -144,7 +157,7 @@ export class QueueReader {
     dlMaxLimitBps: undefined,
     ulMaxLimitBps: undefined,
   };
-  private readonly onOk: (s: ReadonlyArray<{ bytes: number; maxLimitBps: number | undefined }>) => void;
+  private readonly onOk: (s: ReadonlyArray<QueueStatsRecord>) => void;
   private readonly onErr: (e: unknown) => void;
   private startedAt = Number.NEGATIVE_INFINITY;
 
@@ -171,6 +184,8 @@ export class QueueReader {
       this.arrivedUlBytes = u.bytes;
       this.arrivedDlMax = d.maxLimitBps;
       this.arrivedUlMax = u.maxLimitBps;
+      this.arrivedDlQueued = d.queuedBytes;
+      this.arrivedUlQueued = u.queuedBytes;
       this.arrivedError = null;
     };
     this.onErr = (e) => {
@@ -205,6 +220,8 @@ export class QueueReader {
         const u = this.ul.update(this.arrivedUlBytes, this.arrivedAt);
         this.dlAchievedBps = d;
         this.ulAchievedBps = u;
+        this.dlQueuedBytes = queued(this.arrivedDlQueued);
+        this.ulQueuedBytes = queued(this.arrivedUlQueued);
         this.achievedAt = d === null && u === null ? Number.NaN : this.arrivedAt;
         const r = this.reading;
         r.startedAt = this.arrivedStarted;
@@ -223,12 +240,14 @@ export class QueueReader {
     if (!Number.isNaN(this.achievedAt) && now - this.achievedAt > (this.o.holdMs ?? 1000)) {
       this.dlAchievedBps = null;
       this.ulAchievedBps = null;
+      this.dlQueuedBytes = null;
+      this.ulQueuedBytes = null;
       this.achievedAt = Number.NaN;
     }
     if (!this.inFlight && now - this.startedAt >= (this.o.minIntervalMs ?? 200)) {
       this.inFlight = true;
       this.startedAt = now;
-      let p: Promise<ReadonlyArray<{ bytes: number; maxLimitBps: number | undefined }>>;
+      let p: Promise<ReadonlyArray<QueueStatsRecord>>;
       try {
         p = this.o.source.getQueueStats(this.o.names, this.callOpts);
       } catch (e) {
@@ -245,4 +264,9 @@ export class QueueReader {
     const end = this.o.now() + timeoutMs;
     while (this.inFlight && this.o.now() < end) await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** A queued-bytes reading the law can use, or null (absent, not a finite count >= 0). */
+function queued(v: number | undefined): number | null {
+  return v !== undefined && Number.isFinite(v) && v >= 0 ? v : null;
 }

@@ -50,6 +50,8 @@ export class WanRunner {
     rtt_ms: null,
     dl_achieved_bps: null,
     ul_achieved_bps: null,
+    dl_queued_bytes: null,
+    ul_queued_bytes: null,
   };
   private lastAdaptive: AdaptiveResult | null = null;
   /** The write the deciding law asked for this cycle (set by decide()). */
@@ -281,6 +283,8 @@ export class WanRunner {
       this.recordLine['dl_achieved_bps'] = Math.round(rd.dlAchievedBps);
     if (rd !== null && rd.ulAchievedBps !== null)
       this.recordLine['ul_achieved_bps'] = Math.round(rd.ulAchievedBps);
+    if (rd !== null && rd.dlQueuedBytes !== null) this.recordLine['dl_queued_bytes'] = rd.dlQueuedBytes;
+    if (rd !== null && rd.ulQueuedBytes !== null) this.recordLine['ul_queued_bytes'] = rd.ulQueuedBytes;
   }
 
   /**
@@ -305,6 +309,8 @@ export class WanRunner {
       const rd = this.reader;
       ain.dl_achieved_bps = rd?.dlAchievedBps ?? null;
       ain.ul_achieved_bps = rd?.ulAchievedBps ?? null;
+      ain.dl_queued_bytes = rd?.dlQueuedBytes ?? null;
+      ain.ul_queued_bytes = rd?.ulQueuedBytes ?? null;
       const a = ad.cycle(ain, nowS);
       this.lastAdaptive = a;
       this.write = a.write;

@@ -324,6 +324,44 @@ describe('adaptive law properties (seeded random inputs)', () => {
     expect(maxDl).toBeLessThan(0.75 * dl0);
   });
 
+  it('both loaded: the direction whose shaper holds no queue is cut, not the one whose shaper holds one', () => {
+    // with both loaded the direction probing above its estimate would be blamed; the shapers'
+    // queues say otherwise: the download's shaper holds a queue (it is the download's
+    // bottleneck), the upload's holds none (its traffic queues in the line)
+    const run = (queued: boolean) => {
+      const c = new AdaptiveController(params());
+      const dl0 = c.rates.dlBps;
+      const ul0 = c.rates.ulBps;
+      const inp = (rtt: number): AdaptiveInput => ({
+        rtt_ms: rtt,
+        dl_achieved_bps: 0.98 * c.rates.dlBps,
+        ul_achieved_bps: 0.98 * c.rates.ulBps,
+        ...(queued ? { dl_queued_bytes: 20_000, ul_queued_bytes: 0 } : {}),
+      });
+      let k = 0;
+      for (; k < 60; k++) c.cycle(inp(20), k * DT);
+      // moderate bloat (not severe) until a cut, which drains it; once in each direction's turn
+      const cuts = { dl: 0, ul: 0 };
+      for (let ep = 0; ep < 3; ep++) {
+        for (let j = 0; j < 10; j++, k++) {
+          const r = c.cycle(inp(20 + 25), k * DT);
+          if (r.dl.action === 'cut') cuts.dl++;
+          if (r.ul.action === 'cut') cuts.ul++;
+          if (r.dl.action === 'cut' || r.ul.action === 'cut') break;
+        }
+        for (let j = 0; j < 90; j++, k++) c.cycle(inp(20), k * DT);
+      }
+      expect(c.rates.dlBps).toBeLessThanOrEqual(dl0);
+      expect(c.rates.ulBps).toBeLessThanOrEqual(ul0);
+      return cuts;
+    };
+    const withQueues = run(true);
+    expect(withQueues.dl).toBe(0);
+    expect(withQueues.ul).toBeGreaterThan(0);
+    // without the shapers' queues the turn decides, and the download is blamed in its turn
+    expect(run(false).dl).toBeGreaterThan(0);
+  });
+
   it('a delay that keeps falling after a cut is draining: no escalation to the other direction', () => {
     const c = new AdaptiveController(params());
     const dl0 = c.rates.dlBps;

@@ -123,6 +123,16 @@ describe('replay: achieved rates and the adaptive law', () => {
     expect(() => parseReplayInput('{"rtt_ms": 20, "ul_achieved_bps": "9"}', 2)).toThrow(ReplayInputError);
   });
 
+  it('checks dl_queued_bytes / ul_queued_bytes (number >= 0 or null)', () => {
+    expect(
+      parseReplayInput('{"rtt_ms": 20, "dl_queued_bytes": 3000, "ul_queued_bytes": null}', 1),
+    ).toStrictEqual({ rtt_ms: 20, dl_queued_bytes: 3000 });
+    expect(() => parseReplayInput('{"rtt_ms": 20, "ul_queued_bytes": -5}', 3)).toThrow(
+      /line 3: "ul_queued_bytes" must be a number >= 0 \(bytes\)/,
+    );
+    expect(() => parseReplayInput('{"rtt_ms": 20, "dl_queued_bytes": "many"}', 2)).toThrow(ReplayInputError);
+  });
+
   it('v1.3 ignores the achieved rates: same decisions with and without them', () => {
     const plain = replaySync(
       v13Params(),

@@ -112,14 +112,17 @@ describe('QueueReader', () => {
     expect(calls).toHaveLength(2); // the next read started in the same poll
     now = 160;
     calls[1]?.resolve([
-      { bytes: 125_000, maxLimitBps: 100e6 },
-      { bytes: 12_500, maxLimitBps: 20e6 },
+      { bytes: 125_000, maxLimitBps: 100e6, queuedBytes: 30_000 },
+      { bytes: 12_500, maxLimitBps: 20e6, queuedBytes: Number.NaN },
     ]);
     await tick();
     expect(r.poll()).toBe('ok');
     expect(r.dlAchievedBps).toBeCloseTo(10e6, 3);
     expect(r.ulAchievedBps).toBeCloseTo(1e6, 3);
     expect(r.reads).toBe(2);
+    // the shapers' own queues at the read, for the law's attribution; a bad count is no count
+    expect(r.dlQueuedBytes).toBe(30_000);
+    expect(r.ulQueuedBytes).toBeNull();
   });
 
   it('counts failures, keeps the last error, and drops an achieved rate older than holdMs', async () => {

@@ -6,6 +6,13 @@ export interface Rates {
   upBps: number;
 }
 
+/** What the shapers passed during the last cycle, and what each holds in its own queue now. */
+export interface Achieved extends Rates {
+  /** Bytes in the download / upload shaper's own queue (RouterOS `queued-bytes`, tc backlog). */
+  queuedDownBytes: number;
+  queuedUpBytes: number;
+}
+
 /** What a controller learns once, before the first cycle. */
 export interface BenchStartContext {
   /** Configured ceilings: the shaper starts there (as wanctl does). */
@@ -32,7 +39,7 @@ export interface BenchController {
   onCycle(
     tS: number,
     rttMs: number,
-    achieved: Readonly<Rates>,
+    achieved: Readonly<Achieved>,
     rtts?: readonly (number | null)[],
   ): Rates | null;
 }

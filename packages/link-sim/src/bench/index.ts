@@ -1,5 +1,6 @@
 export { type CakeAutorateOptions, type CakeAutorateRates, cakeAutorateController } from './cake-autorate.js';
 export {
+  type Achieved,
   type BenchController,
   type BenchStartContext,
   noAutorateController,

@@ -3,7 +3,7 @@ import { type LoadSchedule, onOffLoad } from '../load.js';
 import { Prng } from '../prng.js';
 import { type DirectionOptions, type FlowOptions, LinkSim, type QueueCounters } from '../sim.js';
 import { type CapacityTrace, type Direction, traceMax } from '../trace.js';
-import type { BenchController, BenchStartContext, Rates } from './controller.js';
+import type { Achieved, BenchController, BenchStartContext, Rates } from './controller.js';
 
 export interface ControlBenchmarkOptions {
   trace: CapacityTrace;
@@ -273,7 +273,7 @@ export function runControlBenchmark(opts: ControlBenchmarkOptions): ControlBench
   let usedU = 0;
   let capU = 0;
   let writes = 0;
-  const achieved: Rates = { downBps: 0, upBps: 0 };
+  const achieved: Achieved = { downBps: 0, upBps: 0, queuedDownBytes: 0, queuedUpBytes: 0 };
   let curDown = ceilDown;
   let curUp = ceilUp;
 
@@ -289,7 +289,9 @@ export function runControlBenchmark(opts: ControlBenchmarkOptions): ControlBench
     sim.snapshot('down', snapD);
     sim.snapshot('up', snapU);
     const qd = sim.counters('down', cnt).bytes;
+    achieved.queuedDownBytes = cnt.queuedBytes;
     const qu = sim.counters('up', cnt).bytes;
+    achieved.queuedUpBytes = cnt.queuedBytes;
     achieved.downBps = ((qd - prevQDown) * 8) / cycleS;
     achieved.upBps = ((qu - prevQUp) * 8) / cycleS;
     prevQDown = qd;
