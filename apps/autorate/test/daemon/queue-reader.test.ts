@@ -3,7 +3,12 @@
  * cycle contract (one read in flight, consumed at the next poll, old rates dropped).
  */
 import { describe, expect, it } from 'vitest';
-import { AchievedRate, QueueReader, type QueueStatsSource } from '../../src/daemon/queue-reader.js';
+import {
+  AchievedRate,
+  QueueReader,
+  type QueueStatsRecord,
+  type QueueStatsSource,
+} from '../../src/daemon/queue-reader.js';
 
 describe('AchievedRate', () => {
   it('gives no rate on the first reading, then bit/s since the previous one', () => {
@@ -68,7 +73,7 @@ describe('AchievedRate', () => {
 function manualSource() {
   const calls: Array<{
     names: readonly string[];
-    resolve: (v: Array<{ bytes: number; maxLimitBps: number | undefined }>) => void;
+    resolve: (v: QueueStatsRecord[]) => void;
     reject: (e: Error) => void;
   }> = [];
   const source: QueueStatsSource = {
