@@ -364,6 +364,25 @@ export function startPing(ns, { detached = false } = {}) {
   };
 }
 
+/** Resolves when an iperf3 server says it listens, or after `timeoutMs` (the client then tells). */
+function listening(server, timeoutMs) {
+  return new Promise((resolve) => {
+    let text = '';
+    const done = () => {
+      clearTimeout(timer);
+      server.stdout.off('data', onData);
+      resolve();
+    };
+    const onData = (d) => {
+      text = (text + d).slice(-200);
+      if (/Server listening/.test(text)) done();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    server.stdout.on('data', onData);
+    server.once('exit', done);
+  });
+}
+
 /**
  * Load: iperf3 CUBIC, `flows` each way for `durationS`, both directions at once (servers in
  * n.v, clients in n.c). Throughput is read where the data arrives, per second as it comes (a
@@ -377,7 +396,9 @@ export async function startLoad(n, { flows, durationS, detached = false }) {
   const flags = ['-i', '1', '--forceflush', '-f', 'k'];
   const srvDl = start(n.v, 'iperf3', ['-s', '-1', '-p', '5201', ...flags], { detached });
   const srvUl = start(n.v, 'iperf3', ['-s', '-1', '-p', '5202', ...flags], { detached });
-  await sleep(500);
+  // a client started before its server listens fails at once and carries nothing (a loaded CI
+  // machine can take longer than a fixed half second to start iperf3): wait for both, 10 s at most
+  await Promise.all([listening(srvDl, 10000), listening(srvUl, 10000)]);
   const common = ['-c', SERVER_IP, '-C', 'cubic', '-P', String(flows), '-t', String(durationS)];
   const dl = start(n.c, 'iperf3', [...common, ...flags, '-p', '5201', '-R'], { detached });
   const ul = start(n.c, 'iperf3', [...common, ...flags, '-p', '5202'], { detached });
