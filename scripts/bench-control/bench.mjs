@@ -17,6 +17,8 @@ import {
   AdaptiveController,
   adaptiveParamsFromControl,
   controlParamsFromConfig,
+  lowestDownloadFloorBps,
+  lowestUploadFloorBps,
   WanController,
 } from '@wanctl/autorate';
 import { parseAutorateConfig } from '@wanctl/config';
@@ -448,8 +450,8 @@ export function adaptiveController(params, name = 'adaptive', useQueued = proces
 export function cakeReferenceFor(cfg) {
   const d = cfg.download;
   const u = cfg.upload;
-  const dMin = Math.min(d.floorRedBps, d.floorSoftRedBps, d.floorYellowBps, d.floorGreenBps);
-  const uMin = Math.min(u.floorRedBps, u.floorYellowBps ?? u.floorRedBps, u.floorGreenBps ?? u.floorRedBps);
+  const dMin = lowestDownloadFloorBps(d);
+  const uMin = lowestUploadFloorBps(u);
   return cakeAutorateController({
     name: 'cake-autorate-ref',
     down: { minBps: dMin, baseBps: Math.max(d.floorGreenBps, dMin), maxBps: d.ceilingBps },

@@ -37,7 +37,12 @@
  * {@link WritePolicy}.
  * See README.md (this directory) "The adaptive law".
  */
-import { type ControlParams, ControlParamsError } from './params.js';
+import {
+  type ControlParams,
+  ControlParamsError,
+  lowestDownloadFloorBps,
+  lowestUploadFloorBps,
+} from './params.js';
 import type { WriteRequest } from './wan-controller.js';
 import {
   validateWritePolicy,
@@ -171,12 +176,8 @@ export function adaptiveParamsFromControl(
 ): AdaptiveParams {
   const d = p.download;
   const u = p.upload;
-  const dlFloor = Math.min(d.floorRedBps, d.floorSoftRedBps, d.floorYellowBps, d.floorGreenBps);
-  const ulFloor = Math.min(
-    u.floorRedBps,
-    u.floorYellowBps ?? u.floorRedBps,
-    u.floorGreenBps ?? u.floorRedBps,
-  );
+  const dlFloor = lowestDownloadFloorBps(d);
+  const ulFloor = lowestUploadFloorBps(u);
   const { writePolicy, minRateFraction = null, ...rest } = overrides;
   const lowest = (floor: number, ceiling: number) =>
     minRateFraction === null ? floor : Math.min(floor, Math.round(minRateFraction * ceiling));

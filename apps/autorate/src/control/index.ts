@@ -42,6 +42,8 @@ export {
   type DownloadParams,
   type FallbackMode,
   type FallbackParams,
+  lowestDownloadFloorBps,
+  lowestUploadFloorBps,
   type ThresholdParams,
   type UploadParams,
   validateControlParams,

@@ -95,6 +95,16 @@ export interface ControlParams {
 }
 
 /** Constants v1.3 hard-codes or defaults (its `autorate_continuous.py` constants). */
+/** The lowest of the download's configured floors (v1.3 has one per zone), bit/s. */
+export function lowestDownloadFloorBps(d: DownloadParams): number {
+  return Math.min(d.floorRedBps, d.floorSoftRedBps, d.floorYellowBps, d.floorGreenBps);
+}
+
+/** The lowest of the upload's configured floors (yellow and green are optional), bit/s. */
+export function lowestUploadFloorBps(u: UploadParams): number {
+  return Math.min(u.floorRedBps, u.floorYellowBps ?? u.floorRedBps, u.floorGreenBps ?? u.floorRedBps);
+}
+
 export const CONTROL_DEFAULTS = {
   intervalSeconds: 0.05,
   baselineUpdateThresholdMs: 3.0,

@@ -5,11 +5,13 @@
  * wan-runner.ts; the change key is computed every cycle and allocates only when a part changed.
  */
 
-import type {
-  AdaptiveController,
-  ControllerSnapshot,
-  ControlParams,
-  WanController,
+import {
+  type AdaptiveController,
+  type ControllerSnapshot,
+  type ControlParams,
+  lowestDownloadFloorBps,
+  lowestUploadFloorBps,
+  type WanController,
 } from '../control/index.js';
 import { r2 } from './round.js';
 import type { HeldRates } from './router-sync.js';
@@ -107,14 +109,8 @@ export function stateBody(
  * it), without allocating (the per-cycle path).
  */
 export function floorBits(p: ControlParams, rates: { dlBps: number; ulBps: number }): number {
-  const d = p.download;
-  const u = p.upload;
-  const dlFloor = Math.min(d.floorRedBps, d.floorSoftRedBps, d.floorYellowBps, d.floorGreenBps);
-  const ulFloor = Math.min(
-    u.floorRedBps,
-    u.floorYellowBps ?? u.floorRedBps,
-    u.floorGreenBps ?? u.floorRedBps,
-  );
+  const dlFloor = lowestDownloadFloorBps(p.download);
+  const ulFloor = lowestUploadFloorBps(p.upload);
   return (
     (rates.dlBps <= dlFloor ? 1 : 0) |
     (rates.ulBps <= ulFloor ? 2 : 0) |
