@@ -186,6 +186,17 @@ export function tbfLine(ns, dev, bps, verb, bufferMs) {
   );
 }
 
+/** Bytes the line's TBF on `dev` in namespace `ns` has sent so far (frames as the TBF counts them). */
+export function lineBytes(ns, dev) {
+  try {
+    const q = JSON.parse(nsx(ns, 'tc', '-s', '-j', 'qdisc', 'show', 'dev', dev, 'root'));
+    const b = Number(q?.[0]?.bytes);
+    return Number.isFinite(b) ? b : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /**
  * Builds the four namespaces `${tag}c|s|i|v` and the line (download `dlBps` on i0, upload
  * `ulBps` on i1, `bufferMs` of buffer). Returns their names {c, s, i, v}.
@@ -242,8 +253,9 @@ export function teardown(n) {
  */
 export function autorateConfig(dir, law, { line, tune, wanName = 'testbed' }) {
   const mbps = (b) => b / 1e6;
-  // adaptive: the floor stays a hard bound here (the default; D16 cuts under it cut this line to 17 % in CI)
-  // upload queue the probes also wait in, cut the testbed's line to 17 % in CI; not yet understood)
+  // adaptive: the floor stays a hard bound here (the default; D16's cuts under it cut this line
+  // to 17 % in CI)
+  const ceiling = tune.ceilingShare ?? 0.95;
   const lawLine = law === 'v1.3' ? '' : `  control_law: ${law}\n  cut_below_floor: false\n`;
   const text = `wan_name: ${wanName}
 router:
@@ -263,12 +275,12 @@ ${lawLine}  baseline_rtt_initial: 1
   ping_hosts: ["${SERVER_IP}"]
   download:
     floor_mbps: ${mbps(line.dlBps) * 0.2}
-    ceiling_mbps: ${mbps(line.dlBps) * 0.95}
+    ceiling_mbps: ${mbps(line.dlBps) * ceiling}
     step_up_mbps: ${mbps(line.dlBps) * 0.02}
     factor_down: 0.85
   upload:
     floor_mbps: ${mbps(line.ulBps) * 0.2}
-    ceiling_mbps: ${mbps(line.ulBps) * 0.95}
+    ceiling_mbps: ${mbps(line.ulBps) * ceiling}
     step_up_mbps: ${mbps(line.ulBps) * 0.02}
     factor_down: 0.85
   thresholds:

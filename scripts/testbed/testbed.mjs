@@ -28,6 +28,7 @@ import { join, resolve } from 'node:path';
 import {
   addedRtt,
   autorateConfig,
+  lineBytes,
   cleanupOnExit,
   configProblem,
   makeTmp,
@@ -65,6 +66,7 @@ const TUNE = {
   warnMs: Number(opt('warn-ms', '15')),
   hardRedMs: Number(opt('hard-red-ms', '40')),
   tbfLatencyMs: Number(opt('tbf-latency-ms', '5')),
+  ceilingShare: Number(opt('ceiling', '0.95')),
 };
 const LINE = {
   dlBefore: Number(opt('dl-mbps', '40')) * 1e6,
@@ -132,12 +134,25 @@ async function runVariant(variant, idx) {
     const cpu0 = daemon
       ? { ticks: cpuTicks(daemon.pid), kids: kids.map((p) => cpuTicks(p)), t: performance.now() }
       : null;
+    // what the line itself carries (frames, as its TBF counts them), from 2 s on
+    await sleep(2000);
+    const line0 = { dl: lineBytes(n.i, 'i0'), ul: lineBytes(n.i, 'i1'), t: performance.now() };
     // the capacity step, half-way
-    await sleep((DURATION * 1000) / 2);
+    await sleep((DURATION * 1000) / 2 - 2000);
+    const line1 = { dl: lineBytes(n.i, 'i0'), ul: lineBytes(n.i, 'i1'), t: performance.now() };
     tbfLine(n.i, 'i0', LINE.dlBefore * LINE.stepFactor, 'change', LINE.bufferMs);
     tbfLine(n.i, 'i1', LINE.ulBefore * LINE.stepFactor, 'change', LINE.bufferMs);
     await Promise.race([Promise.all([dl.exited, ul.exited]), sleep((DURATION * 1000) / 2 + 1500)]);
     const loadEnd = Math.min(Date.now(), loadStart + DURATION * 1000);
+    const line2 = { dl: lineBytes(n.i, 'i0'), ul: lineBytes(n.i, 'i1'), t: performance.now() };
+    // the line's own utilisation: bits it sent over the bits its capacity allowed
+    const lineShare = (k, before) => {
+      const cap =
+        before * ((line1.t - line0.t) / 1000) + before * LINE.stepFactor * ((line2.t - line1.t) / 1000);
+      return ((line2[k] - line0[k]) * 8) / cap;
+    };
+    result.dlLineShare = lineShare('dl', LINE.dlBefore);
+    result.ulLineShare = lineShare('ul', LINE.ulBefore);
     if (daemon && cpu0) {
       const dt = (performance.now() - cpu0.t) / 1000;
       result.cpuPercent = ((cpuTicks(daemon.pid) - cpu0.ticks) / CLK_TCK / dt) * 100;
@@ -201,12 +216,15 @@ async function main() {
     `wanctl: target/warn/hard-red ${TUNE.targetMs}/${TUNE.warnMs}/${TUNE.hardRedMs} ms, shaper tbf latency ${TUNE.tbfLatencyMs} ms, 20 Hz`,
     `Line: download ${dl(LINE.dlBefore)} → ${dl(LINE.dlBefore * LINE.stepFactor)} Mbit/s, upload ${dl(LINE.ulBefore)} → ${dl(LINE.ulBefore * LINE.stepFactor)} Mbit/s at ${DURATION / 2} s; TBF buffer ${LINE.bufferMs} ms at capacity; ${FLOWS} CUBIC flows each way, ${DURATION} s`,
     '',
-    '| variant | added RTT p50 (ms) | p95 | p99 | download share | upload share | ping replies | daemon CPU |',
-    '|---|---|---|---|---|---|---|---|',
+    '| variant | added RTT p50 (ms) | p95 | p99 | download share | upload share | line busy (down / up) | ping replies | daemon CPU |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...results.map(
       (r) =>
-        `| ${r.variant === 'none' ? 'no wanctl' : `wanctl ${r.variant}`} | ${fmt(r.addedRttMs.p50)} | ${fmt(r.addedRttMs.p95)} | ${fmt(r.addedRttMs.p99)} | ${fmt(r.dlShare * 100, 0)} % | ${fmt(r.ulShare * 100, 0)} % | ${r.samples}/${r.sent} | ${r.cpuPercent === undefined ? '—' : `${fmt(r.cpuPercent, 2)} % of a core (+ ${fmt(r.childrenCpuPercent, 2)} % ${r.children.join('+')}) over ${fmt(r.cpuSeconds, 0)} s`} |`,
+        `| ${r.variant === 'none' ? 'no wanctl' : `wanctl ${r.variant}`} | ${fmt(r.addedRttMs.p50)} | ${fmt(r.addedRttMs.p95)} | ${fmt(r.addedRttMs.p99)} | ${fmt(r.dlShare * 100, 0)} % | ${fmt(r.ulShare * 100, 0)} % | ${fmt(r.dlLineShare * 100, 0)} / ${fmt(r.ulLineShare * 100, 0)} % | ${r.samples}/${r.sent} | ${r.cpuPercent === undefined ? '—' : `${fmt(r.cpuPercent, 2)} % of a core (+ ${fmt(r.childrenCpuPercent, 2)} % ${r.children.join('+')}) over ${fmt(r.cpuSeconds, 0)} s`} |`,
     ),
+    '',
+    'Shares: iperf3 goodput over the line\'s capacity. Line busy: the frames the line itself sent over',
+    'what its capacity allowed (headers, and the other direction\'s ACKs, count there).',
     ...notes.map((n) => `\nNote: ${n}`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

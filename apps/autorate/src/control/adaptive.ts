@@ -348,6 +348,8 @@ class DirectionState {
   loadedAtS = Number.NEGATIVE_INFINITY;
   /** Start of the current loaded run (gaps under LOADED_GAP_S do not end it); NaN when not loaded. */
   loadedSinceS = Number.NaN;
+  /** After a cut for a line that fell (severe): probe at full speed, not in turns, until the next cut. */
+  rebound = false;
   /** Smoothed bytes in the shaper's own queue (NaN: unknown). */
   queued = Number.NaN;
   readonly out: AdaptiveDirectionResult;
@@ -691,22 +693,37 @@ export class AdaptiveController {
     let measuredCut = false;
     // Deeper with more standing delay: drain it in about `drainS`; at once as deep as it goes when
     // the line itself fell (the delivered rate still counts the faster line for a read or two).
-    const f = this.severe
-      ? p.cutFactorSevere
-      : Math.max(p.cutFactorSevere, p.cutFactor * (1 - meanDelay / 1000 / p.drainS));
+    // (as deep as it goes only while the delivered rate may still count the faster line: the
+    // direction still fills its rate; one that no longer does delivers what the new line carries)
+    const f =
+      this.severe && !(s.achieved < p.loadedFraction * routerRate)
+        ? p.cutFactorSevere
+        : Math.max(p.cutFactorSevere, p.cutFactor * (1 - meanDelay / 1000 / p.drainS));
     // A cut waits out the refractory time, unless the delay did not drain after the last cut.
     if (cut && (sinceCut >= p.refractoryS || escalating)) {
       let target: number;
+      s.rebound = false;
       if (Number.isNaN(s.achieved)) {
         target = Math.min(rate, routerRate) * p.blindCutFactor * (f / p.cutFactor);
       } else {
         const delivered = s.achieved / (1 + slope);
         target = delivered * f;
-        // What the link carried before this cut, to climb back to; not when the line itself
-        // fell (a severe delay): that is no ground to climb back to.
-        const before = this.severe ? 0 : Math.max(s.recall, s.capacity);
-        s.capacity = Math.max(d.minBps, Math.min(d.ceilingBps, delivered));
-        s.recall = Math.max(before, s.capacity);
+        // What the link carried before this cut is remembered, to climb back to. When the line
+        // itself fell (a severe delay) the delivered rate still counts the faster line for a read
+        // or two: the estimate is the cut rate, and nothing is recalled (the testbed's step 40 ->
+        // 20 Mbit/s: an estimate and a recall of 29 Mbit/s kept both directions climbing past the
+        // new line, and each cut the other's estimate with it).
+        if (this.severe) {
+          s.capacity = Math.max(d.minBps, Math.min(d.ceilingBps, target, rate, routerRate));
+          s.recall = s.capacity;
+          // where the new line is, only probing finds: both directions probe at full speed, not
+          // in turns, until their next cut
+          s.rebound = true;
+        } else {
+          const before = Math.max(s.recall, s.capacity);
+          s.capacity = Math.max(d.minBps, Math.min(d.ceilingBps, delivered));
+          s.recall = Math.max(before, s.capacity);
+        }
         measuredCut = true;
       }
       rate = Math.min(rate, routerRate, target);
@@ -720,7 +737,7 @@ export class AdaptiveController {
       // Taper: full speed under a third of the threshold, none at the threshold.
       const g = clamp01((this.thrMs - meanDelay) / ((2 / 3) * this.thrMs));
       if (g > 0) {
-        const ramp = clamp01((sinceCut - p.refractoryS) / p.probeRampS);
+        const ramp = s.rebound ? 1 : clamp01((sinceCut - p.refractoryS) / p.probeRampS);
         const perS = p.probeMinPerS + (p.probeMaxPerS - p.probeMinPerS) * ramp * ramp;
         // Relative to the rate, but not slower than relative to a tenth of the ceiling (low rates).
         let next = rate + perS * g * dtS * Math.max(rate, 0.1 * d.ceilingBps);
@@ -731,7 +748,7 @@ export class AdaptiveController {
         if (s.out.load === 'loaded' && next < known) next = Math.max(next, rate + (known - rate) * 0.3 * g);
         // Not this direction's turn to probe: stay at the estimate.
         // (back up to what the link carried before recent cuts is known ground, not a probe)
-        if (capAtEstimate) next = Math.min(next, Math.max(rate, s.capacity, RECALL_SHARE * s.recall));
+        if (capAtEstimate && !s.rebound) next = Math.min(next, Math.max(rate, s.capacity, RECALL_SHARE * s.recall));
         // Never far above what it delivers: more rate only helps once the delivered rate follows,
         // and a rate the link cannot fill would leave the direction looking 'low' (not blamed).
         if (s.out.load === 'loaded')

@@ -324,6 +324,39 @@ describe('adaptive law properties (seeded random inputs)', () => {
     expect(maxDl).toBeLessThan(0.75 * dl0);
   });
 
+  it('after the line fell, the estimate is the cut rate and both directions probe at once', () => {
+    const c = new AdaptiveController(params());
+    const dl0 = c.rates.dlBps;
+    const ul0 = c.rates.ulBps;
+    for (let k = 0; k < 60; k++)
+      c.cycle({ rtt_ms: 20, dl_achieved_bps: 0.98 * dl0, ul_achieved_bps: 0.98 * ul0 }, k * DT);
+    // the line falls to 70 %: the delay is severe, the counters still count the faster line
+    let k = 60;
+    let r = c.cycle({ rtt_ms: 20 + 90, dl_achieved_bps: 0.9 * dl0, ul_achieved_bps: 0.9 * ul0 }, k++ * DT);
+    while (r.dl.action !== 'cut' && k < 66)
+      r = c.cycle({ rtt_ms: 20 + 90, dl_achieved_bps: 0.9 * dl0, ul_achieved_bps: 0.9 * ul0 }, k++ * DT);
+    expect(r.dl.action).toBe('cut');
+    expect(r.ul.action).toBe('cut');
+    const cut = { dl: r.dl.rateBps, ul: r.ul.rateBps };
+    // a read that still counted the old line is no estimate, nor ground to climb back to
+    expect(r.dl.capacityBps).toBeLessThanOrEqual(cut.dl + 1);
+    expect(r.ul.capacityBps).toBeLessThanOrEqual(cut.ul + 1);
+    // where the new line is only probing finds: both climb within 2 s, not one after the other
+    for (let j = 0; j < 40; j++, k++) {
+      const rates = c.rates;
+      r = c.cycle(
+        {
+          rtt_ms: 20,
+          dl_achieved_bps: Math.min(rates.dlBps, 0.7 * dl0),
+          ul_achieved_bps: Math.min(rates.ulBps, 0.7 * ul0),
+        },
+        k * DT,
+      );
+    }
+    expect(r.dl.rateBps).toBeGreaterThan(1.15 * cut.dl);
+    expect(r.ul.rateBps).toBeGreaterThan(1.15 * cut.ul);
+  });
+
   it('both loaded: the direction whose shaper holds no queue is cut, not the one whose shaper holds one', () => {
     // with both loaded the direction probing above its estimate would be blamed; the shapers'
     // queues say otherwise: the download's shaper holds a queue (it is the download's
