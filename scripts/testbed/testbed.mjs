@@ -28,9 +28,9 @@ import { join, resolve } from 'node:path';
 import {
   addedRtt,
   autorateConfig,
-  lineBytes,
   cleanupOnExit,
   configProblem,
+  lineBytes,
   makeTmp,
   nsx,
   preflight,
@@ -223,8 +223,8 @@ async function main() {
         `| ${r.variant === 'none' ? 'no wanctl' : `wanctl ${r.variant}`} | ${fmt(r.addedRttMs.p50)} | ${fmt(r.addedRttMs.p95)} | ${fmt(r.addedRttMs.p99)} | ${fmt(r.dlShare * 100, 0)} % | ${fmt(r.ulShare * 100, 0)} % | ${fmt(r.dlLineShare * 100, 0)} / ${fmt(r.ulLineShare * 100, 0)} % | ${r.samples}/${r.sent} | ${r.cpuPercent === undefined ? '—' : `${fmt(r.cpuPercent, 2)} % of a core (+ ${fmt(r.childrenCpuPercent, 2)} % ${r.children.join('+')}) over ${fmt(r.cpuSeconds, 0)} s`} |`,
     ),
     '',
-    'Shares: iperf3 goodput over the line\'s capacity. Line busy: the frames the line itself sent over',
-    'what its capacity allowed (headers, and the other direction\'s ACKs, count there).',
+    "Shares: iperf3 goodput over the line's capacity. Line busy: the frames the line itself sent over",
+    "what its capacity allowed (headers, and the other direction's ACKs, count there).",
     ...notes.map((n) => `\nNote: ${n}`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

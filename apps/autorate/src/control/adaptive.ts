@@ -748,7 +748,8 @@ export class AdaptiveController {
         if (s.out.load === 'loaded' && next < known) next = Math.max(next, rate + (known - rate) * 0.3 * g);
         // Not this direction's turn to probe: stay at the estimate.
         // (back up to what the link carried before recent cuts is known ground, not a probe)
-        if (capAtEstimate && !s.rebound) next = Math.min(next, Math.max(rate, s.capacity, RECALL_SHARE * s.recall));
+        if (capAtEstimate && !s.rebound)
+          next = Math.min(next, Math.max(rate, s.capacity, RECALL_SHARE * s.recall));
         // Never far above what it delivers: more rate only helps once the delivered rate follows,
         // and a rate the link cannot fill would leave the direction looking 'low' (not blamed).
         if (s.out.load === 'loaded')
