@@ -16,7 +16,8 @@
  *   nearer to filling its rate first) or when a cut did not drain the delay and it is not falling
  *   (escalation); with both loaded they probe above their estimates in turns, and the one not
  *   probing is not blamed, unless the delay is severe (`severeDelayFactor` × the threshold under
- *   a lasting load: the line fell, every loaded direction is cut at once, to `cutFactorSevere`);
+ *   a lasting load: the line fell, every loaded direction is cut at once, to `cutFactorSevere`,
+ *   its estimate is the cut rate, and both probe at full speed, not in turns, until their next cut);
  * - cut to what the link delivered (delivered ÷ (1 + delay growth rate) × `cutFactor`, deeper with
  *   the standing delay), never above the current rate; that is the new capacity estimate; without
  *   an achieved rate, a fraction of the rate;

@@ -6,6 +6,7 @@ import {
   AdaptiveController,
   type AdaptiveInput,
   type AdaptiveParams,
+  type AdaptiveResult,
   adaptiveParamsFromControl,
   ControlParamsError,
   MIN_RATE_FRACTION,
@@ -40,6 +41,23 @@ function paramsUnderFloor(): AdaptiveParams {
 }
 
 const DT = 0.05;
+
+/**
+ * Three seconds of a full line in both directions, then the line falls: the delay jumps far over
+ * the threshold (severe) while the delivered rates still count most of the faster line (counters
+ * read every 200 ms). Returns the cycle of the first download cut and the next cycle index.
+ */
+function lineFalls(c: AdaptiveController): { r: AdaptiveResult; k: number; dl0: number; ul0: number } {
+  const dl0 = c.rates.dlBps;
+  const ul0 = c.rates.ulBps;
+  for (let k = 0; k < 60; k++)
+    c.cycle({ rtt_ms: 20, dl_achieved_bps: 0.98 * dl0, ul_achieved_bps: 0.98 * ul0 }, k * DT);
+  let r = c.cycle({ rtt_ms: 20 + 80, dl_achieved_bps: 0.9 * dl0, ul_achieved_bps: 0.9 * ul0 }, 60 * DT);
+  let k = 61;
+  while (r.dl.action !== 'cut' && k < 66)
+    r = c.cycle({ rtt_ms: 20 + 90, dl_achieved_bps: 0.9 * dl0, ul_achieved_bps: 0.9 * ul0 }, k++ * DT);
+  return { r, k, dl0, ul0 };
+}
 
 describe('adaptiveParamsFromControl', () => {
   it('takes floor (lowest configured), ceiling, base (green floor) and threshold from the v1.3 parameters', () => {
@@ -295,17 +313,9 @@ describe('adaptive law properties (seeded random inputs)', () => {
 
   it('a line that falls under both loaded directions: both cut at once and deep, and the climb back aims at the new line', () => {
     const c = new AdaptiveController(params());
-    const dl0 = c.rates.dlBps;
-    const ul0 = c.rates.ulBps;
-    // three seconds of a full line in both directions, no bloat
-    for (let k = 0; k < 60; k++)
-      c.cycle({ rtt_ms: 20, dl_achieved_bps: 0.98 * dl0, ul_achieved_bps: 0.98 * ul0 }, k * DT);
-    // the line halves in both directions: the delay jumps far over the threshold (severe), while
-    // the delivered rates still count most of the faster line (counters read every 200 ms)
-    let r = c.cycle({ rtt_ms: 20 + 80, dl_achieved_bps: 0.9 * dl0, ul_achieved_bps: 0.9 * ul0 }, 60 * DT);
-    let k = 61;
-    while (r.dl.action !== 'cut' && k < 66)
-      r = c.cycle({ rtt_ms: 20 + 90, dl_achieved_bps: 0.9 * dl0, ul_achieved_bps: 0.9 * ul0 }, k++ * DT);
+    const fall = lineFalls(c);
+    let { r, k } = fall;
+    const { dl0, ul0 } = fall;
     // both in the same cycle (no turn-taking on a fallen line), each to at most 0.6 × delivered
     expect(r.dl.action).toBe('cut');
     expect(r.ul.action).toBe('cut');
@@ -326,15 +336,9 @@ describe('adaptive law properties (seeded random inputs)', () => {
 
   it('after the line fell, the estimate is the cut rate and both directions probe at once', () => {
     const c = new AdaptiveController(params());
-    const dl0 = c.rates.dlBps;
-    const ul0 = c.rates.ulBps;
-    for (let k = 0; k < 60; k++)
-      c.cycle({ rtt_ms: 20, dl_achieved_bps: 0.98 * dl0, ul_achieved_bps: 0.98 * ul0 }, k * DT);
-    // the line falls to 70 %: the delay is severe, the counters still count the faster line
-    let k = 60;
-    let r = c.cycle({ rtt_ms: 20 + 90, dl_achieved_bps: 0.9 * dl0, ul_achieved_bps: 0.9 * ul0 }, k++ * DT);
-    while (r.dl.action !== 'cut' && k < 66)
-      r = c.cycle({ rtt_ms: 20 + 90, dl_achieved_bps: 0.9 * dl0, ul_achieved_bps: 0.9 * ul0 }, k++ * DT);
+    const fall = lineFalls(c);
+    let { r, k } = fall;
+    const { dl0, ul0 } = fall;
     expect(r.dl.action).toBe('cut');
     expect(r.ul.action).toBe('cut');
     const cut = { dl: r.dl.rateBps, ul: r.ul.rateBps };
