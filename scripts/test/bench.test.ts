@@ -19,9 +19,17 @@ const NEEDED = [
 const missing = NEEDED.filter((f) => !fs.existsSync(path.join(REPO, f)));
 const SKIP_REASON = missing.length ? `not built: ${missing.join(', ')} (run npm run build)` : '';
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+const BUDGET_ORACLE = path.join(REPO, 'scripts', 'bench-control', 'write-budget-oracle.mjs');
+
+function run(
+  args: string[],
+  script = BENCH,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BENCH, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -156,5 +164,44 @@ describe('bench-control: node scripts/bench-control/run.mjs', () => {
     const bad = await run(['--adaptive', '[1]']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--adaptive must be a JSON object');
+  });
+});
+
+describe('bench-control: node scripts/bench-control/write-budget-oracle.mjs', () => {
+  it('rejects bad arguments with exit 2', async () => {
+    const r = await run(['--traces', 'lte,moon'], BUDGET_ORACLE);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown trace "moon"');
+    expect((await run(['--fraction', '0'], BUDGET_ORACLE)).code).toBe(2);
+  });
+
+  it('a capacity-knowing controller gets less of an LTE link through 2 writes/s than through 20', async (ctx) => {
+    if (SKIP_REASON) ctx.skip(SKIP_REASON);
+    const util = async (wps: string) => {
+      const r = await run(
+        [
+          '--duration',
+          '60',
+          '--seeds',
+          '1',
+          '--traces',
+          'lte',
+          '--fraction',
+          '0.9',
+          '--writes-per-second',
+          wps,
+        ],
+        BUDGET_ORACLE,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const m = /^\| lte \| ([\d.]+) \| ([\d.]+) % \| ([\d.]+) % \|$/m.exec(r.stdout);
+      expect(m, r.stdout).not.toBeNull();
+      return { p99: Number(m![1]), down: Number(m![2]), up: Number(m![3]) };
+    };
+    const two = await util('2');
+    const twenty = await util('20');
+    expect(twenty.down).toBeGreaterThan(two.down + 3);
+    expect(twenty.up).toBeGreaterThan(two.up + 3);
+    expect(twenty.p99).toBeLessThan(two.p99);
   });
 });
