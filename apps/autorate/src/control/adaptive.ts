@@ -535,19 +535,38 @@ export class AdaptiveController {
         dlLoad === 'loaded' || dlLoad === 'unknown' || ulLoad === 'loaded' || ulLoad === 'unknown';
       // Escalate only within one bloat episode: a cut made in it did not bring the delay down.
       const sinceAnyCut = nowS - this.lastCutS;
+      // A delay far over the threshold is no probe's overshoot (a probe is a few per cent over
+      // the estimate): the line itself fell (only under a load that has lasted: at a load's
+      // start the flows' slow start overshoots any rate, and the ramp-up rule below decides).
+      const severe =
+        delay !== null &&
+        delay > p.severeDelayFactor * thr &&
+        (nowS - this.dl.loadedSinceS >= ONSET_S || nowS - this.ul.loadedSinceS >= ONSET_S);
+      this.severe = severe;
       const escalate =
         this.lastCutS >= this.bloatSinceS &&
-        // (by the refractory time at the latest: a second cut of the same direction must not
-        // keep postponing the escalation)
-        sinceAnyCut >= Math.min(p.escalateS, p.refractoryS) &&
         delay !== null &&
-        delay > p.escalateFraction * this.delayAtCut &&
         // (a delay that is falling is draining: the cut was right, it only takes time)
-        rawSlope >= 0;
+        rawSlope >= 0 &&
+        // (by the refractory time at the latest: a second cut of the same direction must not
+        // keep postponing the escalation; counted in cycles, half a cycle early: the simulator's
+        // cycle times, summed in floating point, fell a hair short of 0.2 s and the escalation
+        // came a cycle late)
+        ((sinceAnyCut + 0.5 * p.intervalSeconds >= Math.min(p.escalateS, p.refractoryS) &&
+          delay > p.escalateFraction * this.delayAtCut) ||
+          // at once when the delay went severe and grew by another threshold since this
+          // episode's cut: that cut was for a probe's overshoot, and the line fell under both
+          // (the testbed's step: the download, exonerated at its estimate, ran at 38 Mbit/s
+          // into a 20 Mbit/s line for two cycles more)
+          (severe && delay > this.delayAtCut + thr));
       // Right after a cut the window still holds the delays that caused it: only an escalation
-      // may cut another direction within the refractory time.
-      const fresh = sinceAnyCut >= p.refractoryS;
-      escalating = escalate;
+      // may cut another direction within the refractory time. A severe delay in a new bloat
+      // episode (the delay fell under the threshold since that cut) is no echo of it: the line
+      // fell (the testbed's step, 0.3 s after a probe's cut: nothing cut for 0.2 s while the
+      // delay rose from 19 to 45 ms).
+      const fallenAfterCut = severe && this.lastCutS < this.bloatSinceS;
+      const fresh = sinceAnyCut >= p.refractoryS || fallenAfterCut;
+      escalating = escalate || fallenAfterCut;
       cutDl =
         ((dlLoad === 'loaded' || dlLoad === 'unknown' || (dlLoad === 'low' && !anyLoaded)) && fresh) ||
         (dlLoad !== 'idle' && escalate);
@@ -556,17 +575,9 @@ export class AdaptiveController {
         (ulLoad !== 'idle' && escalate);
       // Both loaded: only the direction whose turn it is probes above its capacity estimate, so
       // the other one (at or under its estimate) did not cause this; it is cut only on escalation.
-      // A delay far over the threshold is no probe's overshoot (a probe is a few per cent over
-      // the estimate): the line itself fell, both estimates are wrong, and both are cut (the
+      // With a severe delay the line itself fell, both estimates are wrong, and both are cut (the
       // testbed's capacity step: the upload, exonerated at its estimate, ran at 9.5 Mbit/s into
       // a 5 Mbit/s line for 0.3 s more).
-      // (only under a load that has lasted: at a load's start the flows' slow start overshoots
-      // any rate, and the ramp-up rule below decides)
-      const severe =
-        delay !== null &&
-        delay > p.severeDelayFactor * thr &&
-        (nowS - this.dl.loadedSinceS >= ONSET_S || nowS - this.ul.loadedSinceS >= ONSET_S);
-      this.severe = severe;
       // Where the queues are, when the shapers say: a loaded direction whose own shaper holds a
       // queue is limited there, not by the line, so the line's queue is the other one's.
       if (cutDl && cutUl && dlLoad === 'loaded' && ulLoad === 'loaded' && !escalate && !severe) {

@@ -399,6 +399,48 @@ describe('adaptive law properties (seeded random inputs)', () => {
     expect(run(false).dl).toBeGreaterThan(0);
   });
 
+  it('the line falls right after a probe’s cut: the refractory time does not hold back the cut of both', () => {
+    // both loaded; a moderate bloat (a probe's overshoot) cuts the direction probing, the delay
+    // drains; then, within that cut's refractory time, a new, severe delay (the testbed's step:
+    // it came 0.3 s after such a cut, and nothing was cut for 0.2 s while the delay rose 19 -> 45 ms)
+    const run = (fallMs: number) => {
+      const c = new AdaptiveController(params());
+      const inp = (rtt: number): AdaptiveInput => ({
+        rtt_ms: rtt,
+        dl_achieved_bps: 0.98 * c.rates.dlBps,
+        ul_achieved_bps: 0.98 * c.rates.ulBps,
+      });
+      let k = 0;
+      for (; k < 60; k++) c.cycle(inp(20), k * DT);
+      let first: AdaptiveResult | null = null;
+      for (let j = 0; j < 10 && first === null; j++, k++) {
+        const r = c.cycle(inp(20 + 25), k * DT);
+        if (r.dl.action === 'cut' || r.ul.action === 'cut') first = r;
+      }
+      expect(first).not.toBeNull();
+      const cutAt = (k - 1) * DT;
+      // (one direction only: the other was at its estimate, not probing)
+      expect(first?.dl.action === 'cut' && first?.ul.action === 'cut').toBe(false);
+      for (let j = 0; j < 4; j++, k++) c.cycle(inp(20), k * DT); // drained
+      const rates = c.rates;
+      let both: number | null = null;
+      for (; k * DT < cutAt + params().refractoryS - 1e-9; k++) {
+        const r = c.cycle(inp(20 + fallMs), k * DT);
+        if (both === null && r.dl.action === 'cut' && r.ul.action === 'cut') both = k * DT - cutAt;
+      }
+      return { both, rates, after: c.rates };
+    };
+    const fell = run(90);
+    expect(fell.both).not.toBeNull(); // within the refractory time
+    expect(fell.after.dlBps).toBeLessThan(0.7 * fell.rates.dlBps);
+    expect(fell.after.ulBps).toBeLessThan(0.7 * fell.rates.ulBps);
+    // a moderate delay in that time is still the refractory's: nothing is cut
+    const moderate = run(25);
+    expect(moderate.both).toBeNull();
+    expect(moderate.after.dlBps).toBeGreaterThanOrEqual(moderate.rates.dlBps);
+    expect(moderate.after.ulBps).toBeGreaterThanOrEqual(moderate.rates.ulBps);
+  });
+
   it('a delay that keeps falling after a cut is draining: no escalation to the other direction', () => {
     const c = new AdaptiveController(params());
     const dl0 = c.rates.dlBps;
