@@ -25,6 +25,7 @@
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import {
   addedRtt,
   autorateConfig,
@@ -48,17 +49,71 @@ import {
 } from './lib.mjs';
 
 // ---------------------------------------------------------------- arguments
-const args = process.argv.slice(2);
+const USAGE = `usage: node scripts/testbed/testbed.mjs [options]   (root; every namespace is removed on exit)
+  --variants LIST       none, v1.3, adaptive, comma-separated (default none,v1.3,adaptive)
+  --duration S          seconds of load per variant; the capacity steps down at S / 2 (default 36)
+  --flows N             iperf3 CUBIC flows each way (default 4)
+  --json FILE           write the results (and when the worst 1 % of the RTTs happened) as JSON
+  --record DIR          each daemon records its cycle inputs to DIR/<variant>.jsonl, its config to
+                        DIR/<variant>.yaml (for wanctl-autorate replay)
+  --cpu                 one v1.3 run; the daemon's CPU only
+  --dl-mbps N --ul-mbps N   the line before the step (default 40 / 10)
+  --step F              the capacity after the step, as a share (default 0.5)
+  --target-ms, --warn-ms, --hard-red-ms N   wanctl's thresholds (default 5 / 15 / 40)
+  --tbf-latency-ms N    the shaper's TBF buffer (default 5)
+  --ceiling F           wanctl's ceiling as a share of the line (default 0.95)
+Exit 0; 3 when skipped (not root, no namespaces, a tool missing); 2 on bad arguments; 1 on failure.`;
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      variants: { type: 'string' },
+      duration: { type: 'string' },
+      flows: { type: 'string' },
+      json: { type: 'string' },
+      record: { type: 'string' },
+      cpu: { type: 'boolean' },
+      'target-ms': { type: 'string' },
+      'warn-ms': { type: 'string' },
+      'hard-red-ms': { type: 'string' },
+      'tbf-latency-ms': { type: 'string' },
+      ceiling: { type: 'string' },
+      'dl-mbps': { type: 'string' },
+      'ul-mbps': { type: 'string' },
+      step: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  }).values;
+} catch (e) {
+  process.stderr.write(`testbed: ${e.message}\n${USAGE}\n`);
+  process.exit(2);
+}
+if (parsed.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+/** A positive number option, or exit 2 naming it. */
 const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? dflt : args[i + 1];
+  const v = parsed[name] ?? dflt;
+  if (name === 'variants' || name === 'json' || name === 'record') return v;
+  if (!(Number.isFinite(Number(v)) && Number(v) > 0)) {
+    process.stderr.write(`testbed: --${name} must be a number > 0 (got "${v}")\n${USAGE}\n`);
+    process.exit(2);
+  }
+  return v;
 };
 const VARIANTS = opt('variants', 'none,v1.3,adaptive').split(',');
+for (const v of VARIANTS)
+  if (!['none', 'v1.3', 'adaptive'].includes(v)) {
+    process.stderr.write(`testbed: unknown variant "${v}" (none, v1.3, adaptive)\n`);
+    process.exit(2);
+  }
 const DURATION = Number(opt('duration', '36'));
 const FLOWS = Number(opt('flows', '4'));
 const JSON_OUT = opt('json', null);
 const RECORD_DIR = opt('record', null);
-const CPU_ONLY = args.includes('--cpu'); // one v1.3 run, report the daemon's CPU only
+const CPU_ONLY = parsed.cpu === true; // one v1.3 run, report the daemon's CPU only
 // the controller's thresholds and the shaper's TBF buffer (a TBF has no flow queueing, so the
 // probes see the shaper's own queue: the buffer is kept short)
 const TUNE = {
@@ -170,6 +225,13 @@ async function runVariant(variant, idx) {
     result.samples = rtt.samples;
     result.sent = Math.round((loadEnd - loadStart - 2000) / 50);
     result.addedRttMs = rtt.addedRttMs;
+    // when the worst 1 % happened (s from the load's start; the step is at DURATION / 2)
+    result.peaks = ping.rtts
+      .filter((r) => r.t > loadStart + 2000 && r.t <= loadEnd && r.ms - rtt.idleRttMs >= rtt.addedRttMs.p99)
+      .map((r) => ({
+        atS: Math.round((r.t - loadStart) / 100) / 10,
+        addedMs: Math.round((r.ms - rtt.idleRttMs) * 10) / 10,
+      }));
     // throughput as a share of the capacity the line offered, per second from 2 s on
     const stepped = (before) => (x) =>
       (x.start + x.end) / 2 < DURATION / 2 ? before : before * LINE.stepFactor;
