@@ -533,7 +533,6 @@ export class AdaptiveController {
     if (bloat) {
       const anyLoaded =
         dlLoad === 'loaded' || dlLoad === 'unknown' || ulLoad === 'loaded' || ulLoad === 'unknown';
-      // Escalate only within one bloat episode: a cut made in it did not bring the delay down.
       const sinceAnyCut = nowS - this.lastCutS;
       // A delay far over the threshold is no probe's overshoot (a probe is a few per cent over
       // the estimate): the line itself fell (only under a load that has lasted: at a load's
@@ -543,30 +542,31 @@ export class AdaptiveController {
         delay > p.severeDelayFactor * thr &&
         (nowS - this.dl.loadedSinceS >= ONSET_S || nowS - this.ul.loadedSinceS >= ONSET_S);
       this.severe = severe;
+      // The line fell: a severe delay that is no echo of a cut, because it came in a new bloat
+      // episode (the delay went under the threshold since the last cut) or grew by another
+      // threshold since this episode's cut. It cuts refractory time or not (the testbed's step
+      // came 0.3 s after a probe's cut: waiting out the refractory time let the delay rise from
+      // 19 to 45 ms before anything was cut; in the same episode the download, exonerated at
+      // its estimate, ran at 38 Mbit/s into a 20 Mbit/s line for two cycles more).
+      const newEpisode = this.lastCutS < this.bloatSinceS;
+      const fallen = severe && (newEpisode || (delay !== null && delay > this.delayAtCut + thr));
+      // Escalate only within one bloat episode: a cut made in it did not bring the delay down.
       const escalate =
-        this.lastCutS >= this.bloatSinceS &&
+        !newEpisode &&
         delay !== null &&
         // (a delay that is falling is draining: the cut was right, it only takes time)
         rawSlope >= 0 &&
-        // (by the refractory time at the latest: a second cut of the same direction must not
-        // keep postponing the escalation; counted in cycles, half a cycle early: the simulator's
-        // cycle times, summed in floating point, fell a hair short of 0.2 s and the escalation
-        // came a cycle late)
-        ((sinceAnyCut + 0.5 * p.intervalSeconds >= Math.min(p.escalateS, p.refractoryS) &&
-          delay > p.escalateFraction * this.delayAtCut) ||
-          // at once when the delay went severe and grew by another threshold since this
-          // episode's cut: that cut was for a probe's overshoot, and the line fell under both
-          // (the testbed's step: the download, exonerated at its estimate, ran at 38 Mbit/s
-          // into a 20 Mbit/s line for two cycles more)
-          (severe && delay > this.delayAtCut + thr));
+        (fallen ||
+          // (by the refractory time at the latest: a second cut of the same direction must not
+          // keep postponing the escalation; counted in cycles, half a cycle early: the
+          // simulator's cycle times, summed in floating point, fell a hair short of 0.2 s and
+          // the escalation came a cycle late)
+          (sinceAnyCut + 0.5 * p.intervalSeconds >= Math.min(p.escalateS, p.refractoryS) &&
+            delay > p.escalateFraction * this.delayAtCut));
       // Right after a cut the window still holds the delays that caused it: only an escalation
-      // may cut another direction within the refractory time. A severe delay in a new bloat
-      // episode (the delay fell under the threshold since that cut) is no echo of it: the line
-      // fell (the testbed's step, 0.3 s after a probe's cut: nothing cut for 0.2 s while the
-      // delay rose from 19 to 45 ms).
-      const fallenAfterCut = severe && this.lastCutS < this.bloatSinceS;
-      const fresh = sinceAnyCut >= p.refractoryS || fallenAfterCut;
-      escalating = escalate || fallenAfterCut;
+      // or a fall in a new episode may cut within the refractory time.
+      const fresh = sinceAnyCut >= p.refractoryS || (fallen && newEpisode);
+      escalating = escalate || (fallen && newEpisode);
       cutDl =
         ((dlLoad === 'loaded' || dlLoad === 'unknown' || (dlLoad === 'low' && !anyLoaded)) && fresh) ||
         (dlLoad !== 'idle' && escalate);
