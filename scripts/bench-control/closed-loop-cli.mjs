@@ -34,7 +34,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCli } from '../lib-cli.mjs';
 
 const USAGE = `usage: node scripts/bench-control/closed-loop-cli.mjs [options]
   --duration S     simulated seconds per run (default 300)
@@ -48,34 +48,16 @@ const USAGE = `usage: node scripts/bench-control/closed-loop-cli.mjs [options]
 Traces per config: cable, wan1: cable-full, cable-evening, step-500, lte-walk;
                    dsl, wan2: dsl-full, dsl, lte-walk, lte.`;
 
-function fail(msg) {
-  process.stderr.write(`closed-loop-cli: ${msg}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-let args;
-try {
-  args = parseArgs({
-    options: {
-      duration: { type: 'string' },
-      seeds: { type: 'string' },
-      configs: { type: 'string' },
-      traces: { type: 'string' },
-      laws: { type: 'string' },
-      'golden-dir': { type: 'string' },
-      'no-inprocess': { type: 'boolean' },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  }).values;
-} catch (e) {
-  fail(e.message);
-}
-if (args.help) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
+const { args, fail } = parseCli('closed-loop-cli', USAGE, {
+  duration: { type: 'string' },
+  seeds: { type: 'string' },
+  configs: { type: 'string' },
+  traces: { type: 'string' },
+  laws: { type: 'string' },
+  'golden-dir': { type: 'string' },
+  'no-inprocess': { type: 'boolean' },
+  json: { type: 'string' },
+});
 const durationS = args.duration === undefined ? 300 : Number(args.duration);
 if (!(Number.isFinite(durationS) && durationS >= 5 && durationS <= 3600)) fail('--duration: 5..3600 seconds');
 const seeds = (args.seeds ?? '1,2,3').split(',').map(Number);

@@ -8,7 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCli } from '../lib-cli.mjs';
 
 const USAGE = `usage: node scripts/bench-control/run.mjs [--out DIR] [--duration S] [--seed N] [--traces LIST]
   --out DIR        where results.md, results.json and <trace>.svg go (default: bench-results/control)
@@ -21,33 +21,15 @@ const USAGE = `usage: node scripts/bench-control/run.mjs [--out DIR] [--duration
                    (fields of AdaptiveParams; see apps/autorate/src/control/README.md)
   --quiet          print only the table`;
 
-function fail(msg) {
-  process.stderr.write(`bench-control: ${msg}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-let args;
-try {
-  args = parseArgs({
-    options: {
-      out: { type: 'string' },
-      duration: { type: 'string' },
-      seed: { type: 'string' },
-      traces: { type: 'string' },
-      'write-budget': { type: 'string' },
-      adaptive: { type: 'string' },
-      quiet: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  }).values;
-} catch (e) {
-  fail(e.message);
-}
-if (args.help) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
+const { args, fail } = parseCli('bench-control', USAGE, {
+  out: { type: 'string' },
+  duration: { type: 'string' },
+  seed: { type: 'string' },
+  traces: { type: 'string' },
+  'write-budget': { type: 'string' },
+  adaptive: { type: 'string' },
+  quiet: { type: 'boolean' },
+});
 const durationS = args.duration === undefined ? 300 : Number(args.duration);
 if (!(Number.isFinite(durationS) && durationS >= 5 && durationS <= 3600))
   fail(`--duration must be a number of seconds from 5 to 3600 (got "${args.duration}")`);

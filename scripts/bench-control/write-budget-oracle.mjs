@@ -10,7 +10,7 @@
  * Prints the mean over the seeds per trace (p99 added ms, download and upload utilisation).
  * Exit 0, or 2 on bad arguments.
  */
-import { parseArgs } from 'node:util';
+import { parseCli } from '../lib-cli.mjs';
 
 const USAGE = `usage: node scripts/bench-control/write-budget-oracle.mjs [options]
   --fraction F            share of the true capacity decided every cycle (default 0.8)
@@ -20,32 +20,14 @@ const USAGE = `usage: node scripts/bench-control/write-budget-oracle.mjs [option
   --traces LIST           benchmark traces (default lte,lte-walk)
   --duration S            simulated seconds per trace (default 300)`;
 
-function fail(msg) {
-  process.stderr.write(`write-budget-oracle: ${msg}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-let args;
-try {
-  args = parseArgs({
-    options: {
-      fraction: { type: 'string' },
-      lag: { type: 'string' },
-      'writes-per-second': { type: 'string' },
-      seeds: { type: 'string' },
-      traces: { type: 'string' },
-      duration: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  }).values;
-} catch (e) {
-  fail(e.message);
-}
-if (args.help) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
+const { args, fail } = parseCli('write-budget-oracle', USAGE, {
+  fraction: { type: 'string' },
+  lag: { type: 'string' },
+  'writes-per-second': { type: 'string' },
+  seeds: { type: 'string' },
+  traces: { type: 'string' },
+  duration: { type: 'string' },
+});
 const fraction = Number(args.fraction ?? 0.8);
 if (!(fraction > 0 && fraction <= 2)) fail(`--fraction must be in (0, 2] (got "${args.fraction}")`);
 const lagS = Number(args.lag ?? 0);

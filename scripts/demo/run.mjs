@@ -11,7 +11,7 @@
  * or (linux) not possible on this machine.
  */
 import { existsSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseCli } from '../lib-cli.mjs';
 
 const USAGE = `usage: node scripts/demo/run.mjs [--backend emulator|linux] [--duration S] [--profile cable|steps|lte|dsl]
                            [--seed N] [--no-steering] [--steering-mode cake|confidence|rtt] [--json FILE] ...
@@ -45,37 +45,19 @@ const USAGE = `usage: node scripts/demo/run.mjs [--backend emulator|linux] [--du
   --keep           keep the temporary directory (configs, logs, state files)
   --json FILE      also write the summary as JSON`;
 
-function fail(msg) {
-  process.stderr.write(`demo: ${msg}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-let args;
-try {
-  args = parseArgs({
-    options: {
-      backend: { type: 'string' },
-      duration: { type: 'string' },
-      profile: { type: 'string' },
-      seed: { type: 'string' },
-      'no-steering': { type: 'boolean' },
-      'steering-mode': { type: 'string' },
-      'write-budget': { type: 'string' },
-      'rest-outage': { type: 'string' },
-      law: { type: 'string' },
-      keep: { type: 'boolean' },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  }).values;
-} catch (e) {
-  fail(e.message);
-}
-if (args.help) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
+const { args, fail } = parseCli('demo', USAGE, {
+  backend: { type: 'string' },
+  duration: { type: 'string' },
+  profile: { type: 'string' },
+  seed: { type: 'string' },
+  'no-steering': { type: 'boolean' },
+  'steering-mode': { type: 'string' },
+  'write-budget': { type: 'string' },
+  'rest-outage': { type: 'string' },
+  law: { type: 'string' },
+  keep: { type: 'boolean' },
+  json: { type: 'string' },
+});
 const durationS = args.duration === undefined ? 60 : Number(args.duration);
 if (!(Number.isFinite(durationS) && durationS >= 5 && durationS <= 86_400))
   fail(`--duration must be a number of seconds from 5 to 86400 (got "${args.duration}")`);

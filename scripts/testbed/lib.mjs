@@ -429,19 +429,26 @@ export async function startLoad(n, { flows, durationS, detached = false }) {
 
 /**
  * Added RTT under load: the median of the replies up to `idleEnd` is the idle RTT; the replies
- * in (`from`, `to`] minus it give p50/p95/p99. Times in wall-clock ms.
+ * in (`from`, `to`] minus it give p50/p95/p99, and `peaks` the replies at or over the p99.
+ * Times in wall-clock ms.
  */
 export function addedRtt(rtts, { idleEnd, from, to }) {
   const idle = rtts.filter((r) => r.t <= idleEnd).map((r) => r.ms);
   idle.sort((x, y) => x - y);
   const idleRttMs = percentile(idle, 50);
-  const loaded = rtts.filter((r) => r.t > from && r.t <= to).map((r) => r.ms - idleRttMs);
+  const window = rtts.filter((r) => r.t > from && r.t <= to);
+  const loaded = window.map((r) => r.ms - idleRttMs);
   loaded.sort((x, y) => x - y);
+  const p99 = percentile(loaded, 99);
   return {
     idleRttMs,
     samples: loaded.length,
-    addedRttMs: { p50: percentile(loaded, 50), p95: percentile(loaded, 95), p99: percentile(loaded, 99) },
+    addedRttMs: { p50: percentile(loaded, 50), p95: percentile(loaded, 95), p99 },
     maxMs: loaded.length ? loaded[loaded.length - 1] : Number.NaN,
+    // the worst 1 %, with when each came (wall-clock ms)
+    peaks: window
+      .filter((r) => r.ms - idleRttMs >= p99)
+      .map((r) => ({ t: r.t, addedMs: Math.round((r.ms - idleRttMs) * 10) / 10 })),
   };
 }
 

@@ -25,7 +25,7 @@
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCli } from '../lib-cli.mjs';
 import {
   addedRtt,
   autorateConfig,
@@ -63,70 +63,49 @@ const USAGE = `usage: node scripts/testbed/testbed.mjs [options]   (root; every 
   --tbf-latency-ms N    the shaper's TBF buffer (default 5)
   --ceiling F           wanctl's ceiling as a share of the line (default 0.95)
 Exit 0; 3 when skipped (not root, no namespaces, a tool missing); 2 on bad arguments; 1 on failure.`;
-let parsed;
-try {
-  parsed = parseArgs({
-    options: {
-      variants: { type: 'string' },
-      duration: { type: 'string' },
-      flows: { type: 'string' },
-      json: { type: 'string' },
-      record: { type: 'string' },
-      cpu: { type: 'boolean' },
-      'target-ms': { type: 'string' },
-      'warn-ms': { type: 'string' },
-      'hard-red-ms': { type: 'string' },
-      'tbf-latency-ms': { type: 'string' },
-      ceiling: { type: 'string' },
-      'dl-mbps': { type: 'string' },
-      'ul-mbps': { type: 'string' },
-      step: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  }).values;
-} catch (e) {
-  process.stderr.write(`testbed: ${e.message}\n${USAGE}\n`);
-  process.exit(2);
-}
-if (parsed.help) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
-/** A positive number option, or exit 2 naming it. */
-const opt = (name, dflt) => {
-  const v = parsed[name] ?? dflt;
-  if (name === 'variants' || name === 'json' || name === 'record') return v;
-  if (!(Number.isFinite(Number(v)) && Number(v) > 0)) {
-    process.stderr.write(`testbed: --${name} must be a number > 0 (got "${v}")\n${USAGE}\n`);
-    process.exit(2);
-  }
+const { args, fail } = parseCli('testbed', USAGE, {
+  variants: { type: 'string' },
+  duration: { type: 'string' },
+  flows: { type: 'string' },
+  json: { type: 'string' },
+  record: { type: 'string' },
+  cpu: { type: 'boolean' },
+  'target-ms': { type: 'string' },
+  'warn-ms': { type: 'string' },
+  'hard-red-ms': { type: 'string' },
+  'tbf-latency-ms': { type: 'string' },
+  ceiling: { type: 'string' },
+  'dl-mbps': { type: 'string' },
+  'ul-mbps': { type: 'string' },
+  step: { type: 'string' },
+});
+/** A number option > 0, or exit 2 naming it. */
+const num = (name, dflt) => {
+  const v = Number(args[name] ?? dflt);
+  if (!(Number.isFinite(v) && v > 0)) fail(`--${name} must be a number > 0 (got "${args[name]}")`);
   return v;
 };
-const VARIANTS = opt('variants', 'none,v1.3,adaptive').split(',');
+const VARIANTS = (args.variants ?? 'none,v1.3,adaptive').split(',');
 for (const v of VARIANTS)
-  if (!['none', 'v1.3', 'adaptive'].includes(v)) {
-    process.stderr.write(`testbed: unknown variant "${v}" (none, v1.3, adaptive)\n`);
-    process.exit(2);
-  }
-const DURATION = Number(opt('duration', '36'));
-const FLOWS = Number(opt('flows', '4'));
-const JSON_OUT = opt('json', null);
-const RECORD_DIR = opt('record', null);
-const CPU_ONLY = parsed.cpu === true; // one v1.3 run, report the daemon's CPU only
+  if (!['none', 'v1.3', 'adaptive'].includes(v)) fail(`unknown variant "${v}" (none, v1.3, adaptive)`);
+const DURATION = num('duration', 36);
+const FLOWS = num('flows', 4);
+const JSON_OUT = args.json ?? null;
+const RECORD_DIR = args.record ?? null;
+const CPU_ONLY = args.cpu === true; // one v1.3 run, report the daemon's CPU only
 // the controller's thresholds and the shaper's TBF buffer (a TBF has no flow queueing, so the
 // probes see the shaper's own queue: the buffer is kept short)
 const TUNE = {
-  targetMs: Number(opt('target-ms', '5')),
-  warnMs: Number(opt('warn-ms', '15')),
-  hardRedMs: Number(opt('hard-red-ms', '40')),
-  tbfLatencyMs: Number(opt('tbf-latency-ms', '5')),
-  ceilingShare: Number(opt('ceiling', '0.95')),
+  targetMs: num('target-ms', 5),
+  warnMs: num('warn-ms', 15),
+  hardRedMs: num('hard-red-ms', 40),
+  tbfLatencyMs: num('tbf-latency-ms', 5),
+  ceilingShare: num('ceiling', 0.95),
 };
 const LINE = {
-  dlBefore: Number(opt('dl-mbps', '40')) * 1e6,
-  ulBefore: Number(opt('ul-mbps', '10')) * 1e6,
-  stepFactor: Number(opt('step', '0.5')), // capacity × this at half time
+  dlBefore: num('dl-mbps', 40) * 1e6,
+  ulBefore: num('ul-mbps', 10) * 1e6,
+  stepFactor: num('step', 0.5), // capacity × this at half time
   bufferMs: 300,
 };
 const CONFIG_LINE = { dlBps: LINE.dlBefore, ulBps: LINE.ulBefore };
@@ -226,12 +205,10 @@ async function runVariant(variant, idx) {
     result.sent = Math.round((loadEnd - loadStart - 2000) / 50);
     result.addedRttMs = rtt.addedRttMs;
     // when the worst 1 % happened (s from the load's start; the step is at DURATION / 2)
-    result.peaks = ping.rtts
-      .filter((r) => r.t > loadStart + 2000 && r.t <= loadEnd && r.ms - rtt.idleRttMs >= rtt.addedRttMs.p99)
-      .map((r) => ({
-        atS: Math.round((r.t - loadStart) / 100) / 10,
-        addedMs: Math.round((r.ms - rtt.idleRttMs) * 10) / 10,
-      }));
+    result.peaks = rtt.peaks.map((r) => ({
+      atS: Math.round((r.t - loadStart) / 100) / 10,
+      addedMs: r.addedMs,
+    }));
     // throughput as a share of the capacity the line offered, per second from 2 s on
     const stepped = (before) => (x) =>
       (x.start + x.end) / 2 < DURATION / 2 ? before : before * LINE.stepFactor;
